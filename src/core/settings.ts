@@ -1,0 +1,129 @@
+/**
+ * Process-wide settings of providers (base URLs, secrets, timeouts, proxies),
+ * and the resolution of one provider's context for one call.
+ *
+ * Precedence, highest first: the call, the provider's settings (code or config
+ * file), the environment (G4F_<NAME>_URL, G4F_PROXY, apiKeyEnv), the global
+ * settings, the defaults.
+ */
+import { getDispatcher } from './http.js';
+import type { Provider, ProviderContext, Timeouts } from './spec.js';
+
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
+  connect: 10_000,
+  firstToken: 60_000,
+  idle: 30_000,
+  total: 120_000,
+});
+
+export interface RetrySettings {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: Readonly<RetrySettings> = Object.freeze({ attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 });
+
+export interface ProviderSettings {
+  baseUrl?: string;
+  /** A secret given in code; config files name an environment variable instead. */
+  apiKey?: string;
+  apiKeyEnv?: string;
+  headers?: Record<string, string>;
+  timeouts?: Partial<Timeouts>;
+  proxy?: string;
+  retry?: Partial<RetrySettings>;
+  /** Provider-specific settings, e.g. `{ token }` for Lockchat. */
+  options?: Record<string, unknown>;
+}
+
+export interface Settings {
+  timeouts?: Partial<Timeouts>;
+  proxy?: string;
+  retry?: Partial<RetrySettings>;
+  providers?: Record<string, ProviderSettings>;
+}
+
+let current: Settings = {};
+
+/** Replaces the process-wide settings (the config loader and tests call this). */
+export function configure(settings: Settings): void {
+  current = settings;
+}
+
+export function getSettings(): Readonly<Settings> {
+  return current;
+}
+
+/** Settings of one provider, merged into the current ones. */
+export function configureProvider(name: string, settings: ProviderSettings): void {
+  const providers = { ...current.providers };
+  const key = findKey(providers, name) ?? name;
+  providers[key] = { ...providers[key], ...settings };
+  current = { ...current, providers };
+}
+
+function findKey(record: Record<string, unknown>, name: string): string | undefined {
+  if (name in record) return name;
+  const lower = name.toLowerCase();
+  return Object.keys(record).find((key) => key.toLowerCase() === lower);
+}
+
+export function providerSettings(name: string): ProviderSettings | undefined {
+  const providers = current.providers;
+  if (providers === undefined) return undefined;
+  const key = findKey(providers, name);
+  return key === undefined ? undefined : providers[key];
+}
+
+/** `G4F_LOCKCHAT_URL` for `Lockchat`. */
+export function environmentName(provider: string, suffix: string): string {
+  return `G4F_${provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${suffix}`;
+}
+
+export function resolveBaseUrl(provider: Pick<Provider, 'name' | 'url'>): string {
+  const url = providerSettings(provider.name)?.baseUrl ?? process.env[environmentName(provider.name, 'URL')] ?? provider.url;
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+export function resolveTimeouts(providerName: string, call?: Partial<Timeouts>): Timeouts {
+  return {
+    ...DEFAULT_TIMEOUTS,
+    ...current.timeouts,
+    ...providerSettings(providerName)?.timeouts,
+    ...call,
+  };
+}
+
+export function resolveRetry(providerName: string): RetrySettings {
+  return { ...DEFAULT_RETRY, ...current.retry, ...providerSettings(providerName)?.retry };
+}
+
+export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): string | undefined {
+  const settings = providerSettings(provider.name);
+  if (settings?.apiKey) return settings.apiKey;
+  const variable = settings?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY');
+  const value = process.env[variable];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Everything a provider needs for one call. */
+export function resolveContext(
+  provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
+  call: { timeouts?: Partial<Timeouts> | undefined; apiKey?: string | undefined } = {},
+): ProviderContext {
+  const settings = providerSettings(provider.name);
+  const timeouts = resolveTimeouts(provider.name, call.timeouts);
+  const proxy = settings?.proxy ?? current.proxy ?? process.env.G4F_PROXY;
+  const context: ProviderContext = {
+    baseUrl: resolveBaseUrl(provider),
+    timeouts,
+    dispatcher: getDispatcher(timeouts.connect, proxy === '' ? undefined : proxy),
+    retry: resolveRetry(provider.name),
+  };
+  const apiKey = call.apiKey ?? resolveApiKey(provider);
+  if (apiKey !== undefined) context.apiKey = apiKey;
+  if (settings?.headers) context.headers = settings.headers;
+  if (settings?.options) context.settings = settings.options;
+  return context;
+}

@@ -1,0 +1,277 @@
+/**
+ * Routing over providers: for a model, its providers in order (or shuffled),
+ * a small retry budget each, a circuit breaker each, and fallback, but only
+ * while nothing has reached the caller. After the first chunk, a failure ends
+ * the stream with StreamInterruptedError: text is never replayed.
+ */
+import {
+  AbortError,
+  AllProvidersFailedError,
+  AuthError,
+  CircuitOpenError,
+  G4FError,
+  StreamInterruptedError,
+  UnsupportedError,
+  isG4FError,
+  type ProviderAttempt,
+} from '../core/errors.js';
+import { backoffDelay, sleep } from '../core/retry.js';
+import { resolveContext } from '../core/settings.js';
+import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
+import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
+import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
+import { buildModelTable, unknownModel } from './models.js';
+import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
+import { validateMessages } from './validate.js';
+
+export interface RouterRetryOptions {
+  /** Attempts per provider for retryable failures (connection, 5xx, 429), 1 = no retry. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A wait longer than this (e.g. a long Retry-After) moves on to the next provider instead. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_ROUTER_RETRY: Readonly<RouterRetryOptions> = Object.freeze({
+  attempts: 2,
+  baseDelayMs: 200,
+  maxDelayMs: 2_000,
+  maxWaitMs: 5_000,
+});
+
+export interface RouterOptions {
+  /** Providers to route over; default: the built-in ones. */
+  providers?: readonly Provider[] | ProviderRegistry;
+  /** Model → provider names, in order; replaces the default list for that model. */
+  models?: Readonly<Record<string, readonly string[]>>;
+  aliases?: Readonly<Record<string, string>>;
+  /** Try a model's providers in order (default) or shuffled per call. */
+  order?: 'ordered' | 'shuffle';
+  retry?: Partial<RouterRetryOptions>;
+  circuit?: Partial<CircuitOptions>;
+  /** For tests: the random source of jitter and shuffling. */
+  random?: () => number;
+}
+
+const OWN_FIELDS = new Set(['provider', 'timeouts', 'auth', 'signal']);
+
+export function createRouter(options: RouterOptions = {}): Router {
+  const registry: ProviderRegistry =
+    options.providers === undefined
+      ? createProviderRegistry(builtinProviders)
+      : Array.isArray(options.providers)
+        ? createProviderRegistry(options.providers as readonly Provider[])
+        : (options.providers as ProviderRegistry);
+  const table = buildModelTable(registry, options.models, options.aliases);
+  const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...options.retry };
+  const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...options.circuit };
+  const random = options.random ?? Math.random;
+  const breakers = new Map<string, Breaker>();
+
+  function breakerOf(name: string): Breaker {
+    let breaker = breakers.get(name);
+    if (breaker === undefined) {
+      breaker = createBreaker(name, circuit);
+      breakers.set(name, breaker);
+    }
+    return breaker;
+  }
+
+  function resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] } {
+    let pinned = typeof provider === 'string' ? registry.require(provider) : provider;
+    let name = model;
+    if (pinned === undefined) {
+      const slash = model.indexOf('/');
+      if (slash > 0) {
+        const prefix = registry.get(model.slice(0, slash));
+        if (prefix !== undefined) {
+          pinned = prefix;
+          name = model.slice(slash + 1);
+        }
+      }
+    }
+    const canonical = table.canonical(name);
+    if (pinned !== undefined) {
+      // A pinned provider may serve a model the registry does not list (e.g. a local server's own names).
+      return { model: canonical ?? name, providers: [pinned] };
+    }
+    if (canonical === undefined) throw unknownModel(name, table);
+    const providers = table.providersFor(canonical);
+    if (options.order === 'shuffle') shuffle(providers, random);
+    return { model: canonical, providers };
+  }
+
+  function upstreamRequest(request: RouteRequest, model: string): CompletionRequest {
+    const upstream: CompletionRequest = { model, messages: request.messages, stream: request.stream };
+    for (const key in request) {
+      if (key === 'model' || key === 'messages' || key === 'stream' || OWN_FIELDS.has(key)) continue;
+      const value = request[key];
+      if (value !== undefined) upstream[key] = value;
+    }
+    if (request.signal !== undefined) upstream.signal = request.signal;
+    return upstream;
+  }
+
+  /**
+   * The fallback loop. With `replayable`, nothing reaches the caller before
+   * the end (complete()), so a failure after text may still fall back.
+   */
+  async function* run(
+    request: RouteRequest,
+    state: { model: string; provider: string | undefined; attempts: ProviderAttempt[] },
+    replayable: boolean,
+  ): AsyncGenerator<Chunk> {
+    validateMessages(request.messages);
+    const { model, providers } = resolve(request.model, request.provider);
+    state.model = model;
+    const forced = providers.length === 1 && (request.provider !== undefined || model !== request.model);
+    const upstream = upstreamRequest(request, model);
+    const signal = request.signal;
+
+    for (const provider of providers) {
+      if (request.stream && !provider.supportsStream) {
+        const error = new UnsupportedError(`${provider.name} cannot stream`, { provider: provider.name });
+        if (forced) throw error;
+        state.attempts.push({ provider: provider.name, error });
+        continue;
+      }
+      const context = resolveContext(provider, { timeouts: request.timeouts, apiKey: request.auth });
+      if (provider.needsAuth && context.apiKey === undefined) {
+        const error = new AuthError(`${provider.name} needs auth and none was given`, { provider: provider.name });
+        if (forced) throw error;
+        state.attempts.push({ provider: provider.name, error });
+        continue;
+      }
+      const breaker = breakerOf(provider.name);
+      if (!breaker.allow()) {
+        state.attempts.push({ provider: provider.name, error: new CircuitOpenError(provider.name, breaker.retryInMs()) });
+        continue;
+      }
+      for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
+        let committed = false;
+        try {
+          for await (const chunk of provider.createCompletion(upstream, context)) {
+            if (!committed) {
+              committed = true;
+              state.provider = provider.name;
+            }
+            yield chunk;
+          }
+          state.provider = provider.name;
+          breaker.success(performance.now() - started);
+          return;
+        } catch (thrown) {
+          const error = toG4FError(thrown, provider.name);
+          if (signal?.aborted || error.code === 'aborted') {
+            breaker.release();
+            throw isG4FError(error, 'AbortError') ? error : new AbortError(undefined, { provider: provider.name, cause: error });
+          }
+          breaker.failure(error);
+          if (committed && !replayable) throw new StreamInterruptedError(error, { provider: provider.name });
+          const wait = attempt < retry.attempts && breaker.allow() ? retryWait(error, attempt) : undefined;
+          if (wait === undefined) {
+            state.attempts.push({ provider: provider.name, error });
+            break;
+          }
+          await sleep(wait, signal);
+        }
+      }
+    }
+    throw new AllProvidersFailedError(model, state.attempts);
+  }
+
+  /** How long to wait before retrying the same provider, or undefined to move on. */
+  function retryWait(error: G4FError, attempt: number): number | undefined {
+    const retryable =
+      error.code === 'connection' || error.code === 'rate_limit' || (error.code === 'http_status' && error.retryable);
+    if (!retryable) return undefined;
+    const asked = isG4FError(error, 'RateLimitError') ? error.retryAfterMs : undefined;
+    const wait = asked ?? backoffDelay(attempt, retry, random);
+    return wait > retry.maxWaitMs ? undefined : wait;
+  }
+
+  const router: Router = {
+    stream(request) {
+      const state = { model: request.model, provider: undefined as string | undefined, attempts: [] as ProviderAttempt[] };
+      const stream: RouteStream = {
+        get model() {
+          return state.model;
+        },
+        get provider() {
+          return state.provider;
+        },
+        get attempts() {
+          return state.attempts;
+        },
+        [Symbol.asyncIterator]: () => run(request, state, false),
+      };
+      return stream;
+    },
+
+    async complete(request) {
+      const state = { model: request.model, provider: undefined as string | undefined, attempts: [] as ProviderAttempt[] };
+      let text = '';
+      let usage: Usage | undefined;
+      let finishReason: FinishReason = 'stop';
+      let answeredBy: string | undefined;
+      for await (const chunk of run({ ...request, stream: false }, state, true)) {
+        if (state.provider !== answeredBy) {
+          // A replay after a failure mid-answer starts over.
+          answeredBy = state.provider;
+          text = '';
+          usage = undefined;
+        }
+        if (chunk.type === 'text-delta') text += chunk.text;
+        else if (chunk.type === 'usage') usage = chunk.usage;
+        else finishReason = chunk.reason;
+      }
+      const result: CompletionResult = {
+        text,
+        model: state.model,
+        provider: state.provider ?? '',
+        finishReason,
+        attempts: state.attempts,
+      };
+      if (usage) result.usage = usage;
+      return result;
+    },
+
+    listModels: () => table.list(),
+
+    listProviders() {
+      return registry.list().map(
+        (provider): ProviderInfo => ({
+          name: provider.name,
+          url: resolveContext(provider).baseUrl,
+          models: [...provider.models],
+          supportsStream: provider.supportsStream,
+          needsAuth: provider.needsAuth,
+          kind: provider.kind ?? 'builtin',
+          health: breakerOf(provider.name).snapshot(),
+        }),
+      );
+    },
+
+    resolve,
+
+    health(name) {
+      return breakerOf(registry.require(name).name).snapshot();
+    },
+  };
+  return router;
+}
+
+function toG4FError(error: unknown, provider: string): G4FError {
+  if (isG4FError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new G4FError('connection', `${provider} failed: ${message}`, { provider, cause: error });
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [items[index], items[other]] = [items[other] as T, items[index] as T];
+  }
+}

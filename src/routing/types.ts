@@ -1,0 +1,82 @@
+/** The public types of routing: what the server, the CLI and the web API code against. */
+import type { G4FError, ProviderAttempt } from '../core/errors.js';
+import type { Chunk, CompletionRequest, FinishReason, Provider, Timeouts, Usage } from '../core/spec.js';
+
+export interface RouteRequest extends CompletionRequest {
+  /** Force one provider, by object or (case-insensitive) name. `provider/model` in `model` does the same. */
+  provider?: string | Provider;
+  /** Per-call timers, over the provider's and the global ones. */
+  timeouts?: Partial<Timeouts>;
+  /** A secret for a provider that needs auth (g4f's `auth`). */
+  auth?: string;
+}
+
+/** A routed stream of chunks. Iterate it once. */
+export interface RouteStream extends AsyncIterable<Chunk> {
+  /** Canonical model id (aliases resolved). */
+  readonly model: string;
+  /** The provider whose answer is being streamed: set when its first chunk arrives. */
+  readonly provider: string | undefined;
+  /** Failed attempts so far, in order (providers that were tried and failed before the one answering). */
+  readonly attempts: readonly ProviderAttempt[];
+}
+
+export interface CompletionResult {
+  text: string;
+  model: string;
+  provider: string;
+  finishReason: FinishReason;
+  /** From the upstream, when it gave one. */
+  usage?: Usage;
+  attempts: readonly ProviderAttempt[];
+}
+
+export interface ModelInfo {
+  id: string;
+  aliases: string[];
+  /** Provider names, in the order they are tried. */
+  providers: string[];
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface ProviderHealth {
+  provider: string;
+  state: CircuitState;
+  consecutiveFailures: number;
+  /** Calls recorded in the recent window. */
+  calls: number;
+  /** Fraction of recent calls that succeeded (1 when there were none). */
+  successRate: number;
+  /** Median latency to first chunk of recent successful calls, ms. */
+  latencyMs: number | undefined;
+  lastError: { code: string; message: string; at: string } | undefined;
+  /** When an open circuit will let one probe through (ISO time). */
+  retryAt: string | undefined;
+}
+
+export interface ProviderInfo {
+  name: string;
+  url: string;
+  models: string[];
+  supportsStream: boolean;
+  needsAuth: boolean;
+  kind: 'builtin' | 'openai-compatible';
+  health: ProviderHealth;
+}
+
+export interface Router {
+  /** Streams chunks with fallback across the model's providers. Errors are typed G4FErrors. */
+  stream(request: RouteRequest): RouteStream;
+  /** The whole answer (non-streaming upstream calls). */
+  complete(request: RouteRequest): Promise<CompletionResult>;
+  /** Every model with its aliases and providers. */
+  listModels(): ModelInfo[];
+  /** Every provider with its models and health. */
+  listProviders(): ProviderInfo[];
+  /** Resolves a model name (alias, `provider/model`) and optional provider to the ordered providers to try. */
+  resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] };
+  health(provider: string): ProviderHealth;
+}
+
+export type { G4FError, ProviderAttempt };
