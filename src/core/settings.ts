@@ -24,23 +24,50 @@ export interface RetrySettings {
 
 export const DEFAULT_RETRY: Readonly<RetrySettings> = Object.freeze({ attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 });
 
+/** Optional fields that may also be explicitly undefined (as zod's partial objects are). */
+export type Loose<T> = { [K in keyof T]?: T[K] | undefined };
+
+/** A copy without the keys whose value is undefined. */
+export function stripUndefined<T extends object>(value: Loose<T> | undefined): Partial<T> {
+  const result: Partial<T> = {};
+  if (value === undefined) return result;
+  for (const key of Object.keys(value) as Array<keyof T>) {
+    const field = value[key];
+    if (field !== undefined) result[key] = field as T[keyof T];
+  }
+  return result;
+}
+
+/** Spreads `layers` over `base`, skipping undefined values. */
+function merge<T extends object>(base: T, ...layers: Array<Loose<T> | undefined>): T {
+  const result = { ...base };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const key of Object.keys(layer) as Array<keyof T>) {
+      const value = layer[key];
+      if (value !== undefined) result[key] = value as T[keyof T];
+    }
+  }
+  return result;
+}
+
 export interface ProviderSettings {
   baseUrl?: string;
   /** A secret given in code; config files name an environment variable instead. */
   apiKey?: string;
   apiKeyEnv?: string;
   headers?: Record<string, string>;
-  timeouts?: Partial<Timeouts>;
+  timeouts?: Loose<Timeouts>;
   proxy?: string;
-  retry?: Partial<RetrySettings>;
+  retry?: Loose<RetrySettings>;
   /** Provider-specific settings, e.g. `{ token }` for Lockchat. */
   options?: Record<string, unknown>;
 }
 
 export interface Settings {
-  timeouts?: Partial<Timeouts>;
+  timeouts?: Loose<Timeouts>;
   proxy?: string;
-  retry?: Partial<RetrySettings>;
+  retry?: Loose<RetrySettings>;
   providers?: Record<string, ProviderSettings>;
 }
 
@@ -86,17 +113,12 @@ export function resolveBaseUrl(provider: Pick<Provider, 'name' | 'url'>): string
   return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
-export function resolveTimeouts(providerName: string, call?: Partial<Timeouts>): Timeouts {
-  return {
-    ...DEFAULT_TIMEOUTS,
-    ...current.timeouts,
-    ...providerSettings(providerName)?.timeouts,
-    ...call,
-  };
+export function resolveTimeouts(providerName: string, call?: Loose<Timeouts>): Timeouts {
+  return merge<Timeouts>(DEFAULT_TIMEOUTS, current.timeouts, providerSettings(providerName)?.timeouts, call);
 }
 
 export function resolveRetry(providerName: string): RetrySettings {
-  return { ...DEFAULT_RETRY, ...current.retry, ...providerSettings(providerName)?.retry };
+  return merge<RetrySettings>(DEFAULT_RETRY, current.retry, providerSettings(providerName)?.retry);
 }
 
 export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): string | undefined {
@@ -110,7 +132,7 @@ export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): s
 /** Everything a provider needs for one call. */
 export function resolveContext(
   provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
-  call: { timeouts?: Partial<Timeouts> | undefined; apiKey?: string | undefined } = {},
+  call: { timeouts?: Loose<Timeouts> | undefined; apiKey?: string | undefined } = {},
 ): ProviderContext {
   const settings = providerSettings(provider.name);
   const timeouts = resolveTimeouts(provider.name, call.timeouts);

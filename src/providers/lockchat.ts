@@ -26,7 +26,8 @@ export const Lockchat: Provider = {
 };
 
 async function* lockchatCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<Chunk> {
-  const token = typeof context.settings?.token === 'string' ? context.settings.token : LOCKCHAT_DEFAULT_TOKEN;
+  const configured = context.settings?.token;
+  const token = typeof configured === 'string' ? configured : process.env.G4F_LOCKCHAT_TOKEN || LOCKCHAT_DEFAULT_TOKEN;
   const url = `${context.baseUrl}/v1/chat/completions?auth=${encodeURIComponent(token)}`;
   const body = JSON.stringify({
     temperature: request.temperature ?? 0.7,

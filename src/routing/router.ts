@@ -16,7 +16,7 @@ import {
   type ProviderAttempt,
 } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { resolveContext } from '../core/settings.js';
+import { resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
@@ -48,8 +48,8 @@ export interface RouterOptions {
   aliases?: Readonly<Record<string, string>>;
   /** Try a model's providers in order (default) or shuffled per call. */
   order?: 'ordered' | 'shuffle';
-  retry?: Partial<RouterRetryOptions>;
-  circuit?: Partial<CircuitOptions>;
+  retry?: Loose<RouterRetryOptions>;
+  circuit?: Loose<CircuitOptions>;
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
 }
@@ -64,8 +64,8 @@ export function createRouter(options: RouterOptions = {}): Router {
         ? createProviderRegistry(options.providers as readonly Provider[])
         : (options.providers as ProviderRegistry);
   const table = buildModelTable(registry, options.models, options.aliases);
-  const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...options.retry };
-  const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...options.circuit };
+  const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...stripUndefined(options.retry) };
+  const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...stripUndefined(options.circuit) };
   const random = options.random ?? Math.random;
   const breakers = new Map<string, Breaker>();
 

@@ -1,0 +1,210 @@
+/**
+ * The JSON config file: OpenAI-compatible providers, routes, built-in provider
+ * settings, timers, proxies. Validated with zod; secrets come from the
+ * environment only (the file names variables, never values).
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './core/errors.js';
+import { configure, type ProviderSettings, type Settings } from './core/settings.js';
+import type { Provider } from './core/spec.js';
+import { builtinProviders, createOpenAICompatibleProvider, createProviderRegistry } from './providers/index.js';
+import { createRouter } from './routing/router.js';
+import type { Router } from './routing/types.js';
+
+const milliseconds = z.number().int().positive().max(3_600_000);
+const timeoutsSchema = z
+  .object({ connect: milliseconds, firstToken: milliseconds, idle: milliseconds, total: milliseconds })
+  .partial()
+  .strict();
+const retrySchema = z
+  .object({
+    attempts: z.number().int().min(1).max(10),
+    baseDelayMs: z.number().int().min(0).max(60_000),
+    maxDelayMs: z.number().int().min(0).max(300_000),
+    maxWaitMs: z.number().int().min(0).max(300_000),
+  })
+  .partial()
+  .strict();
+const url = z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
+const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore only');
+const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const headers = z.record(z.string(), z.string());
+
+const configuredProviderSchema = z
+  .object({
+    name: providerName,
+    type: z.literal('openai-compatible'),
+    baseUrl: url,
+    apiKeyEnv: environmentVariable.optional(),
+    models: z.array(z.string().min(1)).min(1),
+    headers: headers.optional(),
+    path: z.string().startsWith('/').optional(),
+    supportsStream: z.boolean().optional(),
+    needsAuth: z.boolean().optional(),
+    timeouts: timeoutsSchema.optional(),
+    proxy: url.optional(),
+    retry: retrySchema.optional(),
+  })
+  .strict();
+
+const builtinSettingsSchema = z
+  .object({
+    baseUrl: url.optional(),
+    /** Lockchat's query token: the name of an environment variable holding it. */
+    tokenEnv: environmentVariable.optional(),
+    headers: headers.optional(),
+    timeouts: timeoutsSchema.optional(),
+    proxy: url.optional(),
+    retry: retrySchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    providers: z.array(configuredProviderSchema).optional(),
+    builtin: z.record(z.string(), builtinSettingsSchema).optional(),
+    models: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
+    aliases: z.record(z.string(), z.string()).optional(),
+    timeouts: timeoutsSchema.optional(),
+    proxy: url.optional(),
+    retry: retrySchema.optional(),
+    routing: z.object({ order: z.enum(['ordered', 'shuffle']) }).partial().strict().optional(),
+    circuit: z
+      .object({
+        failureThreshold: z.number().int().min(1).max(1000),
+        cooldownMs: z.number().int().min(0).max(3_600_000),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    server: z
+      .object({
+        apiKeysEnv: environmentVariable.optional(),
+        corsOrigins: z.array(z.string()).optional(),
+        bodyLimitBytes: z.number().int().positive().max(100 * 1024 * 1024).optional(),
+        logMessages: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type G4FConfig = z.infer<typeof configSchema>;
+
+/** Validates a parsed config; the error names the field and the reason. */
+export function parseConfig(value: unknown, source = 'config'): G4FConfig {
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    throw new ConfigError(`${source}: ${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  const names = new Set(builtinProviders.map((provider) => provider.name.toLowerCase()));
+  for (const [index, provider] of (result.data.providers ?? []).entries()) {
+    const lower = provider.name.toLowerCase();
+    if (names.has(lower)) throw new ConfigError(`${source}: providers.${index}.name: "${provider.name}" is already taken`);
+    names.add(lower);
+  }
+  for (const name of Object.keys(result.data.builtin ?? {})) {
+    if (!builtinProviders.some((provider) => provider.name.toLowerCase() === name.toLowerCase())) {
+      throw new ConfigError(`${source}: builtin.${name}: not a built-in provider`);
+    }
+  }
+  return result.data;
+}
+
+/**
+ * Loads the config: `path`, else G4F_CONFIG, else ./g4f.config.json when it
+ * exists, else an empty config.
+ */
+export async function loadConfig(path?: string): Promise<G4FConfig> {
+  const chosen = path ?? process.env.G4F_CONFIG ?? (existsSync('g4f.config.json') ? 'g4f.config.json' : undefined);
+  if (chosen === undefined || chosen === '') return {};
+  const absolute = resolvePath(chosen);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${absolute}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${absolute}: not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(value, absolute);
+}
+
+/** The process-wide provider settings a config describes. */
+export function settingsFromConfig(config: G4FConfig): Settings {
+  const providers: Record<string, ProviderSettings> = {};
+  for (const [name, builtin] of Object.entries(config.builtin ?? {})) {
+    const settings: ProviderSettings = {};
+    if (builtin.baseUrl) settings.baseUrl = builtin.baseUrl;
+    if (builtin.headers) settings.headers = builtin.headers;
+    if (builtin.timeouts) settings.timeouts = builtin.timeouts;
+    if (builtin.proxy) settings.proxy = builtin.proxy;
+    if (builtin.retry) settings.retry = builtin.retry;
+    if (builtin.tokenEnv) {
+      const token = process.env[builtin.tokenEnv];
+      if (token) settings.options = { token };
+    }
+    providers[name] = settings;
+  }
+  for (const provider of config.providers ?? []) {
+    const settings: ProviderSettings = { baseUrl: provider.baseUrl };
+    if (provider.apiKeyEnv) settings.apiKeyEnv = provider.apiKeyEnv;
+    if (provider.timeouts) settings.timeouts = provider.timeouts;
+    if (provider.proxy) settings.proxy = provider.proxy;
+    if (provider.retry) settings.retry = provider.retry;
+    providers[provider.name] = settings;
+  }
+  const settings: Settings = { providers };
+  if (config.timeouts) settings.timeouts = config.timeouts;
+  if (config.proxy) settings.proxy = config.proxy;
+  if (config.retry) settings.retry = config.retry;
+  return settings;
+}
+
+/** The providers a config describes: enabled built-ins, then configured ones. */
+export function providersFromConfig(config: G4FConfig): Provider[] {
+  const disabled = new Set(
+    Object.entries(config.builtin ?? {})
+      .filter(([, settings]) => settings.enabled === false)
+      .map(([name]) => name.toLowerCase()),
+  );
+  const providers: Provider[] = builtinProviders.filter((provider) => !disabled.has(provider.name.toLowerCase()));
+  for (const spec of config.providers ?? []) {
+    const provider = createOpenAICompatibleProvider({
+      name: spec.name,
+      url: spec.baseUrl,
+      models: spec.models,
+      ...(spec.path === undefined ? {} : { path: spec.path }),
+      ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
+      ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
+      ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
+      ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+    });
+    providers.push(provider);
+  }
+  return providers;
+}
+
+/** Applies the config's provider settings process-wide and builds a router over its providers. */
+export function createRouterFromConfig(config: G4FConfig): Router {
+  configure(settingsFromConfig(config));
+  return createRouter({
+    providers: createProviderRegistry(providersFromConfig(config)),
+    ...(config.models === undefined ? {} : { models: config.models }),
+    ...(config.aliases === undefined ? {} : { aliases: config.aliases }),
+    ...(config.routing?.order === undefined ? {} : { order: config.routing.order }),
+    ...(config.retry === undefined ? {} : { retry: config.retry }),
+    ...(config.circuit === undefined ? {} : { circuit: config.circuit }),
+  });
+}
