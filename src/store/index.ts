@@ -1,0 +1,47 @@
+/**
+ * The conversation store: `openStore` gives the embedded SQLite store; everything else codes
+ * against the `ConversationStore` interface.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import envPaths from 'env-paths';
+import { createSqliteStore } from './sqlite-store.js';
+import type { ConversationStore } from './types.js';
+
+export type * from './types.js';
+export { createSqliteStore, cleanTitle, DEFAULT_TITLE, type SqliteStoreOptions } from './sqlite-store.js';
+export { MIGRATIONS, migrate, currentVersion, type Migration, type MigrationResult } from './migrations.js';
+export { exportJson, exportMarkdown, importJson, importMarkdown, EXPORT_FORMAT, EXPORT_VERSION } from './export.js';
+export {
+  contextTokensFor,
+  countMessageTokens,
+  fitToContext,
+  DEFAULT_CONTEXT_TOKENS,
+  MODEL_CONTEXT_TOKENS,
+  type FitOptions,
+  type FitResult,
+} from './context-window.js';
+
+/** The file name of the SQLite database inside the data directory. */
+export const DATABASE_FILE = 'conversations.sqlite';
+
+/** `G4F_DATA_DIR`, else the per-user data folder (e.g. `~/.local/share/g4f-ts` on Linux). */
+export function defaultDataDir(): string {
+  const fromEnvironment = process.env.G4F_DATA_DIR;
+  if (fromEnvironment !== undefined && fromEnvironment !== '') return fromEnvironment;
+  return envPaths('g4f-ts', { suffix: '' }).data;
+}
+
+export interface OpenStoreOptions {
+  /** Directory of the database file (created if missing); default {@link defaultDataDir}. */
+  dataDir?: string;
+  /** Keep everything in memory (tests); `dataDir` is then ignored. */
+  memory?: boolean;
+}
+
+export function openStore(options: OpenStoreOptions = {}): ConversationStore {
+  if (options.memory === true) return createSqliteStore({ filename: ':memory:' });
+  const dataDir = options.dataDir ?? defaultDataDir();
+  mkdirSync(dataDir, { recursive: true });
+  return createSqliteStore({ filename: join(dataDir, DATABASE_FILE) });
+}

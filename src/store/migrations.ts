@@ -1,0 +1,86 @@
+/**
+ * Versioned schema migrations of the SQLite store. Each migration runs once, in its own
+ * transaction, and is recorded both in `schema_migrations` and in `PRAGMA user_version`.
+ * Migrations are append-only: never edit one that has shipped, add the next version.
+ */
+import type { Database } from 'better-sqlite3';
+import { ConfigError } from '../core/errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'conversations and messages',
+    sql: `
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        provider TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX conversations_by_update ON conversations (updated_at DESC);
+      CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'complete'
+          CHECK (status IN ('complete', 'streaming', 'stopped', 'interrupted')),
+        model TEXT,
+        provider TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX messages_by_conversation ON messages (conversation_id, seq);
+    `,
+  },
+];
+
+export interface MigrationResult {
+  from: number;
+  to: number;
+  applied: number[];
+}
+
+/** Brings the database up to the latest version. Throws ConfigError for a newer, unknown schema. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): MigrationResult {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  )`);
+  const from = currentVersion(db);
+  const latest = migrations.reduce((max, migration) => Math.max(max, migration.version), 0);
+  if (from > latest) {
+    throw new ConfigError(
+      `The conversation database has schema version ${from}, newer than this version of g4f-ts knows (${latest}); upgrade g4f-ts or use another data directory`,
+    );
+  }
+  const applied: number[] = [];
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= from) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+      db.pragma(`user_version = ${Math.floor(migration.version)}`);
+    })();
+    applied.push(migration.version);
+  }
+  return { from, to: Math.max(from, latest), applied };
+}
+
+/** The schema version: `PRAGMA user_version`, cross-checked with `schema_migrations`. */
+export function currentVersion(db: Database): number {
+  const userVersion = Number(db.pragma('user_version', { simple: true }) ?? 0);
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null } | undefined;
+  return Math.max(userVersion, row?.version ?? 0);
+}

@@ -1,0 +1,363 @@
+/**
+ * The embedded default ConversationStore: one SQLite file (WAL journal), every write in a
+ * transaction. An answer that was still streaming when the process died is found with status
+ * `streaming` on the next open and marked `interrupted`: its text up to the last save is kept.
+ */
+import { randomUUID } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { InvalidRequestError } from '../core/errors.js';
+import { migrate } from './migrations.js';
+import type {
+  AppendOptions,
+  Conversation,
+  ConversationData,
+  ConversationPatch,
+  ConversationStore,
+  ConversationSummary,
+  ConversationWithMessages,
+  ListOptions,
+  Message,
+  MessagePatch,
+  MessageStatus,
+  NewConversation,
+  NewMessage,
+  Role,
+} from './types.js';
+
+export const DEFAULT_TITLE = 'New conversation';
+const ROLES: ReadonlySet<string> = new Set<Role>(['system', 'user', 'assistant']);
+const STATUSES: ReadonlySet<string> = new Set<MessageStatus>(['complete', 'streaming', 'stopped', 'interrupted']);
+
+interface ConversationRow {
+  id: string;
+  title: string;
+  system_prompt: string;
+  model: string;
+  provider: string;
+  created_at: string;
+  updated_at: string;
+  message_count?: number;
+}
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  conversation_id: string;
+  role: string;
+  content: string;
+  status: string;
+  model: string | null;
+  provider: string | null;
+  created_at: string;
+}
+
+export interface SqliteStoreOptions {
+  /** A file path, or `:memory:`. */
+  filename: string;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): ConversationStore {
+  const db: Database = new BetterSqlite3(options.filename);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.function('g4f_fold', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : ''));
+    migrate(db);
+    db.prepare(`UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'`).run();
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return storeOn(db);
+}
+
+function storeOn(db: Database): ConversationStore {
+  const statements = {
+    insertConversation: db.prepare(
+      `INSERT INTO conversations (id, title, system_prompt, model, provider, created_at, updated_at)
+       VALUES (@id, @title, @system_prompt, @model, @provider, @created_at, @updated_at)`,
+    ),
+    getConversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
+    touchConversation: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
+    deleteConversation: db.prepare('DELETE FROM conversations WHERE id = ?'),
+    countConversations: db.prepare('SELECT COUNT(*) AS count FROM conversations'),
+    messagesOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq'),
+    getMessage: db.prepare('SELECT * FROM messages WHERE id = ? AND conversation_id = ?'),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (id, conversation_id, role, content, status, model, provider, created_at)
+       VALUES (@id, @conversation_id, @role, @content, @status, @model, @provider, @created_at)`,
+    ),
+    deleteFrom: db.prepare('DELETE FROM messages WHERE conversation_id = ? AND seq >= ?'),
+    firstMatch: db.prepare(
+      `SELECT content FROM messages WHERE conversation_id = ? AND instr(g4f_fold(content), ?) > 0 ORDER BY seq LIMIT 1`,
+    ),
+    list: db.prepare(
+      `SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count
+       FROM conversations c
+       WHERE @needle IS NULL
+          OR instr(g4f_fold(c.title), @needle) > 0
+          OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND instr(g4f_fold(m.content), @needle) > 0)
+       ORDER BY c.updated_at DESC, c.rowid DESC
+       LIMIT @limit OFFSET @offset`,
+    ),
+  };
+
+  // Strictly increasing times, so "newest activity first" has no ties within a process.
+  let lastTime = 0;
+  const clock = (): string => {
+    lastTime = Math.max(Date.now(), lastTime + 1);
+    return new Date(lastTime).toISOString();
+  };
+
+  let closed = false;
+  const guard = (): void => {
+    if (closed) throw new InvalidRequestError('The conversation store is closed');
+  };
+
+  const insertMessage = (conversationId: string, message: NewMessage, now: string): Message => {
+    checkMessage(message);
+    const row: MessageRow = {
+      seq: 0,
+      id: randomUUID(),
+      conversation_id: conversationId,
+      role: message.role,
+      content: message.content,
+      status: message.status ?? 'complete',
+      model: message.model ?? null,
+      provider: message.provider ?? null,
+      created_at: message.createdAt ?? now,
+    };
+    const { seq: _seq, ...values } = row;
+    statements.insertMessage.run(values);
+    return toMessage(row);
+  };
+
+  const append = db.transaction(
+    (conversationId: string, message: NewMessage, options: AppendOptions): Message | undefined => {
+      if (statements.getConversation.get(conversationId) === undefined) return undefined;
+      if (options.replaceFrom !== undefined) {
+        const from = statements.getMessage.get(options.replaceFrom, conversationId) as MessageRow | undefined;
+        if (from === undefined) return undefined;
+        statements.deleteFrom.run(conversationId, from.seq);
+      }
+      const now = clock();
+      const saved = insertMessage(conversationId, message, now);
+      statements.touchConversation.run(now, conversationId);
+      return saved;
+    },
+  );
+
+  const updateMessage = db.transaction((conversationId: string, messageId: string, patch: MessagePatch): Message | undefined => {
+    const row = statements.getMessage.get(messageId, conversationId) as MessageRow | undefined;
+    if (row === undefined) return undefined;
+    if (patch.status !== undefined && !STATUSES.has(patch.status)) throw new InvalidRequestError(`Unknown message status: ${patch.status}`, 'status');
+    if (patch.content !== undefined && typeof patch.content !== 'string') throw new InvalidRequestError('content must be a string', 'content');
+    const next: MessageRow = {
+      ...row,
+      content: patch.content ?? row.content,
+      status: patch.status ?? row.status,
+      model: patch.model ?? row.model,
+      provider: patch.provider ?? row.provider,
+    };
+    db.prepare('UPDATE messages SET content = ?, status = ?, model = ?, provider = ? WHERE seq = ?').run(
+      next.content,
+      next.status,
+      next.model,
+      next.provider,
+      row.seq,
+    );
+    statements.touchConversation.run(clock(), conversationId);
+    return toMessage(next);
+  });
+
+  const deleteFrom = db.transaction((conversationId: string, messageId: string): number => {
+    const row = statements.getMessage.get(messageId, conversationId) as MessageRow | undefined;
+    if (row === undefined) return 0;
+    const changes = statements.deleteFrom.run(conversationId, row.seq).changes;
+    statements.touchConversation.run(clock(), conversationId);
+    return changes;
+  });
+
+  const importConversation = db.transaction((data: ConversationData): ConversationWithMessages => {
+    const now = clock();
+    const conversation = newConversationRow({
+      title: data.title,
+      systemPrompt: data.systemPrompt,
+      model: data.model,
+      provider: data.provider,
+    }, data.createdAt || now);
+    conversation.updated_at = data.updatedAt || now;
+    statements.insertConversation.run(conversation);
+    const messages = data.messages.map((message) => insertMessage(conversation.id, message, now));
+    return { ...toConversation(conversation), messages };
+  });
+
+  const clear = db.transaction((): number => {
+    const { count } = statements.countConversations.get() as { count: number };
+    db.prepare('DELETE FROM conversations').run();
+    return count;
+  });
+
+  return {
+    async list(options: ListOptions = {}): Promise<ConversationSummary[]> {
+      guard();
+      const search = options.search?.trim().toLowerCase() ?? '';
+      const needle = search === '' ? null : search;
+      const limit = clampInteger(options.limit, 200, 1, 1000);
+      const offset = clampInteger(options.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const rows = statements.list.all({ needle, limit, offset }) as ConversationRow[];
+      return rows.map((row) => {
+        const summary: ConversationSummary = { ...toConversation(row), messageCount: row.message_count ?? 0 };
+        if (needle !== null && !row.title.toLowerCase().includes(needle)) {
+          const match = statements.firstMatch.get(row.id, needle) as { content: string } | undefined;
+          if (match !== undefined) summary.snippet = excerpt(match.content, needle);
+        }
+        return summary;
+      });
+    },
+
+    async create(input: NewConversation = {}): Promise<Conversation> {
+      guard();
+      const row = newConversationRow(input, clock());
+      db.transaction(() => statements.insertConversation.run(row))();
+      return toConversation(row);
+    },
+
+    async get(id: string): Promise<ConversationWithMessages | undefined> {
+      guard();
+      const read = db.transaction(() => {
+        const row = statements.getConversation.get(id) as ConversationRow | undefined;
+        if (row === undefined) return undefined;
+        const messages = (statements.messagesOf.all(id) as MessageRow[]).map(toMessage);
+        return { ...toConversation(row), messages };
+      });
+      return read();
+    },
+
+    async update(id: string, patch: ConversationPatch): Promise<Conversation | undefined> {
+      guard();
+      return db.transaction(() => {
+        const row = statements.getConversation.get(id) as ConversationRow | undefined;
+        if (row === undefined) return undefined;
+        const next: ConversationRow = {
+          ...row,
+          title: patch.title === undefined ? row.title : cleanTitle(patch.title),
+          system_prompt: patch.systemPrompt ?? row.system_prompt,
+          model: patch.model ?? row.model,
+          provider: patch.provider ?? row.provider,
+          updated_at: clock(),
+        };
+        db.prepare(
+          'UPDATE conversations SET title = ?, system_prompt = ?, model = ?, provider = ?, updated_at = ? WHERE id = ?',
+        ).run(next.title, next.system_prompt, next.model, next.provider, next.updated_at, id);
+        return toConversation(next);
+      })();
+    },
+
+    async delete(id: string): Promise<boolean> {
+      guard();
+      return db.transaction(() => statements.deleteConversation.run(id).changes > 0)();
+    },
+
+    async clear(): Promise<number> {
+      guard();
+      return clear();
+    },
+
+    async appendMessage(conversationId, message, options = {}) {
+      guard();
+      return append(conversationId, message, options);
+    },
+
+    async updateMessage(conversationId, messageId, patch) {
+      guard();
+      return updateMessage(conversationId, messageId, patch);
+    },
+
+    async deleteMessagesFrom(conversationId, messageId) {
+      guard();
+      return deleteFrom(conversationId, messageId);
+    },
+
+    async importConversation(data) {
+      guard();
+      return importConversation(data);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+function newConversationRow(input: NewConversation, now: string): ConversationRow {
+  return {
+    id: randomUUID(),
+    title: cleanTitle(input.title ?? DEFAULT_TITLE),
+    system_prompt: input.systemPrompt ?? '',
+    model: input.model ?? '',
+    provider: input.provider ?? '',
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** One line, at most 200 characters; an empty title becomes the default. */
+export function cleanTitle(title: string): string {
+  const line = title.replace(/\s+/g, ' ').trim();
+  const cut = Array.from(line).slice(0, 200).join('');
+  return cut === '' ? DEFAULT_TITLE : cut;
+}
+
+function checkMessage(message: NewMessage): void {
+  if (!ROLES.has(message.role)) throw new InvalidRequestError(`Unknown message role: ${String(message.role)}`, 'role');
+  if (typeof message.content !== 'string') throw new InvalidRequestError('Message content must be a string', 'content');
+  if (message.status !== undefined && !STATUSES.has(message.status)) {
+    throw new InvalidRequestError(`Unknown message status: ${String(message.status)}`, 'status');
+  }
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    title: row.title,
+    systemPrompt: row.system_prompt,
+    model: row.model,
+    provider: row.provider,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toMessage(row: MessageRow): Message {
+  const message: Message = {
+    id: row.id,
+    conversationId: row.conversation_id,
+    role: row.role as Role,
+    content: row.content,
+    status: row.status as MessageStatus,
+    createdAt: row.created_at,
+  };
+  if (row.model !== null) message.model = row.model;
+  if (row.provider !== null) message.provider = row.provider;
+  return message;
+}
+
+function clampInteger(value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || !Number.isFinite(value)) return fallback;
+  return Math.min(max, Math.max(min, Math.floor(value)));
+}
+
+/** About 120 characters around the first match of `needle` (already lower-cased). */
+function excerpt(text: string, needle: string): string {
+  const position = text.toLowerCase().indexOf(needle);
+  if (position < 0) return text.slice(0, 120);
+  const start = Math.max(0, position - 40);
+  const end = Math.min(text.length, position + needle.length + 80);
+  return `${start > 0 ? '…' : ''}${text.slice(start, end).replace(/\s+/g, ' ')}${end < text.length ? '…' : ''}`;
+}

@@ -1,0 +1,136 @@
+/**
+ * The conversation store contract: pure types. Every method is async and nothing here assumes
+ * SQLite, so that another backend (e.g. Postgres shared by several server replicas) can implement
+ * the same interface.
+ */
+import type { Role } from '../core/spec.js';
+
+export type { Role };
+
+/**
+ * What became of a message.
+ * - `complete`: written in full (user messages, finished answers);
+ * - `streaming`: an answer still arriving (saved as it grows);
+ * - `stopped`: the user stopped the answer; the text is what had arrived;
+ * - `interrupted`: the answer was cut by a provider failure or a server restart.
+ */
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'interrupted';
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  /** The model that wrote an answer. */
+  model?: string;
+  /** The provider that wrote an answer. */
+  provider?: string;
+  /** ISO time. */
+  createdAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  /** The system prompt sent first with every request of this conversation ("" for none). */
+  systemPrompt: string;
+  /** Last model and provider chosen in this conversation ("" = not chosen / auto). */
+  model: string;
+  provider: string;
+  /** ISO times. */
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConversationSummary extends Conversation {
+  messageCount: number;
+  /** When listed by a search that matched the text of a message: an excerpt around the match. */
+  snippet?: string;
+}
+
+export interface ConversationWithMessages extends Conversation {
+  /** In conversation order. */
+  messages: Message[];
+}
+
+export interface ListOptions {
+  /** Case-insensitive substring searched in titles and message texts. */
+  search?: string;
+  /** Default 200, at most 1000. */
+  limit?: number;
+  offset?: number;
+}
+
+export interface NewConversation {
+  /** Default "New conversation". */
+  title?: string;
+  systemPrompt?: string;
+  model?: string;
+  provider?: string;
+}
+
+export interface ConversationPatch {
+  title?: string;
+  systemPrompt?: string;
+  model?: string;
+  provider?: string;
+}
+
+export interface NewMessage {
+  role: Role;
+  content: string;
+  /** Default `complete`. */
+  status?: MessageStatus;
+  model?: string;
+  provider?: string;
+  /** ISO time; default now (imports keep theirs). */
+  createdAt?: string;
+}
+
+export interface AppendOptions {
+  /**
+   * Delete this message and every later one of the conversation first, in the same
+   * transaction (edit-and-resend, regenerate).
+   */
+  replaceFrom?: string;
+}
+
+export interface MessagePatch {
+  content?: string;
+  status?: MessageStatus;
+  model?: string;
+  provider?: string;
+}
+
+/** A conversation as carried by export and import. */
+export interface ConversationData {
+  title: string;
+  systemPrompt: string;
+  model: string;
+  provider: string;
+  createdAt: string;
+  updatedAt: string;
+  messages: NewMessage[];
+}
+
+export interface ConversationStore {
+  /** Newest activity first. */
+  list(options?: ListOptions): Promise<ConversationSummary[]>;
+  create(input?: NewConversation): Promise<Conversation>;
+  get(id: string): Promise<ConversationWithMessages | undefined>;
+  /** Undefined when there is no such conversation. */
+  update(id: string, patch: ConversationPatch): Promise<Conversation | undefined>;
+  /** False when there was no such conversation. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes every conversation; returns how many there were. */
+  clear(): Promise<number>;
+  /** Undefined when there is no such conversation (or `replaceFrom` is not one of its messages). */
+  appendMessage(conversationId: string, message: NewMessage, options?: AppendOptions): Promise<Message | undefined>;
+  updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined>;
+  /** Deletes one message and every later one; returns how many were deleted. */
+  deleteMessagesFrom(conversationId: string, messageId: string): Promise<number>;
+  /** Creates a conversation with all its messages in one transaction. */
+  importConversation(data: ConversationData): Promise<ConversationWithMessages>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,239 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  DATABASE_FILE,
+  currentVersion,
+  exportJson,
+  exportMarkdown,
+  fitToContext,
+  importJson,
+  importMarkdown,
+  migrate,
+  MIGRATIONS,
+  openStore,
+  contextTokensFor,
+  type ConversationStore,
+} from '../src/store/index.js';
+import { isG4FError } from '../src/core/errors.js';
+
+let dataDir: string;
+before(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'g4f-store-'));
+});
+after(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('migrations', () => {
+  test('apply once, are recorded in schema_migrations and user_version, and refuse a newer schema', () => {
+    const db = new BetterSqlite3(':memory:');
+    const first = migrate(db);
+    assert.deepEqual(first.applied, MIGRATIONS.map((migration) => migration.version));
+    assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    const second = migrate(db);
+    assert.deepEqual(second.applied, []);
+    const rows = db.prepare('SELECT version FROM schema_migrations').all();
+    assert.equal(rows.length, MIGRATIONS.length);
+    const later = migrate(db, [...MIGRATIONS, { version: 99, name: 'extra column', sql: 'ALTER TABLE conversations ADD COLUMN pinned INTEGER' }]);
+    assert.deepEqual(later.applied, [99]);
+    assert.equal(currentVersion(db), 99);
+    assert.throws(() => migrate(db), (error: unknown) => isG4FError(error, 'ConfigError') && /newer/.test(error.message));
+    db.close();
+  });
+
+  test('a failing migration leaves the schema at the previous version', () => {
+    const db = new BetterSqlite3(':memory:');
+    migrate(db);
+    const broken = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE t (x INTEGER); SELECT * FROM no_such_table;' }];
+    assert.throws(() => migrate(db, broken));
+    assert.equal(currentVersion(db), 1);
+    assert.equal(db.prepare(`SELECT name FROM sqlite_master WHERE name = 't'`).get(), undefined);
+    db.close();
+  });
+});
+
+describe('sqlite store', () => {
+  let store: ConversationStore;
+  before(() => {
+    store = openStore({ dataDir });
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  test('creates, lists newest first, renames, deletes, clears', async () => {
+    const first = await store.create({ title: 'First' });
+    const second = await store.create({});
+    assert.equal(second.title, 'New conversation');
+    await store.appendMessage(first.id, { role: 'user', content: 'hello' });
+    const listed = await store.list();
+    assert.deepEqual(listed.map((c) => c.id), [first.id, second.id]);
+    assert.equal(listed[0]?.messageCount, 1);
+    const renamed = await store.update(second.id, { title: '  Second\n title ' });
+    assert.equal(renamed?.title, 'Second title');
+    assert.equal(await store.update('nope', { title: 'x' }), undefined);
+    assert.equal(await store.delete(first.id), true);
+    assert.equal(await store.delete(first.id), false);
+    assert.equal(await store.get(first.id), undefined);
+    assert.equal(await store.clear(), 1);
+    assert.deepEqual(await store.list(), []);
+  });
+
+  test('search finds titles and message texts, case-insensitive, Cyrillic included', async () => {
+    const recipes = await store.create({ title: 'Recipes' });
+    const physics = await store.create({ title: 'Физика' });
+    await store.appendMessage(physics.id, { role: 'user', content: 'Что такое ИМПУЛЬС тела?' });
+    await store.appendMessage(recipes.id, { role: 'assistant', content: 'Use 100% flour_and water' });
+    assert.deepEqual((await store.list({ search: 'recip' })).map((c) => c.id), [recipes.id]);
+    assert.deepEqual((await store.list({ search: 'физ' })).map((c) => c.id), [physics.id]);
+    const byText = await store.list({ search: 'импульс' });
+    assert.deepEqual(byText.map((c) => c.id), [physics.id]);
+    assert.match(byText[0]?.snippet ?? '', /ИМПУЛЬС/);
+    // LIKE wildcards are plain characters here.
+    assert.deepEqual((await store.list({ search: '100%' })).map((c) => c.id), [recipes.id]);
+    assert.deepEqual((await store.list({ search: '_' })).map((c) => c.id), [recipes.id]);
+    assert.deepEqual(await store.list({ search: 'absent words' }), []);
+    await store.clear();
+  });
+
+  test('replaceFrom deletes the message and later ones in the same transaction', async () => {
+    const conversation = await store.create({ title: 'Edit' });
+    const question = await store.appendMessage(conversation.id, { role: 'user', content: 'q1' });
+    await store.appendMessage(conversation.id, { role: 'assistant', content: 'a1' });
+    assert.ok(question);
+    const edited = await store.appendMessage(conversation.id, { role: 'user', content: 'q1 edited' }, { replaceFrom: question.id });
+    assert.ok(edited);
+    const after = await store.get(conversation.id);
+    assert.deepEqual(after?.messages.map((m) => m.content), ['q1 edited']);
+    assert.equal(await store.appendMessage(conversation.id, { role: 'user', content: 'x' }, { replaceFrom: 'missing' }), undefined);
+    assert.equal(await store.appendMessage('missing', { role: 'user', content: 'x' }), undefined);
+    await assert.rejects(
+      store.appendMessage(conversation.id, { role: 'robot' as 'user', content: 'x' }),
+      (error: unknown) => isG4FError(error, 'InvalidRequestError'),
+    );
+    assert.deepEqual((await store.get(conversation.id))?.messages.map((m) => m.content), ['q1 edited']);
+    await store.clear();
+  });
+
+  test('an answer left streaming is marked interrupted on the next open, with its text', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'g4f-store-reopen-'));
+    try {
+      const first = openStore({ dataDir: directory });
+      const conversation = await first.create({ title: 'Crash' });
+      await first.appendMessage(conversation.id, { role: 'user', content: 'q' });
+      const answer = await first.appendMessage(conversation.id, { role: 'assistant', content: '', status: 'streaming' });
+      assert.ok(answer);
+      await first.updateMessage(conversation.id, answer.id, { content: 'partial text' });
+      await first.close();
+      const second = openStore({ dataDir: directory });
+      const reopened = await second.get(conversation.id);
+      assert.deepEqual(
+        reopened?.messages.map((m) => [m.role, m.content, m.status]),
+        [
+          ['user', 'q', 'complete'],
+          ['assistant', 'partial text', 'interrupted'],
+        ],
+      );
+      await second.close();
+      const raw = new BetterSqlite3(join(directory, DATABASE_FILE));
+      assert.equal(String(raw.pragma('journal_mode', { simple: true })).toLowerCase(), 'wal');
+      raw.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('export and import', () => {
+  const tricky = [
+    'Code:\n\n```md\n## User\nnot a heading\n<!-- g4f:message {"role":"user"} -->\n```\n',
+    '  leading and trailing spaces  \n\n',
+    'Привет, мир! 👋 <!-- g4f\\:odd -->',
+  ];
+
+  test('JSON and Markdown round trips keep every message exactly', async () => {
+    const store = openStore({ memory: true });
+    const conversation = await store.create({ title: 'Round trip', systemPrompt: 'Be brief.', model: 'gpt-4' });
+    await store.appendMessage(conversation.id, { role: 'user', content: tricky[0] ?? '' });
+    await store.appendMessage(conversation.id, { role: 'assistant', content: tricky[1] ?? '', model: 'gpt-4', provider: 'Lockchat', status: 'stopped' });
+    await store.appendMessage(conversation.id, { role: 'user', content: tricky[2] ?? '' });
+    const original = await store.get(conversation.id);
+    assert.ok(original);
+    for (const [name, text, parse] of [
+      ['json', exportJson(original), importJson],
+      ['markdown', exportMarkdown(original), importMarkdown],
+    ] as const) {
+      const imported = await store.importConversation(parse(text));
+      assert.notEqual(imported.id, original.id, name);
+      assert.equal(imported.title, 'Round trip', name);
+      assert.equal(imported.systemPrompt, 'Be brief.', name);
+      assert.equal(imported.model, 'gpt-4', name);
+      assert.deepEqual(
+        imported.messages.map((m) => [m.role, m.content, m.status, m.model, m.provider, m.createdAt]),
+        original.messages.map((m) => [m.role, m.content, m.status, m.model, m.provider, m.createdAt]),
+        name,
+      );
+    }
+    await store.close();
+  });
+
+  test('hand-written Markdown imports by headings, ignoring headings inside code fences', () => {
+    const data = importMarkdown('# Notes\n\n## User\nHi\n\n## Assistant\n```\n## User\n```\nDone\n');
+    assert.equal(data.title, 'Notes');
+    assert.deepEqual(data.messages.map((m) => [m.role, m.content]), [
+      ['user', 'Hi'],
+      ['assistant', '```\n## User\n```\nDone'],
+    ]);
+  });
+
+  test('bad imports are typed errors', () => {
+    const invalid = (error: unknown) => isG4FError(error, 'InvalidRequestError');
+    assert.throws(() => importJson('{'), invalid);
+    assert.throws(() => importJson('{"messages":[{"role":"robot","content":"x"}]}'), invalid);
+    assert.throws(() => importJson('[]'), invalid);
+    assert.throws(() => importMarkdown('just text'), invalid);
+  });
+});
+
+describe('context window', () => {
+  test('sends everything when it fits', () => {
+    const history = [
+      { role: 'system' as const, content: 'sys' },
+      { role: 'user' as const, content: 'hello' },
+      { role: 'assistant' as const, content: 'hi' },
+      { role: 'user' as const, content: 'again' },
+    ];
+    const fit = fitToContext(history, { model: 'gpt-4' });
+    assert.equal(fit.omitted, 0);
+    assert.deepEqual(fit.messages, history);
+  });
+
+  test('leaves out the oldest turns, keeps the system prompt and the newest message', () => {
+    const long = 'word '.repeat(300);
+    const history = [{ role: 'system' as const, content: 'sys' }];
+    for (let turn = 0; turn < 10; turn += 1) {
+      history.push({ role: 'user' as never, content: `q${turn} ${long}` }, { role: 'assistant' as never, content: `a${turn} ${long}` });
+    }
+    history.push({ role: 'user' as never, content: 'last question' });
+    const fit = fitToContext(history, { model: 'x', contextTokens: 2_000, reserveTokens: 200 });
+    assert.ok(fit.omitted > 0);
+    assert.equal(fit.messages[0]?.content, 'sys');
+    assert.equal(fit.messages.at(-1)?.content, 'last question');
+    assert.equal(fit.messages[1]?.role, 'user');
+    assert.ok(fit.promptTokens <= 1_800, String(fit.promptTokens));
+    assert.equal(fit.messages.length - 1 + fit.omitted, history.length - 1);
+    const alone = fitToContext([{ role: 'user', content: long }], { model: 'x', contextTokens: 50, reserveTokens: 0 });
+    assert.equal(alone.messages.length, 1);
+  });
+
+  test('context sizes come from the table, with prefixes and a default', () => {
+    assert.equal(contextTokensFor('gpt-4'), 8_192);
+    assert.equal(contextTokensFor('Lockchat/gpt-4'), 8_192);
+    assert.equal(contextTokensFor('gpt-4o-2024-08-06'), 128_000);
+    assert.equal(contextTokensFor('unknown-model'), 4_096);
+  });
+});
