@@ -1,0 +1,274 @@
+/**
+ * Types of the upstream emulators: what a request is answered with (a {@link Plan}), what is
+ * recorded about each request, and the emulator's public surface. Pure types, no runtime code.
+ */
+import type { Server } from 'node:http';
+
+/**
+ * Which upstream wire protocol an emulator speaks.
+ * - `lockchat`: `POST /v1/chat/completions?auth=<token>`, always server-sent events.
+ * - `openai`: OpenAI-compatible (Mishalsgpt, Ollama, vLLM...): `POST /v1/chat/completions` and
+ *   `POST /api/openai/v1/chat/completions` (SSE when `"stream": true`, else one JSON), plus
+ *   `GET /v1/models` (also `GET /api/openai/v1/models`).
+ */
+export type EmulatorProtocol = 'lockchat' | 'openai';
+
+/** How a model-not-found answer is framed. */
+export type ModelNotFoundFraming = 'line' | 'data' | 'json';
+
+/**
+ * How one chat request is answered. Every field is optional; an empty plan is a normal,
+ * successful echo answer. A plan is complete on its own: queued plans are NOT merged with the
+ * default plan.
+ *
+ * Chunk counts (`disconnectAfterChunks`, `stallAfterChunks`, `malformedAfterChunks`) count
+ * CONTENT chunks only. A streamed answer always starts with a role chunk
+ * (`delta: {"role":"assistant","content":""}`, as OpenAI does) that carries no text and is not
+ * counted; a fault "after 0 chunks" therefore comes right after that role chunk (set
+ * `roleInFirstChunk` to merge the role into the first content chunk instead, then "after 0
+ * chunks" comes right after the headers).
+ */
+export interface Plan {
+  // ---- the reply text ----
+  /**
+   * Where the text comes from when neither `chunks`, `text` nor `tokens` is given:
+   * `echo` (default) = `Echo: <content of the last user message>`;
+   * `demo` = a friendly deterministic Markdown answer with a short code block, saying it is
+   * an emulated answer (chunked word by word unless `chunkCount` is given).
+   */
+  reply?: 'echo' | 'demo';
+  /** The exact reply text (split into `chunkCount` chunks). */
+  text?: string;
+  /** The exact content chunks; the reply text is their concatenation. Wins over everything. */
+  chunks?: readonly string[];
+  /** Number of content chunks the text is split into (default 5; fewer if the text is shorter). See `splitText`. */
+  chunkCount?: number;
+  /**
+   * A huge reply for benchmarks: this many small word chunks (`"lorem "`, `"ipsum "`, ... with a
+   * newline every 16 words). Precomputed and cached, so 20,000 chunks cost little.
+   */
+  tokens?: number;
+  /** The `model` written in answers (default: the requested model, else `gpt-3.5-turbo`). */
+  model?: string;
+  /** Put `role:"assistant"` in the first content chunk instead of a separate empty role chunk. */
+  roleInFirstChunk?: boolean;
+
+  // ---- errors ----
+  /**
+   * Answer OpenAI's model-not-found error, with the requested model in backticks:
+   * ``The model: `gpt-4` does not exist``.
+   * - `line`: status 200 `text/event-stream`, the message as a bare non-SSE line, then the end;
+   * - `data` (also `true`): status 200 SSE `data: {"error":{"message":…,"type":"invalid_request_error","param":null,"code":"model_not_found"}}`, then the end (no `[DONE]`);
+   * - `json`: status 404 `application/json` with that same `{"error":{…}}` body (OpenAI's real shape).
+   */
+  modelNotFound?: true | ModelNotFoundFraming;
+  /**
+   * HTTP status. >= 400: an OpenAI-shaped JSON error body
+   * `{"error":{"message","type","param":null,"code"}}` (429 → `rate_limit_exceeded`, 5xx →
+   * `server_error`...). Below 400: the normal answer with that status.
+   */
+  status?: number;
+  /** Raw error body text (sent as is, `text/plain` unless `contentType`); status defaults to 500. */
+  errorBody?: string;
+  /** Message inside the generated JSON error body. */
+  errorMessage?: string;
+  /** Raw `Retry-After` header value (seconds, or an HTTP date). Sent with any answer. */
+  retryAfter?: string | number;
+  /** `retry-after-ms` header value. Sent with any answer. */
+  retryAfterMs?: number;
+  /** Extra response headers. */
+  headers?: Readonly<Record<string, string>>;
+  /** Override the response `content-type`. */
+  contentType?: string;
+
+  // ---- timing ----
+  /** Delay before the status line and headers are sent. */
+  headerDelayMs?: number;
+  /**
+   * Delay between the headers (and role chunk) and the first content chunk. For JSON answers:
+   * delay between the headers (flushed) and the body.
+   */
+  firstChunkDelayMs?: number;
+  /** Delay between two content chunks (0 = everything written in one go). */
+  chunkDelayMs?: number;
+
+  // ---- broken streams ----
+  /**
+   * Destroy the socket after this many content chunks (no finish chunk, no `[DONE]`, no final
+   * HTTP chunk). JSON answers: half the body is sent, then the socket is destroyed.
+   */
+  disconnectAfterChunks?: number;
+  /**
+   * Send this many content chunks, then nothing, keeping the connection open until the client
+   * goes away or the emulator closes. JSON answers: headers only, then silence.
+   */
+  stallAfterChunks?: number;
+  /** While stalled, send a `: keep-alive` comment every this many ms (default: none). */
+  keepAliveIntervalMs?: number;
+  /**
+   * After this many content chunks, send the broken event `data: {"choices":[{"delta":`
+   * (then a blank line) and end the response (no `[DONE]`). JSON answers: like `invalidJson`.
+   */
+  malformedAfterChunks?: number;
+  /**
+   * Write the raw response body in pieces cut at these byte offsets (into the body, not counting
+   * headers; may cut inside a multi-byte UTF-8 character), waiting `splitDelayMs` between writes
+   * so the client gets separate reads. Ignores `chunkDelayMs`/`firstChunkDelayMs`.
+   */
+  splitAt?: readonly number[];
+  /** Delay between two `splitAt` pieces (default 5 ms). */
+  splitDelayMs?: number;
+
+  // ---- SSE framing variations ----
+  /** Send a `: keep-alive` comment line (then a blank line) before every content chunk but the first. */
+  keepAlive?: boolean;
+  /**
+   * Send SSE lines that carry no chunk: a comment with the word content
+   * (`: content-type note from the emulator`), a data-less `event: ping`, `retry: 1000`, and an
+   * `id: <n>` field on every data event. They come first and before every content chunk.
+   */
+  noise?: boolean;
+  /** Use `\r\n` line endings in the SSE framing. */
+  crlf?: boolean;
+
+  // ---- JSON answer variations (Mishalsgpt typed-error tests) ----
+  /** Answer one plain JSON `chat.completion` even when a stream was asked (or in lockchat mode). */
+  forceJson?: boolean;
+  /** `false`: no `usage` in JSON answers and no usage chunk in streams. */
+  usage?: boolean;
+  /** `choices: []` in the JSON answer (in streams: in every chunk, usage chunk aside). */
+  emptyChoices?: boolean;
+  /** No `choices` key at all in the JSON answer (in streams: in every chunk, usage chunk aside). */
+  missingChoices?: boolean;
+  /** A 200 `application/json` answer whose body is not JSON (a truncated object). */
+  invalidJson?: boolean;
+}
+
+/** Chooses the plan of a request when the queue is empty. `index` = {@link RecordedRequest.chatIndex}. */
+export type PlanScript = (request: RecordedRequest, index: number) => Plan;
+
+/** What happened to the answer of a request. */
+export type ResponseOutcome =
+  /** the answer is still being written (or stalled) */
+  | 'pending'
+  /** the answer was written completely */
+  | 'completed'
+  /** the client went away before the answer was complete */
+  | 'aborted'
+  /** the emulator destroyed the socket on purpose (`disconnectAfterChunks`) */
+  | 'disconnected'
+  /** the emulator was closed while the answer was in progress */
+  | 'closed';
+
+/** One request as received, in arrival order in `emulator.requests`. */
+export interface RecordedRequest {
+  /** Position in `emulator.requests`. */
+  index: number;
+  /** Ordinal among chat-completion requests with a valid JSON body (0-based), else -1. */
+  chatIndex: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Query parameters (last value wins). */
+  query: Record<string, string>;
+  /** Headers, lower-cased names; repeated headers joined with `, `. */
+  headers: Record<string, string>;
+  /** The parsed JSON body, or undefined (no body, or not JSON). */
+  body: unknown;
+  rawBody: string;
+  /** `Date.now()` when the body was complete. */
+  receivedAt: number;
+  /** The plan the request was answered with (chat requests only). */
+  plan?: Plan;
+  /** True when the client went away before the answer was complete. */
+  aborted: boolean;
+  outcome: ResponseOutcome;
+  /** `Date.now()` when the outcome stopped being `pending`. */
+  endedAt?: number;
+}
+
+/** Options of `createEmulator`. */
+export interface EmulatorOptions {
+  /** Default `openai`. */
+  protocol?: EmulatorProtocol;
+  /** Default `127.0.0.1`. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Plan used when the queue is empty and there is no script. Default `{}` (echo). */
+  defaultPlan?: Plan;
+  /** Initial queue. */
+  plans?: readonly Plan[];
+  script?: PlanScript;
+  /** Ids listed by `GET /v1/models`. */
+  models?: readonly string[];
+}
+
+/** Events of an emulator and their payload. */
+export interface EmulatorEvents {
+  /** A request was recorded (before it is answered). */
+  request: RecordedRequest;
+  /** An answer ended, whatever the outcome (completed, aborted, disconnected, closed). */
+  'response-end': RecordedRequest;
+  /** The client went away before the answer was complete. */
+  aborted: RecordedRequest;
+}
+
+export interface WaitForIdleOptions {
+  /**
+   * Close idle keep-alive sockets while waiting (default true), so that a pooled idle socket
+   * does not count as open. Sockets with an answer in progress are never closed by this.
+   */
+  closeIdleConnections?: boolean;
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly protocol: EmulatorProtocol;
+  /** Every request so far, in arrival order (live array; cleared by `reset`). */
+  readonly requests: readonly RecordedRequest[];
+  /** The underlying node:http server. */
+  readonly server: Server;
+  /** Add plans to the FIFO queue; each chat request takes one. */
+  enqueue(...plans: Plan[]): void;
+  /** Queue `plan` `count` times (then the default plan / script answers). Default plan: `{ modelNotFound: 'data' }`. */
+  failTimes(count: number, plan?: Plan): void;
+  /** Plans still queued. */
+  queued(): number;
+  setDefaultPlan(plan: Plan): void;
+  setScript(script: PlanScript | undefined): void;
+  /** Clear the queue and the records (script and default plan stay). */
+  reset(): void;
+  /** Sockets currently open (in flight or idle keep-alive). */
+  openConnections(): number;
+  /** Requests whose answer is not finished yet (including stalled ones). */
+  inFlight(): number;
+  /**
+   * Destroy the sockets that carry no answer in progress: idle keep-alive sockets, and sockets a
+   * client opened without sending a request yet (undici may open one after an abort). Call it
+   * when the client is done; a request whose head is only partly received would be cut.
+   */
+  closeIdleConnections(): void;
+  /**
+   * Resolve when no answer is in flight and no socket is open (idle keep-alive sockets are
+   * closed unless told otherwise); reject after `timeoutMs` (default 5000) with the list of
+   * what is still open.
+   */
+  waitForIdle(timeoutMs?: number, options?: WaitForIdleOptions): Promise<void>;
+  /**
+   * Resolve with the record once request `index` (default: any request, past or future) is
+   * aborted by its client; reject if it ends otherwise, or after `timeoutMs` (default 5000).
+   */
+  waitForAbort(index?: number, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Resolve with the record once the answer of request `index` ended, whatever the outcome. */
+  waitForEnd(index: number, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Resolve once at least `count` requests were recorded. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<readonly RecordedRequest[]>;
+  /** Subscribe; returns the unsubscribe function. */
+  on<E extends keyof EmulatorEvents>(event: E, listener: (record: EmulatorEvents[E]) => void): () => void;
+  /** Destroy every socket, stop every timer and stall, close the server. */
+  close(): Promise<void>;
+}
