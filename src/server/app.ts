@@ -1,0 +1,255 @@
+/**
+ * The request listener: a tiny route table over node:http, auth, CORS, one log line and the
+ * metrics of each request, and the count of requests in flight for a graceful shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { UnknownModelError } from '../core/errors.js';
+import type { Router } from '../routing/types.js';
+import { readJsonBody } from './body.js';
+import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
+import { parseChatRequest } from './chat-request.js';
+import type { Logger, LogRecord } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { errorKind, HttpRequestError, toOpenAIError } from './openai-errors.js';
+import { listModels, findModel, listProviders, healthReport } from './listings.js';
+
+export interface WebHandler {
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  router: Router;
+  logger: Logger;
+  metrics: Metrics;
+  authorize: (request: IncomingMessage) => boolean;
+  keysRequired: boolean;
+  /** Allowed browser origins (`*` for any); empty: no CORS headers at all. */
+  corsOrigins: readonly string[];
+  bodyLimitBytes: number;
+  /** Put the request's messages in its log line. */
+  logMessages: boolean;
+  /** Everything outside `/v1`, `/health` and `/metrics`. */
+  web?: WebHandler;
+}
+
+export interface App {
+  listener(request: IncomingMessage, response: ServerResponse): void;
+  /** Requests being answered now. */
+  inFlight(): number;
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void>;
+  /** From now on every answer says `connection: close`. */
+  startClosing(): void;
+}
+
+const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms';
+
+type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'not_found';
+
+interface RequestState extends ChatOutcome {
+  route: RouteName;
+  error?: unknown;
+  messages?: unknown;
+}
+
+export function createApp(options: AppOptions): App {
+  const { router, logger, metrics } = options;
+  const corsAny = options.corsOrigins.includes('*');
+  const corsOrigins = new Set(options.corsOrigins);
+  const startedAtSeconds = Math.floor(Date.now() / 1000);
+  let active = 0;
+  let closing = false;
+  let idleWaiters: Array<() => void> = [];
+
+  function corsOrigin(request: IncomingMessage): string | undefined {
+    if (corsOrigins.size === 0) return undefined;
+    const origin = request.headers.origin;
+    if (origin === undefined) return undefined;
+    return corsAny || corsOrigins.has(origin) ? origin : undefined;
+  }
+
+  function sendJson(response: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
+    const body = JSON.stringify(value);
+    response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  }
+
+  function sendError(response: ServerResponse, headers: Record<string, string>, error: unknown, state: RequestState): void {
+    state.error = error;
+    if (response.destroyed || response.headersSent) {
+      if (!response.writableEnded) response.destroy();
+      return;
+    }
+    const mapped = toOpenAIError(error);
+    sendJson(response, mapped.status, mapped.headers === undefined ? headers : { ...headers, ...mapped.headers }, mapped.body);
+  }
+
+  function finished(request: IncomingMessage, response: ServerResponse, path: string, id: string, startedAt: number, state: RequestState): void {
+    active -= 1;
+    if (active === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    const completed = response.writableFinished;
+    const status = completed ? response.statusCode : 499;
+    const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
+    const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
+    const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
+    metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
+    const record: LogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
+    if (state.model !== undefined) record.model = state.model;
+    if (state.provider !== undefined) record.provider = state.provider;
+    if (state.stream !== undefined) record.stream = state.stream;
+    if (state.usage !== undefined) record.tokens = state.usage;
+    if (kind !== undefined) record.error = kind;
+    if (state.messages !== undefined) record.messages = state.messages;
+    logger.log(status >= 500 && status !== 499 ? 'error' : 'info', record);
+  }
+
+  async function chat(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
+    const body = await readJsonBody(request, options.bodyLimitBytes);
+    const parsed = parseChatRequest(body);
+    if (options.logMessages) state.messages = parsed.request.messages;
+    const controller = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
+    if (response.destroyed) controller.abort();
+    await handleChatCompletions(response, parsed, {
+      router,
+      metrics,
+      baseHeaders: headers,
+      signal: controller.signal,
+      startedAt,
+      completionId: `chatcmpl-${id.replaceAll('-', '')}`,
+    }, state);
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
+    const method = request.method ?? 'GET';
+    if (method === 'OPTIONS' && corsOrigins.size > 0) {
+      state.route = 'preflight';
+      const allowed = headers['access-control-allow-origin'] !== undefined;
+      response.writeHead(204, allowed ? {
+        ...headers,
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': request.headers['access-control-request-headers'] ?? 'authorization, content-type',
+        'access-control-max-age': '600',
+      } : headers);
+      response.end();
+      return;
+    }
+    if (path === '/v1' || path.startsWith('/v1/')) {
+      if (!options.authorize(request)) {
+        throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
+          type: 'authentication_error',
+          code: 'invalid_api_key',
+        });
+      }
+      if (path === '/v1/chat/completions') {
+        state.route = 'chat';
+        requireMethod(method, 'POST');
+        return chat(request, response, headers, id, startedAt, state);
+      }
+      if (path === '/v1/models') {
+        state.route = 'models';
+        requireMethod(method, 'GET');
+        return sendJson(response, 200, headers, listModels(router, startedAtSeconds));
+      }
+      if (path.startsWith('/v1/models/')) {
+        state.route = 'model';
+        requireMethod(method, 'GET');
+        const modelId = decodePath(path.slice('/v1/models/'.length));
+        const model = findModel(router, modelId, startedAtSeconds);
+        if (model === undefined) throw new UnknownModelError(modelId, router.listModels().map((item) => item.id));
+        return sendJson(response, 200, headers, model);
+      }
+      if (path === '/v1/providers') {
+        state.route = 'providers';
+        requireMethod(method, 'GET');
+        return sendJson(response, 200, headers, listProviders(router));
+      }
+      throw notFound(method, path);
+    }
+    if (path === '/health') {
+      state.route = 'health';
+      requireMethod(method, 'GET');
+      return sendJson(response, 200, headers, healthReport(router));
+    }
+    if (path === '/metrics') {
+      state.route = 'metrics';
+      requireMethod(method, 'GET');
+      if (!options.authorize(request)) {
+        throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
+          type: 'authentication_error',
+          code: 'invalid_api_key',
+        });
+      }
+      const text = metrics.render();
+      response.writeHead(200, { ...headers, 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      response.end(text);
+      return;
+    }
+    if (options.web !== undefined) {
+      state.route = 'web';
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+      if (await options.web.handle(request, response, url)) return;
+    }
+    state.route = 'not_found';
+    throw notFound(method, path);
+  }
+
+  function listener(request: IncomingMessage, response: ServerResponse): void {
+    const startedAt = performance.now();
+    const id = randomUUID();
+    active += 1;
+    const rawUrl = request.url ?? '/';
+    const query = rawUrl.indexOf('?');
+    const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
+    const state: RequestState = { route: 'not_found' };
+    const headers: Record<string, string> = { 'x-request-id': id };
+    if (closing) headers.connection = 'close';
+    const origin = corsOrigin(request);
+    if (origin !== undefined) {
+      headers['access-control-allow-origin'] = origin;
+      headers.vary = 'origin';
+      headers['access-control-expose-headers'] = CORS_EXPOSED;
+    }
+    response.once('close', () => finished(request, response, path, id, startedAt, state));
+    route(request, response, path, headers, id, startedAt, state).catch((error: unknown) => sendError(response, headers, error, state));
+  }
+
+  return {
+    listener,
+    inFlight: () => active,
+    whenIdle: () => (active === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
+    startClosing() {
+      closing = true;
+    },
+  };
+}
+
+function requireMethod(method: string, expected: string): void {
+  if (method !== expected) {
+    throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${expected}.`, {
+      code: 'method_not_allowed',
+      headers: { allow: expected },
+    });
+  }
+}
+
+function notFound(method: string, path: string): HttpRequestError {
+  return new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+}
+
+function decodePath(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpRequestError(400, 'The model id in the path is not valid percent-encoding.', { code: 'invalid_path', param: 'model' });
+  }
+}

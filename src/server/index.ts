@@ -1,0 +1,206 @@
+/**
+ * The OpenAI-compatible HTTP server (`g4f serve`): `startServer` binds it, `createRequestHandler`
+ * gives the bare request listener (for embedding in another node:http server).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRouterFromConfig, type G4FConfig } from '../config.js';
+import type { Router } from '../routing/types.js';
+import { createApp, type App, type WebHandler } from './app.js';
+import { createAuthorizer, parseApiKeys } from './auth.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
+import { startDemo, type Demo } from './demo.js';
+import { createJsonLogger, silentLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createWebHandler } from './web-api.js';
+
+export { createAuthorizer, parseApiKeys } from './auth.js';
+export { toOpenAIError, errorKind, HttpRequestError, type OpenAIError, type OpenAIErrorBody } from './openai-errors.js';
+export { createJsonLogger, createCollectingLogger, silentLogger, type Logger, type LogLevel, type LogRecord, type CollectingLogger } from './logger.js';
+export { createMetrics, type Metrics } from './metrics.js';
+export { startDemo, type Demo, type DemoOptions } from './demo.js';
+export type { App, WebHandler } from './app.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 1337;
+export const DEFAULT_SHUTDOWN_DEADLINE_MS = 10_000;
+
+export interface ServerOptions {
+  /** Default 127.0.0.1. Another address without API keys logs a warning. */
+  host?: string;
+  /** Default 1337; 0 picks a free port. */
+  port?: number;
+  /** Used to build the router when none is given, and for the `server` settings. */
+  config?: G4FConfig;
+  router?: Router;
+  /** Overrides `G4F_API_KEYS` (or the variable named by `config.server.apiKeysEnv`). */
+  apiKeys?: string[];
+  corsOrigins?: string[];
+  /** Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Default: JSON lines on stderr. */
+  logger?: Logger;
+  /** No log lines at all. */
+  quiet?: boolean;
+  /** Put messages in the request log lines (default false, or `config.server.logMessages`). */
+  logMessages?: boolean;
+  /** Start the emulators in-process and route the built-in providers to them. */
+  demo?: boolean;
+  /** Passed to the web page's API (conversation store). */
+  dataDir?: string;
+  /** How long `close()` lets answers in flight finish by default (10 s). */
+  shutdownDeadlineMs?: number;
+}
+
+export interface RunningServer {
+  /** `http://127.0.0.1:1337` */
+  url: string;
+  port: number;
+  host: string;
+  server: Server;
+  router: Router;
+  metrics: Metrics;
+  /** The emulators, in demo mode. */
+  demo: Demo | undefined;
+  /**
+   * Stops accepting, lets answers in flight finish up to `deadlineMs`, then drops what is left
+   * (which aborts those upstream calls) and resolves. Idempotent.
+   */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export interface RequestHandlerOptions {
+  router: Router;
+  logger?: Logger;
+  metrics?: Metrics;
+  apiKeys?: readonly string[];
+  corsOrigins?: readonly string[];
+  bodyLimitBytes?: number;
+  logMessages?: boolean;
+  web?: WebHandler;
+}
+
+/** The request listener and its bookkeeping, without binding a socket. */
+export function createRequestHandler(options: RequestHandlerOptions): App {
+  const keys = options.apiKeys ?? [];
+  return createApp({
+    router: options.router,
+    logger: options.logger ?? silentLogger,
+    metrics: options.metrics ?? createMetrics(),
+    authorize: createAuthorizer(keys),
+    keysRequired: keys.length > 0,
+    corsOrigins: options.corsOrigins ?? [],
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    logMessages: options.logMessages ?? false,
+    ...(options.web === undefined ? {} : { web: options.web }),
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const config = options.config ?? {};
+  const host = options.host ?? DEFAULT_HOST;
+  const logger = options.quiet === true ? silentLogger : (options.logger ?? createJsonLogger(process.stderr));
+  const router = options.router ?? createRouterFromConfig(config);
+  // After the router: building it from a config replaces the process-wide provider settings.
+  const demo = options.demo === true ? await startDemo({ host: '127.0.0.1' }) : undefined;
+  const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
+  const authorize = createAuthorizer(apiKeys);
+  const metrics = createMetrics();
+  const webOptions: Parameters<typeof createWebHandler>[0] = {
+    router,
+    demo: demo !== undefined,
+    authorize: authorize as (request: IncomingMessage) => boolean,
+    keysRequired: apiKeys.length > 0,
+    logger,
+  };
+  if (options.dataDir !== undefined) webOptions.dataDir = options.dataDir;
+  let web: WebHandler | undefined;
+  try {
+    web = createWebHandler(webOptions);
+  } catch (error) {
+    await demo?.close();
+    throw error;
+  }
+  const app = createApp({
+    router,
+    logger,
+    metrics,
+    authorize,
+    keysRequired: apiKeys.length > 0,
+    corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
+    bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    logMessages: options.logMessages ?? config.server?.logMessages ?? false,
+    web,
+  });
+  const server = createServer({ noDelay: true, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 60_000 }, app.listener);
+  let address: AddressInfo;
+  try {
+    address = await listen(server, options.port ?? DEFAULT_PORT, host);
+  } catch (error) {
+    await web.close();
+    await demo?.close();
+    throw error;
+  }
+  const urlHost = address.family === 'IPv6' || host.includes(':') ? `[${address.address}]` : host;
+  const url = `http://${urlHost}:${address.port}`;
+  if (!isLoopback(host) && apiKeys.length === 0) {
+    logger.log('warn', {
+      event: 'insecure-bind',
+      message: `Listening on ${host} without API keys: anyone who can reach this address can use the server. Set G4F_API_KEYS to require a key.`,
+    });
+  }
+  logger.log('info', { event: 'listening', url, demo: demo !== undefined, keysRequired: apiKeys.length > 0 });
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(deadlineMs: number): Promise<void> {
+    app.startClosing();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const outcome = await Promise.race([app.whenIdle().then(() => 'idle' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') logger.log('warn', { event: 'shutdown-deadline', inFlight: app.inFlight(), deadlineMs });
+    server.closeAllConnections();
+    await closed;
+    await web?.close();
+    await demo?.close();
+    logger.log('info', { event: 'closed' });
+  }
+
+  return {
+    url,
+    port: address.port,
+    host,
+    server,
+    router,
+    metrics,
+    demo,
+    close(deadlineMs = options.shutdownDeadlineMs ?? DEFAULT_SHUTDOWN_DEADLINE_MS) {
+      closing ??= shutdown(deadlineMs);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/** Prometheus metrics of the server, kept in plain maps and written by hand in the text format. */
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+interface Histogram {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+function createHistogram(): Histogram {
+  return { counts: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+}
+
+function observe(histogram: Histogram, seconds: number): void {
+  histogram.sum += seconds;
+  histogram.count += 1;
+  for (let index = 0; index < DURATION_BUCKETS.length; index += 1) {
+    if (seconds <= (DURATION_BUCKETS[index] as number)) {
+      histogram.counts[index] = (histogram.counts[index] as number) + 1;
+      break; // cumulative sums are computed when rendering
+    }
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labels(pairs: Record<string, string>): string {
+  return Object.entries(pairs)
+    .map(([name, value]) => `${name}="${escapeLabel(value)}"`)
+    .join(',');
+}
+
+export interface RequestObservation {
+  /** `chat`, `models`, `providers`, ... */
+  route: string;
+  provider: string | undefined;
+  status: number;
+  /** Set when the request failed. */
+  errorKind: string | undefined;
+  durationMs: number;
+  stream: boolean;
+}
+
+export interface Metrics {
+  /** Records one finished request. */
+  request(observation: RequestObservation): void;
+  /** Time from the request to the first content chunk of a chat answer. */
+  firstToken(provider: string, milliseconds: number): void;
+  streamStarted(): void;
+  streamEnded(): void;
+  /** The Prometheus text exposition. */
+  render(): string;
+}
+
+export function createMetrics(): Metrics {
+  const requests = new Map<string, number>();
+  const errors = new Map<string, number>();
+  const durations = new Map<string, Histogram>();
+  const firstTokens = new Map<string, Histogram>();
+  let streamsInFlight = 0;
+
+  function increment(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+
+  function histogramFor(map: Map<string, Histogram>, key: string): Histogram {
+    let histogram = map.get(key);
+    if (histogram === undefined) {
+      histogram = createHistogram();
+      map.set(key, histogram);
+    }
+    return histogram;
+  }
+
+  function renderHistogram(lines: string[], name: string, map: Map<string, Histogram>): void {
+    for (const [key, histogram] of map) {
+      let cumulative = 0;
+      DURATION_BUCKETS.forEach((bound, index) => {
+        cumulative += histogram.counts[index] as number;
+        lines.push(`${name}_bucket{${key},le="${bound}"} ${cumulative}`);
+      });
+      lines.push(`${name}_bucket{${key},le="+Inf"} ${histogram.count}`);
+      lines.push(`${name}_sum{${key}} ${histogram.sum}`);
+      lines.push(`${name}_count{${key}} ${histogram.count}`);
+    }
+  }
+
+  return {
+    request(observation) {
+      const provider = observation.provider ?? 'none';
+      increment(requests, labels({ route: observation.route, provider, status: String(observation.status) }));
+      if (observation.errorKind !== undefined) increment(errors, labels({ route: observation.route, provider, kind: observation.errorKind }));
+      if (observation.route === 'chat') {
+        const key = labels({ provider, stream: String(observation.stream) });
+        observe(histogramFor(durations, key), observation.durationMs / 1000);
+      }
+    },
+    firstToken(provider, milliseconds) {
+      observe(histogramFor(firstTokens, labels({ provider })), milliseconds / 1000);
+    },
+    streamStarted() {
+      streamsInFlight += 1;
+    },
+    streamEnded() {
+      streamsInFlight -= 1;
+    },
+    render() {
+      const lines: string[] = [];
+      lines.push('# HELP g4f_requests_total HTTP requests answered, by route, provider and status.');
+      lines.push('# TYPE g4f_requests_total counter');
+      for (const [key, value] of requests) lines.push(`g4f_requests_total{${key}} ${value}`);
+      lines.push('# HELP g4f_errors_total Failed requests, by route, provider and error kind.');
+      lines.push('# TYPE g4f_errors_total counter');
+      for (const [key, value] of errors) lines.push(`g4f_errors_total{${key}} ${value}`);
+      lines.push('# HELP g4f_request_duration_seconds Duration of chat completion requests.');
+      lines.push('# TYPE g4f_request_duration_seconds histogram');
+      renderHistogram(lines, 'g4f_request_duration_seconds', durations);
+      lines.push('# HELP g4f_time_to_first_token_seconds Time from a chat request to its first content chunk.');
+      lines.push('# TYPE g4f_time_to_first_token_seconds histogram');
+      renderHistogram(lines, 'g4f_time_to_first_token_seconds', firstTokens);
+      lines.push('# HELP g4f_streams_in_flight Streamed answers being written now.');
+      lines.push('# TYPE g4f_streams_in_flight gauge');
+      lines.push(`g4f_streams_in_flight ${streamsInFlight}`);
+      return `${lines.join('\n')}\n`;
+    },
+  };
+}
