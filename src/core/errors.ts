@@ -267,13 +267,32 @@ interface ErrorsByName {
   ConfigError: ConfigError;
 }
 
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  'invalid_request',
+  'unknown_model',
+  'unknown_provider',
+  'unsupported',
+  'auth',
+  'http_status',
+  'rate_limit',
+  'connection',
+  'timeout',
+  'aborted',
+  'stream_parse',
+  'model_not_found',
+  'stream_interrupted',
+  'all_providers_failed',
+  'config',
+  'circuit_open',
+]);
+
 /** A guard by `name` and `code`, not `instanceof`, so it works across duplicate installs. */
 export function isG4FError(value: unknown): value is G4FError;
 export function isG4FError<N extends keyof ErrorsByName>(value: unknown, name: N): value is ErrorsByName[N];
 export function isG4FError(value: unknown, name?: string): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const candidate = value as { name?: unknown; code?: unknown };
-  if (typeof candidate.code !== 'string' || typeof candidate.name !== 'string') return false;
+  if (typeof candidate.code !== 'string' || typeof candidate.name !== 'string' || !KINDS.has(candidate.code)) return false;
   if (name === undefined) return value instanceof Error;
   if (name === 'ProviderHttpError') return candidate.name === 'ProviderHttpError' || candidate.name === 'RateLimitError';
   return candidate.name === name;

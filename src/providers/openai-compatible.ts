@@ -2,11 +2,11 @@
  * Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp, LM Studio,
  * hosted APIs, Mishalsgpt): a provider that is configuration only.
  */
-import { StreamParseError } from '../core/errors.js';
+import { ModelNotFoundError, StreamParseError } from '../core/errors.js';
 import { createCallGuard, errorFromResponse, post, readErrorBody } from '../core/http.js';
 import { isStrayLine, parseEventStream } from '../core/sse.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
-import { chunksFromOpenAICompletion, chunksFromOpenAIEvent, parseJsonEvent, requestOptions } from './openai-wire.js';
+import { chunksFromOpenAICompletion, chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, requestOptions } from './openai-wire.js';
 
 export interface OpenAICompatibleSpec {
   name: string;
@@ -52,7 +52,12 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       if (type.includes('text/event-stream')) {
         let done = false;
         for await (const item of parseEventStream(response.body)) {
-          if (done || isStrayLine(item)) continue;
+          if (done) continue;
+          if (isStrayLine(item)) {
+            const notFound = findModelNotFound(item.stray);
+            if (notFound !== undefined) throw new ModelNotFoundError(`${name}: ${notFound}`, 1, { provider: name });
+            continue;
+          }
           if (item.data === '[DONE]') {
             done = true; // read on to the end so the pooled connection is reused
             continue;

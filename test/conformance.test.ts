@@ -1,0 +1,372 @@
+/**
+ * One conformance suite, run for every provider against its emulator: the
+ * exact request on the wire, streaming as the upstream sends, the joined text,
+ * every fault's typed error or bounded retry, and cancellation.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  Lockchat,
+  Mishalsgpt,
+  closeDispatchers,
+  configure,
+  configureProvider,
+  createOpenAICompatibleProvider,
+  isG4FError,
+  resolveContext,
+  type Chunk,
+  type CompletionRequest,
+  type Provider,
+  type Timeouts,
+} from '../src/index.js';
+import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
+
+interface ProviderCase {
+  provider: Provider;
+  protocol: 'lockchat' | 'openai';
+  model: string;
+  path: string;
+  /** The upstream path prefix beside the emulator URL (configured providers keep `/v1` in their base URL). */
+  baseSuffix: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body(request: { model: string; messages: unknown; stream: boolean; temperature: number }): Record<string, unknown>;
+  /** The provider retries model-not-found itself (bounded). */
+  retriesModelNotFound: boolean;
+  /** Cases that do not apply, with the reason. */
+  skip: Record<string, string>;
+}
+
+const messages = [
+  { role: 'system' as const, content: 'Be brief.' },
+  { role: 'user' as const, content: 'Hello, world!' },
+];
+
+const cases: ProviderCase[] = [
+  {
+    provider: Lockchat,
+    protocol: 'lockchat',
+    model: 'gpt-4',
+    path: '/v1/chat/completions',
+    baseSuffix: '',
+    query: { auth: 'FnMNPlwZEnGFqvEc9470Vw==' },
+    headers: { 'user-agent': 'ChatX/39 CFNetwork/1408.0.4 Darwin/22.5.0', 'content-type': 'application/json' },
+    body: ({ model, messages, temperature }) => ({ temperature, messages, model, stream: true }),
+    retriesModelNotFound: true,
+    skip: { 'plain JSON answer to a stream request': 'Lockchat always streams server-sent events' },
+  },
+  {
+    provider: Mishalsgpt,
+    protocol: 'openai',
+    model: 'gpt-3.5-turbo',
+    path: '/api/openai/v1/chat/completions',
+    baseSuffix: '',
+    query: {},
+    headers: { 'content-type': 'application/json' },
+    body: ({ model, messages, temperature, stream }) =>
+      stream ? { model, temperature, messages, stream: true } : { model, temperature, messages },
+    retriesModelNotFound: false,
+    skip: {},
+  },
+  {
+    provider: createOpenAICompatibleProvider({ name: 'LocalServer', url: 'http://unused.invalid/v1', models: ['llama3.2'], apiKeyEnv: 'CONFORMANCE_LOCAL_KEY' }),
+    protocol: 'openai',
+    model: 'llama3.2',
+    path: '/v1/chat/completions',
+    baseSuffix: '/v1',
+    query: {},
+    headers: { 'content-type': 'application/json', authorization: 'Bearer conformance-secret' },
+    body: ({ model, messages, temperature, stream }) => ({ model, temperature, messages, stream }),
+    retriesModelNotFound: false,
+    skip: {},
+  },
+];
+
+const fast: Partial<Timeouts> = { connect: 2_000, firstToken: 5_000, idle: 5_000, total: 10_000 };
+
+async function collect(iterable: AsyncIterable<Chunk>): Promise<{ text: string; chunks: Chunk[] }> {
+  const chunks: Chunk[] = [];
+  let text = '';
+  for await (const chunk of iterable) {
+    chunks.push(chunk);
+    if (chunk.type === 'text-delta') text += chunk.text;
+  }
+  return { text, chunks };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected the call to fail');
+}
+
+for (const fixture of cases) {
+  const name = fixture.provider.name;
+  describe(`conformance: ${name}`, () => {
+    let emulator: Emulator;
+
+    const call = (request: Partial<CompletionRequest> = {}, timeouts: Partial<Timeouts> = fast): AsyncIterable<Chunk> =>
+      fixture.provider.createCompletion(
+        { model: fixture.model, messages, stream: true, ...request } as CompletionRequest,
+        resolveContext(fixture.provider, { timeouts }),
+      );
+    const check = (title: string, body: () => Promise<void>): void => {
+      const reason = fixture.skip[title];
+      if (reason !== undefined) test(title, { skip: reason }, () => undefined);
+      else test(title, body);
+    };
+
+    before(async () => {
+      emulator = await createEmulator({ protocol: fixture.protocol });
+      process.env.CONFORMANCE_LOCAL_KEY = 'conformance-secret';
+      configure({});
+      configureProvider(name, { baseUrl: emulator.url + fixture.baseSuffix, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } });
+    });
+    after(async () => {
+      await emulator.close();
+      configure({});
+      await closeDispatchers();
+    });
+
+    check('sends the exact request (path, query, headers, body)', async () => {
+      emulator.reset();
+      for (const stream of [true, false]) {
+        const { text } = await collect(call({ stream, temperature: 0.3 }));
+        assert.equal(text, 'Echo: Hello, world!');
+        const recorded = emulator.requests.at(-1);
+        assert.ok(recorded);
+        assert.equal(recorded.method, 'POST');
+        assert.equal(recorded.path, fixture.path);
+        assert.deepEqual(recorded.query, fixture.query);
+        for (const [header, value] of Object.entries(fixture.headers)) assert.equal(recorded.headers[header], value, header);
+        assert.deepEqual(recorded.body, fixture.body({ model: fixture.model, messages, stream, temperature: 0.3 }));
+      }
+    });
+
+    check('uses temperature 0.7 by default and passes extra options through', async () => {
+      emulator.reset();
+      await collect(call({ max_tokens: 64, top_p: 0.5 }));
+      const body = emulator.requests[0]?.body as Record<string, unknown>;
+      assert.equal(body.temperature, 0.7);
+      assert.equal(body.max_tokens, 64);
+      assert.equal(body.top_p, 0.5);
+    });
+
+    check('streams tokens as the upstream sends them', async () => {
+      emulator.reset();
+      emulator.enqueue({ chunks: ['one ', 'two ', 'three ', 'four'], chunkDelayMs: 150 });
+      const seen: string[] = [];
+      let outcomeAtFirstToken: string | undefined;
+      for await (const chunk of call()) {
+        if (chunk.type !== 'text-delta') continue;
+        if (seen.length === 0) outcomeAtFirstToken = emulator.requests[0]?.outcome;
+        seen.push(chunk.text);
+      }
+      assert.deepEqual(seen, ['one ', 'two ', 'three ', 'four']);
+      // The first token reached us while the emulator had not yet sent the last one.
+      assert.equal(outcomeAtFirstToken, 'pending');
+    });
+
+    check('returns the joined text without streaming', async () => {
+      emulator.reset();
+      emulator.enqueue({ chunks: ['The ', 'meaning ', 'of ', 'life'] });
+      const { text, chunks } = await collect(call({ stream: false }));
+      assert.equal(text, 'The meaning of life');
+      assert.ok(chunks.some((chunk) => chunk.type === 'finish'));
+    });
+
+    check('reassembles bytes split anywhere, inside multi-byte characters too', async () => {
+      emulator.reset();
+      const text = 'Привет, мир! 你好 🌍 — ünïcödé';
+      emulator.enqueue({ text, chunkCount: 4, splitAt: Array.from({ length: 120 }, (_, index) => index * 7 + 3), splitDelayMs: 1 });
+      assert.equal((await collect(call())).text, text);
+    });
+
+    check('ignores comments, keep-alives, other fields, and CRLF', async () => {
+      emulator.reset();
+      emulator.enqueue({ text: 'content is not a keyword here', keepAlive: true, noise: true, crlf: true });
+      assert.equal((await collect(call())).text, 'content is not a keyword here');
+    });
+
+    check('plain JSON answer to a stream request', async () => {
+      emulator.reset();
+      emulator.enqueue({ text: 'whole answer at once', forceJson: true });
+      const { chunks } = await collect(call());
+      assert.deepEqual(
+        chunks.filter((chunk) => chunk.type === 'text-delta'),
+        [{ type: 'text-delta', text: 'whole answer at once' }],
+      );
+    });
+
+    for (const status of [500, 503]) {
+      check(`HTTP ${status} gives a typed error with the status and body`, async () => {
+        emulator.reset();
+        emulator.enqueue({ status, errorMessage: 'upstream exploded' });
+        const error = await rejection(collect(call()));
+        assert.ok(isG4FError(error, 'ProviderHttpError'), String(error));
+        assert.equal(error.status, status);
+        assert.equal(error.provider, name);
+        assert.match(error.body, /upstream exploded/);
+        assert.equal(emulator.requests.length, 1);
+      });
+    }
+
+    check('HTTP 429 gives a RateLimitError with the wait asked for', async () => {
+      emulator.reset();
+      emulator.enqueue({ status: 429, retryAfter: 2 });
+      const error = await rejection(collect(call()));
+      assert.ok(isG4FError(error, 'RateLimitError'), String(error));
+      assert.equal(error.retryAfterMs, 2000);
+      assert.equal(error.status, 429);
+    });
+
+    check('truncates a huge error body', async () => {
+      emulator.reset();
+      emulator.enqueue({ status: 500, errorBody: 'x'.repeat(100_000) });
+      const error = await rejection(collect(call()));
+      assert.ok(isG4FError(error, 'ProviderHttpError'));
+      assert.ok(error.body.length <= 501, `body of ${error.body.length} characters`);
+    });
+
+    for (const framing of ['data', 'line', 'json'] as const) {
+      check(`model-not-found (${framing}) is retried, bounded`, async () => {
+        emulator.reset();
+        emulator.failTimes(2, { modelNotFound: framing });
+        if (fixture.retriesModelNotFound) {
+          assert.equal((await collect(call())).text, 'Echo: Hello, world!');
+          assert.equal(emulator.requests.length, 3);
+          emulator.reset();
+          emulator.failTimes(5, { modelNotFound: framing });
+          const error = await rejection(collect(call()));
+          assert.ok(isG4FError(error, 'ModelNotFoundError'), String(error));
+          assert.equal(error.attempts, 3);
+          assert.equal(emulator.requests.length, 3);
+          assert.match(error.message, /Lockchat/);
+        } else {
+          // No retry inside the provider: a typed error, and routing falls back.
+          const error = await rejection(collect(call()));
+          assert.ok(isG4FError(error), String(error));
+          assert.equal(emulator.requests.length, 1);
+        }
+      });
+    }
+
+    check('a malformed data line gives a StreamParseError', async () => {
+      emulator.reset();
+      emulator.enqueue({ malformedAfterChunks: 1 });
+      const error = await rejection(collect(call()));
+      assert.ok(isG4FError(error, 'StreamParseError'), String(error));
+    });
+
+    check('a disconnect mid-stream gives a ConnectionError', async () => {
+      emulator.reset();
+      emulator.enqueue({ disconnectAfterChunks: 2 });
+      const error = await rejection(collect(call()));
+      assert.ok(isG4FError(error, 'ConnectionError'), String(error));
+    });
+
+    check('a stalled stream ends by the idle timer', async () => {
+      emulator.reset();
+      emulator.enqueue({ stallAfterChunks: 1 });
+      const error = await rejection(collect(call({}, { ...fast, idle: 300 })));
+      assert.ok(isG4FError(error, 'TimeoutError'), String(error));
+      assert.equal(error.phase, 'idle');
+      await emulator.waitForEnd(0, 10_000);
+    });
+
+    check('slow headers end by the first-token timer', async () => {
+      emulator.reset();
+      emulator.enqueue({ headerDelayMs: 3_000 });
+      const error = await rejection(collect(call({}, { ...fast, firstToken: 300 })));
+      assert.ok(isG4FError(error, 'TimeoutError'), String(error));
+      assert.equal(error.phase, 'first-token');
+    });
+
+    check('a connection refused gives a ConnectionError', async () => {
+      const closed = await createEmulator({ protocol: fixture.protocol });
+      const url = closed.url;
+      await closed.close();
+      configureProvider(name, { baseUrl: url + fixture.baseSuffix });
+      try {
+        const error = await rejection(collect(call()));
+        assert.ok(isG4FError(error, 'ConnectionError'), String(error));
+        assert.equal(error.retryable, true);
+      } finally {
+        configureProvider(name, { baseUrl: emulator.url + fixture.baseSuffix });
+      }
+    });
+
+    check('an AbortSignal aborts the upstream request', async () => {
+      emulator.reset();
+      emulator.enqueue({ chunkCount: 10, chunkDelayMs: 200 });
+      const controller = new AbortController();
+      const aborted = emulator.waitForAbort(0, 10_000);
+      const error = await rejection(
+        (async () => {
+          for await (const chunk of call({ signal: controller.signal })) {
+            if (chunk.type === 'text-delta') controller.abort();
+          }
+        })(),
+      );
+      assert.ok(isG4FError(error, 'AbortError'), String(error));
+      assert.equal((await aborted).aborted, true);
+    });
+
+    check('leaving the loop early closes the upstream connection', async () => {
+      emulator.reset();
+      emulator.enqueue({ chunkCount: 10, chunkDelayMs: 200 });
+      const aborted = emulator.waitForAbort(0, 10_000);
+      for await (const chunk of call()) {
+        if (chunk.type === 'text-delta') break;
+      }
+      assert.equal((await aborted).aborted, true);
+    });
+  });
+}
+
+describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
+  let emulator: Emulator;
+  before(async () => {
+    emulator = await createEmulator({ protocol: 'openai' });
+    configure({ providers: { Mishalsgpt: { baseUrl: emulator.url } } });
+  });
+  after(async () => {
+    await emulator.close();
+    configure({});
+    await closeDispatchers();
+  });
+
+  const plans: Array<[string, Plan]> = [
+    ['invalid JSON', { invalidJson: true }],
+    ['missing choices', { missingChoices: true }],
+  ];
+  for (const [title, plan] of plans) {
+    test(`${title} gives a StreamParseError, not a crash`, async () => {
+      emulator.enqueue(plan);
+      const error = await rejection(
+        collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt))),
+      );
+      assert.ok(isG4FError(error, 'StreamParseError'), String(error));
+    });
+  }
+
+  test('empty choices give an empty answer, not a crash', async () => {
+    emulator.enqueue({ emptyChoices: true });
+    const { text } = await collect(
+      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt)),
+    );
+    assert.equal(text, '');
+  });
+
+  test('usage from the upstream becomes a usage chunk', async () => {
+    const { chunks } = await collect(
+      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt)),
+    );
+    const usage = chunks.find((chunk) => chunk.type === 'usage');
+    assert.ok(usage && usage.type === 'usage');
+    assert.ok(usage.usage.completionTokens > 0);
+  });
+});
