@@ -44,6 +44,8 @@ export async function closeDispatchers(): Promise<void> {
  */
 export interface CallGuard {
   readonly signal: AbortSignal;
+  /** A streaming call (first-token and idle timers) or not (the total timer governs). */
+  readonly stream: boolean;
   /** Call when the first text arrives: stops the first-token timer. */
   gotFirstToken(): void;
   /** Map anything thrown while the call ran to a typed error. */
@@ -63,16 +65,17 @@ export function createCallGuard(
     if (outer.aborted) onOuterAbort();
     else outer.addEventListener('abort', onOuterAbort, { once: true });
   }
-  let firstTokenTimer: NodeJS.Timeout | undefined = setTimeout(
-    () => controller.abort(new TimeoutError('first-token', timeouts.firstToken, { provider })),
-    timeouts.firstToken,
-  );
+  // A non-streaming answer comes whole: the total timer governs it, not the first-token one.
+  let firstTokenTimer: NodeJS.Timeout | undefined = options.stream
+    ? setTimeout(() => controller.abort(new TimeoutError('first-token', timeouts.firstToken, { provider })), timeouts.firstToken)
+    : undefined;
   const totalTimer: NodeJS.Timeout | undefined = options.stream
     ? undefined
     : setTimeout(() => controller.abort(new TimeoutError('total', timeouts.total, { provider })), timeouts.total);
 
   return {
     signal: controller.signal,
+    stream: options.stream,
     gotFirstToken() {
       if (firstTokenTimer !== undefined) {
         clearTimeout(firstTokenTimer);
@@ -81,7 +84,7 @@ export function createCallGuard(
     },
     toError(error) {
       if (controller.signal.aborted && isG4FError(controller.signal.reason)) return controller.signal.reason;
-      return mapTransportError(error, provider, timeouts);
+      return mapTransportError(error, provider, timeouts, options.stream);
     },
     dispose() {
       if (firstTokenTimer !== undefined) clearTimeout(firstTokenTimer);
@@ -91,7 +94,7 @@ export function createCallGuard(
   };
 }
 
-function mapTransportError(error: unknown, provider: string, timeouts: Timeouts): G4FError {
+function mapTransportError(error: unknown, provider: string, timeouts: Timeouts, stream: boolean): G4FError {
   if (isG4FError(error)) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
@@ -99,7 +102,9 @@ function mapTransportError(error: unknown, provider: string, timeouts: Timeouts)
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new TimeoutError('connect', timeouts.connect, { provider, cause: error });
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new TimeoutError('first-token', timeouts.firstToken, { provider, cause: error });
+      return stream
+        ? new TimeoutError('first-token', timeouts.firstToken, { provider, cause: error })
+        : new TimeoutError('total', timeouts.total, { provider, cause: error });
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', timeouts.idle, { provider, cause: error });
     case 'UND_ERR_ABORTED':
@@ -122,7 +127,10 @@ export interface PostOptions {
   guard: CallGuard;
 }
 
-/** POST with undici's request API. The body timeout is the idle timer; headers must come before first-token. */
+/**
+ * POST with undici's request API. The body timeout is the idle timer; headers must come before
+ * the first-token timer (streaming) or the total timer (non-streaming).
+ */
 export function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
   const { context } = options;
   return request(options.url, {
@@ -131,7 +139,7 @@ export function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
     body: options.body,
     signal: options.guard.signal,
     dispatcher: context.dispatcher ?? getDispatcher(context.timeouts.connect),
-    headersTimeout: context.timeouts.firstToken,
+    headersTimeout: options.guard.stream ? context.timeouts.firstToken : context.timeouts.total,
     bodyTimeout: context.timeouts.idle,
   });
 }
