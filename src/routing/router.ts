@@ -16,7 +16,7 @@ import {
   type ProviderAttempt,
 } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { resolveContext, stripUndefined, type Loose } from '../core/settings.js';
+import { resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
@@ -78,7 +78,8 @@ export function createRouter(options: RouterOptions = {}): Router {
     return breaker;
   }
 
-  function resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] } {
+  /** Like resolve, and says whether one provider was pinned (by `provider` or `provider/model`). */
+  function resolvePinned(model: string, provider?: string | Provider): { model: string; providers: Provider[]; pinned: boolean } {
     let pinned = typeof provider === 'string' ? registry.require(provider) : provider;
     let name = model;
     if (pinned === undefined) {
@@ -94,11 +95,16 @@ export function createRouter(options: RouterOptions = {}): Router {
     const canonical = table.canonical(name);
     if (pinned !== undefined) {
       // A pinned provider may serve a model the registry does not list (e.g. a local server's own names).
-      return { model: canonical ?? name, providers: [pinned] };
+      return { model: canonical ?? name, providers: [pinned], pinned: true };
     }
     if (canonical === undefined) throw unknownModel(name, table);
     const providers = table.providersFor(canonical);
     if (options.order === 'shuffle') shuffle(providers, random);
+    return { model: canonical, providers, pinned: false };
+  }
+
+  function resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] } {
+    const { model: canonical, providers } = resolvePinned(model, provider);
     return { model: canonical, providers };
   }
 
@@ -119,13 +125,12 @@ export function createRouter(options: RouterOptions = {}): Router {
    */
   async function* run(
     request: RouteRequest,
-    state: { model: string; provider: string | undefined; attempts: ProviderAttempt[] },
+    state: RunState,
     replayable: boolean,
   ): AsyncGenerator<Chunk> {
     validateMessages(request.messages);
-    const { model, providers } = resolve(request.model, request.provider);
+    const { model, providers, pinned: forced } = resolvePinned(request.model, request.provider);
     state.model = model;
-    const forced = providers.length === 1 && (request.provider !== undefined || model !== request.model);
     const upstream = upstreamRequest(request, model);
     const signal = request.signal;
 
@@ -151,6 +156,8 @@ export function createRouter(options: RouterOptions = {}): Router {
       for (let attempt = 1; ; attempt++) {
         const started = performance.now();
         let committed = false;
+        let settled = false;
+        state.exchanges++;
         try {
           for await (const chunk of provider.createCompletion(upstream, context)) {
             if (!committed) {
@@ -160,9 +167,11 @@ export function createRouter(options: RouterOptions = {}): Router {
             yield chunk;
           }
           state.provider = provider.name;
+          settled = true;
           breaker.success(performance.now() - started);
           return;
         } catch (thrown) {
+          settled = true;
           const error = toG4FError(thrown, provider.name);
           if (signal?.aborted || error.code === 'aborted') {
             breaker.release();
@@ -176,6 +185,12 @@ export function createRouter(options: RouterOptions = {}): Router {
             break;
           }
           await sleep(wait, signal);
+        } finally {
+          // The caller left early (broke out of its loop): no verdict unless the provider had answered.
+          if (!settled) {
+            if (committed) breaker.success(performance.now() - started);
+            else breaker.release();
+          }
         }
       }
     }
@@ -194,7 +209,7 @@ export function createRouter(options: RouterOptions = {}): Router {
 
   const router: Router = {
     stream(request) {
-      const state = { model: request.model, provider: undefined as string | undefined, attempts: [] as ProviderAttempt[] };
+      const state = newState(request.model);
       const stream: RouteStream = {
         get model() {
           return state.model;
@@ -211,17 +226,18 @@ export function createRouter(options: RouterOptions = {}): Router {
     },
 
     async complete(request) {
-      const state = { model: request.model, provider: undefined as string | undefined, attempts: [] as ProviderAttempt[] };
+      const state = newState(request.model);
       let text = '';
       let usage: Usage | undefined;
       let finishReason: FinishReason = 'stop';
-      let answeredBy: string | undefined;
+      let exchange = 0;
       for await (const chunk of run({ ...request, stream: false }, state, true)) {
-        if (state.provider !== answeredBy) {
-          // A replay after a failure mid-answer starts over.
-          answeredBy = state.provider;
+        if (state.exchanges !== exchange) {
+          // A replay after a failure mid-answer (same provider or the next) starts over.
+          exchange = state.exchanges;
           text = '';
           usage = undefined;
+          finishReason = 'stop';
         }
         if (chunk.type === 'text-delta') text += chunk.text;
         else if (chunk.type === 'usage') usage = chunk.usage;
@@ -244,7 +260,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       return registry.list().map(
         (provider): ProviderInfo => ({
           name: provider.name,
-          url: resolveContext(provider).baseUrl,
+          url: resolveBaseUrl(provider),
           models: [...provider.models],
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,
@@ -261,6 +277,18 @@ export function createRouter(options: RouterOptions = {}): Router {
     },
   };
   return router;
+}
+
+interface RunState {
+  model: string;
+  provider: string | undefined;
+  attempts: ProviderAttempt[];
+  /** Upstream exchanges started so far: a new one means any partial answer is void. */
+  exchanges: number;
+}
+
+function newState(model: string): RunState {
+  return { model, provider: undefined, attempts: [], exchanges: 0 };
 }
 
 function toG4FError(error: unknown, provider: string): G4FError {
