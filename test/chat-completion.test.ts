@@ -1,0 +1,150 @@
+/** ChatCompletion and Client: typed errors, cancellation, OpenAI shapes. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  ChatCompletion,
+  Client,
+  closeDispatchers,
+  configure,
+  createOpenAICompatibleProvider,
+  createRouter,
+  isG4FError,
+} from '../src/index.js';
+import { createEmulator, type Emulator } from '../src/emulators/index.js';
+
+const messages = [{ role: 'user' as const, content: 'ping' }];
+
+async function rejection(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected an error');
+}
+
+async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of iterable) void _;
+}
+
+describe('ChatCompletion', () => {
+  let lockchat: Emulator;
+  let mishalsgpt: Emulator;
+  before(async () => {
+    lockchat = await createEmulator({ protocol: 'lockchat' });
+    mishalsgpt = await createEmulator({ protocol: 'openai' });
+    configure({ providers: { Lockchat: { baseUrl: lockchat.url }, Mishalsgpt: { baseUrl: mishalsgpt.url } } });
+  });
+  after(async () => {
+    await Promise.all([lockchat.close(), mishalsgpt.close()]);
+    configure({});
+    await closeDispatchers();
+  });
+
+  test('unknown model: a typed error listing the known models', async () => {
+    const error = await rejection(() => ChatCompletion.create({ model: 'gpt-17', messages }));
+    assert.ok(isG4FError(error, 'UnknownModelError'));
+    assert.match(error.message, /gpt-17/);
+    assert.ok(error.knownModels.includes('gpt-4'));
+  });
+
+  test('unknown provider: a typed error', async () => {
+    const error = await rejection(() => ChatCompletion.create({ model: 'gpt-4', messages, provider: 'Nobody' }));
+    assert.ok(isG4FError(error, 'UnknownProviderError'));
+    assert.match(error.message, /Lockchat/);
+  });
+
+  test('stream asked of a provider that cannot: a typed error before any request', async () => {
+    const noStream = createOpenAICompatibleProvider({ name: 'NoStream', url: `${mishalsgpt.url}/v1`, models: ['m'], supportsStream: false });
+    const seen = mishalsgpt.requests.length;
+    const error = await rejection(() => drain(ChatCompletion.create({ model: 'm', messages, provider: noStream, stream: true })));
+    assert.ok(isG4FError(error, 'UnsupportedError'));
+    assert.equal(mishalsgpt.requests.length, seen);
+  });
+
+  test('auth missing for a provider that needs it: a typed error; given auth is sent', async () => {
+    const locked = createOpenAICompatibleProvider({ name: 'Locked', url: `${mishalsgpt.url}/v1`, models: ['m'], needsAuth: true });
+    const error = await rejection(() => ChatCompletion.create({ model: 'm', messages, provider: locked }));
+    assert.ok(isG4FError(error, 'AuthError'));
+    assert.equal(await ChatCompletion.create({ model: 'm', messages, provider: locked, auth: 'sekret' }), 'Echo: ping');
+    assert.equal(mishalsgpt.requests.at(-1)?.headers.authorization, 'Bearer sekret');
+  });
+
+  const invalid: Array<[string, unknown, string]> = [
+    ['an empty list', [], 'messages'],
+    ['an unknown role', [{ role: 'wizard', content: 'x' }], 'messages[0].role'],
+    ['non-string content', [{ role: 'user', content: 42 }], 'messages[0].content'],
+    ['not a list', 'hello', 'messages'],
+  ];
+  for (const [title, value, param] of invalid) {
+    test(`invalid messages (${title}): InvalidRequestError naming the field`, async () => {
+      const error = await rejection(() => ChatCompletion.create({ model: 'gpt-4', messages: value as typeof messages }));
+      assert.ok(isG4FError(error, 'InvalidRequestError'));
+      assert.equal(error.param, param);
+    });
+  }
+
+  test('an AbortSignal aborts the upstream request', async () => {
+    lockchat.enqueue({ chunkCount: 10, chunkDelayMs: 200 });
+    const controller = new AbortController();
+    const aborted = lockchat.waitForAbort(undefined, 10_000);
+    const error = await rejection(async () => {
+      for await (const token of ChatCompletion.create({ model: 'gpt-4', messages, stream: true, signal: controller.signal })) {
+        if (token) controller.abort();
+      }
+    });
+    assert.ok(isG4FError(error, 'AbortError'));
+    assert.equal((await aborted).aborted, true);
+  });
+
+  test('leaving the loop early aborts the upstream request', async () => {
+    lockchat.enqueue({ chunkCount: 10, chunkDelayMs: 200 });
+    const aborted = lockchat.waitForAbort(undefined, 10_000);
+    for await (const token of ChatCompletion.create({ model: 'gpt-4', messages, stream: true })) if (token) break;
+    assert.equal((await aborted).aborted, true);
+  });
+});
+
+describe('Client', () => {
+  let upstream: Emulator;
+  let client: Client;
+  before(async () => {
+    upstream = await createEmulator({ protocol: 'openai' });
+    const local = createOpenAICompatibleProvider({ name: 'Local', url: `${upstream.url}/v1`, models: ['llama3.2'] });
+    client = new Client({ router: createRouter({ providers: [local] }) });
+  });
+  after(async () => {
+    await upstream.close();
+    await closeDispatchers();
+  });
+
+  test('returns an OpenAI-shaped chat.completion', async () => {
+    const completion = await client.chat.completions.create({ model: 'llama3.2', messages });
+    assert.equal(completion.object, 'chat.completion');
+    assert.match(completion.id, /^chatcmpl-/);
+    assert.equal(completion.provider, 'Local');
+    assert.equal(completion.choices[0]?.message.content, 'Echo: ping');
+    assert.equal(completion.choices[0]?.finish_reason, 'stop');
+    assert.ok((completion.usage?.total_tokens ?? 0) > 0);
+  });
+
+  test('streams chat.completion.chunk objects', async () => {
+    const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true });
+    let text = '';
+    const ids = new Set<string>();
+    let roles = 0;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      ids.add(chunk.id);
+      const choice = chunk.choices[0];
+      if (choice?.delta.role) roles++;
+      text += choice?.delta.content ?? '';
+      if (choice?.finish_reason) finish = choice.finish_reason;
+    }
+    assert.equal(text, 'Echo: ping');
+    assert.equal(ids.size, 1);
+    assert.equal(roles, 1);
+    assert.equal(finish, 'stop');
+  });
+});
