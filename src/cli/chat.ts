@@ -1,0 +1,166 @@
+/**
+ * `g4f chat`: an interactive conversation that keeps its history, streams answers and
+ * understands a few slash commands. Ctrl-C during an answer stops that answer and keeps
+ * the session; Ctrl-C at the prompt (exit 130) or Ctrl-D (exit 0) leaves.
+ */
+import { createInterface } from 'node:readline';
+import { isG4FError } from '../core/errors.js';
+import type { ChatMessage } from '../core/spec.js';
+import type { RouteRequest, Router } from '../routing/types.js';
+import { runSlashCommand, type ChatSession } from './chat-commands.js';
+import { openConversationLog, type ConversationLog } from './chat-log.js';
+import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
+import { describeFailure, describeFailureVerbose } from './failure.js';
+import { startSpinner } from './spinner.js';
+import { stdoutClosed, writeOut } from './stdout.js';
+import { createStyle, type Style } from './style.js';
+import { EXIT } from './usage-error.js';
+
+export interface ChatOptions {
+  model?: string;
+  provider?: string;
+  system?: string;
+  /** Id of a stored conversation to continue. */
+  resume?: string;
+  dataDir?: string;
+  /** False with `--no-save`. */
+  save: boolean;
+}
+
+export async function runChat(options: ChatOptions, globals: GlobalOptions): Promise<number> {
+  const router = await openRouter(globals);
+  const style = createStyle(process.stdout);
+  const errorStyle = createStyle(process.stderr);
+  const session: ChatSession = {
+    model: options.model ?? DEFAULT_MODEL,
+    provider: options.provider,
+    system: options.system ?? '',
+    history: [],
+  };
+  const log = await openConversationLog(options, session);
+  // Fail early on an unknown model or provider given on the command line.
+  router.resolve(session.model, session.provider);
+
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal, historySize: 200 });
+  let answering: AbortController | undefined;
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    if (answering !== undefined) {
+      answering.abort();
+      return;
+    }
+    interrupted = true;
+    rl.close();
+  };
+  rl.on('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+
+  const lines = rl[Symbol.asyncIterator]();
+  const say = (text: string): Promise<boolean> => writeOut(`${text}\n`);
+  try {
+    if (terminal) {
+      const resumed = session.history.length > 0 ? ` · resumed ${session.history.length} messages` : '';
+      await say(style.dim(`g4f chat · ${session.model}${resumed} · /help for commands, Ctrl-D to leave`));
+    }
+    rl.setPrompt(style.cyan('> '));
+    for (;;) {
+      if (stdoutClosed.aborted) break;
+      rl.prompt();
+      const next = await lines.next();
+      if (next.done === true) break;
+      const line = next.value.trim();
+      if (line === '') continue;
+      if (line.startsWith('/')) {
+        const outcome = await runSlashCommand(line, { session, router, log, style, say });
+        if (outcome === 'exit') break;
+        continue;
+      }
+      answering = new AbortController();
+      try {
+        await answer(line, answering.signal);
+      } finally {
+        answering = undefined;
+      }
+    }
+  } finally {
+    rl.off('SIGINT', onInterrupt);
+    process.off('SIGINT', onInterrupt);
+    rl.close();
+    await log.close();
+  }
+  if (terminal && !interrupted) await say('');
+  return interrupted ? EXIT.interrupted : EXIT.ok;
+
+  async function answer(text: string, signal: AbortSignal): Promise<void> {
+    const user: ChatMessage = { role: 'user', content: text };
+    session.history.push(user);
+    await log.append(user);
+    const outcome = await streamAnswer(router, session, AbortSignal.any([signal, stdoutClosed]), style);
+    if (outcome.text !== '' || outcome.stopped) {
+      const assistant: ChatMessage = { role: 'assistant', content: outcome.text };
+      session.history.push(assistant);
+      await log.append(assistant, {
+        status: outcome.stopped ? 'stopped' : outcome.error === undefined ? 'complete' : 'interrupted',
+        model: outcome.model,
+        provider: outcome.provider,
+      });
+    }
+    if (outcome.stopped) {
+      await say(style.dim('[stopped]'));
+    } else if (outcome.error !== undefined) {
+      if (outcome.text === '') {
+        // Nothing was answered: forget the question, so that asking again does not repeat it.
+        session.history.pop();
+        await log.dropLast();
+      }
+      reportChatError(outcome.error, globals.verbose, errorStyle);
+    }
+  }
+}
+
+interface AnswerOutcome {
+  text: string;
+  stopped: boolean;
+  error?: unknown;
+  model: string;
+  provider: string;
+}
+
+async function streamAnswer(router: Router, session: ChatSession, signal: AbortSignal, style: Style): Promise<AnswerOutcome> {
+  const messages: ChatMessage[] = session.system === '' ? [] : [{ role: 'system', content: session.system }];
+  messages.push(...session.history);
+  const request: RouteRequest = { model: session.model, messages, stream: true, signal };
+  if (session.provider !== undefined) request.provider = session.provider;
+  const spinner = startSpinner('thinking…', process.stdout);
+  const outcome: AnswerOutcome = { text: '', stopped: false, model: session.model, provider: '' };
+  const stream = router.stream(request);
+  try {
+    for await (const chunk of stream) {
+      if (chunk.type !== 'text-delta' || chunk.text === '') continue;
+      spinner.stop();
+      outcome.text += chunk.text;
+      if (!(await writeOut(chunk.text))) break;
+    }
+  } catch (error) {
+    if (signal.aborted) outcome.stopped = true;
+    else outcome.error = error;
+  } finally {
+    spinner.stop();
+  }
+  if (signal.aborted) outcome.stopped = true;
+  outcome.model = stream.model;
+  outcome.provider = stream.provider ?? '';
+  if (outcome.text !== '' && !outcome.text.endsWith('\n')) await writeOut('\n');
+  if (outcome.error === undefined && !outcome.stopped && stream.attempts.length > 0 && style.enabled) {
+    const failed = stream.attempts.map((attempt) => attempt.provider).join(', ');
+    await writeOut(`${style.dim(`(answered by ${outcome.provider} after ${failed} failed)`)}\n`);
+  }
+  return outcome;
+}
+
+function reportChatError(error: unknown, verbose: boolean, style: Style): void {
+  const label = isG4FError(error, 'StreamInterruptedError') ? 'the answer was cut:' : 'error:';
+  process.stderr.write(`${style.red(label)} ${describeFailure(error)}\n`);
+  if (verbose) process.stderr.write(`${style.dim(describeFailureVerbose(error))}\n`);
+}

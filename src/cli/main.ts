@@ -1,0 +1,153 @@
+/**
+ * The `g4f` command line. Start-up time matters, so this entry imports only commander
+ * and tiny modules; each command imports what it needs inside its action.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { GlobalOptions } from './context.js';
+import { flushStdout, watchStdout } from './stdout.js';
+import { createStyle } from './style.js';
+import { EXIT } from './usage-error.js';
+
+watchStdout();
+
+function readVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // Fall through.
+  }
+  return 'unknown';
+}
+
+function parseTemperature(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InvalidArgumentError('expected a number from 0 to 2.');
+  }
+  return number;
+}
+
+function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number <= 0) {
+    throw new InvalidArgumentError('expected a positive whole number.');
+  }
+  return number;
+}
+
+function parsePort(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || number > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535.');
+  return number;
+}
+
+function globalsOf(command: Command): GlobalOptions {
+  const options = command.optsWithGlobals<{ config?: string; verbose?: boolean }>();
+  const globals: GlobalOptions = { verbose: options.verbose === true };
+  if (options.config !== undefined) globals.config = options.config;
+  return globals;
+}
+
+let exitCode: number = EXIT.ok;
+
+export function createProgram(): Command {
+  const stderrStyle = createStyle(process.stderr);
+  const program = new Command('g4f')
+    .description('Chat models through many providers, from the command line.')
+    .version(readVersion(), '-V, --version', 'print the version')
+    .option('--config <path>', 'configuration file (default: $G4F_CONFIG, then ./g4f.config.json)')
+    .option('--verbose', 'show error details: every provider tried, causes and stacks')
+    .helpOption('-h, --help', 'show help')
+    .configureHelp({ showGlobalOptions: true })
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      outputError(text, write) {
+        const line = text.replace(/^error:\s*/i, '').replace(/\s*\n+\s*/g, ' ').trim();
+        write(`${stderrStyle.red('g4f: error:')} ${line} (see g4f --help)\n`);
+      },
+    });
+
+  program
+    .command('ask')
+    .description('ask one question; the answer is streamed to stdout (piped stdin is the prompt, or is appended to it)')
+    .argument('[prompt...]', 'the question (quotes optional)')
+    .option('-m, --model <model>', 'model name or alias')
+    .option('-p, --provider <name>', 'use only this provider')
+    .option('-s, --system <text>', 'system prompt')
+    .addOption(new Option('-t, --temperature <number>', 'sampling temperature, 0 to 2').argParser(parseTemperature))
+    .option('--no-stream', 'ask the upstream for the whole answer at once')
+    .option('--json', 'print one OpenAI-shaped chat.completion object')
+    .action(async (words: string[], options: import('./ask.js').AskOptions, command: Command) => {
+      const { runAsk } = await import('./ask.js');
+      exitCode = await runAsk(words, options, globalsOf(command));
+    });
+
+  program
+    .command('chat')
+    .description('an interactive conversation (type /help inside)')
+    .option('-m, --model <model>', 'model name or alias')
+    .option('-p, --provider <name>', 'use only this provider')
+    .option('-s, --system <text>', 'system prompt')
+    .option('--resume <id>', 'continue a stored conversation')
+    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .option('--no-save', 'do not store this conversation')
+    .action(async (options: import('./chat.js').ChatOptions, command: Command) => {
+      const { runChat } = await import('./chat.js');
+      exitCode = await runChat(options, globalsOf(command));
+    });
+
+  program
+    .command('providers')
+    .description('list the providers (name, models, stream, auth, base URL, health)')
+    .option('--check', 'send a tiny request to each provider and report status and latency')
+    .addOption(
+      new Option('--timeout <ms>', 'per-provider timeout of --check').argParser(parsePositiveInteger).default(15_000),
+    )
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: import('./providers.js').ProvidersOptions, command: Command) => {
+      const { runProviders } = await import('./providers.js');
+      exitCode = await runProviders(options, globalsOf(command));
+    });
+
+  program
+    .command('models')
+    .description('list the models, their aliases and the providers that serve them, in order')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: import('./models.js').ModelsOptions, command: Command) => {
+      const { runModels } = await import('./models.js');
+      exitCode = await runModels(options, globalsOf(command));
+    });
+
+  program
+    .command('serve')
+    .description('run the OpenAI-compatible HTTP server and the chat page')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePort).default(1337))
+    .option('--demo', 'answer from the built-in demo upstream (no real providers)')
+    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .action(async (options: import('./serve.js').ServeOptions, command: Command) => {
+      const { runServe } = await import('./serve.js');
+      exitCode = await runServe(options, globalsOf(command));
+    });
+
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const { reportFailure } = await import('./failure.js');
+    return reportFailure(error, program.opts<{ verbose?: boolean }>().verbose === true);
+  }
+}
+
+const code = await main(process.argv);
+await flushStdout();
+process.exit(code);
