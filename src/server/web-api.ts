@@ -1,0 +1,259 @@
+/**
+ * Everything of the chat page outside `/v1`: the page and its assets, `/api/config`, and the
+ * conversations API over a ConversationStore:
+ *
+ *   GET    /api/conversations?search=&limit=&offset=   list (newest first) → {data: [...]}
+ *   POST   /api/conversations                          create {title?, systemPrompt?, model?, provider?}
+ *   DELETE /api/conversations                          clear all → {deleted: n}
+ *   POST   /api/conversations/import                   {format: "json"|"markdown", content}
+ *   GET    /api/conversations/:id                      one, with its messages
+ *   PATCH  /api/conversations/:id                      rename etc. {title?, systemPrompt?, model?, provider?}
+ *   DELETE /api/conversations/:id
+ *   GET    /api/conversations/:id/export?format=json|markdown
+ *   POST   /api/conversations/:id/messages             send / edit / regenerate, answer streamed (see web-chat.ts)
+ *   DELETE /api/conversations/:id/messages/:messageId  delete that message and every later one
+ */
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { InvalidRequestError } from '../core/errors.js';
+import type { Router } from '../routing/types.js';
+import { exportJson, exportMarkdown, importJson, importMarkdown, openStore, type ConversationStore } from '../store/index.js';
+import { readJsonBody } from './body.js';
+import type { Logger } from './logger.js';
+import { HttpRequestError, toOpenAIError } from './openai-errors.js';
+import { createStaticFiles } from './static.js';
+import { createChatStreamer } from './web-chat.js';
+
+export interface WebHandlerOptions {
+  router: Router;
+  demo: boolean;
+  authorize: (request: IncomingMessage) => boolean;
+  keysRequired: boolean;
+  dataDir?: string;
+  logger?: Logger;
+  /** A store to use instead of the SQLite one under `dataDir` (it is closed with the handler). */
+  store?: ConversationStore;
+}
+
+const JSON_LIMIT_BYTES = 4 * 1024 * 1024;
+const IMPORT_LIMIT_BYTES = 32 * 1024 * 1024;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+const conversationPatch = z
+  .object({
+    title: z.string().max(2_000).optional(),
+    systemPrompt: z.string().max(200_000).optional(),
+    model: z.string().max(200).optional(),
+    provider: z.string().max(200).optional(),
+  })
+  .strict();
+
+const importBody = z.object({ format: z.enum(['json', 'markdown']), content: z.string() });
+
+function packageVersion(): string {
+  try {
+    const manifest = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function createWebHandler(options: WebHandlerOptions): {
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
+  close(): Promise<void>;
+} {
+  const store = options.store ?? openStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+  const files = createStaticFiles();
+  const chat = createChatStreamer({ router: options.router, store, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const version = packageVersion();
+  let closed = false;
+
+  async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const method = request.method ?? 'GET';
+    const parts = url.pathname.split('/').filter((part) => part !== '');
+    // parts[0] === 'api'
+    if (parts[1] === 'config' && parts.length === 2) {
+      allow(method, 'GET');
+      return sendJson(response, 200, { version, demo: options.demo, keysRequired: options.keysRequired });
+    }
+    if (parts[1] !== 'conversations') throw notFound(method, url.pathname);
+    if (!options.authorize(request)) {
+      throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
+        type: 'authentication_error',
+        code: 'invalid_api_key',
+      });
+    }
+    if (closed) throw new HttpRequestError(503, 'The server is shutting down.', { type: 'server_error', code: 'shutting_down' });
+
+    if (parts.length === 2) {
+      if (method === 'GET') {
+        const search = url.searchParams.get('search') ?? undefined;
+        const data = await store.list({
+          ...(search === undefined ? {} : { search: search.slice(0, 500) }),
+          ...numberParam(url, 'limit'),
+          ...numberParam(url, 'offset'),
+        });
+        return sendJson(response, 200, { object: 'list', data });
+      }
+      if (method === 'POST') {
+        const body = conversationPatch.parse(await readBody(request, JSON_LIMIT_BYTES));
+        return sendJson(response, 201, await store.create(stripUndefined(body)));
+      }
+      if (method === 'DELETE') return sendJson(response, 200, { deleted: await store.clear() });
+      throw methodNotAllowed(method, 'GET, POST, DELETE');
+    }
+    const id = parts[2] ?? '';
+    if (id === 'import' && parts.length === 3) {
+      allow(method, 'POST');
+      const body = importBody.parse(await readBody(request, IMPORT_LIMIT_BYTES));
+      const data = body.format === 'json' ? importJson(body.content) : importMarkdown(body.content);
+      return sendJson(response, 201, await store.importConversation(data));
+    }
+    if (!ID_PATTERN.test(id)) throw notFoundConversation(id);
+
+    if (parts.length === 3) {
+      if (method === 'GET') return sendJson(response, 200, (await store.get(id)) ?? throwing(notFoundConversation(id)));
+      if (method === 'PATCH') {
+        const body = conversationPatch.parse(await readBody(request, JSON_LIMIT_BYTES));
+        return sendJson(response, 200, (await store.update(id, stripUndefined(body))) ?? throwing(notFoundConversation(id)));
+      }
+      if (method === 'DELETE') {
+        if (!(await store.delete(id))) throw notFoundConversation(id);
+        return sendJson(response, 200, { id, deleted: true });
+      }
+      throw methodNotAllowed(method, 'GET, PATCH, DELETE');
+    }
+    if (parts[3] === 'export' && parts.length === 4) {
+      allow(method, 'GET');
+      const conversation = (await store.get(id)) ?? throwing(notFoundConversation(id));
+      const format = url.searchParams.get('format') ?? 'json';
+      if (format !== 'json' && format !== 'markdown') {
+        throw new HttpRequestError(400, 'format must be json or markdown', { code: 'invalid_format', param: 'format' });
+      }
+      const text = format === 'json' ? exportJson(conversation) : exportMarkdown(conversation);
+      const extension = format === 'json' ? 'json' : 'md';
+      response.writeHead(200, {
+        'content-type': format === 'json' ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8',
+        'content-disposition': `attachment; filename="${fileName(conversation.title)}.${extension}"`,
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-store',
+      });
+      response.end(text);
+      return;
+    }
+    if (parts[3] === 'messages' && parts.length === 4) {
+      allow(method, 'POST');
+      const body = await readBody(request, JSON_LIMIT_BYTES);
+      return chat.stream(id, body, request, response);
+    }
+    if (parts[3] === 'messages' && parts.length === 5) {
+      allow(method, 'DELETE');
+      const messageId = parts[4] ?? '';
+      const deleted = ID_PATTERN.test(messageId) ? await store.deleteMessagesFrom(id, messageId) : 0;
+      if (deleted === 0) throw new HttpRequestError(404, `No message ${messageId} in conversation ${id}`, { code: 'message_not_found' });
+      return sendJson(response, 200, { deleted });
+    }
+    throw notFound(method, url.pathname);
+  }
+
+  return {
+    async handle(request, response, url) {
+      const path = url.pathname;
+      if (path === '/api' || path.startsWith('/api/')) {
+        // The conversations are private to this server's user: never readable cross-origin.
+        for (const name of ['access-control-allow-origin', 'access-control-expose-headers', 'vary']) response.removeHeader(name);
+        response.setHeader('cache-control', 'no-store');
+        response.setHeader('x-content-type-options', 'nosniff');
+        try {
+          await api(request, response, url);
+        } catch (error) {
+          sendError(response, error);
+        }
+        return true;
+      }
+      return files.serve(path, request.method ?? 'GET', response);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await chat.close();
+      await store.close();
+    },
+  };
+}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  return readJsonBody(request, limit);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+/** Errors in OpenAI's shape; zod failures become 400s naming the field. */
+export function sendError(response: ServerResponse, error: unknown): void {
+  if (response.headersSent) {
+    if (!response.writableEnded) response.destroy();
+    return;
+  }
+  let mapped;
+  if (error instanceof z.ZodError) {
+    const issue = error.issues[0];
+    const param = issue?.path.join('.') ?? '';
+    mapped = toOpenAIError(new InvalidRequestError(`Invalid request: ${issue?.message ?? 'bad body'}${param ? ` at ${param}` : ''}`, param || undefined));
+  } else {
+    mapped = toOpenAIError(error);
+  }
+  const body = JSON.stringify(mapped.body);
+  response.writeHead(mapped.status, {
+    ...mapped.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+function allow(method: string, expected: string): void {
+  if (method !== expected) throw methodNotAllowed(method, expected);
+}
+
+function methodNotAllowed(method: string, allowed: string): HttpRequestError {
+  return new HttpRequestError(405, `Method ${method} is not allowed here; use ${allowed}.`, {
+    code: 'method_not_allowed',
+    headers: { allow: allowed },
+  });
+}
+
+function notFound(method: string, path: string): HttpRequestError {
+  return new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+}
+
+function notFoundConversation(id: string): HttpRequestError {
+  return new HttpRequestError(404, `No conversation with id ${id.slice(0, 64)}`, { code: 'conversation_not_found' });
+}
+
+function throwing(error: Error): never {
+  throw error;
+}
+
+function numberParam(url: URL, name: 'limit' | 'offset'): { limit?: number } | { offset?: number } {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return {};
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new HttpRequestError(400, `${name} must be a non-negative integer`, { code: 'invalid_parameter', param: name });
+  return { [name]: value };
+}
+
+function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** A safe download name: letters, digits, dashes; at most 60 characters. */
+function fileName(title: string): string {
+  const cleaned = title.normalize('NFKD').replace(/[^\w\s-]/g, '').trim().replace(/\s+/g, '-').slice(0, 60);
+  return cleaned === '' ? 'conversation' : cleaned;
+}
