@@ -85,5 +85,8 @@ export function parseChatRequest(body: unknown): ParsedChatRequest {
     const value = parsed[option];
     if (value !== undefined && value !== null) request[option] = value;
   }
-  return { request, stream, includeUsage: stream && parsed.stream_options?.include_usage === true, model: parsed.model };
+  const includeUsage = stream && parsed.stream_options?.include_usage === true;
+  // Asking the upstream for its usage too: counted locally only when it gives none.
+  if (includeUsage) request.stream_options = { include_usage: true };
+  return { request, stream, includeUsage, model: parsed.model };
 }

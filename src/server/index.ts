@@ -12,7 +12,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
 import { startDemo, type Demo } from './demo.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createWebHandler } from './web-api.js';
+import type { WebHandlerOptions } from './web-api.js';
 
 export { createAuthorizer, parseApiKeys } from './auth.js';
 export { toOpenAIError, errorKind, HttpRequestError, type OpenAIError, type OpenAIErrorBody } from './openai-errors.js';
@@ -46,6 +46,8 @@ export interface ServerOptions {
   logMessages?: boolean;
   /** Start the emulators in-process and route the built-in providers to them. */
   demo?: boolean;
+  /** Serve the web page and its API beside the OpenAI API (default true). */
+  web?: boolean;
   /** Passed to the web page's API (conversation store). */
   dataDir?: string;
   /** How long `close()` lets answers in flight finish by default (10 s). */
@@ -126,7 +128,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
   const authorize = createAuthorizer(apiKeys);
   const metrics = createMetrics();
-  const webOptions: Parameters<typeof createWebHandler>[0] = {
+  const webOptions: WebHandlerOptions = {
     router,
     demo: demo !== undefined,
     authorize: authorize as (request: IncomingMessage) => boolean,
@@ -136,7 +138,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (options.dataDir !== undefined) webOptions.dataDir = options.dataDir;
   let web: WebHandler | undefined;
   try {
-    web = createWebHandler(webOptions);
+    // Loaded only when served: the web page's API opens a conversation store.
+    if (options.web !== false) web = (await import('./web-api.js')).createWebHandler(webOptions);
   } catch (error) {
     await demo?.close();
     throw error;
@@ -150,14 +153,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? config.server?.logMessages ?? false,
-    web,
+    ...(web === undefined ? {} : { web }),
   });
   const server = createServer({ noDelay: true, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 60_000 }, app.listener);
   let address: AddressInfo;
   try {
     address = await listen(server, options.port ?? DEFAULT_PORT, host);
   } catch (error) {
-    await web.close();
+    await web?.close();
     await demo?.close();
     throw error;
   }
