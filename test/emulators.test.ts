@@ -216,6 +216,7 @@ describe('happy paths', () => {
     assert.match((JSON.parse(fromOpenai.text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content ?? '', /emulated answer/);
     assert.equal(started.lockchat.protocol, 'lockchat');
     assert.equal(started.openai.protocol, 'openai');
+    assert.equal(started.openai.requests.length, 0, 'the demo emulators keep no records by default');
   });
 });
 
@@ -465,6 +466,19 @@ describe('recording and connections', () => {
     openai.reset();
     await post(`${openai.url}/v1/chat/completions`, chatBody('hi'));
     await assert.rejects(openai.waitForAbort(0), /ended without an abort \(outcome: completed\)/);
+  });
+
+  test('a client that gives up during headerDelayMs is recorded as aborted', async () => {
+    lockchat.enqueue({ headerDelayMs: 60_000 });
+    const controller = new AbortController();
+    const pending = call(`${lockchat.url}/v1/chat/completions`, chatBody('hi'), { signal: controller.signal });
+    const [record] = await lockchat.waitForRequests(1);
+    assert.equal(record?.outcome, 'pending');
+    assert.equal(lockchat.inFlight(), 1);
+    controller.abort();
+    await assert.rejects(pending);
+    assert.equal((await lockchat.waitForAbort(0)).aborted, true);
+    await lockchat.waitForIdle();
   });
 
   test('close() ends stalled answers at once and the client sees an error', async () => {

@@ -162,7 +162,7 @@ export type ResponseOutcome =
 
 /** One request as received, in arrival order in `emulator.requests`. */
 export interface RecordedRequest {
-  /** Position in `emulator.requests`. */
+  /** Position in `emulator.requests` (-1 when `recordRequests` is false). */
   index: number;
   /** Ordinal among chat-completion requests with a valid JSON body (0-based), else -1. */
   chatIndex: number;
@@ -202,6 +202,11 @@ export interface EmulatorOptions {
   script?: PlanScript;
   /** Ids listed by `GET /v1/models`. */
   models?: readonly string[];
+  /**
+   * Keep every request in `requests` (default true). A long-running emulator (demo server)
+   * passes false: records still go to the events (with `index` -1) but are not kept.
+   */
+  recordRequests?: boolean;
 }
 
 /** Events of an emulator and their payload. */
@@ -222,7 +227,16 @@ export interface WaitForIdleOptions {
   closeIdleConnections?: boolean;
 }
 
-/** A running emulator. */
+/**
+ * A running emulator.
+ *
+ * Proving that an aborted client closed its upstream request: the key signals are
+ * `await emulator.waitForAbort(index)` (the record's `aborted` is true: the socket closed while
+ * the answer was unfinished) and `inFlight() === 0` (no answer still in progress). Sockets stay
+ * open between requests because clients pool them (HTTP keep-alive), so `openConnections()`
+ * alone means little; `waitForIdle()` closes the sockets that carry no answer and then waits
+ * until no answer is in flight and no socket is open.
+ */
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;

@@ -16,6 +16,8 @@ export interface StartEmulatorsOptions {
    * Benchmarks pass 0.
    */
   chunkDelayMs?: number;
+  /** Keep the requests in `emulator.requests` (default false: the demo server runs for long). */
+  recordRequests?: boolean;
   /** Replace the default plan entirely (default `{ reply: 'demo', chunkDelayMs }`). */
   plan?: Plan;
 }
@@ -33,10 +35,11 @@ export interface StartedEmulators {
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<StartedEmulators> {
   const host = options.host ?? '127.0.0.1';
   const defaultPlan: Plan = options.plan ?? { reply: 'demo', chunkDelayMs: options.chunkDelayMs ?? 20 };
-  const lockchat = await createEmulator({ protocol: 'lockchat', host, port: options.lockchatPort ?? 0, defaultPlan });
+  const recordRequests = options.recordRequests ?? false;
+  const lockchat = await createEmulator({ protocol: 'lockchat', host, port: options.lockchatPort ?? 0, defaultPlan, recordRequests });
   let openai: Emulator;
   try {
-    openai = await createEmulator({ protocol: 'openai', host, port: options.openaiPort ?? 0, defaultPlan });
+    openai = await createEmulator({ protocol: 'openai', host, port: options.openaiPort ?? 0, defaultPlan, recordRequests });
   } catch (error) {
     await lockchat.close();
     throw error;

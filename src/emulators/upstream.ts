@@ -17,6 +17,8 @@ import type {
   WaitForIdleOptions,
 } from './plan.js';
 import { DEFAULT_MODEL, isRecord } from './replies.js';
+import { readBody, sendJson } from './http-io.js';
+import { waitUntil } from './wait-until.js';
 import { openAiError, scriptResponse, type ResponseScript } from './wire.js';
 
 const DEFAULT_WAIT_MS = 5000;
@@ -40,6 +42,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   const protocol = options.protocol ?? 'openai';
   const host = options.host ?? '127.0.0.1';
   const models = options.models ?? DEFAULT_MODELS;
+  const recordRequests = options.recordRequests ?? true;
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const requests: RecordedRequest[] = [];
@@ -78,7 +81,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     events.emit('change');
   };
 
-  const server = createServer({ keepAlive: true, noDelay: true }, (request, response) => {
+  const server = createServer({ noDelay: true }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) {
         sendJson(response, 500, { error: { ...openAiError(500), message: `Emulator failure: ${String(error)}` } });
@@ -136,10 +139,12 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) record.headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const raw = await readBody(request);
+    const raw = await readBody(request, MAX_BODY_BYTES);
     record.rawBody = raw ?? '';
     record.receivedAt = Date.now();
-    if (myGeneration === generation) {
+    if (!recordRequests) {
+      record.index = -1;
+    } else if (myGeneration === generation) {
       record.index = requests.length;
       requests.push(record);
     }
@@ -280,41 +285,12 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     });
   }
 
-  const waitFor = <T>(
-    check: () => T | undefined,
-    timeoutMs: number,
-    describe: () => string,
-    poll?: () => void,
-  ): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      let interval: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        events.off('change', onChange);
-        clearTimeout(timeout);
-        if (interval !== undefined) clearInterval(interval);
-      };
-      const onChange = (): void => {
-        let result: T | undefined;
-        try {
-          poll?.();
-          result = check();
-        } catch (error) {
-          done();
-          reject(error instanceof Error ? error : new Error(String(error)));
-          return;
-        }
-        if (result !== undefined) {
-          done();
-          resolve(result);
-        }
-      };
-      const timeout = setTimeout(() => {
-        done();
-        reject(new Error(`Emulator ${protocol} ${emulator.url}: timed out after ${timeoutMs} ms waiting for ${describe()}`));
-      }, timeoutMs);
-      events.on('change', onChange);
-      if (poll !== undefined) interval = setInterval(onChange, 10);
-      onChange();
+  const waitFor = <T>(check: () => T | undefined, timeoutMs: number, describe: () => string, poll?: () => void): Promise<T> =>
+    waitUntil(events, 'change', {
+      check,
+      timeoutMs,
+      describe: () => `Emulator ${protocol} ${emulator.url}: timed out after ${timeoutMs} ms waiting for ${describe()}`,
+      ...(poll === undefined ? {} : { poll }),
     });
 
   /** Destroy every socket that carries no answer in progress (idle keep-alive or never used). */
@@ -416,7 +392,10 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         }
         timers.clear();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const exchange of exchanges) exchange.response.destroy();
+        for (const exchange of exchanges) {
+          exchange.gone = true;
+          exchange.response.destroy();
+        }
         server.closeAllConnections();
         for (const socket of sockets) socket.destroy();
         await closed;
@@ -427,27 +406,4 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   // `request` records must be emitted after a change check too (waitForRequests).
   events.on('request', () => events.emit('change'));
   return emulator;
-}
-
-/** Read the whole body as UTF-8; undefined when it is larger than the limit. */
-function readBody(request: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    request.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else parts.push(part);
-    });
-    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(parts).toString('utf8')));
-    request.on('error', () => resolve(Buffer.concat(parts).toString('utf8')));
-    request.on('close', () => resolve(tooLarge ? undefined : Buffer.concat(parts).toString('utf8')));
-  });
-}
-
-function sendJson(response: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
-  response.end(body);
 }
