@@ -1,0 +1,234 @@
+/** Every bad input and every upstream failure, answered in OpenAI's error shape with the right status. */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { postChat, send, sseData, startFixture, userMessage, type Fixture, type RawResponse } from './server-fixture.js';
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null; attempts?: Array<{ provider: string; code: string; status?: number }> };
+}
+
+function errorOf(response: RawResponse): ErrorBody['error'] {
+  assert.equal(response.headers['content-type'], 'application/json');
+  const body = JSON.parse(response.body) as ErrorBody;
+  assert.deepEqual(Object.keys(body), ['error']);
+  for (const key of ['message', 'type', 'param', 'code'] as const) assert.ok(key in body.error, `error.${key} is present`);
+  assert.equal(typeof body.error.message, 'string');
+  return body.error;
+}
+
+describe('bad requests', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture({ bodyLimitBytes: 4096 });
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  test('400 for a body that is not JSON, not an object, or empty', async () => {
+    const broken = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '{"model": ' });
+    assert.equal(broken.status, 400);
+    assert.equal(errorOf(broken).code, 'invalid_json');
+    const array = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
+    assert.equal(array.status, 400);
+    assert.equal(errorOf(array).type, 'invalid_request_error');
+    const empty = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '' });
+    assert.equal(empty.status, 400);
+  });
+
+  test('400 names the field at fault', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ messages: userMessage('x') }, 'model'],
+      [{ model: 'test-model' }, 'messages'],
+      [{ model: 'test-model', messages: [] }, 'messages'],
+      [{ model: 'test-model', messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'],
+      [{ model: 'test-model', messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 5 }] }, 'messages[1].content'],
+      [{ model: 'test-model', messages: userMessage('x'), temperature: 5 }, 'temperature'],
+      [{ model: 'test-model', messages: userMessage('x'), stream: 'yes' }, 'stream'],
+      [{ model: 'test-model', messages: userMessage('x'), max_tokens: -1 }, 'max_tokens'],
+      [{ model: 'test-model', messages: userMessage('x'), n: 3 }, 'n'],
+      [{ model: 'test-model', messages: userMessage('x'), provider: 'nobody' }, 'provider'],
+    ];
+    for (const [body, param] of cases) {
+      const response = await postChat(fixture.url, body);
+      assert.equal(response.status, 400, `${JSON.stringify(body)} -> 400`);
+      const error = errorOf(response);
+      assert.equal(error.type, 'invalid_request_error');
+      assert.equal(error.param, param, `${JSON.stringify(body)} names ${param}`);
+    }
+    assert.equal(fixture.alpha.requests.length, 0, 'no bad request reached an upstream');
+  });
+
+  test('404 for an unknown model, an unknown route, an unknown /v1 route', async () => {
+    const model = await postChat(fixture.url, { model: 'no-such-model', messages: userMessage('x') });
+    assert.equal(model.status, 404);
+    const error = errorOf(model);
+    assert.equal(error.code, 'model_not_found');
+    assert.equal(error.param, 'model');
+    assert.match(error.message, /no-such-model/);
+    for (const path of ['/nowhere', '/v1/nowhere', '/v1/chat/completions/extra']) {
+      const response = await send(fixture.url, { path });
+      assert.equal(response.status, 404, path);
+      assert.equal(errorOf(response).code, 'unknown_url');
+    }
+  });
+
+  test('405 for a known route with the wrong method', async () => {
+    const response = await send(fixture.url, { path: '/v1/chat/completions' });
+    assert.equal(response.status, 405);
+    assert.equal(response.headers.allow, 'POST');
+    assert.equal(errorOf(response).code, 'method_not_allowed');
+  });
+
+  test('415 for a body that is not declared JSON', async () => {
+    const response = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(response.status, 415);
+    assert.equal(errorOf(response).code, 'unsupported_media_type');
+    const none = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', body: '{}' });
+    assert.equal(none.status, 415);
+  });
+
+  test('413 for a declared length over the limit', async () => {
+    const body = JSON.stringify({ model: 'test-model', messages: userMessage('x'.repeat(5000)) });
+    const response = await postChat(fixture.url, JSON.parse(body));
+    assert.equal(response.status, 413);
+    assert.equal(errorOf(response).code, 'request_too_large');
+  });
+
+  test('413 while reading a chunked body, before the client has finished sending', async () => {
+    const { hostname, port } = new URL(fixture.url);
+    const socket = connect(Number(port), hostname);
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const piece = 'x'.repeat(1024);
+    const frame = `${piece.length.toString(16)}\r\n${piece}\r\n`;
+    let received = '';
+    const answered = new Promise<string>((resolve, reject) => {
+      socket.on('data', (data: Buffer) => {
+        received += data.toString('utf8');
+        if (received.includes('\r\n\r\n')) resolve(received);
+      });
+      socket.on('error', reject);
+    });
+    // Send 8 KiB (twice the limit) and never the final chunk: the answer must come anyway.
+    for (let sent = 0; sent < 8; sent += 1) socket.write(frame);
+    const head = await answered;
+    socket.destroy();
+    assert.match(head, /^HTTP\/1\.1 413 /);
+    assert.match(head, /\r\nconnection: close\r\n/i);
+  });
+
+  test('the error shape is the same on every /v1 route and never leaks a stack', async () => {
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), temperature: 'hot' });
+    const error = errorOf(response);
+    assert.ok(!error.message.includes('    at '));
+  });
+});
+
+describe('API keys', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture({ apiKeys: ['key-one', 'a-much-longer-second-key'] });
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  test('401 without a key or with a wrong one, on every /v1 route', async () => {
+    for (const path of ['/v1/models', '/v1/providers', '/v1/models/test-model', '/v1/anything']) {
+      const response = await send(fixture.url, { path });
+      assert.equal(response.status, 401, path);
+      const error = errorOf(response);
+      assert.equal(error.type, 'authentication_error');
+      assert.equal(error.code, 'invalid_api_key');
+    }
+    for (const header of ['Bearer wrong', 'Bearer key-on', 'Bearer key-one-and-more', 'key-one', 'Basic a2V5LW9uZQ==']) {
+      const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') }, { authorization: header });
+      assert.equal(response.status, 401, header);
+    }
+    assert.equal(fixture.alpha.requests.length, 0);
+  });
+
+  test('each configured key is accepted; /health stays open', async () => {
+    for (const key of ['key-one', 'a-much-longer-second-key']) {
+      const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') }, { authorization: `Bearer ${key}` });
+      assert.equal(response.status, 200, key);
+    }
+    const health = await send(fixture.url, { path: '/health' });
+    assert.equal(health.status, 200);
+    const metrics = await send(fixture.url, { path: '/metrics', headers: { authorization: 'Bearer key-one' } });
+    assert.equal(metrics.status, 200);
+  });
+
+  test('keys never reach the log', () => {
+    const text = JSON.stringify(fixture.logger.records);
+    assert.ok(fixture.logger.records.length > 0);
+    assert.ok(!text.includes('key-one'));
+    assert.ok(!text.includes('a-much-longer-second-key'));
+  });
+});
+
+describe('upstream failures', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture();
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  test('429 with Retry-After when every provider is rate-limited', async () => {
+    fixture.alpha.enqueue({ status: 429, retryAfter: 7 });
+    fixture.beta.enqueue({ status: 429, retryAfter: 3 });
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(response.status, 429);
+    assert.equal(response.headers['retry-after'], '3');
+    const error = errorOf(response);
+    assert.equal(error.type, 'rate_limit_error');
+    assert.deepEqual(error.attempts?.map((attempt) => attempt.provider), ['alpha', 'beta']);
+  });
+
+  test('502 when all providers failed, with each one summarized', async () => {
+    fixture.alpha.enqueue({ status: 500, errorMessage: 'alpha is down' });
+    fixture.beta.enqueue({ status: 503, errorMessage: 'beta is down' });
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(response.status, 502);
+    const error = errorOf(response);
+    assert.equal(error.code, 'all_providers_failed');
+    assert.match(error.message, /alpha/);
+    assert.match(error.message, /beta/);
+    assert.deepEqual(
+      error.attempts?.map((attempt) => [attempt.provider, attempt.status]),
+      [
+        ['alpha', 500],
+        ['beta', 503],
+      ],
+    );
+  });
+
+  test('504 when the provider times out', async () => {
+    fixture.slow.enqueue({ headerDelayMs: 5_000 });
+    const response = await postChat(fixture.url, { model: 'slow-model', messages: userMessage('x'), stream: true });
+    assert.equal(response.status, 504);
+    assert.equal(errorOf(response).type, 'timeout_error');
+  });
+
+  test('a failure after the stream started: one error event, then the end without [DONE]', async () => {
+    fixture.alpha.enqueue({ chunks: ['first ', 'second ', 'third'], disconnectAfterChunks: 2 });
+    const betaBefore = fixture.beta.requests.length;
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['x-g4f-provider'], 'alpha');
+    const events = sseData(response.body);
+    assert.notEqual(events.at(-1), '[DONE]');
+    const last = JSON.parse(events.at(-1)!) as ErrorBody;
+    assert.deepEqual(Object.keys(last.error).sort(), ['code', 'message', 'param', 'type']);
+    assert.equal(last.error.code, 'stream_interrupted');
+    const text = events
+      .slice(0, -1)
+      .map((data) => (JSON.parse(data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+      .join('');
+    assert.equal(text, 'first second ');
+    assert.equal(fixture.beta.requests.length, betaBefore, 'no fallback after text was sent');
+  });
+});
