@@ -23,13 +23,17 @@ export interface SlashContext {
   say(text: string): Promise<unknown>;
 }
 
+const COMMANDS: ReadonlyArray<readonly [string, string]> = [
+  ['/model [name]', 'show or change the model'],
+  ['/provider [name|auto]', 'show or pin the provider (auto: fall back across all of them)'],
+  ['/system [text|off]', 'show, set or remove the system prompt'],
+  ['/clear', 'forget the conversation so far (starts a new one)'],
+  ['/help', 'this list'],
+  ['/exit', 'leave (also Ctrl-D, or Ctrl-C at the prompt)'],
+];
+
 export const CHAT_HELP = [
-  '/model [name]        show or change the model',
-  '/provider [name|auto] show or pin the provider (auto: fall back across all of them)',
-  '/system [text|off]   show, set or remove the system prompt',
-  '/clear               forget the conversation so far (starts a new one)',
-  '/help                this list',
-  '/exit                leave (also Ctrl-D, or Ctrl-C at the prompt)',
+  ...COMMANDS.map(([usage, text]) => `${usage.padEnd(23)}${text}`),
   'Ctrl-C during an answer stops that answer.',
 ].join('\n');
 

@@ -3,7 +3,6 @@
  * understands a few slash commands. Ctrl-C during an answer stops that answer and keeps
  * the session; Ctrl-C at the prompt (exit 130) or Ctrl-D (exit 0) leaves.
  */
-import { createInterface } from 'node:readline';
 import { isG4FError } from '../core/errors.js';
 import type { ChatMessage } from '../core/spec.js';
 import type { RouteRequest, Router } from '../routing/types.js';
@@ -11,6 +10,7 @@ import { runSlashCommand, type ChatSession } from './chat-commands.js';
 import { openConversationLog, type ConversationLog } from './chat-log.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
 import { describeFailure, describeFailureVerbose } from './failure.js';
+import { createLineReader } from './line-reader.js';
 import { startSpinner } from './spinner.js';
 import { stdoutClosed, writeOut } from './stdout.js';
 import { createStyle, type Style } from './style.js';
@@ -41,55 +41,53 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
   // Fail early on an unknown model or provider given on the command line.
   router.resolve(session.model, session.provider);
 
-  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal, historySize: 200 });
+  const reader = createLineReader(process.stdin, process.stdout);
   let answering: AbortController | undefined;
   let interrupted = false;
-  const onInterrupt = (): void => {
+  // SIGINT as a signal (kill -INT, or Ctrl-C when stdin is not a terminal).
+  const onSignal = (): void => {
     if (answering !== undefined) {
       answering.abort();
       return;
     }
     interrupted = true;
-    rl.close();
+    reader.close();
   };
-  rl.on('SIGINT', onInterrupt);
-  process.on('SIGINT', onInterrupt);
+  process.on('SIGINT', onSignal);
 
-  const lines = rl[Symbol.asyncIterator]();
   const say = (text: string): Promise<boolean> => writeOut(`${text}\n`);
   try {
-    if (terminal) {
+    if (reader.terminal) {
       const resumed = session.history.length > 0 ? ` · resumed ${session.history.length} messages` : '';
       await say(style.dim(`g4f chat · ${session.model}${resumed} · /help for commands, Ctrl-D to leave`));
     }
-    rl.setPrompt(style.cyan('> '));
-    for (;;) {
-      if (stdoutClosed.aborted) break;
-      rl.prompt();
-      const next = await lines.next();
-      if (next.done === true) break;
-      const line = next.value.trim();
+    const prompt = style.cyan('> ');
+    while (!interrupted && !stdoutClosed.aborted) {
+      const result = await reader.read(prompt);
+      if (result.kind === 'interrupt') interrupted = true;
+      if (result.kind !== 'line') break;
+      const line = result.line.trim();
       if (line === '') continue;
       if (line.startsWith('/')) {
         const outcome = await runSlashCommand(line, { session, router, log, style, say });
         if (outcome === 'exit') break;
         continue;
       }
-      answering = new AbortController();
+      const controller = new AbortController();
+      answering = controller;
+      const stopListening = reader.whileBusy(() => controller.abort());
       try {
-        await answer(line, answering.signal);
+        await answer(line, controller.signal);
       } finally {
+        stopListening();
         answering = undefined;
       }
     }
   } finally {
-    rl.off('SIGINT', onInterrupt);
-    process.off('SIGINT', onInterrupt);
-    rl.close();
+    process.off('SIGINT', onSignal);
+    reader.close();
     await log.close();
   }
-  if (terminal && !interrupted) await say('');
   return interrupted ? EXIT.interrupted : EXIT.ok;
 
   async function answer(text: string, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,429 @@
+/**
+ * The built `g4f` binary, run as a child process against the upstream emulators
+ * (real HTTP on 127.0.0.1). `npm test` builds first; alone: `npm run build` then
+ * `node --import tsx --test test/cli.test.ts`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEmulator, type Emulator } from '../src/emulators/index.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin', 'g4f.js');
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** A guard against a hung child, far above any normal run. */
+const HANG_GUARD_MS = 60_000;
+
+let openai: Emulator;
+let lockchat: Emulator;
+let workDir: string;
+
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('G4F_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') env[key] = value;
+  }
+  return { ...env, G4F_MISHALSGPT_URL: openai.url, G4F_LOCKCHAT_URL: lockchat.url, ...extra };
+}
+
+function startG4f(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: workDir,
+    env: childEnv(options.env),
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  return child;
+}
+
+function finished(child: ChildProcess, output: { stdout: string; stderr: string }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`g4f did not exit within ${HANG_GUARD_MS} ms; stderr: ${output.stderr}`));
+    }, HANG_GUARD_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout: output.stdout, stderr: output.stderr });
+    });
+  });
+}
+
+function collect(child: ChildProcess): { stdout: string; stderr: string } {
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => (output.stdout += text));
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (output.stderr += text));
+  return output;
+}
+
+async function runG4f(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+  const child = startG4f(args, options);
+  return finished(child, collect(child));
+}
+
+/** Resolves once `predicate` holds for the child's stdout so far. */
+function stdoutMatches(child: ChildProcess, output: { stdout: string }, predicate: (text: string) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (predicate(output.stdout)) return resolve();
+    const onData = (): void => {
+      if (predicate(output.stdout)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.on('close', () => reject(new Error(`exited before the expected output; stdout: ${output.stdout}`)));
+  });
+}
+
+function lastUserContent(body: unknown): string {
+  const messages = (body as { messages: Array<{ role: string; content: string }> }).messages;
+  return messages.filter((message) => message.role === 'user').at(-1)?.content ?? '';
+}
+
+before(async () => {
+  assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.js')), 'run `npm run build` first: the tests run the built binary');
+  openai = await createEmulator({ protocol: 'openai' });
+  lockchat = await createEmulator({ protocol: 'lockchat' });
+  workDir = mkdtempSync(join(tmpdir(), 'g4f-cli-'));
+});
+
+after(async () => {
+  await Promise.all([openai.close(), lockchat.close()]);
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  openai.reset();
+  lockchat.reset();
+  openai.setDefaultPlan({});
+  lockchat.setDefaultPlan({});
+});
+
+describe('g4f --version and --help', () => {
+  test('--version prints the package version and exits 0', async () => {
+    const result = await runG4f(['--version']);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), VERSION);
+    assert.equal(result.stderr, '');
+  });
+
+  test('--help lists every command', async () => {
+    const result = await runG4f(['--help']);
+    assert.equal(result.code, 0);
+    for (const command of ['ask', 'chat', 'providers', 'models', 'serve']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+    assert.match(result.stdout, /--config <path>/);
+    assert.match(result.stdout, /--verbose/);
+  });
+
+  for (const [command, option] of [
+    ['ask', '--no-stream'],
+    ['chat', '--resume <id>'],
+    ['providers', '--check'],
+    ['models', '--json'],
+    ['serve', '--port <port>'],
+  ] as const) {
+    test(`${command} --help shows its options and the global ones`, async () => {
+      const result = await runG4f([command, '--help']);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, new RegExp(`Usage: g4f ${command}`));
+      assert.ok(result.stdout.includes(option), result.stdout);
+      assert.match(result.stdout, /Global Options:[\s\S]*--verbose/);
+    });
+  }
+});
+
+describe('usage errors exit 2 with one line on stderr', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['an unknown command', ['bogus'], /unknown command 'bogus'/],
+    ['an unknown option', ['ask', '--bogus', 'hi'], /unknown option '--bogus'/],
+    ['a temperature out of range', ['ask', '--temperature', '7', 'hi'], /temperature.*0 to 2/],
+    ['no prompt at all', ['ask'], /no prompt/],
+    ['an unknown model', ['ask', '--model', 'no-such-model', 'hi'], /no-such-model does not exist/],
+    ['an unknown provider', ['ask', '--provider', 'Nowhere', 'hi'], /Unknown provider: Nowhere/],
+    ['a missing config file', ['--config', 'missing.json', 'ask', 'hi'], /cannot read config file/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    test(name, async () => {
+      const result = await runG4f(args);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, '');
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0] ?? '', /^g4f: error: /);
+      assert.match(lines[0] ?? '', pattern);
+    });
+  }
+
+  test('an invalid config file is a usage error', async () => {
+    const path = join(workDir, 'bad.json');
+    writeFileSync(path, '{"providers": 12}');
+    const result = await runG4f(['--config', path, 'models']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^g4f: error: .*providers/);
+  });
+
+  test('no request reaches an upstream on a usage error', async () => {
+    await runG4f(['ask', '--model', 'no-such-model', 'hi']);
+    assert.equal(openai.requests.length + lockchat.requests.length, 0);
+  });
+});
+
+describe('g4f ask', () => {
+  test('streams the answer to stdout as it arrives', async () => {
+    openai.setDefaultPlan({ chunks: ['alpha ', 'beta ', 'gamma ', 'delta'], chunkDelayMs: 300 });
+    const child = startG4f(['ask', 'hello']);
+    const output = collect(child);
+    const done = finished(child, output);
+    await stdoutMatches(child, output, (text) => text.includes('alpha'));
+    // The first words are out while the upstream is still writing the answer.
+    assert.equal(openai.requests[0]?.outcome, 'pending');
+    assert.ok(!output.stdout.includes('delta'), output.stdout);
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'alpha beta gamma delta\n');
+    assert.equal(result.stderr, '');
+    assert.equal((openai.requests[0]?.body as { stream?: boolean }).stream, true);
+  });
+
+  test('the words of the prompt are joined; the answer is the upstream text', async () => {
+    const result = await runG4f(['ask', 'what', 'is', '2+2']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: what is 2+2\n');
+    assert.equal(lastUserContent(openai.requests[0]?.body), 'what is 2+2');
+  });
+
+  test('piped stdin is the prompt', async () => {
+    const result = await runG4f(['ask'], { stdin: 'a question from a pipe\n' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: a question from a pipe\n');
+  });
+
+  test('piped stdin is appended to the prompt, multi-byte text intact', async () => {
+    const file = 'const café = "naïve ☕";\n'.repeat(2000);
+    const result = await runG4f(['ask', 'review this'], { stdin: file });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(lastUserContent(openai.requests[0]?.body), `review this\n\n${file.trim()}`);
+  });
+
+  test('--system, --temperature and --model reach the upstream', async () => {
+    const result = await runG4f(['ask', '-s', 'be brief', '-t', '0.2', '-m', 'gpt4', 'hi']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(openai.requests.length, 0);
+    const body = lockchat.requests[0]?.body as { model: string; temperature: number; messages: unknown[] };
+    assert.equal(body.model, 'gpt-4');
+    assert.equal(body.temperature, 0.2);
+    assert.deepEqual(body.messages, [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'hi' },
+    ]);
+  });
+
+  test('--provider pins one provider', async () => {
+    const result = await runG4f(['ask', '--provider', 'lockchat', 'hi']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(openai.requests.length, 0);
+    assert.equal(lockchat.requests.length, 1);
+  });
+
+  test('--no-stream makes one non-streaming upstream call', async () => {
+    const result = await runG4f(['ask', '--no-stream', 'hi']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: hi\n');
+    assert.notEqual((openai.requests[0]?.body as { stream?: boolean }).stream, true);
+  });
+
+  for (const streaming of [true, false]) {
+    test(`--json prints one chat.completion object${streaming ? '' : ' (with --no-stream)'}`, async () => {
+      openai.setDefaultPlan({ text: 'four', chunkCount: 2 });
+      const result = await runG4f(['ask', '--json', ...(streaming ? [] : ['--no-stream']), '2+2?']);
+      assert.equal(result.code, 0, result.stderr);
+      const completion = JSON.parse(result.stdout) as Record<string, unknown>;
+      assert.equal(completion.object, 'chat.completion');
+      assert.match(String(completion.id), /^chatcmpl-/);
+      assert.equal(typeof completion.created, 'number');
+      assert.equal(completion.model, 'gpt-3.5-turbo');
+      assert.equal(completion.provider, 'Mishalsgpt');
+      assert.deepEqual(completion.choices, [
+        { index: 0, message: { role: 'assistant', content: 'four' }, logprobs: null, finish_reason: 'stop' },
+      ]);
+    });
+  }
+
+  test('falls back to the next provider and still exits 0', async () => {
+    openai.setDefaultPlan({ status: 503 });
+    const result = await runG4f(['ask', 'hi']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: hi\n');
+    assert.ok(openai.requests.length >= 1);
+    assert.equal(lockchat.requests.length, 1);
+  });
+
+  test('all providers failing: exit 1 and one line naming each provider and why', async () => {
+    openai.setDefaultPlan({ status: 500, errorMessage: 'mishalsgpt exploded' });
+    lockchat.setDefaultPlan({ status: 502, errorMessage: 'lockchat is down' });
+    const result = await runG4f(['ask', 'hi']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    const line = lines[0] ?? '';
+    assert.match(line, /^g4f: error: all providers failed for gpt-3\.5-turbo: /);
+    assert.match(line, /Mishalsgpt \(HTTP 500: mishalsgpt exploded\)/);
+    assert.match(line, /Lockchat \(HTTP 502: lockchat is down\)/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
+  test('--verbose adds the detail: each attempt, causes and stacks', async () => {
+    openai.setDefaultPlan({ status: 500 });
+    lockchat.setDefaultPlan({ status: 500 });
+    const result = await runG4f(['--verbose', 'ask', 'hi']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^g4f: error: all providers failed/);
+    assert.match(result.stderr, /attempt: Mishalsgpt/);
+    assert.match(result.stderr, /ProviderHttpError \[http_status\]/);
+    assert.match(result.stderr, /\n\s+at /);
+  });
+
+  test('a provider that cannot be reached is reported as a connection failure', async () => {
+    const result = await runG4f(['ask', '--provider', 'Mishalsgpt', 'hi'], { env: { G4F_MISHALSGPT_URL: 'http://127.0.0.1:9' } });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^g4f: error: .*Mishalsgpt.*(ECONNREFUSED|connect)/);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+  });
+
+  test('stdout closed early (| head -c 10): quiet exit 0, upstream request aborted', async () => {
+    openai.setDefaultPlan({ tokens: 20_000, chunkDelayMs: 2 });
+    const child = startG4f(['ask', 'a long answer please']);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    let received = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (data: Buffer) => {
+        received += data.length;
+        if (received >= 10) {
+          child.stdout?.destroy();
+          resolve();
+        }
+      });
+    });
+    const aborted = await openai.waitForAbort(0, 30_000);
+    assert.equal(aborted.aborted, true);
+    const { code, signal } = await closed;
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+    assert.equal(stderr, '');
+  });
+
+  test('a real shell pipeline into head ends quietly', async () => {
+    openai.setDefaultPlan({ tokens: 20_000, chunkDelayMs: 2 });
+    const script = `"${process.execPath}" "${BIN}" ask long 2>"${join(workDir, 'pipe-err.txt')}" | head -c 10; echo " status=\${PIPESTATUS[0]}"`;
+    const child = spawn('bash', ['-c', script], { cwd: workDir, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = await finished(child, collect(child));
+    assert.equal(result.stdout, 'lorem ipsu status=0\n');
+    assert.equal(readFileSync(join(workDir, 'pipe-err.txt'), 'utf8'), '');
+    await openai.waitForAbort(0, 30_000);
+  });
+
+  test('Ctrl-C (SIGINT) during the answer: exit 130, upstream request aborted', async () => {
+    openai.setDefaultPlan({ chunks: ['first ', 'second ', 'third'], chunkDelayMs: 5_000 });
+    const child = startG4f(['ask', 'slow']);
+    const output = collect(child);
+    const done = finished(child, output);
+    await stdoutMatches(child, output, (text) => text.includes('first'));
+    child.kill('SIGINT');
+    const result = await done;
+    assert.equal(result.code, 130);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    await openai.waitForAbort(0, 30_000);
+  });
+});
+
+describe('g4f providers and g4f models', () => {
+  test('providers: a table with name, models, stream, auth, base URL, health', async () => {
+    const result = await runG4f(['providers']);
+    assert.equal(result.code, 0, result.stderr);
+    const [header, ...rows] = result.stdout.trimEnd().split('\n');
+    assert.match(header ?? '', /^NAME\s+MODELS\s+STREAM\s+AUTH\s+BASE URL\s+HEALTH$/);
+    const lockchatRow = rows.find((row) => row.startsWith('Lockchat'));
+    const mishalsgptRow = rows.find((row) => row.startsWith('Mishalsgpt'));
+    assert.match(lockchatRow ?? '', /gpt-4, gpt-3\.5-turbo\s+yes\s+no\s+/);
+    assert.ok(lockchatRow?.includes(lockchat.url), lockchatRow);
+    assert.ok(mishalsgptRow?.includes(openai.url), mishalsgptRow);
+    assert.match(mishalsgptRow ?? '', /healthy$/);
+    assert.doesNotMatch(result.stdout, /\u001b\[/, 'no colour when piped');
+    assert.equal(openai.requests.length + lockchat.requests.length, 0);
+  });
+
+  test('providers --check: status and latency of each, all at once', async () => {
+    openai.setDefaultPlan({ firstChunkDelayMs: 300 });
+    lockchat.setDefaultPlan({ firstChunkDelayMs: 300 });
+    const result = await runG4f(['providers', '--check']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /STATUS\s+LATENCY/);
+    assert.match(result.stdout, /^Lockchat\s.*\sok\s+\d+ ms$/m);
+    assert.match(result.stdout, /^Mishalsgpt\s.*\sok\s+\d+ ms$/m);
+    // At once: each upstream had received its request before either answer ended.
+    const [first] = openai.requests;
+    const [second] = lockchat.requests;
+    assert.ok(first !== undefined && second !== undefined);
+    assert.ok(second.receivedAt <= (first.endedAt ?? Infinity) && first.receivedAt <= (second.endedAt ?? Infinity));
+  });
+
+  test('providers --check: a failing provider is reported and the exit code is 1', async () => {
+    lockchat.setDefaultPlan({ status: 500, errorMessage: 'down for maintenance' });
+    const result = await runG4f(['providers', '--check']);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^Lockchat\s.*failed: HTTP 500: down for maintenance/m);
+    assert.match(result.stdout, /^Mishalsgpt\s.*\sok\s/m);
+  });
+
+  test('providers --check --timeout: a silent provider times out', async () => {
+    lockchat.setDefaultPlan({ stallAfterChunks: 0 });
+    const result = await runG4f(['providers', '--check', '--timeout', '500', '--json']);
+    assert.equal(result.code, 1);
+    const listing = JSON.parse(result.stdout) as Array<{ name: string; check: { ok: boolean; code?: string } }>;
+    const check = listing.find((provider) => provider.name === 'Lockchat')?.check;
+    assert.equal(check?.ok, false);
+    assert.equal(check?.code, 'timeout');
+    assert.equal(listing.find((provider) => provider.name === 'Mishalsgpt')?.check.ok, true);
+  });
+
+  test('models: each model, its aliases and its providers in order', async () => {
+    const result = await runG4f(['models']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^MODEL\s+ALIASES\s+PROVIDERS/);
+    assert.match(result.stdout, /^gpt-3\.5-turbo\s+gpt-35-turbo\s+Mishalsgpt > Lockchat$/m);
+    assert.match(result.stdout, /^gpt-4\s+gpt4\s+Lockchat$/m);
+  });
+
+  test('models --json follows the config file (routes and aliases)', async () => {
+    const path = join(workDir, 'g4f.config.json');
+    writeFileSync(path, JSON.stringify({ models: { 'gpt-3.5-turbo': ['Lockchat', 'Mishalsgpt'] }, aliases: { fast: 'gpt-3.5-turbo' } }));
+    try {
+      // ./g4f.config.json in the working directory is picked up without --config.
+      const result = await runG4f(['models', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const models = JSON.parse(result.stdout) as Array<{ id: string; aliases: string[]; providers: string[] }>;
+      const model = models.find((entry) => entry.id === 'gpt-3.5-turbo');
+      assert.deepEqual(model?.providers, ['Lockchat', 'Mishalsgpt']);
+      assert.ok(model?.aliases.includes('fast'));
+    } finally {
+      rmSync(path);
+    }
+  });
+});
