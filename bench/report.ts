@@ -1,0 +1,135 @@
+/** The gateway benchmark's Markdown report: measurements, ratios and the goals marked PASS/FAIL. */
+import { cpus, totalmem } from 'node:os';
+import { scenarioKey, TARGET_NAMES, type GatewayBenchResult, type TargetMeasures, type TargetName } from './gateway.js';
+
+const LABELS: Record<TargetName, string> = {
+  direct: 'emulator, direct',
+  bare: 'bare proxy (node:http + undici)',
+  g4f: 'g4f serve',
+  portkey: 'Portkey gateway',
+};
+
+const MIB = 1024 * 1024;
+export const RSS_GOAL_BYTES = 120 * MIB;
+
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const mib = (bytes: number): string => (bytes > 0 ? `${(bytes / MIB).toFixed(1)} MiB` : 'n/a');
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+function measured(result: GatewayBenchResult, name: TargetName): TargetMeasures | undefined {
+  const target = result.targets.get(name);
+  return target?.available === true ? target : undefined;
+}
+
+export function evaluateGoals(result: GatewayBenchResult): Goal[] {
+  const goals: Goal[] = [];
+  const g4f = measured(result, 'g4f');
+  const bare = measured(result, 'bare');
+  const portkey = measured(result, 'portkey');
+  const direct = measured(result, 'direct');
+  for (const stream of [false, true]) {
+    const key = scenarioKey({ connections: 50, stream });
+    const kind = stream ? 'streamed' : 'not streamed';
+    const mine = g4f?.scenarios.get(key);
+    const floor = bare?.scenarios.get(key);
+    const other = portkey?.scenarios.get(key);
+    const flagged = (mine?.failures ?? 0) > 0 ? ` (g4f had ${mine?.failures ?? 0} failed requests)` : '';
+    if (mine !== undefined && floor !== undefined) {
+      const share = mine.requestsPerSecond / floor.requestsPerSecond;
+      goals.push({ goal: `50 connections, ${kind}: g4f ≥ 60% of the bare proxy's req/s`, measured: `${fixed(share * 100, 0)}%${flagged}`, pass: share >= 0.6 && flagged === '' });
+    } else goals.push({ goal: `50 connections, ${kind}: g4f ≥ 60% of the bare proxy's req/s`, measured: 'n/a', pass: undefined });
+    if (mine !== undefined && other !== undefined) {
+      const times = mine.requestsPerSecond / other.requestsPerSecond;
+      goals.push({ goal: `50 connections, ${kind}: g4f ≥ 6x Portkey's req/s`, measured: `${fixed(times, 1)}x${flagged}`, pass: times >= 6 && flagged === '' });
+    } else goals.push({ goal: `50 connections, ${kind}: g4f ≥ 6x Portkey's req/s`, measured: `n/a${portkey === undefined ? ` (${result.targets.get('portkey')?.note ?? 'not run'})` : ''}`, pass: undefined });
+  }
+  const sequentialGoal = (stream: boolean, field: 'latencyP50Ms' | 'firstByteP50Ms', label: string): void => {
+    const base = direct?.sequential.get(stream)?.[field];
+    const floor = bare?.sequential.get(stream)?.[field];
+    const mine = g4f?.sequential.get(stream)?.[field];
+    const goal = `1 connection, ${stream ? 'streamed' : 'not streamed'}: ${label} g4f adds to direct ≤ 1.5x what the bare proxy adds`;
+    if (base === undefined || floor === undefined || mine === undefined) {
+      goals.push({ goal, measured: 'n/a', pass: undefined });
+      return;
+    }
+    const bareAdds = floor - base;
+    const g4fAdds = mine - base;
+    const ratio = g4fAdds / bareAdds;
+    goals.push({ goal, measured: `g4f +${fixed(g4fAdds, 3)} ms, bare +${fixed(bareAdds, 3)} ms: ${fixed(ratio, 2)}x`, pass: bareAdds > 0 ? ratio <= 1.5 : g4fAdds <= 0 });
+  };
+  sequentialGoal(false, 'latencyP50Ms', 'latency p50');
+  sequentialGoal(true, 'latencyP50Ms', 'latency p50');
+  sequentialGoal(true, 'firstByteP50Ms', 'time to first byte p50');
+  if (g4f !== undefined) {
+    goals.push({ goal: 'peak RSS of g4f serve (VmHWM, whole bench) ≤ 120 MiB', measured: mib(g4f.peakRssBytes), pass: g4f.peakRssBytes <= RSS_GOAL_BYTES });
+  } else goals.push({ goal: 'peak RSS of g4f serve ≤ 120 MiB', measured: 'n/a', pass: undefined });
+  return goals;
+}
+
+export function renderReport(result: GatewayBenchResult): string {
+  const lines: string[] = [];
+  const { durationSeconds, rounds, sequentialCount } = result.options;
+  lines.push('# Gateway benchmark', '');
+  lines.push(
+    `Run ${result.startedAt.toISOString()} on ${cpus().length} x ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node ${process.version}.`,
+    `Each target in its own process; loads alternate targets; ${rounds} x ${durationSeconds} s per target and scenario (autocannon, in the parent process);`,
+    `one-connection latency and time to first byte from ${rounds} x ${sequentialCount} sequential requests (undici, high-resolution clock).`,
+    'The upstream is the emulator with no delays; streamed answers have 20 content chunks. CPU ms/req is the target\'s own process',
+    '(utime + stime from /proc); the emulator\'s CPU is counted separately. RSS is the highest resident set sampled during the loads.',
+    '',
+  );
+  const notes = [...result.targets.values()].filter((target) => target.note !== '');
+  for (const target of notes) lines.push(`- **${LABELS[target.name]}**: ${target.note}`);
+  if (notes.length > 0) lines.push('');
+
+  lines.push('## Goals', '', '| goal | measured | result |', '| --- | --- | --- |');
+  for (const goal of evaluateGoals(result)) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.pass === undefined ? 'n/a' : goal.pass ? 'PASS' : 'FAIL'} |`);
+  lines.push('');
+
+  for (const scenario of result.scenarios) {
+    const key = scenarioKey(scenario);
+    const bare = measured(result, 'bare')?.scenarios.get(key);
+    const portkey = measured(result, 'portkey')?.scenarios.get(key);
+    lines.push(`## ${scenario.connections} connection${scenario.connections === 1 ? '' : 's'}, ${scenario.stream ? 'streamed (20 chunks)' : 'not streamed'}`, '');
+    lines.push('| target | req/s | vs bare proxy | vs Portkey | p50 ms | p99 ms | CPU ms/req | emulator CPU ms/req | RSS under load | failed |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const name of TARGET_NAMES) {
+      const target = result.targets.get(name);
+      const row = target?.scenarios.get(key);
+      if (target === undefined || row === undefined) continue;
+      const versusBare = bare === undefined ? 'n/a' : `${fixed((row.requestsPerSecond / bare.requestsPerSecond) * 100, 0)}%`;
+      const versusPortkey = portkey === undefined ? 'n/a' : `${fixed(row.requestsPerSecond / portkey.requestsPerSecond, 1)}x`;
+      const failed = row.failures > 0 ? `**${row.failures}** ⚠` : '0';
+      lines.push(
+        `| ${LABELS[name]} | ${fixed(row.requestsPerSecond, 0)} | ${versusBare} | ${versusPortkey} | ${fixed(row.latencyP50Ms, 0)} | ${fixed(row.latencyP99Ms, 0)} | ${fixed(row.cpuMsPerRequest, 3)} | ${name === 'direct' ? '(same)' : fixed(row.upstreamCpuMsPerRequest, 3)} | ${mib(row.peakRssBytes)} | ${failed} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  lines.push('## 1 connection, sequential: latency and time to first byte (p50, ms)', '');
+  lines.push('| target | answer | latency | added to direct | first byte | added to direct | failed |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const stream of [false, true]) {
+    const base = measured(result, 'direct')?.sequential.get(stream);
+    for (const name of TARGET_NAMES) {
+      const row = result.targets.get(name)?.sequential.get(stream);
+      if (row === undefined) continue;
+      const added = (value: number, reference: number | undefined): string => (reference === undefined || name === 'direct' ? '' : `+${fixed(value - reference, 3)}`);
+      lines.push(
+        `| ${LABELS[name]} | ${stream ? 'streamed' : 'JSON'} | ${fixed(row.latencyP50Ms, 3)} | ${added(row.latencyP50Ms, base?.latencyP50Ms)} | ${fixed(row.firstByteP50Ms, 3)} | ${added(row.firstByteP50Ms, base?.firstByteP50Ms)} | ${row.failures} |`,
+      );
+    }
+  }
+  lines.push('', '## Peak RSS of each process (VmHWM over the whole bench)', '', '| target | peak RSS |', '| --- | ---: |');
+  for (const name of TARGET_NAMES) {
+    const target = measured(result, name);
+    if (target !== undefined) lines.push(`| ${LABELS[name]} | ${mib(target.peakRssBytes)} |`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}

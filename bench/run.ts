@@ -1,0 +1,104 @@
+/**
+ * `npm run bench`: the gateway benchmark, then the start-up and web long-task benchmarks when
+ * their files exist. Flags: `--only gateway|startup|web`, `--quick`, `--duration SECONDS`,
+ * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAllChildrenNow, PROJECT_ROOT } from './child-process.js';
+import { runGatewayBench } from './gateway.js';
+import { runProfile } from './profile.js';
+import { renderReport } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const BENCHES = ['gateway', 'startup', 'web'] as const;
+type BenchName = (typeof BENCHES)[number];
+if (values.only !== undefined && !BENCHES.includes(values.only as BenchName)) {
+  process.stderr.write(`--only must be one of ${BENCHES.join(', ')}\n`);
+  process.exit(2);
+}
+const selected = (name: BenchName): boolean => values.only === undefined || values.only === name;
+const log = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`);
+};
+const positive = (text: string | undefined, flag: string): number | undefined => {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    process.stderr.write(`${flag} must be a positive number\n`);
+    process.exit(2);
+  }
+  return value;
+};
+
+process.on('exit', killAllChildrenNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildrenNow();
+    process.exit(130);
+  });
+}
+
+async function runGateway(): Promise<void> {
+  const durationSeconds = positive(values.duration, '--duration');
+  const rounds = positive(values.rounds, '--rounds');
+  const options = {
+    quick: values.quick,
+    log,
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(rounds === undefined ? {} : { rounds: Math.round(rounds) }),
+  };
+  if (values.profile) {
+    process.stdout.write(`${await runProfile(options)}\n`);
+    return;
+  }
+  const report = renderReport(await runGatewayBench(options));
+  const folder = join(PROJECT_ROOT, 'bench/results');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'gateway.md'), report);
+  process.stdout.write(`${report}\n`);
+  log('written to bench/results/gateway.md');
+}
+
+/** Import a sibling benchmark when its file exists; its function prints its own results. */
+async function runOptional(file: string, exportName: string): Promise<void> {
+  if (!existsSync(join(PROJECT_ROOT, 'bench', file))) {
+    log(`skipping bench/${file}: the file does not exist yet`);
+    return;
+  }
+  const module = (await import(`./${file}`)) as Record<string, unknown>;
+  const run = module[exportName];
+  if (typeof run !== 'function') {
+    log(`skipping bench/${file}: it does not export ${exportName}()`);
+    return;
+  }
+  await (run as (options: { quick: boolean }) => Promise<unknown>)({ quick: values.quick });
+}
+
+let failed = false;
+const steps: Array<[BenchName, () => Promise<void>]> = [
+  ['gateway', runGateway],
+  ['startup', () => runOptional('startup.ts', 'runStartupBench')],
+  ['web', () => runOptional('web-longtask.ts', 'runWebLongTaskBench')],
+];
+for (const [name, step] of steps) {
+  if (!selected(name)) continue;
+  try {
+    await step();
+  } catch (error) {
+    failed = true;
+    log(`${name} benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+}
+process.exitCode = failed ? 1 : 0;

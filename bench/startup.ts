@@ -1,0 +1,184 @@
+/**
+ * Start-up time of the command line against bare Node (`node -e 0`):
+ * - `g4f --version`: spawn to exit;
+ * - `g4f ask`: spawn until the upstream emulator has received the request.
+ * N runs each after warm-up runs; median, p90 and the ratio to bare Node's median.
+ * Needs the build (`npm run build`). Run alone: `node --import tsx bench/startup.ts [--runs N]`.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createEmulator, type Emulator } from '../src/emulators/index.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'g4f.js');
+/** The start-up goal: within this factor of bare Node. */
+export const STARTUP_GOAL_RATIO = 2;
+
+export interface StartupBenchOptions {
+  /** Fewer runs. */
+  quick?: boolean;
+  /** Measured runs per case (default 21, quick 7). */
+  runs?: number;
+  /** Print the table to stdout (default true). */
+  print?: boolean;
+}
+
+export interface StartupCase {
+  name: string;
+  command: string;
+  samplesMs: number[];
+  medianMs: number;
+  p90Ms: number;
+  /** Median over bare Node's median. */
+  ratio: number;
+}
+
+export interface StartupBenchResult {
+  runs: number;
+  cases: StartupCase[];
+  table: string;
+}
+
+interface Measure {
+  name: string;
+  command: string;
+  once(): Promise<number>;
+}
+
+export async function runStartupBench(options: StartupBenchOptions = {}): Promise<StartupBenchResult> {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  const runs = options.runs ?? (options.quick === true ? 7 : 21);
+  const workDir = mkdtempSync(join(tmpdir(), 'g4f-startup-'));
+  const emulator = await createEmulator({ protocol: 'openai', defaultPlan: { text: 'ok', chunkCount: 1 } });
+  const env = benchEnv(emulator, workDir);
+  try {
+    const measures: Measure[] = [
+      { name: 'bare node', command: 'node -e 0', once: () => timeToExit([ '-e', '0'], env, workDir) },
+      { name: 'g4f --version', command: 'node bin/g4f.js --version', once: () => timeToExit([BIN, '--version'], env, workDir) },
+      {
+        name: 'g4f ask (to request sent)',
+        command: 'node bin/g4f.js ask hi',
+        once: () => timeToRequest(emulator, [BIN, 'ask', 'hi'], env, workDir),
+      },
+    ];
+    const cases: StartupCase[] = [];
+    // Interleave the cases run by run, so that a slow phase of the machine hits all of them.
+    const samples = measures.map(() => [] as number[]);
+    for (const measure of measures) await measure.once(); // warm-up (file cache)
+    for (let run = 0; run < runs; run++) {
+      for (const [index, measure] of measures.entries()) samples[index]?.push(await measure.once());
+    }
+    const baseline = median(samples[0] ?? []);
+    for (const [index, measure] of measures.entries()) {
+      const values = samples[index] ?? [];
+      cases.push({
+        name: measure.name,
+        command: measure.command,
+        samplesMs: values,
+        medianMs: median(values),
+        p90Ms: percentile(values, 0.9),
+        ratio: median(values) / baseline,
+      });
+    }
+    const table = renderTable(cases, runs);
+    if (options.print !== false) process.stdout.write(`${table}\n`);
+    return { runs, cases, table };
+  } finally {
+    await emulator.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function benchEnv(emulator: Emulator, workDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('G4F_') && !key.startsWith('NODE_')) env[key] = value;
+  }
+  // Both built-in providers point at the emulator; nothing leaves 127.0.0.1.
+  return { ...env, G4F_MISHALSGPT_URL: emulator.url, G4F_LOCKCHAT_URL: emulator.url, G4F_DATA_DIR: join(workDir, 'data') };
+}
+
+function timeToExit(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { env, cwd, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const elapsed = performance.now() - started;
+      if (code === 0) resolvePromise(elapsed);
+      else reject(new Error(`node ${args.join(' ')} exited ${code}`));
+    });
+  });
+}
+
+/** Spawn to the emulator receiving the request; then waits for the run to finish. */
+function timeToRequest(emulator: Emulator, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    let elapsed: number | undefined;
+    const started = performance.now();
+    const unsubscribe = emulator.on('request', () => {
+      elapsed ??= performance.now() - started;
+    });
+    const child = spawn(process.execPath, args, { env, cwd, stdio: 'ignore' });
+    child.on('error', (error) => {
+      unsubscribe();
+      reject(error);
+    });
+    child.on('exit', (code) => {
+      unsubscribe();
+      emulator.reset();
+      if (code !== 0 || elapsed === undefined) reject(new Error(`node ${args.join(' ')} exited ${code} (request seen: ${elapsed !== undefined})`));
+      else resolvePromise(elapsed);
+    });
+  });
+}
+
+function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
+}
+
+function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = (sorted.length - 1) * fraction;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  const lowValue = sorted[low] ?? Number.NaN;
+  const highValue = sorted[high] ?? lowValue;
+  return lowValue + (highValue - lowValue) * (position - low);
+}
+
+function renderTable(cases: readonly StartupCase[], runs: number): string {
+  const rows = cases.map((entry) => [
+    entry.name,
+    entry.command,
+    entry.medianMs.toFixed(1),
+    entry.p90Ms.toFixed(1),
+    `${entry.ratio.toFixed(2)}x`,
+    entry.name === 'bare node' ? '' : entry.ratio <= STARTUP_GOAL_RATIO ? 'yes' : 'no',
+  ]);
+  const header = ['case', 'command', 'median ms', 'p90 ms', 'vs node -e 0', `within ${STARTUP_GOAL_RATIO}x`];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [
+    `### CLI start-up (${runs} runs each, Node ${process.version}, ${process.platform}/${process.arch})`,
+    '',
+    line(header),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: true });
+  const runs = values.runs === undefined ? undefined : Number(values.runs);
+  if (runs !== undefined && (!Number.isInteger(runs) || runs <= 0)) {
+    process.stderr.write('--runs must be a positive whole number\n');
+    process.exit(2);
+  }
+  await runStartupBench({ quick: values.quick, ...(runs === undefined ? {} : { runs }) });
+}
