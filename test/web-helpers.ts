@@ -1,0 +1,116 @@
+/**
+ * Shared set-up of the web page's end-to-end tests and benchmark: emulated upstreams, the real
+ * server (`startServer`) routed to them, the page bundle, and headless Chromium.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { configureProvider } from '../src/core/settings.js';
+import { createEmulator, type Emulator } from '../src/emulators/index.js';
+import { createRouter } from '../src/routing/index.js';
+import { startServer, type RunningServer } from '../src/server/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Builds web/dist once per process (the server serves it). */
+let built = false;
+export function buildPage(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-web.mjs')], { stdio: 'inherit' });
+  built = true;
+}
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM);
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export interface WebStack {
+  url: string;
+  dataDir: string;
+  lockchat: Emulator;
+  openai: Emulator;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** Emulators (echo answers by default), a router with no retry and no circuit breaking, the server on a fresh data dir. */
+export async function startWebStack(options: { dataDir?: string; apiKeys?: string[] } = {}): Promise<WebStack> {
+  const lockchat = await createEmulator({ protocol: 'lockchat' });
+  const openai = await createEmulator({ protocol: 'openai' });
+  configureProvider('Lockchat', { baseUrl: lockchat.url });
+  configureProvider('Mishalsgpt', { baseUrl: openai.url });
+  const router = createRouter({ retry: { attempts: 1 }, circuit: { failureThreshold: 1000 } });
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'g4f-web-'));
+  const server = await startServer({
+    port: 0,
+    router,
+    dataDir,
+    quiet: true,
+    ...(options.apiKeys === undefined ? {} : { apiKeys: options.apiKeys }),
+  });
+  return {
+    url: server.url,
+    dataDir,
+    lockchat,
+    openai,
+    server,
+    async close() {
+      await server.close(2_000);
+      await Promise.all([lockchat.close(), openai.close()]);
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PageOptions {
+  width?: number;
+  height?: number;
+  colorScheme?: 'light' | 'dark';
+  locale?: string;
+}
+
+/** A fresh browser context (empty localStorage) on the page, ready when the page says so. */
+export async function openPage(browser: Browser, url: string, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
+    colorScheme: options.colorScheme ?? 'light',
+    locale: options.locale ?? 'en-US',
+  });
+  const page = await context.newPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+  return { context, page };
+}
+
+/** Selects gpt-4 (served by Lockchat alone), types and sends with Enter. */
+export async function sendMessage(page: Page, text: string): Promise<void> {
+  await page.selectOption('#model', 'gpt-4');
+  await page.fill('#input', text);
+  await page.press('#input', 'Enter');
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}

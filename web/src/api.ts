@@ -1,0 +1,186 @@
+/** The page's calls to its server. The API key (when the server needs one) lives in localStorage and goes in the Authorization header only. */
+import { createParser } from 'eventsource-parser';
+
+export interface Config {
+  version: string;
+  demo: boolean;
+  keysRequired: boolean;
+}
+
+export type Role = 'system' | 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'interrupted';
+
+export interface Message {
+  id: string;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  model?: string;
+  provider?: string;
+  createdAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  systemPrompt: string;
+  model: string;
+  provider: string;
+  createdAt: string;
+  updatedAt: string;
+  messageCount?: number;
+  snippet?: string;
+  messages?: Message[];
+}
+
+export interface ApiErrorBody {
+  message: string;
+  type?: string;
+  code?: string | null;
+  attempts?: Array<{ provider: string; code: string; status?: number; message: string }>;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: ApiErrorBody;
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const KEY_STORAGE = 'g4f.apiKey';
+let onUnauthorized: (() => Promise<void>) | undefined;
+
+export function getApiKey(): string | null {
+  return localStorage.getItem(KEY_STORAGE);
+}
+
+export function setApiKey(key: string): void {
+  localStorage.setItem(KEY_STORAGE, key);
+}
+
+/** Called on a 401 (ask for the key, then the request is retried once). */
+export function setUnauthorizedHandler(handler: () => Promise<void>): void {
+  onUnauthorized = handler;
+}
+
+async function call(path: string, init: RequestInit = {}, retried = false): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const key = getApiKey();
+  if (key !== null && key !== '') headers.set('authorization', `Bearer ${key}`);
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  const response = await fetch(path, { ...init, headers, credentials: 'same-origin', cache: 'no-store' });
+  if (response.status === 401 && !retried && onUnauthorized !== undefined) {
+    await onUnauthorized();
+    return call(path, init, true);
+  }
+  if (!response.ok) throw await toApiError(response);
+  return response;
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as { error?: ApiErrorBody };
+    if (body.error !== undefined && typeof body.error.message === 'string') return new ApiError(response.status, body.error);
+  } catch {
+    // not JSON
+  }
+  return new ApiError(response.status, { message: `HTTP ${response.status}` });
+}
+
+export async function getJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return (await (await call(path, init)).json()) as T;
+}
+
+export function sendJson<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return getJson<T>(path, body === undefined ? { method } : { method, body: JSON.stringify(body) });
+}
+
+export async function getText(path: string): Promise<string> {
+  return (await call(path)).text();
+}
+
+export const api = {
+  config: () => getJson<Config>('/api/config'),
+  models: () => getJson<{ data: Array<{ id: string; providers?: string[] }> }>('/v1/models'),
+  providers: () => getJson<{ data: Array<{ name: string; models: string[] }> }>('/v1/providers'),
+  list: (search: string) =>
+    getJson<{ data: Conversation[] }>(`/api/conversations${search === '' ? '' : `?search=${encodeURIComponent(search)}`}`),
+  get: (id: string) => getJson<Conversation>(`/api/conversations/${encodeURIComponent(id)}`),
+  create: (input: Partial<Conversation>) => sendJson<Conversation>('POST', '/api/conversations', input),
+  update: (id: string, patch: Partial<Pick<Conversation, 'title' | 'systemPrompt' | 'model' | 'provider'>>) =>
+    sendJson<Conversation>('PATCH', `/api/conversations/${encodeURIComponent(id)}`, patch),
+  remove: (id: string) => sendJson<unknown>('DELETE', `/api/conversations/${encodeURIComponent(id)}`),
+  clear: () => sendJson<{ deleted: number }>('DELETE', '/api/conversations'),
+  exportText: (id: string, format: 'json' | 'markdown') =>
+    getText(`/api/conversations/${encodeURIComponent(id)}/export?format=${format}`),
+  importText: (format: 'json' | 'markdown', content: string) =>
+    sendJson<Conversation>('POST', '/api/conversations/import', { format, content }),
+};
+
+export interface ChatRequest {
+  content?: string;
+  regenerate?: true;
+  replaceFrom?: string;
+  model: string;
+  provider?: string;
+  systemPrompt?: string;
+}
+
+export interface ChatHandlers {
+  user(message: Message): void;
+  context(info: { sent: number; omitted: number; promptTokens: number; contextTokens: number }): void;
+  start(message: Message): void;
+  delta(text: string): void;
+  done(message: Message): void;
+  error(status: number, error: ApiErrorBody): void;
+}
+
+/** Sends a chat request and dispatches its events until the stream ends or `signal` aborts. */
+export async function streamChat(conversationId: string, request: ChatRequest, handlers: ChatHandlers, signal: AbortSignal): Promise<void> {
+  const response = await call(`/api/conversations/${encodeURIComponent(conversationId)}/messages`, {
+    method: 'POST',
+    body: JSON.stringify(request),
+    signal,
+  });
+  if (response.body === null) throw new ApiError(502, { message: 'The answer has no body' });
+  let ended = false;
+  const parser = createParser({
+    onEvent(event) {
+      const data = JSON.parse(event.data) as Record<string, unknown>;
+      switch (event.event) {
+        case 'user':
+          handlers.user(data.message as Message);
+          break;
+        case 'context':
+          handlers.context(data as unknown as Parameters<ChatHandlers['context']>[0]);
+          break;
+        case 'start':
+          handlers.start(data.message as Message);
+          break;
+        case 'delta':
+          handlers.delta(String(data.text ?? ''));
+          break;
+        case 'done':
+          ended = true;
+          handlers.done(data.message as Message);
+          break;
+        case 'error':
+          ended = true;
+          handlers.error(Number(data.status ?? 502), data.error as ApiErrorBody);
+          break;
+        default:
+          break;
+      }
+    },
+  });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parser.feed(value);
+  }
+  if (!ended && !signal.aborted) handlers.error(502, { message: 'The answer ended before it was complete' });
+}

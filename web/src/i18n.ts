@@ -1,0 +1,148 @@
+/** The page's two languages. Elements carry `data-i18n` (text), `data-i18n-placeholder`, `data-i18n-title`, `data-i18n-aria-label`. */
+
+const en = {
+  newChat: 'New chat',
+  search: 'Search conversations',
+  import: 'Import',
+  clearAll: 'Clear all',
+  closeSidebar: 'Close the list',
+  openSidebar: 'Conversations',
+  model: 'Model',
+  provider: 'Provider',
+  auto: 'auto',
+  exportJson: 'Export as JSON',
+  exportMarkdown: 'Export as Markdown',
+  toggleTheme: 'Light or dark theme',
+  demoBanner: 'Demo mode: answers come from the built-in emulated providers, not from a real model.',
+  empty: 'Start a conversation: type a message below.',
+  systemPrompt: 'System prompt',
+  savePreset: 'Save as preset',
+  deletePreset: 'Delete preset',
+  systemPlaceholder: 'Instructions sent first with every message of this conversation',
+  inputPlaceholder: 'Message',
+  send: 'Send',
+  stop: 'Stop',
+  hint: 'Enter sends, Shift+Enter adds a line',
+  keyPrompt: 'This server needs an API key. It is kept in this browser only.',
+  save: 'Save',
+  cancel: 'Cancel',
+  saveAndSend: 'Save and send',
+  rename: 'Rename',
+  delete: 'Delete',
+  edit: 'Edit',
+  copy: 'Copy',
+  copied: 'Copied',
+  regenerate: 'Regenerate',
+  retry: 'Retry',
+  you: 'You',
+  assistant: 'Assistant',
+  stopped: 'stopped',
+  interrupted: 'interrupted',
+  streaming: 'writing…',
+  errorTitle: 'The answer failed',
+  networkError: 'The server could not be reached',
+  confirmDelete: 'Delete the conversation “{title}”?',
+  confirmClear: 'Delete every conversation?',
+  presetName: 'Name of the preset',
+  contextOmitted: '{omitted} earlier messages were not sent: the conversation is longer than the context of {model} ({tokens} tokens).',
+  noConversations: 'No conversations',
+  noMatches: 'Nothing found',
+  importFailed: 'Import failed: {reason}',
+  newConversation: 'New conversation',
+  presetNone: 'No system prompt',
+  presetCustom: 'Custom',
+} as const;
+
+export type MessageKey = keyof typeof en;
+export type Language = 'en' | 'ru';
+
+const ru: Record<MessageKey, string> = {
+  newChat: 'Новый чат',
+  search: 'Поиск по беседам',
+  import: 'Импорт',
+  clearAll: 'Удалить все',
+  closeSidebar: 'Закрыть список',
+  openSidebar: 'Беседы',
+  model: 'Модель',
+  provider: 'Провайдер',
+  auto: 'авто',
+  exportJson: 'Экспорт в JSON',
+  exportMarkdown: 'Экспорт в Markdown',
+  toggleTheme: 'Светлая или тёмная тема',
+  demoBanner: 'Демо-режим: ответы дают встроенные эмуляторы провайдеров, а не настоящая модель.',
+  empty: 'Начните беседу: напишите сообщение ниже.',
+  systemPrompt: 'Системный промпт',
+  savePreset: 'Сохранить как пресет',
+  deletePreset: 'Удалить пресет',
+  systemPlaceholder: 'Инструкции, которые отправляются первыми с каждым сообщением этой беседы',
+  inputPlaceholder: 'Сообщение',
+  send: 'Отправить',
+  stop: 'Стоп',
+  hint: 'Enter отправляет, Shift+Enter переносит строку',
+  keyPrompt: 'Этому серверу нужен API-ключ. Он хранится только в этом браузере.',
+  save: 'Сохранить',
+  cancel: 'Отмена',
+  saveAndSend: 'Сохранить и отправить',
+  rename: 'Переименовать',
+  delete: 'Удалить',
+  edit: 'Изменить',
+  copy: 'Копировать',
+  copied: 'Скопировано',
+  regenerate: 'Ответить заново',
+  retry: 'Повторить',
+  you: 'Вы',
+  assistant: 'Ассистент',
+  stopped: 'остановлено',
+  interrupted: 'прервано',
+  streaming: 'пишет…',
+  errorTitle: 'Ответ не получен',
+  networkError: 'Сервер недоступен',
+  confirmDelete: 'Удалить беседу «{title}»?',
+  confirmClear: 'Удалить все беседы?',
+  presetName: 'Название пресета',
+  contextOmitted: 'Первые сообщения ({omitted}) не отправлены: беседа длиннее контекста {model} ({tokens} токенов).',
+  noConversations: 'Бесед нет',
+  noMatches: 'Ничего не найдено',
+  importFailed: 'Импорт не удался: {reason}',
+  newConversation: 'Новая беседа',
+  presetNone: 'Без системного промпта',
+  presetCustom: 'Свой',
+};
+
+const dictionaries: Record<Language, Record<MessageKey, string>> = { en, ru };
+const STORAGE_KEY = 'g4f.language';
+let language: Language = initialLanguage();
+
+function initialLanguage(): Language {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved === 'en' || saved === 'ru') return saved;
+  return navigator.language.toLowerCase().startsWith('ru') ? 'ru' : 'en';
+}
+
+export function currentLanguage(): Language {
+  return language;
+}
+
+export function t(key: MessageKey, values: Record<string, string | number> = {}): string {
+  const template = dictionaries[language][key];
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}
+
+export function setLanguage(next: Language): void {
+  language = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  applyTranslations(document);
+}
+
+/** Fills every marked element of `root` in the current language. */
+export function applyTranslations(root: ParentNode): void {
+  document.documentElement.lang = language;
+  for (const element of root.querySelectorAll<HTMLElement>('[data-i18n]')) element.textContent = t(element.dataset.i18n as MessageKey);
+  for (const element of root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) {
+    element.placeholder = t(element.dataset.i18nPlaceholder as MessageKey);
+  }
+  for (const element of root.querySelectorAll<HTMLElement>('[data-i18n-title]')) element.title = t(element.dataset.i18nTitle as MessageKey);
+  for (const element of root.querySelectorAll<HTMLElement>('[data-i18n-aria-label]')) {
+    element.setAttribute('aria-label', t(element.dataset.i18nAriaLabel as MessageKey));
+  }
+}

@@ -1,0 +1,309 @@
+/** The chat page: wires the sidebar, the pickers, the system prompt, the composer and the message view. */
+import { api, ApiError, getApiKey, setApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
+import { createChatView } from './chat-view.js';
+import { applyTranslations, currentLanguage, setLanguage, t } from './i18n.js';
+import { deletePreset, listPresets, presetOf, savePreset } from './presets.js';
+import { createSidebar } from './sidebar.js';
+import { initTheme, toggleTheme } from './theme.js';
+
+const element = <T extends HTMLElement>(id: string): T => {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`#${id} is missing`);
+  return found as T;
+};
+
+const ui = {
+  messages: element<HTMLElement>('messages'),
+  input: element<HTMLTextAreaElement>('input'),
+  send: element<HTMLButtonElement>('send'),
+  stop: element<HTMLButtonElement>('stop'),
+  model: element<HTMLSelectElement>('model'),
+  provider: element<HTMLSelectElement>('provider'),
+  preset: element<HTMLSelectElement>('preset'),
+  systemPrompt: element<HTMLTextAreaElement>('system-prompt'),
+  title: element<HTMLElement>('chat-title'),
+  demo: element<HTMLElement>('demo-banner'),
+  keyDialog: element<HTMLDialogElement>('key-dialog'),
+  keyForm: element<HTMLFormElement>('key-form'),
+  keyInput: element<HTMLInputElement>('key-input'),
+  importFile: element<HTMLInputElement>('import-file'),
+  langToggle: element<HTMLButtonElement>('lang-toggle'),
+  backdrop: element<HTMLElement>('backdrop'),
+};
+
+let models: Array<{ id: string; providers?: string[] }> = [];
+let providerNames: string[] = [];
+let currentId: string | undefined;
+let current: Conversation | undefined;
+
+const sidebar = createSidebar({
+  list: element<HTMLUListElement>('conversation-list'),
+  search: element<HTMLInputElement>('search'),
+  onOpen: (id) => void open(id),
+  onDeleted: (id) => {
+    if (id === currentId) newChat();
+  },
+  onRenamed: (conversation) => {
+    if (conversation.id === currentId) ui.title.textContent = conversation.title;
+  },
+  onError: report,
+});
+
+const chat = createChatView({
+  container: ui.messages,
+  settings: () => ({ model: ui.model.value, provider: ui.provider.value, systemPrompt: ui.systemPrompt.value }),
+  async ensureConversation() {
+    if (currentId !== undefined) return currentId;
+    const created = await api.create({ systemPrompt: ui.systemPrompt.value, model: ui.model.value, provider: ui.provider.value });
+    select(created);
+    return created.id;
+  },
+  onStreamingChange(streaming) {
+    ui.send.hidden = streaming;
+    ui.stop.hidden = !streaming;
+    document.body.classList.toggle('streaming', streaming);
+  },
+  onSaved() {
+    void sidebar.refresh().then(() => {
+      const entry = sidebar.conversations().find((conversation) => conversation.id === currentId);
+      if (entry !== undefined) ui.title.textContent = entry.title;
+    });
+  },
+});
+
+function report(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const box = document.createElement('div');
+  box.className = 'toast';
+  box.setAttribute('role', 'alert');
+  box.textContent = message;
+  document.body.append(box);
+  setTimeout(() => box.remove(), 5000);
+}
+
+function select(conversation: Conversation | undefined): void {
+  current = conversation;
+  currentId = conversation?.id;
+  ui.title.textContent = conversation?.title ?? t('newConversation');
+  if (currentId === undefined) localStorage.removeItem('g4f.current');
+  else localStorage.setItem('g4f.current', currentId);
+  sidebar.setActive(currentId);
+}
+
+async function open(id: string): Promise<void> {
+  closeSidebar();
+  try {
+    const conversation = await api.get(id);
+    select(conversation);
+    if (conversation.model !== '' && models.some((model) => model.id === conversation.model)) ui.model.value = conversation.model;
+    fillProviders(conversation.provider);
+    ui.systemPrompt.value = conversation.systemPrompt;
+    syncPreset();
+    chat.show(conversation);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      select(undefined);
+      chat.show(undefined);
+      await sidebar.refresh();
+    } else report(error);
+  }
+}
+
+function newChat(): void {
+  select(undefined);
+  chat.show(undefined);
+  closeSidebar();
+  ui.input.focus();
+}
+
+function fillModels(): void {
+  const saved = localStorage.getItem('g4f.model');
+  ui.model.replaceChildren(...models.map((model) => new Option(model.id, model.id)));
+  if (saved !== null && models.some((model) => model.id === saved)) ui.model.value = saved;
+}
+
+function fillProviders(wanted = localStorage.getItem('g4f.provider') ?? ''): void {
+  const model = models.find((entry) => entry.id === ui.model.value);
+  const names = model?.providers ?? providerNames;
+  const auto = new Option(t('auto'), 'auto');
+  auto.dataset.i18n = 'auto';
+  ui.provider.replaceChildren(auto, ...names.map((name) => new Option(name, name)));
+  ui.provider.value = names.includes(wanted) ? wanted : 'auto';
+}
+
+function fillPresets(): void {
+  const none = new Option(t('presetNone'), '');
+  const custom = new Option(t('presetCustom'), 'custom');
+  custom.disabled = true;
+  ui.preset.replaceChildren(none, ...listPresets().map((preset) => new Option(preset.name, preset.id)), custom);
+  syncPreset();
+}
+
+function syncPreset(): void {
+  const prompt = ui.systemPrompt.value;
+  ui.preset.value = prompt.trim() === '' ? '' : (presetOf(prompt)?.id ?? 'custom');
+  const preset = listPresets().find((entry) => entry.id === ui.preset.value);
+  element<HTMLButtonElement>('delete-preset').hidden = preset === undefined || preset.builtin;
+}
+
+let promptTimer: number | undefined;
+function saveSystemPrompt(): void {
+  clearTimeout(promptTimer);
+  promptTimer = window.setTimeout(() => {
+    if (currentId !== undefined) void api.update(currentId, { systemPrompt: ui.systemPrompt.value }).catch(report);
+  }, 400);
+}
+
+function openSidebar(): void {
+  document.body.classList.add('sidebar-open');
+  ui.backdrop.hidden = false;
+}
+
+function closeSidebar(): void {
+  document.body.classList.remove('sidebar-open');
+  ui.backdrop.hidden = true;
+}
+
+function askKey(): Promise<void> {
+  return new Promise((resolve) => {
+    ui.keyInput.value = '';
+    ui.keyDialog.showModal();
+    const submit = (event: Event): void => {
+      event.preventDefault();
+      const key = ui.keyInput.value.trim();
+      if (key === '') return;
+      setApiKey(key);
+      ui.keyForm.removeEventListener('submit', submit);
+      ui.keyDialog.close();
+      resolve();
+    };
+    ui.keyForm.addEventListener('submit', submit);
+  });
+}
+
+async function download(format: 'json' | 'markdown'): Promise<void> {
+  if (currentId === undefined) return;
+  const text = await api.exportText(currentId, format);
+  const blob = new Blob([text], { type: format === 'json' ? 'application/json' : 'text/markdown' });
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = `${(current?.title ?? 'conversation').replace(/[^\p{L}\p{N}_ -]+/gu, '').trim() || 'conversation'}.${format === 'json' ? 'json' : 'md'}`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+function sendFromComposer(): void {
+  const content = ui.input.value;
+  if (content.trim() === '' || chat.streaming()) return;
+  ui.input.value = '';
+  autosize();
+  void chat.send(content);
+}
+
+function autosize(): void {
+  ui.input.style.height = 'auto';
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight, 240)}px`;
+}
+
+function wire(): void {
+  ui.input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendFromComposer();
+    }
+  });
+  ui.input.addEventListener('input', autosize);
+  ui.send.addEventListener('click', sendFromComposer);
+  ui.stop.addEventListener('click', () => chat.stop());
+  element('new-chat').addEventListener('click', newChat);
+  element('toggle-sidebar').addEventListener('click', openSidebar);
+  element('close-sidebar').addEventListener('click', closeSidebar);
+  ui.backdrop.addEventListener('click', closeSidebar);
+  element('theme-toggle').addEventListener('click', () => toggleTheme());
+  ui.langToggle.addEventListener('click', () => {
+    setLanguage(currentLanguage() === 'en' ? 'ru' : 'en');
+    ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
+    fillPresets();
+    ui.title.textContent = current?.title ?? t('newConversation');
+    void sidebar.refresh();
+  });
+  ui.model.addEventListener('change', () => {
+    localStorage.setItem('g4f.model', ui.model.value);
+    fillProviders(ui.provider.value);
+  });
+  ui.provider.addEventListener('change', () => localStorage.setItem('g4f.provider', ui.provider.value));
+  ui.preset.addEventListener('change', () => {
+    const preset = listPresets().find((entry) => entry.id === ui.preset.value);
+    ui.systemPrompt.value = preset?.prompt ?? '';
+    syncPreset();
+    saveSystemPrompt();
+  });
+  ui.systemPrompt.addEventListener('input', () => {
+    syncPreset();
+    saveSystemPrompt();
+  });
+  element('save-preset').addEventListener('click', () => {
+    const prompt = ui.systemPrompt.value.trim();
+    if (prompt === '') return;
+    const name = window.prompt(t('presetName'))?.trim();
+    if (name === undefined || name === '') return;
+    savePreset(name, prompt);
+    fillPresets();
+  });
+  element('delete-preset').addEventListener('click', () => {
+    deletePreset(ui.preset.value);
+    fillPresets();
+  });
+  element('export-json').addEventListener('click', () => void download('json').catch(report));
+  element('export-md').addEventListener('click', () => void download('markdown').catch(report));
+  element('import').addEventListener('click', () => ui.importFile.click());
+  ui.importFile.addEventListener('change', async () => {
+    const file = ui.importFile.files?.[0];
+    ui.importFile.value = '';
+    if (file === undefined) return;
+    try {
+      const text = await file.text();
+      const format = /\.json$/i.test(file.name) || text.trimStart().startsWith('{') ? 'json' : 'markdown';
+      const imported = await api.importText(format, text);
+      await sidebar.refresh();
+      await open(imported.id);
+    } catch (error) {
+      report(new Error(t('importFailed', { reason: error instanceof Error ? error.message : String(error) })));
+    }
+  });
+  element('clear-all').addEventListener('click', async () => {
+    if (!window.confirm(t('confirmClear'))) return;
+    try {
+      await api.clear();
+    } catch (error) {
+      report(error);
+    }
+    newChat();
+    await sidebar.refresh();
+  });
+}
+
+async function boot(): Promise<void> {
+  initTheme();
+  applyTranslations(document);
+  ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
+  wire();
+  setUnauthorizedHandler(askKey);
+  const config = await api.config();
+  ui.demo.hidden = !config.demo;
+  document.body.classList.toggle('demo', config.demo);
+  if (config.keysRequired && (getApiKey() ?? '') === '') await askKey();
+  const [modelList, providerList] = await Promise.all([api.models(), api.providers()]);
+  models = modelList.data;
+  providerNames = providerList.data.map((provider) => provider.name);
+  fillModels();
+  fillProviders();
+  fillPresets();
+  await sidebar.refresh();
+  const saved = localStorage.getItem('g4f.current');
+  if (saved !== null && sidebar.conversations().some((conversation) => conversation.id === saved)) await open(saved);
+  else newChat();
+  document.body.dataset.ready = 'true';
+}
+
+boot().catch(report);
