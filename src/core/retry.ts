@@ -21,6 +21,8 @@ export function parseRetryAfter(headers: HeaderBag, now: number = Date.now()): n
   const retryAfter = header(headers, 'retry-after')?.trim();
   if (retryAfter === undefined || retryAfter === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(retryAfter)) return Number(retryAfter) * 1000;
+  // An HTTP date always names its month; Date.parse alone would read "-1" or "12 13" as dates.
+  if (!/[A-Za-z]{3}/.test(retryAfter)) return undefined;
   const date = Date.parse(retryAfter);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
