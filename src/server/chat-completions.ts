@@ -96,6 +96,29 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
   let text: string | undefined = parsed.includeUsage ? '' : undefined;
   let usage: Usage | undefined;
   let finishReason: FinishReason = 'stop';
+  // Events that arrive together (one upstream read) leave in one write: they are gathered until
+  // the event loop's check phase, then written at once (with the end, when it came too).
+  let pending = '';
+  let flushScheduled = false;
+  let blocked: Promise<void> | undefined;
+  const flush = (): void => {
+    flushScheduled = false;
+    const events = pending;
+    pending = '';
+    if (events === '' || response.writableEnded || response.destroyed) return;
+    if (!response.write(events)) {
+      blocked = waitForDrain(response).then(() => {
+        blocked = undefined;
+      });
+    }
+  };
+  const send = (event: string): void => {
+    pending += event;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
 
   const start = (): void => {
     started = true;
@@ -128,7 +151,8 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
           context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
           event = `${prefix}{"role":"assistant","content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`;
         }
-        if (!response.write(event)) await waitForDrain(response);
+        send(event);
+        if (blocked !== undefined) await blocked;
       } else if (chunk.type === 'usage') {
         usage = chunk.usage;
       } else {
@@ -137,7 +161,8 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
     }
     if (response.destroyed) return;
     if (!started) start();
-    let tail = '';
+    let tail = pending;
+    pending = '';
     if (!roleSent) tail += `${prefix}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${usageField}`;
     tail += `${prefix}{},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${usageField}`;
     if (text !== undefined) {
@@ -152,7 +177,9 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
     outcome.streamError = error;
     if (!response.destroyed) {
       // One error event, then the end without [DONE]: the client can tell the answer was cut.
-      response.end(`data: ${JSON.stringify(toOpenAIError(error).body)}\n\n`);
+      const events = pending;
+      pending = '';
+      response.end(`${events}data: ${JSON.stringify(toOpenAIError(error).body)}\n\n`);
     }
   } finally {
     if (started) context.metrics.streamEnded();

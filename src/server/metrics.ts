@@ -27,10 +27,10 @@ function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-function labels(pairs: Record<string, string>): string {
-  return Object.entries(pairs)
-    .map(([name, value]) => `${name}="${escapeLabel(value)}"`)
-    .join(',');
+const SAFE_LABEL = /^[\w.:/-]*$/;
+
+function label(value: string): string {
+  return SAFE_LABEL.test(value) ? value : escapeLabel(value);
 }
 
 export interface RequestObservation {
@@ -91,15 +91,18 @@ export function createMetrics(): Metrics {
   return {
     request(observation) {
       const provider = observation.provider ?? 'none';
-      increment(requests, labels({ route: observation.route, provider, status: String(observation.status) }));
-      if (observation.errorKind !== undefined) increment(errors, labels({ route: observation.route, provider, kind: observation.errorKind }));
+      const providerLabel = label(provider);
+      increment(requests, `route="${observation.route}",provider="${providerLabel}",status="${observation.status}"`);
+      if (observation.errorKind !== undefined) {
+        increment(errors, `route="${observation.route}",provider="${providerLabel}",kind="${label(observation.errorKind)}"`);
+      }
       if (observation.route === 'chat') {
-        const key = labels({ provider, stream: String(observation.stream) });
+        const key = `provider="${providerLabel}",stream="${observation.stream}"`;
         observe(histogramFor(durations, key), observation.durationMs / 1000);
       }
     },
     firstToken(provider, milliseconds) {
-      observe(histogramFor(firstTokens, labels({ provider })), milliseconds / 1000);
+      observe(histogramFor(firstTokens, `provider="${label(provider)}"`), milliseconds / 1000);
     },
     streamStarted() {
       streamsInFlight += 1;
