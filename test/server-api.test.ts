@@ -1,7 +1,10 @@
 /** The server's API over real sockets: wire format, listings, health, metrics, logs, disconnects, shutdown. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
 import { createEmulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
@@ -320,3 +323,32 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('demo mode and the web page hook', () => {
+  test('demo: true starts the emulators, routes the built-in providers to them, and close() stops them', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'g4f-server-test-'));
+    const server = await startServer({ port: 0, demo: true, quiet: true, dataDir });
+    const demo = server.demo;
+    assert.ok(demo !== undefined);
+    let lockchatRequests = 0;
+    const unsubscribe = demo.emulators.lockchat.on('request', () => {
+      lockchatRequests += 1;
+    });
+    try {
+      const response = await postChat(server.url, { model: 'gpt-4', messages: userMessage('hello demo'), stream: true });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers['x-g4f-provider'], 'Lockchat');
+      assert.equal(lockchatRequests, 1);
+      assert.match(sseData(response.body).slice(0, -1).map((data) => (JSON.parse(data) as ChunkEvent).choices[0]?.delta.content ?? '').join(''), /hello demo/);
+      // Outside /v1, /health and /metrics: the web page's API answers.
+      const config = await send(server.url, { path: '/api/config' });
+      assert.equal(config.status, 200);
+      assert.equal((JSON.parse(config.body) as { demo: boolean }).demo, true);
+    } finally {
+      unsubscribe();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    await assert.rejects(send(demo.emulators.lockchat.url, { path: '/v1/models' }), /ECONNREFUSED/);
+  });
+});

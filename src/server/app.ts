@@ -83,7 +83,13 @@ export function createApp(options: AppOptions): App {
       return;
     }
     const mapped = toOpenAIError(error);
-    sendJson(response, mapped.status, mapped.headers === undefined ? headers : { ...headers, ...mapped.headers }, mapped.body);
+    try {
+      sendJson(response, mapped.status, mapped.headers === undefined ? headers : { ...headers, ...mapped.headers }, mapped.body);
+    } catch (failure) {
+      // Nothing sensible can be written (e.g. a header refused by node:http): drop the connection.
+      state.error = failure;
+      response.destroy();
+    }
   }
 
   function finished(request: IncomingMessage, response: ServerResponse, path: string, id: string, startedAt: number, state: RequestState): void {
