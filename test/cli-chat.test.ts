@@ -193,6 +193,35 @@ describe('g4f chat in a terminal', () => {
     await screenShows(name, contains('EXITED 0'));
   });
 
+  test('a session is stored; --resume continues it with its history, model and system prompt', async () => {
+    const first = await startChat(['--model', 'gpt-4', '--system', 'remember things']);
+    await type(first, 'the code word is tangerine');
+    await screenShows(first, contains('Echo: the code word is tangerine'));
+    await type(first, '/exit');
+    const shown = await screenShows(first, contains('EXITED 0'));
+    const id = /Saved as (\S+): continue with g4f chat --resume \1/.exec(shown)?.[1];
+    assert.ok(id !== undefined, shown);
+
+    lockchat.reset();
+    const second = await startChat(['--resume', id]);
+    await screenShows(second, contains('resumed 2 messages'));
+    await type(second, 'what was the code word?');
+    await screenShows(second, contains('Echo: what was the code word?'));
+    assert.deepEqual(bodyOf(lockchat, 0), {
+      ...bodyOf(lockchat, 0),
+      model: 'gpt-4',
+      messages: [
+        { role: 'system', content: 'remember things' },
+        { role: 'user', content: 'the code word is tangerine' },
+        { role: 'assistant', content: 'Echo: the code word is tangerine' },
+        { role: 'user', content: 'what was the code word?' },
+      ],
+    });
+    await type(second, '/exit');
+    const after = await screenShows(second, contains('EXITED 0'));
+    assert.ok(after.includes(`Saved as ${id}`), after);
+  });
+
   test('when every provider fails: one error line, the question is not kept, the session goes on', async () => {
     openai.setDefaultPlan({ status: 500, errorMessage: 'openai side down' });
     lockchat.setDefaultPlan({ status: 500, errorMessage: 'lockchat side down' });

@@ -33,7 +33,13 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('G4F_') && key !== 'NO_COLOR' && key !== 'FORCE_COLOR') env[key] = value;
   }
-  return { ...env, G4F_MISHALSGPT_URL: openai.url, G4F_LOCKCHAT_URL: lockchat.url, ...extra };
+  return {
+    ...env,
+    G4F_MISHALSGPT_URL: openai.url,
+    G4F_LOCKCHAT_URL: lockchat.url,
+    G4F_DATA_DIR: join(workDir, 'data'),
+    ...extra,
+  };
 }
 
 function startG4f(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): ChildProcess {
@@ -350,6 +356,26 @@ describe('g4f ask', () => {
     assert.equal(result.code, 130);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
     await openai.waitForAbort(0, 30_000);
+  });
+});
+
+describe('g4f chat with piped input', () => {
+  test('each line is a turn, with the history sent upstream; the end of input leaves with 0', async () => {
+    const result = await runG4f(['chat'], { stdin: 'first line\n/model gpt-4\nsecond line\n' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: first line\nmodel: gpt-4 (providers: Lockchat)\nEcho: second line\n');
+    assert.deepEqual((lockchat.requests[0]?.body as { messages: unknown }).messages, [
+      { role: 'user', content: 'first line' },
+      { role: 'assistant', content: 'Echo: first line' },
+      { role: 'user', content: 'second line' },
+    ]);
+  });
+
+  test('--resume of an unknown conversation is a usage error', async () => {
+    const result = await runG4f(['chat', '--resume', 'no-such-id'], { stdin: 'hello\n' });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^g4f: error: no stored conversation with id no-such-id\n$/);
+    assert.equal(openai.requests.length, 0);
   });
 });
 

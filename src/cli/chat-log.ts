@@ -1,12 +1,15 @@
 /**
  * Keeping a chat session in the conversation store (the one the web page uses), and
- * reading a stored conversation back for `--resume`.
+ * reading a stored conversation back for `--resume`. A store that fails while chatting
+ * costs a warning, never the session.
  */
 import type { ChatMessage } from '../core/spec.js';
+import type { ConversationStore, MessageStatus } from '../store/types.js';
 import type { ChatSession } from './chat-commands.js';
+import { UsageError } from './usage-error.js';
 
 export interface AppendMeta {
-  status?: 'complete' | 'stopped' | 'interrupted';
+  status?: MessageStatus;
   model?: string;
   provider?: string;
 }
@@ -27,7 +30,12 @@ export interface ConversationLog {
 export interface ConversationLogOptions {
   resume?: string;
   dataDir?: string;
+  /** False: nothing is written (a resumed conversation is still read). */
   save: boolean;
+  /** Given on the command line: they win over the stored conversation's. */
+  model?: string;
+  provider?: string;
+  system?: string;
 }
 
 export const nullLog: ConversationLog = {
@@ -39,6 +47,97 @@ export const nullLog: ConversationLog = {
   async close() {},
 };
 
-export async function openConversationLog(_options: ConversationLogOptions, _session: ChatSession): Promise<ConversationLog> {
-  return nullLog;
+const TITLE_LENGTH = 80;
+
+export async function openConversationLog(options: ConversationLogOptions, session: ChatSession): Promise<ConversationLog> {
+  if (options.resume === undefined && !options.save) return nullLog;
+  let store: ConversationStore;
+  try {
+    const { openStore } = await import('../store/index.js');
+    store = openStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+  } catch (error) {
+    if (options.resume !== undefined) throw new UsageError(`cannot open the conversation store: ${messageOf(error)}`);
+    warn(`conversations will not be saved: cannot open the store: ${messageOf(error)}`);
+    return nullLog;
+  }
+
+  let conversationId: string | undefined;
+  let messageIds: string[] = [];
+  if (options.resume !== undefined) {
+    const conversation = await store.get(options.resume);
+    if (conversation === undefined) {
+      await store.close();
+      throw new UsageError(`no stored conversation with id ${options.resume}`);
+    }
+    conversationId = conversation.id;
+    const kept = conversation.messages.filter((message) => message.role !== 'system' && message.content !== '');
+    session.history = kept.map((message) => ({ role: message.role, content: message.content }));
+    messageIds = kept.map((message) => message.id);
+    if (options.system === undefined) session.system = conversation.systemPrompt;
+    if (options.model === undefined && conversation.model !== '') session.model = conversation.model;
+    if (options.provider === undefined && conversation.provider !== '') session.provider = conversation.provider;
+  }
+
+  let broken = !options.save;
+  /** Runs a store operation; the first failure disables saving, with one warning. */
+  const attempt = async (operation: () => Promise<void>): Promise<void> => {
+    if (broken) return;
+    try {
+      await operation();
+    } catch (error) {
+      broken = true;
+      warn(`the conversation is no longer saved: ${messageOf(error)}`);
+    }
+  };
+
+  return {
+    get id() {
+      return conversationId;
+    },
+    append: (message, meta = {}) =>
+      attempt(async () => {
+        if (conversationId === undefined) {
+          const created = await store.create({
+            title: message.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH),
+            systemPrompt: session.system,
+            model: session.model,
+            provider: session.provider ?? '',
+          });
+          conversationId = created.id;
+          messageIds = [];
+        }
+        const stored = await store.appendMessage(conversationId, {
+          role: message.role,
+          content: message.content,
+          ...(meta.status === undefined ? {} : { status: meta.status }),
+          ...(meta.model === undefined || meta.model === '' ? {} : { model: meta.model }),
+          ...(meta.provider === undefined || meta.provider === '' ? {} : { provider: meta.provider }),
+        });
+        if (stored === undefined) throw new Error(`conversation ${conversationId} no longer exists`);
+        messageIds.push(stored.id);
+      }),
+    dropLast: () =>
+      attempt(async () => {
+        const last = messageIds.pop();
+        if (conversationId !== undefined && last !== undefined) await store.deleteMessagesFrom(conversationId, last);
+      }),
+    restart: async () => {
+      conversationId = undefined;
+      messageIds = [];
+    },
+    settingsChanged: () =>
+      attempt(async () => {
+        if (conversationId === undefined) return;
+        await store.update(conversationId, { systemPrompt: session.system, model: session.model, provider: session.provider ?? '' });
+      }),
+    close: () => store.close(),
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function warn(text: string): void {
+  process.stderr.write(`g4f: warning: ${text}\n`);
 }

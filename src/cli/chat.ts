@@ -86,6 +86,9 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
   } finally {
     process.off('SIGINT', onSignal);
     reader.close();
+    if (reader.terminal && log.id !== undefined) {
+      await say(style.dim(`Saved as ${log.id}: continue with g4f chat --resume ${log.id}`));
+    }
     await log.close();
   }
   return interrupted ? EXIT.interrupted : EXIT.ok;

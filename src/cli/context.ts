@@ -1,4 +1,5 @@
 /** What every command gets from the global options, and opening the router they share. */
+import { existsSync } from 'node:fs';
 import type { Router } from '../routing/types.js';
 
 export interface GlobalOptions {
@@ -10,8 +11,22 @@ export interface GlobalOptions {
 /** The model used when neither `--model` nor the configuration names one. */
 export const DEFAULT_MODEL = 'gpt-3.5-turbo';
 
-/** Loads the configuration and builds the router from it (the library, never the server). */
+/** Whether a config file will be read: `--config`, else G4F_CONFIG, else ./g4f.config.json (as `loadConfig` decides). */
+export function hasConfigFile(globals: GlobalOptions): boolean {
+  const chosen = globals.config ?? process.env.G4F_CONFIG ?? (existsSync('g4f.config.json') ? 'g4f.config.json' : undefined);
+  return chosen !== undefined && chosen !== '';
+}
+
+/**
+ * Loads the configuration and builds the router from it (the library, never the server).
+ * Without a config file the router is built directly, which spares start-up the config
+ * validator (zod) and gives the same router as an empty config.
+ */
 export async function openRouter(globals: GlobalOptions): Promise<Router> {
+  if (!hasConfigFile(globals)) {
+    const { createRouter } = await import('../routing/router.js');
+    return createRouter();
+  }
   const { loadConfig, createRouterFromConfig } = await import('../config.js');
   const config = await loadConfig(globals.config);
   return createRouterFromConfig(config);
