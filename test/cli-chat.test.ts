@@ -237,3 +237,29 @@ describe('g4f chat in a terminal', () => {
     await screenShows(name, contains('EXITED 0'));
   });
 });
+
+describe('colour on a terminal', () => {
+  async function providersScreen(extraEnv: string[]): Promise<string> {
+    const name = `colour-${++sessionCount}`;
+    const command = [
+      'env -u NO_COLOR',
+      ...[`G4F_MISHALSGPT_URL=${openai.url}`, `G4F_LOCKCHAT_URL=${lockchat.url}`, ...extraEnv].map(quote),
+      quote(process.execPath),
+      quote(BIN),
+      'providers; echo "EXITED $?"; sleep 600',
+    ].join(' ');
+    await tmux('new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', workDir, command);
+    await screenShows(name, contains('EXITED 0'));
+    // -e keeps the escape sequences of colours in the capture.
+    return tmux('capture-pane', '-p', '-e', '-t', name);
+  }
+
+  test('a terminal gets colour; NO_COLOR turns it off', async () => {
+    const coloured = await providersScreen([]);
+    assert.match(coloured, /\u001b\[[0-9;]*m/);
+    assert.match(coloured, /Mishalsgpt/);
+    const plain = await providersScreen(['NO_COLOR=1']);
+    assert.match(plain, /Mishalsgpt/);
+    assert.doesNotMatch(plain, /\u001b\[[0-9;]*m/);
+  });
+});

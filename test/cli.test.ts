@@ -453,3 +453,42 @@ describe('g4f providers and g4f models', () => {
     }
   });
 });
+
+describe('g4f serve', () => {
+  test('prints its URL, answers over HTTP, and exits 0 on SIGTERM', async () => {
+    const child = startG4f(['serve', '--port', '0']);
+    const output = collect(child);
+    const done = finished(child, output);
+    await stdoutMatches(child, output, (text) => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(text));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1] ?? '';
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'via the server' }] }),
+    });
+    assert.equal(response.status, 200);
+    const completion = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+    assert.equal(completion.choices[0]?.message.content, 'Echo: via the server');
+    assert.equal(openai.requests.length, 1, 'the server routes to the emulators named in the environment');
+    child.kill('SIGTERM');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  test('a port in use: exit 1 with one error line', async () => {
+    const child = startG4f(['serve', '--port', '0']);
+    const output = collect(child);
+    const done = finished(child, output);
+    await stdoutMatches(child, output, (text) => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(text));
+    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.stdout)?.[1] ?? '';
+    try {
+      const result = await runG4f(['serve', '--port', port]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^g4f: error: .*EADDRINUSE/m);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      child.kill('SIGTERM');
+      await done;
+    }
+  });
+});
