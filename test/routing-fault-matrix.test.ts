@@ -141,8 +141,8 @@ const ROWS: Row[] = [
   {
     name: 'model not found (OpenAI 404): not retried',
     faults: { A: [of('A', { modelNotFound: 'json' })] },
-    stream: { answered: 'B', requests: [1, 1, 0], attempts: [['A', 'http_status', 404]] },
-    complete: { answered: 'B', requests: [1, 1, 0], attempts: [['A', 'http_status', 404]] },
+    stream: { answered: 'B', requests: [1, 1, 0], attempts: [['A', 'model_not_found']] },
+    complete: { answered: 'B', requests: [1, 1, 0], attempts: [['A', 'model_not_found']] },
   },
   {
     name: 'headers later than the first-token (stream) or total (complete) timer',

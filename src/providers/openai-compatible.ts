@@ -46,7 +46,10 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     try {
       response = await post({ provider: name, url: `${context.baseUrl}${path}`, headers, body: JSON.stringify(payload), context, guard });
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw errorFromResponse(name, response.statusCode, response.headers, await readErrorBody(response.body));
+        const text = await readErrorBody(response.body);
+        const notFound = findModelNotFound(text);
+        if (notFound !== undefined) throw new ModelNotFoundError(`${name}: ${notFound}`, 1, { provider: name });
+        throw errorFromResponse(name, response.statusCode, response.headers, text);
       }
       const type = String(response.headers['content-type'] ?? '');
       if (type.includes('text/event-stream')) {
