@@ -12,30 +12,50 @@ export interface StrayLine {
   stray: string;
 }
 
-export async function* parseEventStream(
-  body: AsyncIterable<Uint8Array>,
-): AsyncGenerator<ServerSentEvent | StrayLine, void, undefined> {
+export type EventStreamItem = ServerSentEvent | StrayLine;
+
+/**
+ * A synchronous decoder: feed it the bytes of each read, get the events that
+ * read completed. Providers loop over reads and events without an extra
+ * async layer per event (the request path is measured).
+ */
+export interface EventStreamDecoder {
+  /** The events completed by these bytes. The array is reused: consume it before the next call. */
+  push(bytes: Uint8Array): readonly EventStreamItem[];
+  /** The end of the stream: a last event without its closing blank line still counts. */
+  end(): readonly EventStreamItem[];
+}
+
+export function createEventStreamDecoder(): EventStreamDecoder {
   const decoder = new TextDecoder();
-  let ready: Array<ServerSentEvent | StrayLine> = [];
+  const ready: EventStreamItem[] = [];
   const parser = createParser({
     onEvent: (event) => ready.push(event),
     onError: (error) => {
       if (error.type === 'unknown-field' && error.line !== undefined) ready.push({ stray: error.line });
     },
   });
-  for await (const bytes of body) {
-    parser.feed(decoder.decode(bytes, { stream: true }));
-    if (ready.length > 0) {
-      const batch = ready;
-      ready = [];
-      yield* batch;
-    }
-  }
-  // A last event without its closing blank line still counts.
-  parser.feed(`${decoder.decode()}\n\n`);
-  yield* ready;
+  return {
+    push(bytes) {
+      ready.length = 0;
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      return ready;
+    },
+    end() {
+      ready.length = 0;
+      parser.feed(`${decoder.decode()}\n\n`);
+      return ready;
+    },
+  };
 }
 
-export function isStrayLine(item: ServerSentEvent | StrayLine): item is StrayLine {
+/** The same as an async generator, for callers that prefer one. */
+export async function* parseEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<EventStreamItem, void, undefined> {
+  const decoder = createEventStreamDecoder();
+  for await (const bytes of body) yield* [...decoder.push(bytes)];
+  yield* [...decoder.end()];
+}
+
+export function isStrayLine(item: EventStreamItem): item is StrayLine {
   return 'stray' in item;
 }

@@ -4,7 +4,7 @@
  */
 import { ModelNotFoundError, StreamParseError } from '../core/errors.js';
 import { createCallGuard, errorFromResponse, post, readErrorBody } from '../core/http.js';
-import { isStrayLine, parseEventStream } from '../core/sse.js';
+import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { chunksFromOpenAICompletion, chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, requestOptions } from './openai-wire.js';
 
@@ -23,6 +23,9 @@ export interface OpenAICompatibleSpec {
   /** Send `"stream": false` when not streaming (some upstreams want no stream field at all). */
   sendStreamFalse?: boolean;
 }
+
+const DONE = Symbol('done');
+const NONE: readonly Chunk[] = [];
 
 export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Provider {
   const path = spec.path ?? '/chat/completions';
@@ -53,21 +56,37 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
       }
       const type = String(response.headers['content-type'] ?? '');
       if (type.includes('text/event-stream')) {
+        const decoder = createEventStreamDecoder();
         let done = false;
-        for await (const item of parseEventStream(response.body)) {
-          if (done) continue;
+        /** The chunks of one event; DONE at `[DONE]`, after which the rest is only read to the end. */
+        const chunksOf = (item: EventStreamItem): readonly Chunk[] | typeof DONE => {
           if (isStrayLine(item)) {
             const notFound = findModelNotFound(item.stray);
             if (notFound !== undefined) throw new ModelNotFoundError(`${name}: ${notFound}`, 1, { provider: name });
-            continue;
+            return NONE;
           }
-          if (item.data === '[DONE]') {
-            done = true; // read on to the end so the pooled connection is reused
-            continue;
+          if (item.data === '[DONE]') return DONE;
+          return chunksFromOpenAIEvent(name, parseJsonEvent(name, item.data));
+        };
+        for await (const bytes of response.body) {
+          if (done) continue; // read on to the end so the pooled connection is reused
+          for (const item of decoder.push(bytes)) {
+            const chunks = chunksOf(item);
+            if (chunks === DONE) {
+              done = true;
+              break;
+            }
+            for (const chunk of chunks) {
+              if (chunk.type === 'text-delta') guard.gotFirstToken();
+              yield chunk;
+            }
           }
-          for (const chunk of chunksFromOpenAIEvent(name, parseJsonEvent(name, item.data))) {
-            if (chunk.type === 'text-delta') guard.gotFirstToken();
-            yield chunk;
+        }
+        if (!done) {
+          for (const item of decoder.end()) {
+            const chunks = chunksOf(item);
+            if (chunks === DONE) break;
+            yield* chunks;
           }
         }
         return;
