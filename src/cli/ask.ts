@@ -42,10 +42,10 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
     if (options.temperature !== undefined) request.temperature = options.temperature;
     if (options.json === true) {
       const answer = options.stream ? await collectStream(router, request) : await complete(router, request);
-      if (answer !== undefined) await writeOut(`${JSON.stringify(toChatCompletion(answer), null, 2)}\n`);
+      await writeOut(`${JSON.stringify(toChatCompletion(answer), null, 2)}\n`);
     } else if (!options.stream) {
       const answer = await complete(router, request);
-      if (answer !== undefined) await writeOut(withNewline(answer.text));
+      await writeOut(withNewline(answer.text));
     } else {
       await streamToStdout(router, request);
     }
@@ -93,7 +93,7 @@ async function streamToStdout(router: Router, request: RouteRequest): Promise<vo
   if (last !== '' && !last.endsWith('\n')) await writeOut('\n');
 }
 
-async function collectStream(router: Router, request: RouteRequest): Promise<Answer | undefined> {
+async function collectStream(router: Router, request: RouteRequest): Promise<Answer> {
   const spinner = startSpinner('waiting for the answer…');
   const stream = router.stream(request);
   let text = '';
@@ -113,7 +113,7 @@ async function collectStream(router: Router, request: RouteRequest): Promise<Ans
   return answer;
 }
 
-async function complete(router: Router, request: RouteRequest): Promise<Answer | undefined> {
+async function complete(router: Router, request: RouteRequest): Promise<Answer> {
   const spinner = startSpinner('waiting for the answer…');
   try {
     const result = await router.complete(request);
