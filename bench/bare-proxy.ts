@@ -1,7 +1,7 @@
 /**
  * Child process: the floor of any Node gateway. node:http in front, undici `request` with a pooled
- * Agent behind, POST /v1/chat/completions forwarded to `UPSTREAM_URL` and the response body piped
- * back. No parsing, no validation. Prints `{"url": ...}` on stdout once listening.
+ * Agent behind: the (small) request body read whole and forwarded to `UPSTREAM_URL`, the response
+ * body piped back as it arrives. No parsing, no validation. Prints `{"url": ...}` on stdout once listening.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,18 +23,23 @@ const server = createServer({ noDelay: true, keepAliveTimeout: 5_000 }, (incomin
     if (!outgoing.writableFinished) abort.abort();
   });
   const forward = async (): Promise<void> => {
+    const pieces: Buffer[] = [];
+    for await (const piece of incoming) pieces.push(piece as Buffer);
     const answer = await request(target, {
       method: 'POST',
       headers: { 'content-type': incoming.headers['content-type'] ?? 'application/json' },
-      body: incoming,
+      body: Buffer.concat(pieces),
       dispatcher: agent,
       signal: abort.signal,
       headersTimeout: 30_000,
       bodyTimeout: 30_000,
     });
-    const contentType = answer.headers['content-type'];
-    outgoing.writeHead(answer.statusCode, typeof contentType === 'string' ? { 'content-type': contentType } : {});
-    outgoing.flushHeaders();
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'content-length'] as const) {
+      const value = answer.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    outgoing.writeHead(answer.statusCode, headers);
     await pipeline(answer.body, outgoing);
   };
   forward().catch(() => {

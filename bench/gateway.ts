@@ -65,7 +65,7 @@ export interface TargetMeasures {
 
 export interface GatewayBenchResult {
   startedAt: Date;
-  options: Required<Pick<GatewayBenchOptions, 'durationSeconds' | 'rounds' | 'sequentialCount'>>;
+  options: Required<Pick<GatewayBenchOptions, 'durationSeconds' | 'rounds' | 'sequentialCount' | 'g4fNodeArgs'>>;
   scenarios: readonly Scenario[];
   targets: Map<TargetName, TargetMeasures>;
 }
@@ -101,7 +101,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
   const wanted = new Set(options.targets ?? TARGET_NAMES);
   const targets = new Map<TargetName, TargetMeasures>();
   for (const name of TARGET_NAMES) if (wanted.has(name)) targets.set(name, emptyMeasures(name, 'not started'));
-  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount }, scenarios: SCENARIOS, targets };
+  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs: options.g4fNodeArgs ?? [] }, scenarios: SCENARIOS, targets };
 
   try {
     await compileChildScripts();

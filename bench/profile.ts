@@ -67,7 +67,7 @@ export async function runProfile(options: GatewayBenchOptions): Promise<string> 
   const folder = join(CACHE_DIR, 'profiles');
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
-  await runGatewayBench({ ...options, targets: ['g4f'], g4fNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${folder}`] });
+  await runGatewayBench({ ...options, targets: ['g4f'], g4fNodeArgs: [...(options.g4fNodeArgs ?? []), '--cpu-prof', `--cpu-prof-dir=${folder}`] });
   const files = readdirSync(folder).filter((file) => file.endsWith('.cpuprofile'));
   if (files.length === 0) throw new Error(`no .cpuprofile written in ${folder}`);
   const path = join(folder, files[0] ?? '');

@@ -83,6 +83,7 @@ export function renderReport(result: GatewayBenchResult): string {
     '(utime + stime from /proc); the emulator\'s CPU is counted separately. RSS is the highest resident set sampled during the loads.',
     '',
   );
+  if (result.options.g4fNodeArgs.length > 0) lines.push(`g4f serve ran with \`node ${result.options.g4fNodeArgs.join(' ')}\`.`, '');
   const notes = [...result.targets.values()].filter((target) => target.note !== '');
   for (const target of notes) lines.push(`- **${LABELS[target.name]}**: ${target.note}`);
   if (notes.length > 0) lines.push('');

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the gateway benchmark, then the start-up and web long-task benchmarks when
  * their files exist. Flags: `--only gateway|startup|web`, `--quick`, `--duration SECONDS`,
- * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table).
+ * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
+ * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     duration: { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'g4f-node-args': { type: 'string' },
   },
   strict: true,
 });
@@ -58,6 +60,7 @@ async function runGateway(): Promise<void> {
     log,
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(rounds === undefined ? {} : { rounds: Math.round(rounds) }),
+    ...(values['g4f-node-args'] === undefined ? {} : { g4fNodeArgs: values['g4f-node-args'].split(/\s+/).filter((arg) => arg !== '') }),
   };
   if (values.profile) {
     process.stdout.write(`${await runProfile(options)}\n`);
