@@ -2,7 +2,8 @@
  * Sending one upstream request with undici's request API, guarded by the
  * timers and the caller's AbortSignal, and mapping every failure to a typed error.
  */
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, createProxyAgent, dispatchRequest } from './undici.js';
 import {
   AbortError,
   AuthError,
@@ -25,7 +26,7 @@ export function getDispatcher(connectTimeoutMs: number, proxy?: string): Dispatc
   let dispatcher = dispatchers.get(key);
   if (dispatcher === undefined) {
     const options = { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 256 };
-    dispatcher = proxy ? new ProxyAgent({ uri: proxy, ...options }) : new Agent(options);
+    dispatcher = proxy ? createProxyAgent({ uri: proxy, ...options }) : new Agent(options);
     dispatchers.set(key, dispatcher);
   }
   return dispatcher;
@@ -133,12 +134,16 @@ export interface PostOptions {
  */
 export function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
   const { context } = options;
-  return request(options.url, {
+  const url = options.url;
+  // Split origin and path by hand: the URL was built from a validated base URL.
+  const slash = url.indexOf('/', url.indexOf('//') + 2);
+  return dispatchRequest(context.dispatcher ?? getDispatcher(context.timeouts.connect), {
+    origin: slash === -1 ? url : url.slice(0, slash),
+    path: slash === -1 ? '/' : url.slice(slash),
     method: 'POST',
     headers: options.headers,
     body: options.body,
     signal: options.guard.signal,
-    dispatcher: context.dispatcher ?? getDispatcher(context.timeouts.connect),
     headersTimeout: options.guard.stream ? context.timeouts.firstToken : context.timeouts.total,
     bodyTimeout: context.timeouts.idle,
   });
