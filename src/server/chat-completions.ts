@@ -113,12 +113,6 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
     }
   };
   const send = (event: string): void => {
-    if (!roleSent) {
-      // The first event leaves at once, with the headers, in one packet: time to first byte.
-      roleSent = true;
-      if (!response.write(event)) blocked = waitForDrain(response).then(() => (blocked = undefined));
-      return;
-    }
     pending += event;
     if (!flushScheduled) {
       flushScheduled = true;
@@ -149,12 +143,15 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
       if (!started) start();
       if (chunk.type === 'text-delta') {
         if (text !== undefined) text += chunk.text;
+        let event: string;
         if (roleSent) {
-          send(`${prefix}{"content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`);
+          event = `${prefix}{"content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`;
         } else {
+          roleSent = true;
           context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
-          send(`${prefix}{"role":"assistant","content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`);
+          event = `${prefix}{"role":"assistant","content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`;
         }
+        send(event);
         if (blocked !== undefined) await blocked;
       } else if (chunk.type === 'usage') {
         usage = chunk.usage;
