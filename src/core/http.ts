@@ -40,15 +40,23 @@ export async function closeDispatchers(): Promise<void> {
 }
 
 /**
- * The life of one upstream call: its AbortController (fed by the caller's
- * signal and by the first-token and total timers) and the error mapping.
+ * The life of one upstream call: the caller's signal, the first-token and total
+ * timers, and the error mapping. No AbortController of its own (the request path
+ * is measured): undici gets the caller's signal, headers are bounded by undici's
+ * headersTimeout, and a timer that fires once the reply has started destroys
+ * the reply's body with the TimeoutError.
  */
 export interface CallGuard {
-  readonly signal: AbortSignal;
+  /** The caller's signal, for undici and for sleeps between attempts. */
+  readonly signal: AbortSignal | undefined;
   /** A streaming call (first-token and idle timers) or not (the total timer governs). */
   readonly stream: boolean;
+  /** The reply has started: a timer that fires from now on destroys this body. */
+  attach(body: Dispatcher.ResponseData['body']): void;
   /** Call when the first text arrives: stops the first-token timer. */
   gotFirstToken(): void;
+  /** Throws the TimeoutError if a timer already fired (between attempts). */
+  check(): void;
   /** Map anything thrown while the call ran to a typed error. */
   toError(error: unknown): G4FError;
   dispose(): void;
@@ -59,38 +67,42 @@ export function createCallGuard(
   timeouts: Timeouts,
   options: { signal?: AbortSignal | undefined; stream: boolean },
 ): CallGuard {
-  const controller = new AbortController();
-  const outer = options.signal;
-  const onOuterAbort = (): void => controller.abort(new AbortError(undefined, { provider, cause: outer?.reason }));
-  if (outer) {
-    if (outer.aborted) onOuterAbort();
-    else outer.addEventListener('abort', onOuterAbort, { once: true });
-  }
+  const signal = options.signal;
+  let body: Dispatcher.ResponseData['body'] | undefined;
+  let expired: TimeoutError | undefined;
+  const expire = (error: TimeoutError): void => {
+    expired = error;
+    body?.destroy(error);
+  };
   // A non-streaming answer comes whole: the total timer governs it, not the first-token one.
-  let firstTokenTimer: NodeJS.Timeout | undefined = options.stream
-    ? setTimeout(() => controller.abort(new TimeoutError('first-token', timeouts.firstToken, { provider })), timeouts.firstToken)
-    : undefined;
-  const totalTimer: NodeJS.Timeout | undefined = options.stream
-    ? undefined
-    : setTimeout(() => controller.abort(new TimeoutError('total', timeouts.total, { provider })), timeouts.total);
+  let timer: NodeJS.Timeout | undefined = options.stream
+    ? setTimeout(expire, timeouts.firstToken, new TimeoutError('first-token', timeouts.firstToken, { provider }))
+    : setTimeout(expire, timeouts.total, new TimeoutError('total', timeouts.total, { provider }));
 
   return {
-    signal: controller.signal,
+    signal,
     stream: options.stream,
+    attach(attached) {
+      body = attached;
+      if (expired !== undefined) attached.destroy(expired);
+    },
     gotFirstToken() {
-      if (firstTokenTimer !== undefined) {
-        clearTimeout(firstTokenTimer);
-        firstTokenTimer = undefined;
+      if (options.stream && timer !== undefined) {
+        clearTimeout(timer);
+        timer = undefined;
       }
     },
+    check() {
+      if (expired !== undefined) throw expired;
+    },
     toError(error) {
-      if (controller.signal.aborted && isG4FError(controller.signal.reason)) return controller.signal.reason;
+      if (signal?.aborted) return isG4FError(error, 'AbortError') ? error : new AbortError(undefined, { provider, cause: signal.reason });
+      if (expired !== undefined) return expired;
       return mapTransportError(error, provider, timeouts, options.stream);
     },
     dispose() {
-      if (firstTokenTimer !== undefined) clearTimeout(firstTokenTimer);
-      if (totalTimer !== undefined) clearTimeout(totalTimer);
-      outer?.removeEventListener('abort', onOuterAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      body = undefined;
     },
   };
 }
@@ -132,21 +144,25 @@ export interface PostOptions {
  * POST with undici's request API. The body timeout is the idle timer; headers must come before
  * the first-token timer (streaming) or the total timer (non-streaming).
  */
-export function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
-  const { context } = options;
+export async function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
+  const { context, guard } = options;
   const url = options.url;
   // Split origin and path by hand: the URL was built from a validated base URL.
   const slash = url.indexOf('/', url.indexOf('//') + 2);
-  return dispatchRequest(context.dispatcher ?? getDispatcher(context.timeouts.connect), {
+  const requestOptions: Dispatcher.RequestOptions = {
     origin: slash === -1 ? url : url.slice(0, slash),
     path: slash === -1 ? '/' : url.slice(slash),
     method: 'POST',
     headers: options.headers,
     body: options.body,
-    signal: options.guard.signal,
-    headersTimeout: options.guard.stream ? context.timeouts.firstToken : context.timeouts.total,
+    headersTimeout: guard.stream ? context.timeouts.firstToken : context.timeouts.total,
     bodyTimeout: context.timeouts.idle,
-  });
+  };
+  if (guard.signal !== undefined) requestOptions.signal = guard.signal;
+  guard.check();
+  const response = await dispatchRequest(context.dispatcher ?? getDispatcher(context.timeouts.connect), requestOptions);
+  guard.attach(response.body);
+  return response;
 }
 
 /** Reads at most `limit` bytes of an error body, then drops the rest. */
