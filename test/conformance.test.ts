@@ -35,6 +35,9 @@ interface ProviderCase {
   retriesModelNotFound: boolean;
   /** Cases that do not apply, with the reason. */
   skip: Record<string, string>;
+  kind: 'seed' | 'configured';
+  /** A secret the provider sends upstream, which must never come back in an error. */
+  secret?: string;
 }
 
 const messages = [
@@ -53,6 +56,8 @@ const cases: ProviderCase[] = [
     headers: { 'user-agent': 'ChatX/39 CFNetwork/1408.0.4 Darwin/22.5.0', 'content-type': 'application/json' },
     body: ({ model, messages, temperature }) => ({ temperature, messages, model, stream: true }),
     retriesModelNotFound: true,
+    kind: 'seed',
+    secret: 'FnMNPlwZEnGFqvEc9470Vw==',
     skip: { 'plain JSON answer to a stream request': 'Lockchat always streams server-sent events' },
   },
   {
@@ -66,6 +71,7 @@ const cases: ProviderCase[] = [
     body: ({ model, messages, temperature, stream }) =>
       stream ? { model, temperature, messages, stream: true } : { model, temperature, messages },
     retriesModelNotFound: false,
+    kind: 'seed',
     skip: {},
   },
   {
@@ -78,6 +84,8 @@ const cases: ProviderCase[] = [
     headers: { 'content-type': 'application/json', authorization: 'Bearer conformance-secret' },
     body: ({ model, messages, temperature, stream }) => ({ model, temperature, messages, stream }),
     retriesModelNotFound: false,
+    kind: 'configured',
+    secret: 'conformance-secret',
     skip: {},
   },
 ];
@@ -150,7 +158,8 @@ for (const fixture of cases) {
       emulator.reset();
       await collect(call({ max_tokens: 64, top_p: 0.5 }));
       const body = emulator.requests[0]?.body as Record<string, unknown>;
-      assert.equal(body.temperature, 0.7);
+      // The seeds' providers default to 0.7; a configured provider leaves it to the upstream.
+      assert.equal(body.temperature, fixture.kind === 'configured' ? undefined : 0.7);
       assert.equal(body.max_tokens, 64);
       assert.equal(body.top_p, 0.5);
     });
@@ -231,6 +240,20 @@ for (const fixture of cases) {
       assert.ok(error.body.length <= 501, `body of ${error.body.length} characters`);
     });
 
+    check('an upstream that echoes the secret gets it redacted from errors', async () => {
+      const secret = fixture.secret;
+      if (secret === undefined) return;
+      for (const plan of [{ status: 401, errorBody: `Incorrect API key provided: ${secret}` }, { status: 500, errorMessage: `bad key ${secret}` }]) {
+        emulator.reset();
+        emulator.enqueue(plan);
+        const error = await rejection(collect(call()));
+        assert.ok(isG4FError(error), String(error));
+        assert.ok(!error.message.includes(secret), error.message);
+        assert.ok(!JSON.stringify(error).includes(secret));
+        assert.match(error.message, /\*\*\*/);
+      }
+    });
+
     for (const framing of ['data', 'line', 'json'] as const) {
       check(`model-not-found (${framing}) is retried, bounded`, async () => {
         emulator.reset();
@@ -248,7 +271,7 @@ for (const fixture of cases) {
         } else {
           // No retry inside the provider: a typed error, and routing falls back.
           const error = await rejection(collect(call()));
-          assert.ok(isG4FError(error), String(error));
+          assert.ok(isG4FError(error, 'ModelNotFoundError'), String(error));
           assert.equal(emulator.requests.length, 1);
         }
       });

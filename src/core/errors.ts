@@ -19,7 +19,8 @@ export type ErrorKind =
   | 'stream_interrupted'
   | 'all_providers_failed'
   | 'config'
-  | 'circuit_open';
+  | 'circuit_open'
+  | 'empty_answer';
 
 export interface G4FErrorOptions {
   provider?: string;
@@ -195,6 +196,15 @@ export class StreamInterruptedError extends G4FError {
   }
 }
 
+/** The upstream answered nothing: no text and no reason (users' old complaint: empty answers shown as real). */
+export class EmptyAnswerError extends G4FError {
+  override readonly name = 'EmptyAnswerError';
+  override readonly retryable = true;
+  constructor(provider: string) {
+    super('empty_answer', `${provider} returned an empty answer`, { provider });
+  }
+}
+
 export class CircuitOpenError extends G4FError {
   override readonly name = 'CircuitOpenError';
   override readonly retryable = true;
@@ -229,9 +239,15 @@ export class AllProvidersFailedError extends G4FError {
 
   /** Every provider failed with a rate limit: the smallest wait any of them asked for. */
   get retryAfterMs(): number | undefined {
-    if (this.attempts.length === 0 || !this.attempts.every((a) => isG4FError(a.error, 'RateLimitError'))) return undefined;
-    const waits = this.attempts.map((a) => (a.error as RateLimitError).retryAfterMs ?? 1000);
-    return Math.min(...waits);
+    // Rate-limited everywhere (some perhaps skipped by an open circuit after their 429s).
+    const limited = this.attempts.filter((a) => isG4FError(a.error, 'RateLimitError'));
+    if (limited.length === 0 || !this.attempts.every((a) => a.error.code === 'rate_limit' || a.error.code === 'circuit_open')) {
+      return undefined;
+    }
+    const waits = this.attempts.map((a) =>
+      isG4FError(a.error, 'RateLimitError') ? (a.error.retryAfterMs ?? 1000) : (a.error as CircuitOpenError).retryInMs,
+    );
+    return Math.max(0, Math.min(...waits));
   }
 }
 
@@ -263,6 +279,7 @@ interface ErrorsByName {
   ModelNotFoundError: ModelNotFoundError;
   StreamInterruptedError: StreamInterruptedError;
   CircuitOpenError: CircuitOpenError;
+  EmptyAnswerError: EmptyAnswerError;
   AllProvidersFailedError: AllProvidersFailedError;
   ConfigError: ConfigError;
 }
@@ -284,6 +301,7 @@ const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   'all_providers_failed',
   'config',
   'circuit_open',
+  'empty_answer',
 ]);
 
 /** A guard by `name` and `code`, not `instanceof`, so it works across duplicate installs. */
@@ -296,6 +314,15 @@ export function isG4FError(value: unknown, name?: string): boolean {
   if (name === undefined) return value instanceof Error;
   if (name === 'ProviderHttpError') return candidate.name === 'ProviderHttpError' || candidate.name === 'RateLimitError';
   return candidate.name === name;
+}
+
+/** Replaces each secret (API key, token) in upstream text with `***`. */
+export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret !== undefined && secret.length >= 4 && result.includes(secret)) result = result.replaceAll(secret, '***');
+  }
+  return result;
 }
 
 /** Keep at most `limit` characters of an upstream body for an error message. */

@@ -13,6 +13,7 @@ import {
   RateLimitError,
   TimeoutError,
   isG4FError,
+  redactSecrets,
   truncate,
 } from './errors.js';
 import type { ProviderContext, Timeouts } from './spec.js';
@@ -165,20 +166,29 @@ export async function post(options: PostOptions): Promise<Dispatcher.ResponseDat
   return response;
 }
 
-/** Reads at most `limit` bytes of an error body, then drops the rest. */
-export async function readErrorBody(body: Dispatcher.ResponseData['body'], limit = 4096): Promise<string> {
+/**
+ * Reads at most `limit` bytes of an error body, then drops the rest. Secrets
+ * the upstream may echo (its API key, a token) are replaced with `***`.
+ */
+export async function readErrorBody(
+  body: Dispatcher.ResponseData['body'],
+  secrets: ReadonlyArray<string | undefined> = [],
+  limit = 4096,
+): Promise<string> {
+  const decoder = new TextDecoder();
   let text = '';
   try {
     for await (const chunk of body) {
-      text += Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
       if (text.length >= limit) break;
     }
+    text += decoder.decode();
   } catch {
     // A broken error body still makes an error.
   } finally {
     body.destroy();
   }
-  return text;
+  return redactSecrets(text, secrets);
 }
 
 /** One factory maps an error response to the right class. */

@@ -4,12 +4,12 @@
  * "The model: `gpt-4` does not exist"; that is retried, bounded, with backoff,
  * and only while no text has been given to the caller.
  */
-import { ModelNotFoundError } from '../core/errors.js';
-import { createCallGuard, errorFromResponse, post, readErrorBody } from '../core/http.js';
+import { ModelNotFoundError, isG4FError } from '../core/errors.js';
+import { createCallGuard, post } from '../core/http.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, requestOptions } from './openai-wire.js';
-import { isStrayLine, parseEventStream } from '../core/sse.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
+import { errorOfReply, readEventStreamReply } from './openai-stream.js';
+import { requestOptions } from './openai-wire.js';
 
 const NAME = 'Lockchat';
 export const LOCKCHAT_DEFAULT_TOKEN = 'FnMNPlwZEnGFqvEc9470Vw==';
@@ -39,15 +39,27 @@ async function* lockchatCompletion(request: CompletionRequest, context: Provider
   const headers = { 'user-agent': LOCKCHAT_USER_AGENT, 'content-type': 'application/json', ...context.headers };
   const retry = context.retry ?? { attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 };
   const guard = createCallGuard(NAME, context.timeouts, { signal: request.signal, stream: request.stream });
+  const reply = { provider: NAME, guard, secrets: [token] };
   let yieldedText = false;
   try {
     for (let attempt = 1; ; attempt++) {
-      const notFound = yield* attemptOnce();
-      if (notFound === undefined) return;
-      if (yieldedText || attempt >= retry.attempts) {
-        throw new ModelNotFoundError(`${NAME}: ${notFound} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, attempt, {
-          provider: NAME,
-        });
+      const response = await post({ provider: NAME, url, headers, body, context, guard });
+      try {
+        if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
+        for await (const chunk of readEventStreamReply(response, reply)) {
+          if (chunk.type === 'text-delta') yieldedText = true;
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        if (!isG4FError(error, 'ModelNotFoundError')) throw error;
+        if (yieldedText || attempt >= retry.attempts) {
+          throw new ModelNotFoundError(`${error.message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, attempt, {
+            provider: NAME,
+          });
+        }
+      } finally {
+        response.body.destroy();
       }
       await sleep(backoffDelay(attempt, retry), guard.signal);
     }
@@ -55,46 +67,5 @@ async function* lockchatCompletion(request: CompletionRequest, context: Provider
     throw guard.toError(error);
   } finally {
     guard.dispose();
-  }
-
-  /** One HTTP exchange; returns the model-not-found message when the upstream said so. */
-  async function* attemptOnce(): AsyncGenerator<Chunk, string | undefined> {
-    const response = await post({ provider: NAME, url, headers, body, context, guard });
-    let done = false;
-    try {
-      if (response.statusCode < 200 || response.statusCode >= 300) {
-        const text = await readErrorBody(response.body);
-        const notFound = findModelNotFound(text);
-        if (notFound !== undefined) return notFound;
-        throw errorFromResponse(NAME, response.statusCode, response.headers, text);
-      }
-      for await (const item of parseEventStream(response.body)) {
-        if (isStrayLine(item)) {
-          const notFound = findModelNotFound(item.stray);
-          if (notFound !== undefined) return notFound;
-          continue;
-        }
-        if (item.data === '[DONE]') {
-          // Read to the end so the pooled connection can be reused.
-          done = true;
-          continue;
-        }
-        if (done) continue;
-        const notFound = findModelNotFound(item.data);
-        if (notFound !== undefined) return notFound;
-        const event = parseJsonEvent(NAME, item.data);
-        for (const chunk of chunksFromOpenAIEvent(NAME, event)) {
-          if (chunk.type === 'text-delta') {
-            if (chunk.text === '') continue;
-            guard.gotFirstToken();
-            yieldedText = true;
-          }
-          yield chunk;
-        }
-      }
-      return undefined;
-    } finally {
-      response.body.destroy();
-    }
   }
 }

@@ -15,4 +15,6 @@ export const Mishalsgpt = createOpenAICompatibleProvider({
   kind: 'builtin',
   // The original body is {model, temperature, messages}: no stream field unless streaming.
   sendStreamFalse: false,
+  // The seed's default.
+  defaultTemperature: 0.7,
 });

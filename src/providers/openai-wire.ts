@@ -1,9 +1,12 @@
 /** OpenAI's chat wire format, shared by Lockchat, Mishalsgpt and configured OpenAI-compatible providers. */
-import { ProviderHttpError, StreamParseError, truncate } from '../core/errors.js';
+import { ModelNotFoundError, ProviderHttpError, StreamParseError, redactSecrets, truncate, type G4FError } from '../core/errors.js';
 import type { Chunk, CompletionRequest, FinishReason, Usage } from '../core/spec.js';
 
 /** Fields of a completion request that are not upstream options. */
 const OWN_FIELDS = new Set(['model', 'messages', 'stream', 'temperature', 'signal', 'provider', 'timeouts', 'auth', 'apiKey']);
+
+/** How long an upstream may keep a reply open after `data: [DONE]` before it is cut (the answer is complete). */
+export const AFTER_DONE_GRACE_MS = 1_000;
 
 /** The caller's extra options (max_tokens, top_p, …), to pass through to the upstream. */
 export function requestOptions(request: CompletionRequest): Record<string, unknown> {
@@ -64,20 +67,27 @@ export function toUsage(usage: WireUsage | null | undefined): Usage | undefined 
   return { promptTokens: prompt, completionTokens: completion, totalTokens: Number.isFinite(total) ? total : prompt + completion };
 }
 
-/** An `error` object inside a 200 reply (some proxies do this). */
-export function upstreamError(provider: string, event: WireEvent): ProviderHttpError | undefined {
+/** An `error` object inside a 200 reply (some proxies do this); OpenAI's model-not-found keeps its class. */
+export function upstreamError(
+  provider: string,
+  event: WireEvent,
+  secrets: ReadonlyArray<string | undefined> = [],
+): G4FError | undefined {
   const error = event.error;
   if (error === undefined || error === null) return undefined;
-  const message = typeof error === 'string' ? error : typeof error.message === 'string' ? error.message : JSON.stringify(error);
+  const raw = typeof error === 'string' ? error : typeof error.message === 'string' ? error.message : JSON.stringify(error);
+  const message = truncate(redactSecrets(raw, secrets));
+  const notFound = findModelNotFound(message);
+  if (notFound !== undefined) return new ModelNotFoundError(`${provider}: ${notFound}`, 1, { provider });
   const status = typeof error === 'object' && typeof error.status === 'number' ? error.status : 502;
-  return new ProviderHttpError(status, truncate(message), { provider, message: `${provider} reported an error: ${truncate(message)}` });
+  return new ProviderHttpError(status, message, { provider, message: `${provider} reported an error: ${message}` });
 }
 
 /** Chunks of one streamed `chat.completion.chunk` event. */
-export function chunksFromOpenAIEvent(provider: string, value: unknown): Chunk[] {
+export function chunksFromOpenAIEvent(provider: string, value: unknown, secrets?: ReadonlyArray<string | undefined>): Chunk[] {
   if (!isObject(value)) throw new StreamParseError(`${provider} sent an event that is not an object`, { provider });
   const event = value as WireEvent;
-  const error = upstreamError(provider, event);
+  const error = upstreamError(provider, event, secrets);
   if (error) throw error;
   const chunks: Chunk[] = [];
   if (Array.isArray(event.choices)) {
@@ -94,10 +104,10 @@ export function chunksFromOpenAIEvent(provider: string, value: unknown): Chunk[]
 }
 
 /** Chunks of a whole `chat.completion` object: the content of each choice, as the Mishalsgpt seed says. */
-export function chunksFromOpenAICompletion(provider: string, value: unknown): Chunk[] {
+export function chunksFromOpenAICompletion(provider: string, value: unknown, secrets?: ReadonlyArray<string | undefined>): Chunk[] {
   if (!isObject(value)) throw new StreamParseError(`${provider} answered JSON that is not an object`, { provider });
   const completion = value as WireEvent;
-  const error = upstreamError(provider, completion);
+  const error = upstreamError(provider, completion, secrets);
   if (error) throw error;
   if (!Array.isArray(completion.choices)) {
     throw new StreamParseError(`${provider} answered without a choices list: ${truncate(JSON.stringify(value), 200)}`, {

@@ -1,0 +1,105 @@
+/** Reading an OpenAI-style reply (error status, SSE stream or JSON), shared by every provider. */
+import type { Dispatcher } from 'undici';
+import { ModelNotFoundError, StreamParseError, truncate, type G4FError } from '../core/errors.js';
+import { errorFromResponse, readErrorBody, type CallGuard } from '../core/http.js';
+import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
+import type { Chunk } from '../core/spec.js';
+import {
+  AFTER_DONE_GRACE_MS,
+  chunksFromOpenAICompletion,
+  chunksFromOpenAIEvent,
+  findModelNotFound,
+  parseJsonEvent,
+} from './openai-wire.js';
+
+export interface ReplyOptions {
+  provider: string;
+  guard: CallGuard;
+  /** Values to redact from upstream text: API keys, tokens. */
+  secrets: ReadonlyArray<string | undefined>;
+}
+
+/** The typed error of a non-2xx reply; OpenAI's model-not-found keeps its class. */
+export async function errorOfReply(response: Dispatcher.ResponseData, options: ReplyOptions): Promise<G4FError> {
+  const text = await readErrorBody(response.body, options.secrets);
+  const notFound = findModelNotFound(text);
+  if (notFound !== undefined) return new ModelNotFoundError(`${options.provider}: ${notFound}`, 1, { provider: options.provider });
+  return errorFromResponse(options.provider, response.statusCode, response.headers, text);
+}
+
+const DONE = Symbol('done');
+
+function chunksOf(item: EventStreamItem, options: ReplyOptions): readonly Chunk[] | typeof DONE {
+  const { provider } = options;
+  if (isStrayLine(item)) {
+    // Not SSE at all; Lockchat's upstream says model-not-found this way.
+    const notFound = findModelNotFound(item.stray);
+    if (notFound !== undefined) throw new ModelNotFoundError(`${provider}: ${notFound}`, 1, { provider });
+    return [];
+  }
+  if (item.data === '[DONE]') return DONE;
+  return chunksFromOpenAIEvent(provider, parseJsonEvent(provider, item.data), options.secrets);
+}
+
+/**
+ * The chunks of a `text/event-stream` reply of `chat.completion.chunk` events.
+ * After `data: [DONE]` the body is read to its end so the pooled connection is
+ * reused, but an upstream that holds it open is cut after a short grace: the
+ * answer is complete either way.
+ */
+export async function* readEventStreamReply(response: Dispatcher.ResponseData, options: ReplyOptions): AsyncGenerator<Chunk> {
+  const { body } = response;
+  const decoder = createEventStreamDecoder();
+  let done = false;
+  let grace: NodeJS.Timeout | undefined;
+  try {
+    for await (const bytes of body) {
+      if (done) continue;
+      for (const item of decoder.push(bytes as Uint8Array)) {
+        const chunks = chunksOf(item, options);
+        if (chunks === DONE) {
+          done = true;
+          grace = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
+          break;
+        }
+        for (const chunk of chunks) {
+          if (chunk.type === 'text-delta') options.guard.gotFirstToken();
+          yield chunk;
+        }
+      }
+    }
+    if (!done) {
+      for (const item of decoder.end()) {
+        const chunks = chunksOf(item, options);
+        if (chunks === DONE) break;
+        yield* chunks;
+      }
+    }
+  } catch (error) {
+    if (!done) throw error;
+  } finally {
+    if (grace !== undefined) clearTimeout(grace);
+  }
+}
+
+/** The chunks of a whole `chat.completion` JSON reply: each choice's content, once. */
+export async function jsonReplyChunks(response: Dispatcher.ResponseData, options: ReplyOptions): Promise<readonly Chunk[]> {
+  const text = await response.body.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const type = String(response.headers['content-type'] ?? 'no content-type');
+    throw new StreamParseError(`${options.provider} answered something that is not JSON (${type}): ${truncate(text, 200)}`, {
+      provider: options.provider,
+    });
+  }
+  const chunks = chunksFromOpenAICompletion(options.provider, value, options.secrets);
+  options.guard.gotFirstToken();
+  return chunks;
+}
+
+export function isEventStream(response: Dispatcher.ResponseData): boolean {
+  const type = response.headers['content-type'];
+  return typeof type === 'string' && type.includes('text/event-stream');
+}
