@@ -5,6 +5,10 @@
  * `stopped` (the client went away) or `interrupted` (the provider failed after it started). A
  * provider failure before any text is an `error` event and nothing is stored for it.
  *
+ * A user message that never got an answer (its request failed) stays stored, but is not sent
+ * upstream as context with later questions. `regenerate` may name the question it answers
+ * (`replyTo`): a 409 when that is no longer the last question, so a stale retry deletes nothing.
+ *
  * Events, each `data:` one JSON object:
  *   user     {message}                               the saved user message (send / edit)
  *   context  {sent, omitted, promptTokens, contextTokens}
@@ -42,6 +46,8 @@ const chatBody = z
     content: z.string().min(1).max(500_000).optional(),
     regenerate: z.literal(true).optional(),
     replaceFrom: z.string().max(64).optional(),
+    /** With `regenerate`: the id of the user message to answer; refused when it is no longer the last one. */
+    replyTo: z.string().max(64).optional(),
     model: z.string().min(1).max(200),
     provider: z.string().max(200).optional(),
     systemPrompt: z.string().max(200_000).optional(),
@@ -77,15 +83,16 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
     } else {
       const lastUser = conversation.messages.findLastIndex((message) => message.role === 'user');
       if (lastUser < 0) throw new HttpRequestError(400, 'There is no user message to answer again.', { code: 'nothing_to_regenerate' });
+      if (body.replyTo !== undefined && conversation.messages[lastUser]?.id !== body.replyTo) {
+        throw new HttpRequestError(409, 'That message is no longer the last question of the conversation.', { code: 'conversation_changed', param: 'replyTo' });
+      }
       const next = conversation.messages[lastUser + 1];
       if (next !== undefined) await store.deleteMessagesFrom(conversationId, next.id);
     }
     const current = await store.get(conversationId);
     const systemPrompt = current?.systemPrompt ?? '';
     const history: ChatMessage[] = systemPrompt.trim() === '' ? [] : [{ role: 'system', content: systemPrompt }];
-    for (const message of current?.messages ?? []) {
-      if (message.content !== '') history.push({ role: message.role, content: message.content });
-    }
+    history.push(...answeredHistory(current?.messages ?? []));
     return user === undefined ? { history } : { history, user };
   }
 
@@ -250,6 +257,21 @@ function createEventSink(response: ServerResponse): EventSink {
       if (!response.writableEnded && !response.destroyed) response.end();
     },
   };
+}
+
+/**
+ * The turns sent upstream: a user message that never got an answer (its request failed) is left
+ * out, except the last one, which is the question being answered now. Empty messages are left out.
+ */
+export function answeredHistory(messages: readonly Pick<Message, 'role' | 'content'>[]): ChatMessage[] {
+  const history: ChatMessage[] = [];
+  messages.forEach((message, index) => {
+    if (message.content === '') return;
+    const next = messages[index + 1];
+    if (message.role === 'user' && next !== undefined && next.role !== 'assistant') return;
+    history.push({ role: message.role, content: message.content });
+  });
+  return history;
 }
 
 /** The first line of the first message, at most 60 characters. */

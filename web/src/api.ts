@@ -124,6 +124,8 @@ export interface ChatRequest {
   content?: string;
   regenerate?: true;
   replaceFrom?: string;
+  /** With `regenerate`: the user message to answer (the server refuses if it is no longer the last). */
+  replyTo?: string;
   model: string;
   provider?: string;
   systemPrompt?: string;

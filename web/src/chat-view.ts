@@ -1,8 +1,13 @@
-/** The message list of the open conversation: rendering, sending, streaming, stop, regenerate, edit and resend, errors. */
-import { ApiError, streamChat, type ApiErrorBody, type ChatRequest, type Conversation, type Message } from './api.js';
+/** The message list of the open conversation: rendering, sending, streaming, stop, regenerate, edit and resend, errors and retry. */
+import { ApiError, streamChat, type ApiErrorBody, type ChatRequest, type Conversation } from './api.js';
+import { createErrorBubble, type Failure } from './error-bubble.js';
 import { t, type MessageKey } from './i18n.js';
 import { copyText } from './markdown.js';
-import { createStreamRenderer, renderStatic, type StreamRenderer } from './stream-render.js';
+import { actionButton, contentOf, createBubble, setMeta, setStatus } from './message-bubble.js';
+import { createStreamRenderer, type StreamRenderer } from './stream-render.js';
+
+/** The server's limit on one message, checked before sending. */
+export const MAX_MESSAGE_CHARS = 500_000;
 
 export interface ChatSettings {
   model: string;
@@ -18,11 +23,16 @@ export interface ChatViewOptions {
   onStreamingChange(streaming: boolean): void;
   /** Something was saved (titles and order in the list may have changed). */
   onSaved(): void;
+  /** A request failed before the server saved its user message. */
+  onUnsaved?(conversationId: string): void;
 }
+
+/** How a send ended: `saved` once the server stored the user message (even if the answer then failed). */
+export type SendOutcome = 'answered' | 'saved' | 'unsaved' | 'refused';
 
 export interface ChatView {
   show(conversation: Conversation | undefined): void;
-  send(content: string): Promise<void>;
+  send(content: string): Promise<SendOutcome>;
   regenerate(): Promise<void>;
   stop(): void;
   streaming(): boolean;
@@ -35,9 +45,12 @@ interface Streaming {
   stopped: boolean;
 }
 
+type RunRequest = Omit<ChatRequest, 'model' | 'provider' | 'systemPrompt'>;
+
 export function createChatView(options: ChatViewOptions): ChatView {
   const { container } = options;
   const empty = container.querySelector<HTMLElement>('#empty');
+  const failures = new WeakMap<HTMLElement, Failure>();
   let current: Streaming | undefined;
   let stick = true;
 
@@ -59,8 +72,11 @@ export function createChatView(options: ChatViewOptions): ChatView {
       void copyText(code).then(() => flash(button));
     } else if (action === 'copy-message' && bubble !== null) {
       void copyText(bubble.dataset.text ?? '').then(() => flash(button));
-    } else if (action === 'regenerate' || action === 'retry') {
+    } else if (action === 'regenerate') {
       void view.regenerate();
+    } else if (action === 'retry' && bubble !== null) {
+      const failure = failures.get(bubble);
+      if (failure !== undefined) void retry(bubble, failure);
     } else if (action === 'edit' && bubble !== null) {
       startEditing(bubble);
     }
@@ -82,66 +98,6 @@ export function createChatView(options: ChatViewOptions): ChatView {
     if (empty !== null) empty.hidden = container.querySelector('.message') !== null;
   }
 
-  function button(action: string, key: MessageKey): HTMLButtonElement {
-    const element = document.createElement('button');
-    element.type = 'button';
-    element.className = 'small ghost';
-    element.dataset.action = action;
-    element.dataset.i18n = key;
-    element.textContent = t(key);
-    return element;
-  }
-
-  function bubbleFor(message: Pick<Message, 'role' | 'content' | 'status'> & Partial<Message>): HTMLElement {
-    const bubble = document.createElement('article');
-    bubble.className = `message ${message.role}`;
-    bubble.dataset.role = message.role;
-    bubble.dataset.status = message.status;
-    if (message.id !== undefined) bubble.dataset.id = message.id;
-    bubble.dataset.text = message.content;
-    const head = document.createElement('header');
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.dataset.i18n = message.role === 'user' ? 'you' : 'assistant';
-    who.textContent = t(message.role === 'user' ? 'you' : 'assistant');
-    const meta = document.createElement('span');
-    meta.className = 'meta';
-    const status = document.createElement('span');
-    status.className = 'status';
-    head.append(who, meta, status);
-    const body = document.createElement('div');
-    body.className = 'content';
-    const actions = document.createElement('div');
-    actions.className = 'actions';
-    if (message.role === 'user') actions.append(button('edit', 'edit'), button('copy-message', 'copy'));
-    else actions.append(button('copy-message', 'copy'), button('regenerate', 'regenerate'));
-    bubble.append(head, body, actions);
-    setMeta(bubble, message);
-    setStatus(bubble, message.status);
-    if (message.role === 'user') body.textContent = message.content;
-    else if (message.content !== '') renderStatic(body, message.content);
-    return bubble;
-  }
-
-  function setMeta(bubble: HTMLElement, message: Partial<Message>): void {
-    const meta = bubble.querySelector('.meta');
-    if (meta !== null && message.role === 'assistant') meta.textContent = [message.model, message.provider].filter(Boolean).join(' · ');
-  }
-
-  function setStatus(bubble: HTMLElement, status: Message['status']): void {
-    bubble.dataset.status = status;
-    const label = bubble.querySelector<HTMLElement>('.status');
-    if (label === null) return;
-    const key: MessageKey | undefined = status === 'stopped' ? 'stopped' : status === 'interrupted' ? 'interrupted' : status === 'streaming' ? 'streaming' : undefined;
-    if (key === undefined) {
-      label.textContent = '';
-      delete label.dataset.i18n;
-    } else {
-      label.dataset.i18n = key;
-      label.textContent = t(key);
-    }
-  }
-
   function add(element: HTMLElement): HTMLElement {
     container.append(element);
     updateEmpty();
@@ -149,59 +105,84 @@ export function createChatView(options: ChatViewOptions): ChatView {
     return element;
   }
 
+  /** Error bubbles, notices, and user bubbles the server never saved. */
   function removeTransient(): void {
-    for (const node of container.querySelectorAll('.error-bubble, .notice')) node.remove();
+    for (const node of container.querySelectorAll('.error-bubble, .notice, .message.user[data-status="not-sent"]')) node.remove();
   }
 
-  function showError(status: number, error: ApiErrorBody): void {
-    const box = document.createElement('div');
-    box.className = 'message error-bubble';
-    box.setAttribute('role', 'alert');
-    const title = document.createElement('strong');
-    title.dataset.i18n = 'errorTitle';
-    title.textContent = t('errorTitle');
-    const text = document.createElement('p');
-    text.className = 'reason';
-    text.textContent = `${error.message}${status > 0 ? ` (HTTP ${status})` : ''}`;
-    box.append(title, text);
-    if (error.attempts !== undefined && error.attempts.length > 0) {
-      const list = document.createElement('ul');
-      for (const attempt of error.attempts) {
-        const item = document.createElement('li');
-        item.textContent = `${attempt.provider}: ${attempt.code}${attempt.status === undefined ? '' : ` ${attempt.status}`}: ${attempt.message}`;
-        list.append(item);
-      }
-      box.append(list);
+  function removeAfter(bubble: HTMLElement): void {
+    let node = bubble.nextElementSibling;
+    while (node !== null) {
+      const next = node.nextElementSibling;
+      if (node !== empty) node.remove();
+      node = next;
     }
-    const retry = button('retry', 'retry');
-    retry.className = 'small primary';
-    box.append(retry);
+  }
+
+  function showError(status: number, error: ApiErrorBody, failure: Failure): void {
+    const box = createErrorBubble(status, error);
+    failures.set(box, failure);
     add(box);
   }
 
-  function lastUserIndex(bubbles: HTMLElement[]): number {
-    return bubbles.findLastIndex((bubble) => bubble.dataset.role === 'user');
+  async function retry(errorBubble: HTMLElement, failure: Failure): Promise<void> {
+    if (current !== undefined) return;
+    errorBubble.remove();
+    const user = failure.userId === undefined ? failure.bubble : (container.querySelector<HTMLElement>(`.message.user[data-id="${CSS.escape(failure.userId)}"]`) ?? undefined);
+    if (user !== undefined && user.isConnected) removeAfter(user);
+    if (failure.userId !== undefined) {
+      await run({ regenerate: true, replyTo: failure.userId }, user);
+      return;
+    }
+    const content = failure.content ?? '';
+    const bubble = user !== undefined && user.isConnected ? user : add(createBubble({ role: 'user', content, status: 'complete' }));
+    setStatus(bubble, 'complete');
+    await run(failure.replaceFrom === undefined ? { content } : { content, replaceFrom: failure.replaceFrom }, bubble);
   }
 
-  async function run(request: Omit<ChatRequest, 'model' | 'provider' | 'systemPrompt'>, userBubble: HTMLElement | undefined): Promise<void> {
-    const conversationId = await options.ensureConversation();
+  async function run(request: RunRequest, userBubble: HTMLElement | undefined): Promise<SendOutcome> {
     const settings = options.settings();
     const controller = new AbortController();
-    const bubble = bubbleFor({ role: 'assistant', content: '', status: 'streaming' });
+    const bubble = createBubble({ role: 'assistant', content: '', status: 'streaming' });
     bubble.classList.add('pending');
     const state: Streaming = { controller, renderer: undefined, bubble, stopped: false };
     current = state;
     options.onStreamingChange(true);
     add(bubble);
     stick = true;
-    const body = bubble.querySelector<HTMLElement>('.content') as HTMLElement;
+    const body = contentOf(bubble);
     let renderer: StreamRenderer | undefined;
+    let conversationId: string | undefined;
+    // A regenerate answers a message that is saved already.
+    let savedUserId: string | undefined = request.replyTo;
+    let outcome: SendOutcome = 'unsaved';
     const full: ChatRequest = { ...request, model: settings.model, systemPrompt: settings.systemPrompt };
     if (settings.provider !== '' && settings.provider !== 'auto') full.provider = settings.provider;
+    const fail = (status: number, error: ApiErrorBody): void => {
+      renderer?.finish();
+      if (renderer === undefined || renderer.text === '') bubble.remove();
+      else {
+        bubble.dataset.text = renderer.text;
+        setStatus(bubble, 'interrupted');
+      }
+      if (userBubble !== undefined && renderer === undefined) setStatus(userBubble, savedUserId === undefined ? 'not-sent' : 'no-answer');
+      const failure: Failure =
+        savedUserId !== undefined
+          ? { userId: savedUserId }
+          : { content: request.content ?? '', ...(request.replaceFrom === undefined ? {} : { replaceFrom: request.replaceFrom }) };
+      if (userBubble !== undefined) failure.bubble = userBubble;
+      showError(status, error, failure);
+    };
     try {
+      conversationId = await options.ensureConversation();
       await streamChat(conversationId, full, {
         user(message) {
-          if (userBubble !== undefined) userBubble.dataset.id = message.id;
+          savedUserId = message.id;
+          outcome = 'saved';
+          if (userBubble !== undefined) {
+            userBubble.dataset.id = message.id;
+            setStatus(userBubble, 'complete');
+          }
           options.onSaved();
         },
         context(info) {
@@ -227,44 +208,36 @@ export function createChatView(options: ChatViewOptions): ChatView {
           bubble.dataset.text = message.content;
           setMeta(bubble, message);
           setStatus(bubble, 'complete');
+          outcome = 'answered';
         },
-        error(status, error) {
-          renderer?.finish();
-          if (renderer === undefined || renderer.text === '') bubble.remove();
-          else {
-            bubble.dataset.text = renderer.text;
-            setStatus(bubble, 'interrupted');
-          }
-          showError(status, error);
-        },
+        error: fail,
       }, controller.signal);
     } catch (error) {
       if (!state.stopped) {
-        renderer?.finish();
-        if (renderer === undefined || renderer.text === '') bubble.remove();
-        else setStatus(bubble, 'interrupted');
-        if (error instanceof ApiError) showError(error.status, error.body);
-        else showError(0, { message: `${t('networkError')}: ${error instanceof Error ? error.message : String(error)}` });
+        if (error instanceof ApiError) fail(error.status, error.body);
+        else fail(0, { message: `${t('networkError')}: ${error instanceof Error ? error.message : String(error)}` });
       }
     } finally {
       if (current === state) current = undefined;
       options.onStreamingChange(false);
+      if (savedUserId === undefined && conversationId !== undefined && !state.stopped) options.onUnsaved?.(conversationId);
       options.onSaved();
       updateEmpty();
     }
+    return outcome;
   }
 
   function startEditing(bubble: HTMLElement): void {
     if (current !== undefined || bubble.dataset.id === undefined) return;
-    const body = bubble.querySelector<HTMLElement>('.content');
-    if (body === null || bubble.classList.contains('editing')) return;
+    const body = contentOf(bubble);
+    if (bubble.classList.contains('editing')) return;
     bubble.classList.add('editing');
     const area = document.createElement('textarea');
     area.value = bubble.dataset.text ?? '';
     area.rows = Math.min(12, Math.max(2, area.value.split('\n').length));
-    const save = button('save-edit', 'saveAndSend');
+    const save = actionButton('save-edit', 'saveAndSend');
     save.className = 'small primary';
-    const cancel = button('cancel-edit', 'cancel');
+    const cancel = actionButton('cancel-edit', 'cancel');
     const row = document.createElement('div');
     row.className = 'edit-row';
     row.append(save, cancel);
@@ -274,20 +247,55 @@ export function createChatView(options: ChatViewOptions): ChatView {
       bubble.classList.remove('editing');
       body.textContent = bubble.dataset.text ?? '';
     };
-    cancel.addEventListener('click', restore);
-    save.addEventListener('click', () => {
+    const submit = (): void => {
       const content = area.value.trim();
       const messageId = bubble.dataset.id;
-      if (content === '' || messageId === undefined) return;
-      removeTransient();
-      let node: Element | null = bubble;
-      while (node !== null) {
-        const next: Element | null = node.nextElementSibling;
-        node.remove();
-        node = next;
+      if (content === '' || messageId === undefined || current !== undefined) return;
+      if (content.length > MAX_MESSAGE_CHARS) {
+        showTooLong(content.length);
+        return;
       }
-      const user = add(bubbleFor({ role: 'user', content, status: 'complete' }));
+      removeTransient();
+      removeAfter(bubble);
+      bubble.remove();
+      const user = add(createBubble({ role: 'user', content, status: 'complete' }));
       void run({ content, replaceFrom: messageId }, user);
+    };
+    cancel.addEventListener('click', restore);
+    save.addEventListener('click', submit);
+    area.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      } else if (event.key === 'Escape') {
+        event.preventDefault();
+        restore();
+      }
+    });
+  }
+
+  function showTooLong(length: number): void {
+    for (const node of container.querySelectorAll('.notice.too-long')) node.remove();
+    const notice = document.createElement('div');
+    notice.className = 'notice too-long';
+    notice.setAttribute('role', 'alert');
+    notice.textContent = t('tooLong', { length: length.toLocaleString(), limit: MAX_MESSAGE_CHARS.toLocaleString() });
+    add(notice);
+  }
+
+  /** Marks stored user messages that never got an answer; the last one gets a Retry. */
+  function markUnanswered(): void {
+    const bubbles = [...container.querySelectorAll<HTMLElement>('article.message')];
+    bubbles.forEach((bubble, index) => {
+      if (bubble.dataset.role !== 'user' || bubble.dataset.id === undefined) return;
+      const next = bubbles[index + 1];
+      if (next?.dataset.role === 'assistant') return;
+      setStatus(bubble, 'no-answer');
+      if (next === undefined) {
+        showError(0, { message: t('unansweredTitle') }, { userId: bubble.dataset.id, bubble });
+        const box = container.lastElementChild;
+        if (box instanceof HTMLElement) box.classList.add('unanswered');
+      }
     });
   }
 
@@ -295,25 +303,30 @@ export function createChatView(options: ChatViewOptions): ChatView {
     show(conversation) {
       view.stop();
       clear();
-      for (const message of conversation?.messages ?? []) add(bubbleFor(message));
+      for (const message of conversation?.messages ?? []) add(createBubble(message));
+      markUnanswered();
       updateEmpty();
       stick = true;
       scroll();
     },
     async send(content) {
-      if (current !== undefined || content.trim() === '') return;
+      if (current !== undefined || content.trim() === '') return 'refused';
+      if (content.length > MAX_MESSAGE_CHARS) {
+        showTooLong(content.length);
+        return 'refused';
+      }
       removeTransient();
-      const user = add(bubbleFor({ role: 'user', content, status: 'complete' }));
-      await run({ content }, user);
+      const user = add(createBubble({ role: 'user', content, status: 'complete' }));
+      return run({ content }, user);
     },
     async regenerate() {
       if (current !== undefined) return;
       removeTransient();
-      const bubbles = [...container.querySelectorAll<HTMLElement>('.message')];
-      const last = lastUserIndex(bubbles);
-      if (last < 0) return;
-      for (const bubble of bubbles.slice(last + 1)) bubble.remove();
-      await run({ regenerate: true }, undefined);
+      const users = [...container.querySelectorAll<HTMLElement>('article.message.user[data-id]')];
+      const last = users.at(-1);
+      if (last === undefined || last.dataset.id === undefined) return;
+      removeAfter(last);
+      await run({ regenerate: true, replyTo: last.dataset.id }, last);
     },
     stop() {
       const state = current;

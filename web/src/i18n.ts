@@ -51,6 +51,18 @@ const en = {
   newConversation: 'New conversation',
   presetNone: 'No system prompt',
   presetCustom: 'Custom',
+  notSent: 'not sent',
+  noAnswer: 'no answer',
+  unansweredTitle: 'This question has no answer yet.',
+  tooLong: 'The message is too long: {length} characters, at most {limit}.',
+  allProvidersFailed: 'All providers failed',
+  details: 'Details',
+  close: 'Close',
+  wrongKey: 'The server refused this key. Check it and try again.',
+  changeKey: 'API key',
+  imageLink: 'image',
+  conversationId: 'Conversation id',
+  demoTriggers: 'Try: {triggers}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -107,6 +119,18 @@ const ru: Record<MessageKey, string> = {
   newConversation: 'Новая беседа',
   presetNone: 'Без системного промпта',
   presetCustom: 'Свой',
+  notSent: 'не отправлено',
+  noAnswer: 'без ответа',
+  unansweredTitle: 'На этот вопрос ещё нет ответа.',
+  tooLong: 'Сообщение слишком длинное: {length} символов, можно не больше {limit}.',
+  allProvidersFailed: 'Все провайдеры не ответили',
+  details: 'Подробности',
+  close: 'Закрыть',
+  wrongKey: 'Сервер не принял этот ключ. Проверьте его и попробуйте снова.',
+  changeKey: 'API-ключ',
+  imageLink: 'изображение',
+  conversationId: 'Id беседы',
+  demoTriggers: 'Попробуйте: {triggers}',
 };
 
 const dictionaries: Record<Language, Record<MessageKey, string>> = { en, ru };
@@ -145,4 +169,11 @@ export function applyTranslations(root: ParentNode): void {
   for (const element of root.querySelectorAll<HTMLElement>('[data-i18n-aria-label]')) {
     element.setAttribute('aria-label', t(element.dataset.i18nAriaLabel as MessageKey));
   }
+}
+
+/** The server's default title, shown in the page's language. */
+export const SERVER_DEFAULT_TITLE = 'New conversation';
+
+export function displayTitle(title: string | undefined): string {
+  return title === undefined || title === SERVER_DEFAULT_TITLE ? t('newConversation') : title;
 }

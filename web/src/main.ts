@@ -1,7 +1,7 @@
 /** The chat page: wires the sidebar, the pickers, the system prompt, the composer and the message view. */
 import { api, ApiError, getApiKey, setApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
 import { createChatView } from './chat-view.js';
-import { applyTranslations, currentLanguage, setLanguage, t } from './i18n.js';
+import { applyTranslations, currentLanguage, displayTitle, setLanguage, t } from './i18n.js';
 import { deletePreset, listPresets, presetOf, savePreset } from './presets.js';
 import { createSidebar } from './sidebar.js';
 import { initTheme, toggleTheme } from './theme.js';
@@ -35,6 +35,8 @@ let models: Array<{ id: string; providers?: string[] }> = [];
 let providerNames: string[] = [];
 let currentId: string | undefined;
 let current: Conversation | undefined;
+/** A conversation created by a send whose message the server has not saved yet. */
+let createdForSend: string | undefined;
 
 const sidebar = createSidebar({
   list: element<HTMLUListElement>('conversation-list'),
@@ -44,7 +46,7 @@ const sidebar = createSidebar({
     if (id === currentId) newChat();
   },
   onRenamed: (conversation) => {
-    if (conversation.id === currentId) ui.title.textContent = conversation.title;
+    if (conversation.id === currentId) ui.title.textContent = displayTitle(conversation.title);
   },
   onError: report,
 });
@@ -56,7 +58,20 @@ const chat = createChatView({
     if (currentId !== undefined) return currentId;
     const created = await api.create({ systemPrompt: ui.systemPrompt.value, model: ui.model.value, provider: ui.provider.value });
     select(created);
+    createdForSend = created.id;
     return created.id;
+  },
+  onUnsaved(conversationId) {
+    // The conversation was made for this send and holds nothing: do not leave an empty entry behind.
+    if (conversationId !== createdForSend) return;
+    createdForSend = undefined;
+    void api
+      .remove(conversationId)
+      .catch(() => undefined)
+      .then(() => {
+        if (currentId === conversationId) select(undefined);
+        return sidebar.refresh();
+      });
   },
   onStreamingChange(streaming) {
     ui.send.hidden = streaming;
@@ -64,9 +79,10 @@ const chat = createChatView({
     document.body.classList.toggle('streaming', streaming);
   },
   onSaved() {
+    createdForSend = undefined;
     void sidebar.refresh().then(() => {
       const entry = sidebar.conversations().find((conversation) => conversation.id === currentId);
-      if (entry !== undefined) ui.title.textContent = entry.title;
+      if (entry !== undefined) ui.title.textContent = displayTitle(entry.title);
     });
   },
 });
@@ -84,7 +100,7 @@ function report(error: unknown): void {
 function select(conversation: Conversation | undefined): void {
   current = conversation;
   currentId = conversation?.id;
-  ui.title.textContent = conversation?.title ?? t('newConversation');
+  ui.title.textContent = displayTitle(conversation?.title);
   if (currentId === undefined) localStorage.removeItem('g4f.current');
   else localStorage.setItem('g4f.current', currentId);
   sidebar.setActive(currentId);
@@ -197,7 +213,13 @@ function sendFromComposer(): void {
   if (content.trim() === '' || chat.streaming()) return;
   ui.input.value = '';
   autosize();
-  void chat.send(content);
+  void chat.send(content).then((outcome) => {
+    // Not saved by the server: the text goes back to the composer (unless something new was typed).
+    if ((outcome === 'unsaved' || outcome === 'refused') && ui.input.value === '') {
+      ui.input.value = content;
+      autosize();
+    }
+  });
 }
 
 function autosize(): void {
@@ -224,7 +246,7 @@ function wire(): void {
     setLanguage(currentLanguage() === 'en' ? 'ru' : 'en');
     ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
     fillPresets();
-    ui.title.textContent = current?.title ?? t('newConversation');
+    ui.title.textContent = displayTitle(current?.title);
     void sidebar.refresh();
   });
   ui.model.addEventListener('change', () => {

@@ -1,6 +1,6 @@
 /** The list of conversations: search, open, rename in place, delete. */
 import { api, type Conversation } from './api.js';
-import { t } from './i18n.js';
+import { displayTitle, t } from './i18n.js';
 
 export interface SidebarOptions {
   list: HTMLUListElement;
@@ -105,7 +105,7 @@ export function createSidebar(options: SidebarOptions): Sidebar {
       text.className = 'text';
       const title = document.createElement('span');
       title.className = 'title';
-      title.textContent = conversation.title;
+      title.textContent = displayTitle(conversation.title);
       text.append(title);
       if (conversation.snippet !== undefined) {
         const snippet = document.createElement('span');

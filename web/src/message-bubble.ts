@@ -1,0 +1,78 @@
+/** One message of the list: its header (who, model, status), its content and its action buttons. */
+import type { Message } from './api.js';
+import { t, type MessageKey } from './i18n.js';
+import { renderStatic } from './stream-render.js';
+
+/** Statuses a bubble can show: a stored message's, or the page's own for a user message whose request failed. */
+export type BubbleStatus = Message['status'] | 'not-sent' | 'no-answer';
+
+const STATUS_LABELS: Partial<Record<BubbleStatus, MessageKey>> = {
+  stopped: 'stopped',
+  interrupted: 'interrupted',
+  streaming: 'streaming',
+  'not-sent': 'notSent',
+  'no-answer': 'noAnswer',
+};
+
+export function actionButton(action: string, key: MessageKey): HTMLButtonElement {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.className = 'small ghost';
+  element.dataset.action = action;
+  element.dataset.i18n = key;
+  element.textContent = t(key);
+  return element;
+}
+
+export function createBubble(message: Pick<Message, 'role' | 'content' | 'status'> & Partial<Message>): HTMLElement {
+  const bubble = document.createElement('article');
+  bubble.className = `message ${message.role}`;
+  bubble.dataset.role = message.role;
+  if (message.id !== undefined) bubble.dataset.id = message.id;
+  bubble.dataset.text = message.content;
+  const head = document.createElement('header');
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.dataset.i18n = message.role === 'user' ? 'you' : 'assistant';
+  who.textContent = t(message.role === 'user' ? 'you' : 'assistant');
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  const status = document.createElement('span');
+  status.className = 'status';
+  head.append(who, meta, status);
+  const body = document.createElement('div');
+  body.className = 'content';
+  const actions = document.createElement('div');
+  actions.className = 'actions';
+  if (message.role === 'user') actions.append(actionButton('edit', 'edit'), actionButton('copy-message', 'copy'));
+  else actions.append(actionButton('copy-message', 'copy'), actionButton('regenerate', 'regenerate'));
+  bubble.append(head, body, actions);
+  setMeta(bubble, message);
+  setStatus(bubble, message.status);
+  if (message.role === 'user') body.textContent = message.content;
+  else if (message.content !== '') renderStatic(body, message.content);
+  return bubble;
+}
+
+export function setMeta(bubble: HTMLElement, message: Partial<Message>): void {
+  const meta = bubble.querySelector('.meta');
+  if (meta !== null && message.role === 'assistant') meta.textContent = [message.model, message.provider].filter(Boolean).join(' · ');
+}
+
+export function setStatus(bubble: HTMLElement, status: BubbleStatus): void {
+  bubble.dataset.status = status;
+  const label = bubble.querySelector<HTMLElement>(':scope > header .status');
+  if (label === null) return;
+  const key = STATUS_LABELS[status];
+  if (key === undefined) {
+    label.textContent = '';
+    delete label.dataset.i18n;
+  } else {
+    label.dataset.i18n = key;
+    label.textContent = t(key);
+  }
+}
+
+export function contentOf(bubble: HTMLElement): HTMLElement {
+  return bubble.querySelector<HTMLElement>(':scope > .content') as HTMLElement;
+}
