@@ -22,6 +22,7 @@ export interface Breaker {
   allow(): boolean;
   /** Milliseconds until an open circuit lets a probe through (0 when it would now). */
   retryInMs(): number;
+  /** A call succeeded; its latency is the time to its first chunk. */
   success(latencyMs: number): void;
   failure(error: G4FError): void;
   /** The call ended without a verdict (the caller aborted): free the probe slot. */

@@ -9,14 +9,16 @@ import {
   AllProvidersFailedError,
   AuthError,
   CircuitOpenError,
+  EmptyAnswerError,
   G4FError,
   StreamInterruptedError,
   UnsupportedError,
   isG4FError,
   type ProviderAttempt,
+  type ProviderHttpError,
 } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
+import { providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
@@ -153,22 +155,39 @@ export function createRouter(options: RouterOptions = {}): Router {
         state.attempts.push({ provider: provider.name, error: new CircuitOpenError(provider.name, breaker.retryInMs()) });
         continue;
       }
+      const budget = retryFor(provider.name);
       for (let attempt = 1; ; attempt++) {
         const started = performance.now();
         let committed = false;
         let settled = false;
+        // Chunks before the first text (a finish, usage) are held: the answer is uncommitted until text.
+        let held: Chunk[] | undefined;
+        let latency = 0;
         state.exchanges++;
         try {
           for await (const chunk of provider.createCompletion(upstream, context)) {
-            if (!committed) {
+            if (committed) {
+              yield chunk;
+            } else if (chunk.type === 'text-delta') {
               committed = true;
               state.provider = provider.name;
+              latency = performance.now() - started;
+              if (held !== undefined) yield* held;
+              yield chunk;
+            } else {
+              (held ??= []).push(chunk);
             }
-            yield chunk;
           }
-          state.provider = provider.name;
+          if (!committed) {
+            // No text at all: a real answer only when the upstream said why (length, content filter…).
+            const finish = held?.find((chunk) => chunk.type === 'finish');
+            if (finish === undefined || finish.reason === 'stop') throw new EmptyAnswerError(provider.name);
+            state.provider = provider.name;
+            latency = performance.now() - started;
+            yield* held ?? [];
+          }
           settled = true;
-          breaker.success(performance.now() - started);
+          breaker.success(latency);
           return;
         } catch (thrown) {
           settled = true;
@@ -177,9 +196,10 @@ export function createRouter(options: RouterOptions = {}): Router {
             breaker.release();
             throw isG4FError(error, 'AbortError') ? error : new AbortError(undefined, { provider: provider.name, cause: error });
           }
-          breaker.failure(error);
+          if (countsAgainstHealth(error)) breaker.failure(error);
+          else breaker.release();
           if (committed && !replayable) throw new StreamInterruptedError(error, { provider: provider.name });
-          const wait = attempt < retry.attempts && breaker.allow() ? retryWait(error, attempt) : undefined;
+          const wait = attempt < budget.attempts && breaker.allow() ? retryWait(error, attempt, budget) : undefined;
           if (wait === undefined) {
             state.attempts.push({ provider: provider.name, error });
             break;
@@ -188,7 +208,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         } finally {
           // The caller left early (broke out of its loop): no verdict unless the provider had answered.
           if (!settled) {
-            if (committed) breaker.success(performance.now() - started);
+            if (committed) breaker.success(latency);
             else breaker.release();
           }
         }
@@ -197,14 +217,20 @@ export function createRouter(options: RouterOptions = {}): Router {
     throw new AllProvidersFailedError(model, state.attempts);
   }
 
+  /** The router's retry budget, with the provider's own settings over it. */
+  function retryFor(providerName: string): RouterRetryOptions {
+    const own = providerSettings(providerName)?.retry;
+    return own === undefined ? retry : { ...retry, ...stripUndefined(own) };
+  }
+
   /** How long to wait before retrying the same provider, or undefined to move on. */
-  function retryWait(error: G4FError, attempt: number): number | undefined {
+  function retryWait(error: G4FError, attempt: number, budget: RouterRetryOptions): number | undefined {
     const retryable =
       error.code === 'connection' || error.code === 'rate_limit' || (error.code === 'http_status' && error.retryable);
     if (!retryable) return undefined;
     const asked = isG4FError(error, 'RateLimitError') ? error.retryAfterMs : undefined;
-    const wait = asked ?? backoffDelay(attempt, retry, random);
-    return wait > retry.maxWaitMs ? undefined : wait;
+    const wait = asked ?? backoffDelay(attempt, budget, random);
+    return wait > budget.maxWaitMs ? undefined : wait;
   }
 
   const router: Router = {
@@ -289,6 +315,17 @@ interface RunState {
 
 function newState(model: string): RunState {
   return { model, provider: undefined, attempts: [], exchanges: 0 };
+}
+
+/**
+ * Whether a failure says something about the provider's health. A request the
+ * upstream refused as invalid (400, 404, 413, 422…) is the caller's doing: it
+ * must not shut the provider off for everyone.
+ */
+function countsAgainstHealth(error: G4FError): boolean {
+  if (error.code !== 'http_status') return true;
+  const status = (error as ProviderHttpError).status;
+  return status >= 500 || status === 408 || status === 409;
 }
 
 function toG4FError(error: unknown, provider: string): G4FError {
