@@ -4,6 +4,7 @@
  */
 import type { ChatMessage, Provider, Timeouts } from './core/spec.js';
 import { createRouter } from './routing/router.js';
+import { validateMessages } from './routing/validate.js';
 import type { RouteRequest, Router } from './routing/types.js';
 
 export interface ChatCompletionOptions {
@@ -49,7 +50,12 @@ function create(options: ChatCompletionOptions & { stream: true }, router?: Rout
 function create(options: ChatCompletionOptions & { stream?: false }, router?: Router): Promise<string>;
 function create(options: ChatCompletionOptions, router?: Router): AsyncIterable<string> | Promise<string>;
 function create(options: ChatCompletionOptions, router: Router = getDefaultRouter()): AsyncIterable<string> | Promise<string> {
-  if (options.stream === true) return textTokens(router, toRouteRequest(options, true));
+  if (options.stream === true) {
+    // Bad input fails here, at the call, not at the first token.
+    validateMessages(options.messages);
+    router.resolve(options.model, options.provider);
+    return textTokens(router, toRouteRequest(options, true));
+  }
   return router.complete(toRouteRequest(options, false)).then((result) => result.text);
 }
 

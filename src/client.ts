@@ -92,8 +92,22 @@ export class Client {
       const active = router ?? getDefaultRouter();
       if (params.stream === true) {
         const controller = new AbortController();
-        params.signal?.addEventListener('abort', () => controller.abort(params.signal?.reason), { once: true });
-        return { controller, [Symbol.asyncIterator]: () => chunkObjects(active, build(params, true, controller.signal)) };
+        const outer = params.signal;
+        const request = build(params, true, controller.signal);
+        active.resolve(request.model, request.provider); // unknown model or provider: fail here, not at the first chunk
+        return {
+          controller,
+          async *[Symbol.asyncIterator]() {
+            const onAbort = (): void => controller.abort(outer?.reason);
+            if (outer?.aborted) onAbort();
+            else outer?.addEventListener('abort', onAbort, { once: true });
+            try {
+              yield* chunkObjects(active, request);
+            } finally {
+              outer?.removeEventListener('abort', onAbort);
+            }
+          },
+        };
       }
       const result = await active.complete(build(params, false));
       const completion: ChatCompletionObject = {

@@ -128,6 +128,28 @@ describe('Client', () => {
     assert.ok((completion.usage?.total_tokens ?? 0) > 0);
   });
 
+  test('a long-lived signal collects no listeners; an aborted one stops the stream', async () => {
+    const controller = new AbortController();
+    const { getEventListeners } = await import('node:events');
+    for (let index = 0; index < 30; index++) {
+      const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true, signal: controller.signal });
+      for await (const chunk of stream) void chunk;
+    }
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    controller.abort();
+    const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true, signal: controller.signal });
+    await assert.rejects(drain(stream), (error: unknown) => isG4FError(error, 'AbortError'));
+  });
+
+  test('an unknown model fails at the call, not at the first chunk', async () => {
+    await assert.rejects(client.chat.completions.create({ model: 'nope', messages, stream: true }), (error: unknown) =>
+      isG4FError(error, 'UnknownModelError'),
+    );
+    assert.throws(() => ChatCompletion.create({ model: 'nope', messages, stream: true }), (error: unknown) =>
+      isG4FError(error, 'UnknownModelError'),
+    );
+  });
+
   test('streams chat.completion.chunk objects', async () => {
     const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true });
     let text = '';
