@@ -119,14 +119,27 @@ describe('server API', () => {
     assert.equal(plain.at(-1)?.choices[0]?.finish_reason, 'stop');
   });
 
-  test('an empty answer still starts with a role chunk', async () => {
+  test('an empty answer is no answer: the next provider answers; empty everywhere is a 502 naming each', async () => {
     fixture.alpha.enqueue({ chunks: [] });
     const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['x-g4f-provider'], 'beta');
     const events = sseData(response.body);
     assert.equal(events.at(-1), '[DONE]');
     const parsed = events.slice(0, -1).map((data) => JSON.parse(data) as ChunkEvent);
-    assert.deepEqual(parsed[0]?.choices[0]?.delta, { role: 'assistant', content: '' });
+    assert.equal(parsed[0]?.choices[0]?.delta.role, 'assistant');
     assert.equal(parsed.at(-1)?.choices[0]?.finish_reason, 'stop');
+
+    fixture.alpha.enqueue({ chunks: [] });
+    fixture.beta.enqueue({ chunks: [] });
+    const empty = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(empty.status, 502);
+    const error = (JSON.parse(empty.body) as { error: { code: string; attempts: Array<{ provider: string; code: string }> } }).error;
+    assert.equal(error.code, 'all_providers_failed');
+    assert.deepEqual(error.attempts.map((attempt) => [attempt.provider, attempt.code]), [
+      ['alpha', 'empty_answer'],
+      ['beta', 'empty_answer'],
+    ]);
   });
 
   test('the provider field forces a provider; a failing first provider falls back to the next', async () => {

@@ -206,6 +206,58 @@ describe('upstream failures', () => {
     );
   });
 
+  test('an upstream refusal of the request itself keeps its status and reason (400, not 502)', async () => {
+    const refusal = {
+      status: 400,
+      contentType: 'application/json',
+      errorBody: JSON.stringify({
+        error: { message: 'max_tokens is too large: 999999. This model supports at most 4096 completion tokens.', type: 'invalid_request_error', param: 'max_tokens', code: null },
+      }),
+    };
+    fixture.alpha.enqueue(refusal);
+    fixture.beta.enqueue(refusal);
+    for (const stream of [false, true]) {
+      if (stream) {
+        fixture.alpha.enqueue(refusal);
+        fixture.beta.enqueue(refusal);
+      }
+      const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), max_tokens: 999999, stream });
+      assert.equal(response.status, 400, `stream: ${stream}`);
+      const error = errorOf(response);
+      assert.equal(error.type, 'invalid_request_error');
+      assert.equal(error.param, 'max_tokens');
+      assert.match(error.message, /max_tokens is too large: 999999/);
+      assert.deepEqual(
+        error.attempts?.map((attempt) => [attempt.provider, attempt.status]),
+        [
+          ['alpha', 400],
+          ['beta', 400],
+        ],
+      );
+      assert.equal((fixture.alpha.requests.at(-1)?.body as { max_tokens?: unknown }).max_tokens, 999999, 'the option reached the upstream');
+    }
+  });
+
+  test('a refusal without a JSON body keeps its status; a refusal beside a server failure is still 502', async () => {
+    fixture.alpha.enqueue({ status: 422, errorBody: 'unprocessable: bad stop sequence' });
+    fixture.beta.enqueue({ status: 422, errorBody: 'unprocessable: bad stop sequence' });
+    const plain = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(plain.status, 422);
+    const error = errorOf(plain);
+    assert.equal(error.type, 'invalid_request_error');
+    assert.match(error.message, /bad stop sequence/);
+    fixture.alpha.enqueue({ status: 400, errorMessage: 'alpha refuses' });
+    fixture.beta.enqueue({ status: 500, errorMessage: 'beta is down' });
+    const mixed = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(mixed.status, 502);
+    assert.equal(errorOf(mixed).code, 'all_providers_failed');
+    // A 404 that is not "model not found" means our endpoint is wrong, not the client's request.
+    fixture.alpha.enqueue({ status: 404 });
+    fixture.beta.enqueue({ status: 404 });
+    const lost = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(lost.status, 502);
+  });
+
   test('504 when the provider times out', async () => {
     fixture.slow.enqueue({ headerDelayMs: 5_000 });
     const response = await postChat(fixture.url, { model: 'slow-model', messages: userMessage('x'), stream: true });
@@ -230,5 +282,57 @@ describe('upstream failures', () => {
       .join('');
     assert.equal(text, 'first second ');
     assert.equal(fixture.beta.requests.length, betaBefore, 'no fallback after text was sent');
+  });
+});
+
+describe('rate limits and open circuits', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture({}, { failureThreshold: 1, cooldownMs: 60_000 });
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  test('429 for a mix of rate limits and open circuits, 503 when every circuit is open; Retry-After from the soonest', async () => {
+    fixture.alpha.enqueue({ status: 429, retryAfter: 30 });
+    const first = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(first.status, 200, 'beta answers; alpha is now skipped');
+    assert.equal(first.headers['x-g4f-provider'], 'beta');
+
+    fixture.beta.enqueue({ status: 429, retryAfter: 5 });
+    const mixed = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(mixed.status, 429);
+    assert.equal(mixed.headers['retry-after'], '5');
+    const mixedError = errorOf(mixed);
+    assert.equal(mixedError.type, 'rate_limit_error');
+    assert.deepEqual(mixedError.attempts?.map((attempt) => [attempt.provider, attempt.code]), [
+      ['alpha', 'circuit_open'],
+      ['beta', 'rate_limit'],
+    ]);
+
+    const alphaBefore = fixture.alpha.requests.length;
+    const betaBefore = fixture.beta.requests.length;
+    const open = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(open.status, 503);
+    const wait = Number(open.headers['retry-after']);
+    assert.ok(wait > 0 && wait <= 60, `Retry-After ${wait} s is the cool-down left`);
+    assert.equal(errorOf(open).code, 'circuit_open');
+    assert.equal(fixture.alpha.requests.length, alphaBefore, 'no request reached an open circuit');
+    assert.equal(fixture.beta.requests.length, betaBefore);
+  });
+
+  test('429 without Retry-After when no upstream said how long to wait', async () => {
+    const fresh = await startFixture();
+    try {
+      fresh.alpha.enqueue({ status: 429 });
+      fresh.beta.enqueue({ status: 429 });
+      const response = await postChat(fresh.url, { model: 'test-model', messages: userMessage('x') });
+      assert.equal(response.status, 429);
+      assert.equal(response.headers['retry-after'], undefined);
+      assert.equal(errorOf(response).type, 'rate_limit_error');
+    } finally {
+      await fresh.close();
+    }
   });
 });

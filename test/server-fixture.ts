@@ -22,7 +22,10 @@ export interface Fixture {
 }
 
 /** `test-model` (alias `tm`) is served by alpha then beta; `slow-model` by slowpoke only. */
-export async function startFixture(options: Omit<ServerOptions, 'router' | 'logger'> = {}): Promise<Fixture> {
+export async function startFixture(
+  options: Omit<ServerOptions, 'router' | 'logger'> = {},
+  circuit: { failureThreshold?: number; cooldownMs?: number } = { failureThreshold: 1_000_000 },
+): Promise<Fixture> {
   const alpha = await createEmulator({ protocol: 'openai' });
   const beta = await createEmulator({ protocol: 'openai' });
   const slow = await createEmulator({ protocol: 'openai' });
@@ -37,7 +40,7 @@ export async function startFixture(options: Omit<ServerOptions, 'router' | 'logg
     models: { 'test-model': ['alpha', 'beta'], 'slow-model': ['slowpoke'] },
     aliases: { tm: 'test-model' },
     retry: { attempts: 1 },
-    circuit: { failureThreshold: 1_000_000 },
+    circuit,
   });
   const logger = createCollectingLogger();
   const server = await startServer({ port: 0, web: false, ...options, router, logger });

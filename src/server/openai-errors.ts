@@ -2,7 +2,14 @@
  * The one place where any error becomes an OpenAI-shaped answer:
  * `{"error": {"message", "type", "param", "code"}}` with its HTTP status (and headers).
  */
-import { isG4FError, type AllProvidersFailedError, type G4FError, type ProviderAttempt } from '../core/errors.js';
+import {
+  isG4FError,
+  type AllProvidersFailedError,
+  type CircuitOpenError,
+  type G4FError,
+  type ProviderAttempt,
+  type ProviderHttpError,
+} from '../core/errors.js';
 
 export interface OpenAIErrorBody {
   error: {
@@ -85,35 +92,112 @@ function fromG4FError(error: G4FError): OpenAIError {
   if (isG4FError(error, 'ConfigError')) return answer(500, error.message, 'server_error', 'config');
   if (isG4FError(error, 'AbortError')) return answer(499, error.message, 'invalid_request_error', 'aborted');
   if (isG4FError(error, 'TimeoutError')) return answer(504, error.message, 'timeout_error', 'timeout');
-  if (isG4FError(error, 'RateLimitError')) {
-    const mapped = answer(429, error.message, 'rate_limit_error', 'rate_limit_exceeded');
-    mapped.headers = retryAfterHeaders(error.retryAfterMs ?? 1000);
-    return mapped;
-  }
-  if (isG4FError(error, 'CircuitOpenError')) {
-    const mapped = answer(503, error.message, 'server_error', 'circuit_open');
-    mapped.headers = retryAfterHeaders(error.retryInMs);
-    return mapped;
-  }
+  if (isG4FError(error, 'RateLimitError')) return rateLimited(error.message, error.retryAfterMs);
+  if (isG4FError(error, 'CircuitOpenError')) return circuitOpen(error.message, error.retryInMs);
   if (isG4FError(error, 'StreamInterruptedError')) return answer(502, error.message, 'upstream_error', 'stream_interrupted');
   if (isG4FError(error, 'AllProvidersFailedError')) return fromAllFailed(error);
+  const refusal = clientRefusal(error);
+  if (refusal !== undefined) return fromRefusal(refusal);
   // Upstream failures of one provider: HTTP status, auth refused, connection, parse, model not found.
   return answer(502, error.message, 'upstream_error', error.code);
 }
 
+function rateLimited(message: string, retryAfterMs: number | undefined): OpenAIError {
+  const mapped = answer(429, message, 'rate_limit_error', 'rate_limit_exceeded');
+  if (retryAfterMs !== undefined) mapped.headers = retryAfterHeaders(retryAfterMs);
+  return mapped;
+}
+
+function circuitOpen(message: string, retryInMs: number | undefined): OpenAIError {
+  const mapped = answer(503, message, 'server_error', 'circuit_open');
+  if (retryInMs !== undefined) mapped.headers = retryAfterHeaders(retryInMs);
+  return mapped;
+}
+
+/**
+ * 4xx statuses that do not blame the client's request: our credentials (401, 403, 407), our
+ * endpoint or wire format (404, 405, 415), transient (408, 409) and rate limits (429).
+ */
+const NOT_THE_CLIENT = new Set([401, 403, 404, 405, 407, 408, 409, 415, 429]);
+
+/** An upstream status that says the request itself is at fault (the same request fails anywhere). */
+function isClientStatus(status: number): boolean {
+  return status >= 400 && status < 500 && !NOT_THE_CLIENT.has(status);
+}
+
+function clientRefusal(error: G4FError): ProviderHttpError | undefined {
+  return isG4FError(error, 'ProviderHttpError') && isClientStatus(error.status) ? error : undefined;
+}
+
+function stringField(value: Record<string, unknown>, key: string): string | undefined {
+  const field = value[key];
+  return typeof field === 'string' && field !== '' ? field : undefined;
+}
+
+/**
+ * The upstream's own reason for refusing a request, from its (already redacted, truncated) body:
+ * OpenAI's `{"error": {message, type, param, code}}`, `{"error": "..."}` or `{"message": "..."}`.
+ */
+function fromRefusal(error: ProviderHttpError): OpenAIError {
+  let message: string | undefined;
+  let type: string | undefined;
+  let param: string | undefined;
+  let code: string | undefined;
+  const text = error.body;
+  if (text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) {
+        const record = parsed as Record<string, unknown>;
+        const inner = record.error;
+        if (typeof inner === 'string') message = inner;
+        else if (typeof inner === 'object' && inner !== null) {
+          const details = inner as Record<string, unknown>;
+          message = stringField(details, 'message');
+          type = stringField(details, 'type');
+          param = stringField(details, 'param');
+          code = stringField(details, 'code');
+        } else message = stringField(record, 'message') ?? stringField(record, 'detail');
+      }
+    } catch {
+      // A truncated or non-JSON body: the error's own message says it.
+    }
+  }
+  const provider = error.provider ?? 'The upstream';
+  return answer(
+    error.status,
+    message === undefined ? error.message : `${provider} refused the request (HTTP ${error.status}): ${message}`,
+    type ?? 'invalid_request_error',
+    code ?? 'upstream_refused',
+    param ?? null,
+  );
+}
+
+function smallest(values: ReadonlyArray<number | undefined>): number | undefined {
+  let least: number | undefined;
+  for (const value of values) if (value !== undefined && (least === undefined || value < least)) least = value;
+  return least;
+}
+
 function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
   const attempts = error.attempts;
+  const every = (check: (attempt: ProviderAttempt) => boolean): boolean => attempts.length > 0 && attempts.every(check);
   let mapped: OpenAIError;
-  const retryAfterMs = error.retryAfterMs;
-  if (retryAfterMs !== undefined) {
-    mapped = answer(429, error.message, 'rate_limit_error', 'rate_limit_exceeded');
-    mapped.headers = retryAfterHeaders(retryAfterMs);
-  } else if (attempts.length > 0 && attempts.every((attempt) => isG4FError(attempt.error, 'TimeoutError'))) {
+  const refusals = attempts.map((attempt) => clientRefusal(attempt.error));
+  const firstRefusal = refusals[0];
+  if (firstRefusal !== undefined && refusals.every((refusal) => refusal !== undefined)) {
+    // Every upstream refused the request itself (e.g. 400 for max_tokens): the client's error, not ours.
+    mapped = fromRefusal(firstRefusal);
+  } else if (every((attempt) => isG4FError(attempt.error, 'TimeoutError'))) {
     mapped = answer(504, error.message, 'timeout_error', 'timeout');
-  } else if (attempts.length > 0 && attempts.every((attempt) => isG4FError(attempt.error, 'CircuitOpenError'))) {
-    mapped = answer(503, error.message, 'server_error', 'circuit_open');
-    const waits = attempts.map((attempt) => (attempt.error as { retryInMs?: number }).retryInMs ?? 1000);
-    mapped.headers = retryAfterHeaders(Math.min(...waits));
+  } else if (every((attempt) => isG4FError(attempt.error, 'CircuitOpenError'))) {
+    mapped = circuitOpen(error.message, smallest(attempts.map((attempt) => (attempt.error as CircuitOpenError).retryInMs)));
+  } else if (every((attempt) => isG4FError(attempt.error, 'RateLimitError') || isG4FError(attempt.error, 'CircuitOpenError'))) {
+    // Rate limits, possibly with circuits opened by earlier ones: wait for whichever frees first.
+    const waits = attempts.map((attempt) =>
+      isG4FError(attempt.error, 'RateLimitError') ? attempt.error.retryAfterMs : isG4FError(attempt.error, 'CircuitOpenError') ? attempt.error.retryInMs : undefined,
+    );
+    mapped = rateLimited(error.message, smallest(waits));
   } else {
     mapped = answer(502, error.message, 'upstream_error', 'all_providers_failed');
   }
