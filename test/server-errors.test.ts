@@ -336,3 +336,62 @@ describe('rate limits and open circuits', () => {
     }
   });
 });
+
+describe('upstream errors in /metrics', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture();
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  async function upstreamErrors(): Promise<Map<string, number>> {
+    const response = await send(fixture.url, { path: '/metrics' });
+    assert.equal(response.status, 200);
+    assert.match(response.body, /# TYPE g4f_upstream_errors_total counter/);
+    const counts = new Map<string, number>();
+    for (const match of response.body.matchAll(/^g4f_upstream_errors_total\{provider="([^"]*)",kind="([^"]*)"\} (\d+)$/gm)) {
+      counts.set(`${match[1]} ${match[2]}`, Number(match[3]));
+    }
+    return counts;
+  }
+
+  test('every failed attempt is counted by provider and kind: answered after fallback, all failed, cut mid-stream', async () => {
+    assert.equal((await upstreamErrors()).size, 0, 'nothing failed yet');
+    fixture.alpha.enqueue({ status: 500 });
+    const fallback = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(fallback.status, 200);
+    assert.deepEqual([...(await upstreamErrors())], [['alpha http_status', 1]]);
+
+    fixture.alpha.enqueue({ status: 500 });
+    const streamedFallback = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(streamedFallback.headers['x-g4f-provider'], 'beta');
+    assert.deepEqual([...(await upstreamErrors())], [['alpha http_status', 2]]);
+
+    fixture.alpha.enqueue({ status: 429, retryAfter: 1 });
+    fixture.beta.enqueue({ status: 503 });
+    const failed = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true });
+    assert.equal(failed.status, 502);
+    assert.deepEqual(
+      [...(await upstreamErrors())],
+      [
+        ['alpha http_status', 2],
+        ['alpha rate_limit', 1],
+        ['beta http_status', 1],
+      ],
+    );
+
+    fixture.beta.enqueue({ chunks: ['one ', 'two ', 'three'], disconnectAfterChunks: 1 });
+    const cut = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x'), stream: true, provider: 'beta' });
+    assert.equal(cut.status, 200);
+    const afterCut = await upstreamErrors();
+    const betaKinds = [...afterCut].filter(([key]) => key.startsWith('beta ') && key !== 'beta http_status');
+    assert.equal(betaKinds.length, 1, `one more beta failure: ${JSON.stringify([...afterCut])}`);
+    assert.notEqual(betaKinds[0]?.[0], 'beta stream_interrupted', 'counted as what cut the stream');
+
+    const plain = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    assert.equal(plain.status, 200);
+    assert.deepEqual(await upstreamErrors(), afterCut, 'an answer without failures counts none');
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UnknownModelError } from '../core/errors.js';
+import { isG4FError, UnknownModelError, type ProviderAttempt } from '../core/errors.js';
 import type { Router } from '../routing/types.js';
 import { readJsonBody } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
@@ -104,6 +104,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
+    if (state.route === 'chat') countUpstreamErrors(metrics, state.attempts, failure);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: LogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
     if (state.model !== undefined) record.model = state.model;
@@ -237,6 +238,22 @@ export function createApp(options: AppOptions): App {
       closing = true;
     },
   };
+}
+
+/**
+ * Every failed upstream call of a chat request: the providers that failed before the one that
+ * answered, each attempt of an all-failed fallback, or the provider whose stream broke.
+ */
+function countUpstreamErrors(metrics: Metrics, attempts: readonly ProviderAttempt[] | undefined, failure: unknown): void {
+  if (isG4FError(failure, 'AllProvidersFailedError')) {
+    for (const attempt of failure.attempts) metrics.upstreamError(attempt.provider, attempt.error.code);
+    return;
+  }
+  if (attempts !== undefined) for (const attempt of attempts) metrics.upstreamError(attempt.provider, attempt.error.code);
+  if (!isG4FError(failure) || failure.provider === undefined || failure.code === 'aborted') return;
+  // A stream cut after it started counts as the kind of what cut it (connection, timeout...).
+  const cause = failure.cause;
+  metrics.upstreamError(failure.provider, isG4FError(failure, 'StreamInterruptedError') && isG4FError(cause) ? cause.code : failure.code);
 }
 
 function requireMethod(method: string, expected: string): void {

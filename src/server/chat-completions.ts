@@ -3,6 +3,7 @@
  * `chat.completion` object or as `chat.completion.chunk` server-sent events.
  */
 import type { ServerResponse } from 'node:http';
+import type { ProviderAttempt } from '../core/errors.js';
 import type { FinishReason, Usage } from '../core/spec.js';
 import type { Router } from '../routing/types.js';
 import type { ParsedChatRequest } from './chat-request.js';
@@ -18,6 +19,8 @@ export interface ChatOutcome {
   stream?: boolean;
   /** The stream failed after it started (the error was sent as an event). */
   streamError?: unknown;
+  /** Providers that failed before the one that answered (or started to). */
+  attempts?: readonly ProviderAttempt[];
 }
 
 export interface ChatHandlerContext {
@@ -52,6 +55,7 @@ async function wholeAnswer(response: ServerResponse, parsed: ParsedChatRequest, 
   const result = await context.router.complete(parsed.request);
   outcome.model = result.model;
   outcome.provider = result.provider;
+  if (result.attempts.length > 0) outcome.attempts = result.attempts;
   const usage = result.usage ?? (await countUsage(parsed.request.messages, result.text));
   outcome.usage = usage;
   const created = Math.floor(Date.now() / 1000);
@@ -182,6 +186,9 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
       response.end(`${events}data: ${JSON.stringify(toOpenAIError(error).body)}\n\n`);
     }
   } finally {
-    if (started) context.metrics.streamEnded();
+    if (started) {
+      context.metrics.streamEnded();
+      if (stream.attempts.length > 0) outcome.attempts = stream.attempts;
+    }
   }
 }

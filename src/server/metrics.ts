@@ -47,6 +47,8 @@ export interface RequestObservation {
 export interface Metrics {
   /** Records one finished request. */
   request(observation: RequestObservation): void;
+  /** One failed call to an upstream provider (each attempt of a fallback counts, answered or not). */
+  upstreamError(provider: string, kind: string): void;
   /** Time from the request to the first content chunk of a chat answer. */
   firstToken(provider: string, milliseconds: number): void;
   streamStarted(): void;
@@ -58,6 +60,7 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const requests = new Map<string, number>();
   const errors = new Map<string, number>();
+  const upstreamErrors = new Map<string, number>();
   const durations = new Map<string, Histogram>();
   const firstTokens = new Map<string, Histogram>();
   let streamsInFlight = 0;
@@ -101,6 +104,9 @@ export function createMetrics(): Metrics {
         observe(histogramFor(durations, key), observation.durationMs / 1000);
       }
     },
+    upstreamError(provider, kind) {
+      increment(upstreamErrors, `provider="${label(provider)}",kind="${label(kind)}"`);
+    },
     firstToken(provider, milliseconds) {
       observe(histogramFor(firstTokens, `provider="${label(provider)}"`), milliseconds / 1000);
     },
@@ -118,6 +124,9 @@ export function createMetrics(): Metrics {
       lines.push('# HELP g4f_errors_total Failed requests, by route, provider and error kind.');
       lines.push('# TYPE g4f_errors_total counter');
       for (const [key, value] of errors) lines.push(`g4f_errors_total{${key}} ${value}`);
+      lines.push('# HELP g4f_upstream_errors_total Failed calls to upstream providers, by provider and error kind (every fallback attempt).');
+      lines.push('# TYPE g4f_upstream_errors_total counter');
+      for (const [key, value] of upstreamErrors) lines.push(`g4f_upstream_errors_total{${key}} ${value}`);
       lines.push('# HELP g4f_request_duration_seconds Duration of chat completion requests.');
       lines.push('# TYPE g4f_request_duration_seconds histogram');
       renderHistogram(lines, 'g4f_request_duration_seconds', durations);
