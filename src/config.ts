@@ -31,7 +31,12 @@ const retrySchema = z
 const url = z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore only');
 const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-const headers = z.record(z.string(), z.string());
+const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$/i;
+const headers = z
+  .record(z.string(), z.string())
+  .refine((value) => !Object.keys(value).some((name) => SECRET_HEADERS.test(name)), {
+    message: 'secrets do not belong in the file: name an environment variable with apiKeyEnv instead',
+  });
 
 const configuredProviderSchema = z
   .object({

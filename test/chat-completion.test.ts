@@ -1,5 +1,6 @@
 /** ChatCompletion and Client: typed errors, cancellation, OpenAI shapes. */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import {
   ChatCompletion,
@@ -130,12 +131,11 @@ describe('Client', () => {
 
   test('a long-lived signal collects no listeners; an aborted one stops the stream', async () => {
     const controller = new AbortController();
-    const { getEventListeners } = await import('node:events');
     for (let index = 0; index < 30; index++) {
       const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true, signal: controller.signal });
       for await (const chunk of stream) void chunk;
     }
-    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0);
     controller.abort();
     const stream = await client.chat.completions.create({ model: 'llama3.2', messages, stream: true, signal: controller.signal });
     await assert.rejects(drain(stream), (error: unknown) => isG4FError(error, 'AbortError'));

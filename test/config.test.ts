@@ -208,3 +208,25 @@ describe('discovery', () => {
     }
   });
 });
+
+test('a secret header in the file is refused, naming the field', async () => {
+  const { parseConfig } = await import('../src/config.js');
+  assert.throws(
+    () =>
+      parseConfig({
+        providers: [
+          { name: 'x', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'], headers: { Authorization: 'Bearer sk-1' } },
+        ],
+      }),
+    /providers\.0\.headers: secrets do not belong in the file/,
+  );
+});
+
+test('listed base URLs carry no credentials or query', async () => {
+  const { createRouter, createOpenAICompatibleProvider } = await import('../src/index.js');
+  const router = createRouter({
+    providers: [createOpenAICompatibleProvider({ name: 'x', url: 'http://user:pw@127.0.0.1:9/v1?key=sk-2', models: ['m'] })],
+  });
+  const listed = router.listProviders().find((provider) => provider.name === 'x');
+  assert.equal(listed?.url, 'http://127.0.0.1:9/v1');
+});

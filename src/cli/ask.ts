@@ -1,14 +1,18 @@
 /**
  * `g4f ask "prompt"`: one question, the answer streamed to stdout as it arrives.
  * Piped stdin is the prompt, or is appended to it (`cat file.ts | g4f ask "review this"`).
+ *
+ * Start-up matters here: the upstream request starts before anything that only shows it
+ * (the spinner, the JSON output) is loaded.
  */
-import { randomBytes } from 'node:crypto';
-import type { ChatMessage, FinishReason, Usage } from '../core/spec.js';
+import { EmptyAnswerError } from '../core/errors.js';
+import type { ChatMessage, Chunk, FinishReason, Usage } from '../core/spec.js';
 import type { RouteRequest, Router } from '../routing/types.js';
+import type { AskAnswer } from './ask-json.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
 import { watchInterrupt } from './interrupt.js';
-import { startSpinner } from './spinner.js';
-import { readPipedStdin } from './stdin.js';
+import type { Spinner } from './spinner.js';
+import { readPipedStdin, STDIN_FIRST_BYTE_MS } from './stdin.js';
 import { stdoutClosed, writeOut } from './stdout.js';
 import { EXIT, UsageError } from './usage-error.js';
 
@@ -23,31 +27,31 @@ export interface AskOptions {
   json?: boolean;
 }
 
-interface Answer {
-  text: string;
-  model: string;
-  provider: string;
-  finishReason: FinishReason;
-  usage?: Usage;
-}
-
 export async function runAsk(words: readonly string[], options: AskOptions, globals: GlobalOptions): Promise<number> {
   const interrupt = watchInterrupt();
   const signal = AbortSignal.any([interrupt.signal, stdoutClosed]);
   try {
-    const messages = buildMessages(words.join(' ').trim(), await readPipedStdin(interrupt.signal), options.system);
+    const prompt = words.join(' ').trim();
+    // With a prompt on the command line, a stdin that stays silent is not waited for.
+    const piped = await readPipedStdin({
+      signal: interrupt.signal,
+      ...(prompt === '' ? {} : { firstByteTimeoutMs: STDIN_FIRST_BYTE_MS }),
+    });
+    const messages = buildMessages(prompt, piped, options.system);
     const router = await openRouter(globals);
     const request: RouteRequest = { model: options.model ?? DEFAULT_MODEL, messages, stream: options.stream, signal };
     if (options.provider !== undefined) request.provider = options.provider;
     if (options.temperature !== undefined) request.temperature = options.temperature;
+    const print = options.stream && options.json !== true;
+    const answer = options.stream ? await streamAnswer(router, request, print) : await complete(router, request);
+    if (signal.aborted) return endCode(interrupt.interrupted);
+    // An answer without text is no answer (a whitespace-only one neither): say so, exit 1.
+    if (answer.text.trim() === '') throw new EmptyAnswerError(answer.provider || 'the provider');
     if (options.json === true) {
-      const answer = options.stream ? await collectStream(router, request) : await complete(router, request);
-      await writeOut(`${JSON.stringify(toChatCompletion(answer), null, 2)}\n`);
-    } else if (!options.stream) {
-      const answer = await complete(router, request);
+      const { printChatCompletion } = await import('./ask-json.js');
+      await printChatCompletion(answer, messages);
+    } else if (!print) {
       await writeOut(withNewline(answer.text));
-    } else {
-      await streamToStdout(router, request);
     }
     return endCode(interrupt.interrupted);
   } catch (error) {
@@ -75,49 +79,66 @@ export function buildMessages(prompt: string, piped: string | undefined, system:
   return messages;
 }
 
-async function streamToStdout(router: Router, request: RouteRequest): Promise<void> {
-  const spinner = startSpinner('waiting for the answer…');
-  const stream = router.stream(request);
-  let last = '';
-  try {
-    for await (const chunk of stream) {
-      if (chunk.type !== 'text-delta' || chunk.text === '') continue;
-      spinner.stop();
-      last = chunk.text;
-      // Leaving the loop ends the stream, which aborts the upstream request.
-      if (!(await writeOut(chunk.text))) break;
-    }
-  } finally {
-    spinner.stop();
-  }
-  if (last !== '' && !last.endsWith('\n')) await writeOut('\n');
+/** The spinner, loaded only for a terminal and only once the request is on its way. */
+async function startSpinnerAfterRequest(): Promise<Spinner> {
+  if (process.stderr.isTTY !== true) return { update() {}, stop() {} };
+  const { startSpinner } = await import('./spinner.js');
+  return startSpinner('waiting for the answer…');
 }
 
-async function collectStream(router: Router, request: RouteRequest): Promise<Answer> {
-  const spinner = startSpinner('waiting for the answer…');
+/**
+ * Streams the answer; with `print`, writes the text to stdout as it arrives. Leading
+ * whitespace is held back until some real text comes, so that an answer of blanks prints
+ * nothing. Stops early (partial answer) when stdout is closed.
+ */
+async function streamAnswer(router: Router, request: RouteRequest, print: boolean): Promise<AskAnswer> {
   const stream = router.stream(request);
+  const iterator = stream[Symbol.asyncIterator]();
+  // Starts the upstream request now; the spinner comes after. (A failure is handled below.)
+  let first: Promise<IteratorResult<Chunk>> | undefined = iterator.next();
+  first.catch(() => undefined);
+  const spinner = await startSpinnerAfterRequest();
   let text = '';
+  let held = '';
   let finishReason: FinishReason = 'stop';
   let usage: Usage | undefined;
   try {
-    for await (const chunk of stream) {
-      if (chunk.type === 'text-delta') text += chunk.text;
-      else if (chunk.type === 'usage') usage = chunk.usage;
-      else finishReason = chunk.reason;
+    for (;;) {
+      const result = await (first ?? iterator.next());
+      first = undefined;
+      if (result.done === true) break;
+      const chunk = result.value;
+      if (chunk.type === 'usage') usage = chunk.usage;
+      else if (chunk.type === 'finish') finishReason = chunk.reason;
+      else if (chunk.type === 'text-delta' && chunk.text !== '') {
+        text += chunk.text;
+        if (!print) continue;
+        held += chunk.text;
+        if (held.trim() === '') continue;
+        spinner.stop();
+        const out = held;
+        held = '';
+        if (!(await writeOut(out))) break;
+      }
     }
   } finally {
     spinner.stop();
+    // Leaving early ends the stream, which aborts the upstream request.
+    await iterator.return?.();
   }
-  const answer: Answer = { text, model: stream.model, provider: stream.provider ?? '', finishReason };
+  if (print && text.trim() !== '' && !text.endsWith('\n')) await writeOut('\n');
+  const answer: AskAnswer = { text, model: stream.model, provider: stream.provider ?? '', finishReason };
   if (usage !== undefined) answer.usage = usage;
   return answer;
 }
 
-async function complete(router: Router, request: RouteRequest): Promise<Answer> {
-  const spinner = startSpinner('waiting for the answer…');
+async function complete(router: Router, request: RouteRequest): Promise<AskAnswer> {
+  const pending = router.complete(request);
+  pending.catch(() => undefined);
+  const spinner = await startSpinnerAfterRequest();
   try {
-    const result = await router.complete(request);
-    const answer: Answer = { text: result.text, model: result.model, provider: result.provider, finishReason: result.finishReason };
+    const result = await pending;
+    const answer: AskAnswer = { text: result.text, model: result.model, provider: result.provider, finishReason: result.finishReason };
     if (result.usage !== undefined) answer.usage = result.usage;
     return answer;
   } finally {
@@ -127,26 +148,4 @@ async function complete(router: Router, request: RouteRequest): Promise<Answer> 
 
 function withNewline(text: string): string {
   return text === '' || text.endsWith('\n') ? text : `${text}\n`;
-}
-
-/** An OpenAI `chat.completion` object, plus the provider that answered. */
-export function toChatCompletion(answer: Answer): Record<string, unknown> {
-  const completion: Record<string, unknown> = {
-    id: `chatcmpl-${randomBytes(12).toString('hex')}`,
-    object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
-    model: answer.model,
-    provider: answer.provider,
-    choices: [
-      { index: 0, message: { role: 'assistant', content: answer.text }, logprobs: null, finish_reason: answer.finishReason },
-    ],
-  };
-  if (answer.usage !== undefined) {
-    completion.usage = {
-      prompt_tokens: answer.usage.promptTokens,
-      completion_tokens: answer.usage.completionTokens,
-      total_tokens: answer.usage.totalTokens,
-    };
-  }
-  return completion;
 }

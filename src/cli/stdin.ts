@@ -1,33 +1,97 @@
 /** Reading piped stdin (the prompt, or text appended to it). */
+import { fstatSync } from 'node:fs';
 import { UsageError } from './usage-error.js';
 
 /** Maximum piped input accepted, in bytes. */
 export const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 
 /**
- * All of stdin as UTF-8 text when it is not a terminal, else undefined.
- * Throws a UsageError when the input is larger than {@link MAX_STDIN_BYTES}.
+ * How long `g4f ask "prompt"` waits for the first byte of a stdin that is neither a terminal
+ * nor a file: a pipe that stays open and silent (a parent process that never closes it) must
+ * not hang the command.
  */
-export async function readPipedStdin(signal?: AbortSignal): Promise<string | undefined> {
-  if (process.stdin.isTTY === true) return undefined;
-  const parts: Buffer[] = [];
-  let size = 0;
-  const input = process.stdin;
-  const onAbort = (): void => {
-    input.destroy();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const part of input) {
-      const buffer = typeof part === 'string' ? Buffer.from(part) : (part as Buffer);
-      size += buffer.length;
-      if (size > MAX_STDIN_BYTES) throw new UsageError(`piped input is larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB`);
-      parts.push(buffer);
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  // TextDecoder handles a multi-byte character split across reads (the buffers are joined first).
-  return new TextDecoder('utf-8').decode(Buffer.concat(parts));
+export const STDIN_FIRST_BYTE_MS = 250;
+
+export interface ReadStdinOptions {
+  /** Destroys stdin and resolves with what had arrived. */
+  signal?: AbortSignal;
+  /**
+   * Give up when no byte has arrived within this time (resolves undefined); once bytes arrive,
+   * stdin is read to its end. Undefined: wait for the end however long it takes. Not applied
+   * when stdin is a regular file (`< file`), which cannot stay silent.
+   */
+  firstByteTimeoutMs?: number;
+  /** Default `process.stdin`. */
+  input?: NodeJS.ReadStream;
 }
 
+/**
+ * All of stdin as UTF-8 text when it is not a terminal, else undefined (also undefined when
+ * nothing arrived within `firstByteTimeoutMs`). Throws a UsageError when the input is larger than
+ * {@link MAX_STDIN_BYTES}.
+ */
+export function readPipedStdin(options: ReadStdinOptions = {}): Promise<string | undefined> {
+  const input = options.input ?? process.stdin;
+  if (input.isTTY === true) return Promise.resolve(undefined);
+  const timeoutMs = isRegularFile(input) ? undefined : options.firstByteTimeoutMs;
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: { text?: string | undefined; error?: unknown }): void => {
+      clearTimeout(timer);
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      if (outcome.error !== undefined) reject(outcome.error);
+      else resolve(outcome.text);
+    };
+    const text = (): string => new TextDecoder('utf-8').decode(Buffer.concat(parts));
+    const onData = (part: Buffer | string): void => {
+      clearTimeout(timer);
+      const buffer = typeof part === 'string' ? Buffer.from(part) : part;
+      size += buffer.length;
+      if (size > MAX_STDIN_BYTES) {
+        input.destroy();
+        finish({ error: new UsageError(`piped input is larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB`) });
+        return;
+      }
+      parts.push(buffer);
+    };
+    // TextDecoder handles a multi-byte character split across reads (the buffers are joined first).
+    const onEnd = (): void => finish({ text: text() });
+    const onError = (error: Error): void => finish({ error });
+    const onAbort = (): void => {
+      input.destroy();
+      finish({ text: text() });
+    };
+    if (signal?.aborted === true) {
+      resolve(undefined);
+      return;
+    }
+    input.on('data', onData);
+    input.once('end', onEnd);
+    input.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        // Nothing arrived: stop reading (the pipe may stay open forever) and go on without it.
+        input.pause();
+        input.destroy();
+        finish({ text: undefined });
+      }, timeoutMs);
+    }
+  });
+}
+
+function isRegularFile(input: NodeJS.ReadStream): boolean {
+  const fd = (input as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return false;
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}

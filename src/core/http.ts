@@ -33,10 +33,18 @@ export function getDispatcher(connectTimeoutMs: number, proxy?: string): Dispatc
   return dispatcher;
 }
 
+let generation = 0;
+
+/** Changes whenever the pooled dispatchers are closed, so that holders of one know to get a new one. */
+export function dispatcherGeneration(): number {
+  return generation;
+}
+
 /** Closes every pooled connection (tests, shutdown). */
 export async function closeDispatchers(): Promise<void> {
   const all = [...dispatchers.values()];
   dispatchers.clear();
+  generation++;
   await Promise.all(all.map((dispatcher) => dispatcher.destroy().catch(() => undefined)));
 }
 

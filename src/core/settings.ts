@@ -4,9 +4,9 @@
  *
  * Precedence, highest first: the call, the provider's settings (code or config
  * file), the environment (G4F_<NAME>_URL, G4F_PROXY, apiKeyEnv), the global
- * settings, the defaults.
+ * settings (code or config file), the defaults.
  */
-import { getDispatcher } from './http.js';
+import { dispatcherGeneration, getDispatcher } from './http.js';
 import type { Provider, ProviderContext, Timeouts } from './spec.js';
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
@@ -76,6 +76,7 @@ let current: Settings = {};
 /** Replaces the process-wide settings (the config loader and tests call this). */
 export function configure(settings: Settings): void {
   current = settings;
+  version++;
 }
 
 export function getSettings(): Readonly<Settings> {
@@ -88,6 +89,7 @@ export function configureProvider(name: string, settings: ProviderSettings): voi
   const key = findKey(providers, name) ?? name;
   providers[key] = { ...providers[key], ...settings };
   current = { ...current, providers };
+  version++;
 }
 
 function findKey(record: Record<string, unknown>, name: string): string | undefined {
@@ -129,18 +131,45 @@ export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): s
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Everything a provider needs for one call. */
+interface CachedContext {
+  key: string;
+  context: ProviderContext;
+}
+
+/** Contexts by provider, valid while the settings and the environment values they read are unchanged. */
+const contexts = new Map<string, CachedContext>();
+let version = 0;
+
+/** Everything a provider needs for one call. Cached per provider: the request path is measured. */
 export function resolveContext(
   provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
   call: { timeouts?: Loose<Timeouts> | undefined; apiKey?: string | undefined } = {},
 ): ProviderContext {
+  if (call.timeouts !== undefined || call.apiKey !== undefined) return buildContext(provider, call);
+  const settings = providerSettings(provider.name);
+  const environment = process.env;
+  // The environment is read on every call, so a changed variable takes effect at once.
+  const key = `${version}\0${dispatcherGeneration()}\0${provider.url}\0${environment[environmentName(provider.name, 'URL')] ?? ''}\0${environment.G4F_PROXY ?? ''}\0${
+    environment[settings?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY')] ?? ''
+  }`;
+  const cached = contexts.get(provider.name);
+  if (cached !== undefined && cached.key === key) return cached.context;
+  const context = buildContext(provider, call);
+  contexts.set(provider.name, { key, context });
+  return context;
+}
+
+function buildContext(
+  provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
+  call: { timeouts?: Loose<Timeouts> | undefined; apiKey?: string | undefined },
+): ProviderContext {
   const settings = providerSettings(provider.name);
   const timeouts = resolveTimeouts(provider.name, call.timeouts);
-  const proxy = settings?.proxy ?? current.proxy ?? process.env.G4F_PROXY;
+  const proxy = resolveProxy(provider.name);
   const context: ProviderContext = {
     baseUrl: resolveBaseUrl(provider),
     timeouts,
-    dispatcher: getDispatcher(timeouts.connect, proxy === '' ? undefined : proxy),
+    dispatcher: getDispatcher(timeouts.connect, proxy),
     retry: resolveRetry(provider.name),
   };
   const apiKey = call.apiKey ?? resolveApiKey(provider);
@@ -148,4 +177,10 @@ export function resolveContext(
   if (settings?.headers) context.headers = settings.headers;
   if (settings?.options) context.settings = settings.options;
   return context;
+}
+
+/** The proxy of a provider: its own setting, else G4F_PROXY, else the global setting. */
+export function resolveProxy(providerName: string): string | undefined {
+  const proxy = providerSettings(providerName)?.proxy ?? process.env.G4F_PROXY ?? current.proxy;
+  return proxy === '' ? undefined : proxy;
 }

@@ -286,7 +286,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       return registry.list().map(
         (provider): ProviderInfo => ({
           name: provider.name,
-          url: resolveBaseUrl(provider),
+          url: publicUrl(resolveBaseUrl(provider)),
           models: [...provider.models],
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,
@@ -326,6 +326,19 @@ function countsAgainstHealth(error: G4FError): boolean {
   if (error.code !== 'http_status') return true;
   const status = (error as ProviderHttpError).status;
   return status >= 500 || status === 408 || status === 409;
+}
+
+/** A base URL fit to show: no user name, password or query (they may carry secrets). */
+function publicUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }
 
 function toG4FError(error: unknown, provider: string): G4FError {

@@ -1,0 +1,55 @@
+/**
+ * `g4f ask --json`: one OpenAI-shaped `chat.completion` object. Its `usage` is the upstream's
+ * when it gave one, else counted with a real tokenizer (cl100k, as gpt-3.5/gpt-4), streamed or
+ * not. Loaded only for `--json`, after the answer: the tokenizer costs start-up time.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChatMessage, FinishReason, Usage } from '../core/spec.js';
+import { writeOut } from './stdout.js';
+
+export interface AskAnswer {
+  text: string;
+  model: string;
+  provider: string;
+  finishReason: FinishReason;
+  usage?: Usage;
+}
+
+export async function printChatCompletion(answer: AskAnswer, messages: readonly ChatMessage[]): Promise<boolean> {
+  const usage = answer.usage ?? (await countUsage(messages, answer.text));
+  return writeOut(`${JSON.stringify(toChatCompletion({ ...answer, usage }), null, 2)}\n`);
+}
+
+/** OpenAI's chat accounting: 3 tokens of framing per message, 3 to prime the answer. */
+export async function countUsage(messages: readonly ChatMessage[], completion: string): Promise<Usage> {
+  const tokenizer = await import('gpt-tokenizer/model/gpt-3.5-turbo');
+  // Special-token text in a message is counted as plain text, never refused.
+  const options = { disallowedSpecial: new Set<string>() };
+  const count = (text: string): number => tokenizer.countTokens(text, options);
+  let promptTokens = 3;
+  for (const message of messages) promptTokens += 3 + count(message.role) + count(message.content);
+  const completionTokens = completion === '' ? 0 : count(completion);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+}
+
+/** An OpenAI `chat.completion` object, plus the provider that answered. */
+export function toChatCompletion(answer: AskAnswer): Record<string, unknown> {
+  const completion: Record<string, unknown> = {
+    id: `chatcmpl-${randomBytes(12).toString('hex')}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: answer.model,
+    provider: answer.provider,
+    choices: [
+      { index: 0, message: { role: 'assistant', content: answer.text }, logprobs: null, finish_reason: answer.finishReason },
+    ],
+  };
+  if (answer.usage !== undefined) {
+    completion.usage = {
+      prompt_tokens: answer.usage.promptTokens,
+      completion_tokens: answer.usage.completionTokens,
+      total_tokens: answer.usage.totalTokens,
+    };
+  }
+  return completion;
+}
