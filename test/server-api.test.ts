@@ -142,6 +142,55 @@ describe('server API', () => {
     ]);
   });
 
+  test('OpenAI options the server does not interpret reach the upstream as they came; null is "not set"', async () => {
+    const options = {
+      response_format: { type: 'json_object' },
+      logit_bias: { '50256': -100 },
+      tool_choice: 'none',
+      logprobs: true,
+      top_logprobs: 2,
+      seed: 42,
+      stop: ['\n\n', 'END'],
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      top_p: 0.9,
+      max_completion_tokens: 64,
+      user: 'user-7',
+      metadata: { team: 'x' },
+      reasoning_effort: 'low',
+      a_future_option: { nested: [1, 'two', null] },
+    };
+    const before = fixture.alpha.requests.length;
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('pass it on'), temperature: 0.3, ...options, suffix: null, n: 1 });
+    assert.equal(response.status, 200);
+    assert.equal(fixture.alpha.requests.length, before + 1);
+    const upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    for (const [key, value] of Object.entries(options)) assert.deepEqual(upstream[key], value, key);
+    assert.equal(upstream.temperature, 0.3);
+    assert.deepEqual(upstream.messages, userMessage('pass it on'));
+    assert.ok(!('suffix' in upstream), 'a null option is not sent');
+    assert.ok(!('stream_options' in upstream), 'no stream_options for a plain answer');
+  });
+
+  test('messages of any accepted shape reach the upstream as role and text content', async () => {
+    const response = await postChat(fixture.url, {
+      model: 'test-model',
+      messages: [
+        { role: 'developer', content: 'be brief' },
+        { role: 'user', name: 'ann', content: [{ type: 'text', text: 'two ' }, { type: 'text', text: 'parts' }] },
+        { role: 'assistant', content: null },
+        { role: 'user', content: 'last' },
+      ],
+    });
+    assert.equal(response.status, 200);
+    assert.deepEqual((fixture.alpha.requests.at(-1)?.body as { messages: unknown }).messages, [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'two parts' },
+      { role: 'assistant', content: '' },
+      { role: 'user', content: 'last' },
+    ]);
+  });
+
   test('the provider field forces a provider; a failing first provider falls back to the next', async () => {
     const forced = await postChat(fixture.url, { model: 'test-model', messages: userMessage('pick beta'), provider: 'beta' });
     assert.equal(forced.status, 200);

@@ -25,6 +25,37 @@ describe('the openai package', () => {
     assert.ok((completion.usage?.total_tokens ?? 0) > 0);
   });
 
+  test('its request options reach the upstream; an upstream refusal is a BadRequestError', async () => {
+    await client.chat.completions.create({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'options' }],
+      response_format: { type: 'json_object' },
+      seed: 3,
+      logit_bias: { '1': 5 },
+      stop: 'END',
+      user: 'u-1',
+    });
+    const upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(
+      { response_format: upstream.response_format, seed: upstream.seed, logit_bias: upstream.logit_bias, stop: upstream.stop, user: upstream.user },
+      { response_format: { type: 'json_object' }, seed: 3, logit_bias: { '1': 5 }, stop: 'END', user: 'u-1' },
+    );
+    const refusal = {
+      status: 400,
+      contentType: 'application/json',
+      errorBody: JSON.stringify({ error: { message: 'max_tokens is too large: 999999.', type: 'invalid_request_error', param: 'max_tokens', code: null } }),
+    };
+    fixture.alpha.enqueue(refusal);
+    fixture.beta.enqueue(refusal);
+    await assert.rejects(client.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 999999 }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError);
+      assert.equal(error.status, 400);
+      assert.equal(error.param, 'max_tokens');
+      assert.match(error.message, /max_tokens is too large/);
+      return true;
+    });
+  });
+
   test('withResponse shows which provider answered', async () => {
     const { response } = await client.chat.completions.create({ model: 'tm', messages: [{ role: 'user', content: 'who' }] }).withResponse();
     assert.equal(response.headers.get('x-g4f-provider'), 'alpha');

@@ -60,6 +60,39 @@ describe('bad requests', () => {
     assert.equal(fixture.alpha.requests.length, 0, 'no bad request reached an upstream');
   });
 
+  test('400 for what cannot be honoured faithfully: several choices, tools, non-text content, reserved fields', async () => {
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } };
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ model: 'test-model', messages: userMessage('x'), n: 2 }, 'n', /only n=1/],
+      [{ model: 'test-model', messages: userMessage('x'), tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'auto' }, 'tools', /tool calls are not supported/],
+      [{ model: 'test-model', messages: userMessage('x'), functions: [{ name: 'f' }] }, 'functions', /function calls are not supported/],
+      [
+        { model: 'test-model', messages: [{ role: 'user', content: 'a' }, { role: 'user', content: [{ type: 'text', text: 'look' }, image] }] },
+        'messages[1].content[1]',
+        /only text content parts are supported.*image_url/,
+      ],
+      [{ model: 'test-model', messages: userMessage('x'), timeouts: { total: 1 } }, 'timeouts', /cannot be set/],
+      [{ model: 'test-model', messages: userMessage('x'), auth: 'someone-else' }, 'auth', /cannot be set/],
+    ];
+    for (const [body, param, message] of cases) {
+      const response = await postChat(fixture.url, body);
+      assert.equal(response.status, 400, `${JSON.stringify(body)} -> 400`);
+      const error = errorOf(response);
+      assert.equal(error.type, 'invalid_request_error');
+      assert.equal(error.param, param);
+      assert.match(error.message, message);
+    }
+    const proto = await send(fixture.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"test-model","messages":[{"role":"user","content":"x"}],"__proto__":{"auth":"x"}}',
+    });
+    assert.equal(proto.status, 400);
+    assert.equal(errorOf(proto).param, '__proto__');
+    assert.equal(fixture.alpha.requests.length, 0, 'no refused request reached an upstream');
+  });
+
   test('404 for an unknown model, an unknown route, an unknown /v1 route', async () => {
     const model = await postChat(fixture.url, { model: 'no-such-model', messages: userMessage('x') });
     assert.equal(model.status, 404);
