@@ -9,7 +9,7 @@ import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
 import { createEmulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
-import { createCollectingLogger, startServer } from '../src/server/index.js';
+import { createCollectingLogger, createJsonLogger, startServer } from '../src/server/index.js';
 import { postChat, rawExchange, send, sseData, startFixture, userMessage, type Fixture } from './server-fixture.js';
 
 /** Body of a chunked HTTP/1.1 response, de-framed. */
@@ -268,6 +268,34 @@ describe('server API', () => {
     assert.ok(!JSON.stringify(line).includes('secret words'));
   });
 
+  test('a failed request logs which upstream failed and how, never what it said', async () => {
+    fixture.alpha.enqueue({ status: 400, contentType: 'application/json', errorBody: '{"error":{"message":"alpha quotes secret words back"}}' });
+    fixture.beta.enqueue({ status: 500, errorBody: 'beta internal trace 0xdeadbeef' });
+    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('secret words') });
+    assert.equal(response.status, 502);
+    assert.match(response.body, /0xdeadbeef/, 'the client is told');
+    const id = response.headers['x-request-id'];
+    await waitUntil(() => fixture.logger.records.some((record) => record.id === id));
+    const line = fixture.logger.records.find((record) => record.id === id)!;
+    assert.equal(line.level, 'error');
+    assert.equal(line.error, 'all_providers_failed');
+    assert.deepEqual(line.upstream, [
+      { provider: 'alpha', kind: 'http_status', status: 400 },
+      { provider: 'beta', kind: 'http_status', status: 500 },
+    ]);
+    const text = JSON.stringify(line);
+    for (const words of ['secret words', 'quotes', '0xdeadbeef']) assert.ok(!text.includes(words), `${words} is not logged`);
+
+    fixture.alpha.enqueue({ status: 503 });
+    const fallback = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') });
+    const fallbackId = fallback.headers['x-request-id'];
+    await waitUntil(() => fixture.logger.records.some((record) => record.id === fallbackId));
+    const fallbackLine = fixture.logger.records.find((record) => record.id === fallbackId)!;
+    assert.equal(fallbackLine.status, 200);
+    assert.equal(fallbackLine.error, undefined);
+    assert.deepEqual(fallbackLine.upstream, [{ provider: 'alpha', kind: 'http_status', status: 503 }]);
+  });
+
   test('a client that disconnects mid-stream aborts the upstream request at once', async () => {
     fixture.alpha.enqueue({ chunks: ['one ', 'two ', 'three '], stallAfterChunks: 1 });
     const upstreamIndex = fixture.alpha.requests.length;
@@ -385,6 +413,35 @@ async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('log lines', () => {
+  test('JSON lines: time and level first, then the record; messages and error text only with logMessages', async () => {
+    const written: string[] = [];
+    const logger = createJsonLogger({ write: (text: string) => written.push(text) });
+    logger.log('warn', { event: 'example', id: 'x', quote: 'a "quoted"\nline' });
+    assert.equal(written.length, 1);
+    assert.ok(written[0]!.endsWith('\n'));
+    const line = JSON.parse(written[0]!) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(line), ['time', 'level', 'event', 'id', 'quote']);
+    assert.ok(!Number.isNaN(Date.parse(String(line.time))));
+    assert.equal(line.level, 'warn');
+    assert.equal(line.quote, 'a "quoted"\nline');
+
+    const fixture = await startFixture({ logMessages: true });
+    try {
+      fixture.alpha.enqueue({ status: 500, errorMessage: 'alpha broke' });
+      fixture.beta.enqueue({ status: 500, errorMessage: 'beta broke' });
+      const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('kept words') });
+      const id = response.headers['x-request-id'];
+      await waitUntil(() => fixture.logger.records.some((record) => record.id === id));
+      const record = fixture.logger.records.find((item) => item.id === id)!;
+      assert.deepEqual(record.messages, userMessage('kept words'));
+      assert.match(String(record.errorMessage), /alpha broke/);
+    } finally {
+      await fixture.close();
+    }
+  });
+});
 
 describe('demo mode and the web page hook', () => {
   test('demo: true starts the emulators, routes the built-in providers to them, and close() stops them', async () => {

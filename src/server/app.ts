@@ -2,9 +2,9 @@
  * The request listener: a tiny route table over node:http, auth, CORS, one log line and the
  * metrics of each request, and the count of requests in flight for a graceful shutdown.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isG4FError, UnknownModelError, type ProviderAttempt } from '../core/errors.js';
+import { isG4FError, UnknownModelError, type G4FError, type ProviderAttempt } from '../core/errors.js';
 import type { Router } from '../routing/types.js';
 import { readJsonBody } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
@@ -52,6 +52,21 @@ interface RequestState extends ChatOutcome {
   route: RouteName;
   error?: unknown;
   messages?: unknown;
+  /** Aborts the upstream call of a chat request when the client goes away. */
+  controller?: AbortController;
+}
+
+/**
+ * Request ids: a random prefix per server and a counter, 32 hex digits in all (unique without
+ * a call to the random source per request).
+ */
+function createIdSource(): () => string {
+  const prefix = randomBytes(8).toString('hex');
+  let counter = 0;
+  return () => {
+    counter += 1;
+    return prefix + counter.toString(16).padStart(16, '0');
+  };
 }
 
 export function createApp(options: AppOptions): App {
@@ -62,6 +77,7 @@ export function createApp(options: AppOptions): App {
   let active = 0;
   let closing = false;
   let idleWaiters: Array<() => void> = [];
+  const nextId = createIdSource();
 
   function corsOrigin(request: IncomingMessage): string | undefined {
     if (corsOrigins.size === 0) return undefined;
@@ -104,7 +120,8 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    if (state.route === 'chat') countUpstreamErrors(metrics, state.attempts, failure);
+    const upstream = state.route === 'chat' ? upstreamFailures(state.attempts, failure) : undefined;
+    if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: LogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
     if (state.model !== undefined) record.model = state.model;
@@ -112,6 +129,9 @@ export function createApp(options: AppOptions): App {
     if (state.stream !== undefined) record.stream = state.stream;
     if (state.usage !== undefined) record.tokens = state.usage;
     if (kind !== undefined) record.error = kind;
+    // Which upstream failed and how, never what it said (its text may quote the conversation).
+    if (upstream !== undefined) record.upstream = upstream;
+    if (options.logMessages && failure instanceof Error) record.errorMessage = failure.message;
     if (state.messages !== undefined) record.messages = state.messages;
     logger.log(status >= 500 && status !== 499 ? 'error' : 'info', record);
   }
@@ -121,9 +141,7 @@ export function createApp(options: AppOptions): App {
     const parsed = parseChatRequest(body);
     if (options.logMessages) state.messages = parsed.request.messages;
     const controller = new AbortController();
-    response.once('close', () => {
-      if (!response.writableFinished) controller.abort();
-    });
+    state.controller = controller; // aborted by the close listener when the answer is not complete
     if (response.destroyed) controller.abort();
     await handleChatCompletions(response, parsed, {
       router,
@@ -131,7 +149,7 @@ export function createApp(options: AppOptions): App {
       baseHeaders: headers,
       signal: controller.signal,
       startedAt,
-      completionId: `chatcmpl-${id.replaceAll('-', '')}`,
+      completionId: `chatcmpl-${id}`,
     }, state);
   }
 
@@ -212,7 +230,7 @@ export function createApp(options: AppOptions): App {
 
   function listener(request: IncomingMessage, response: ServerResponse): void {
     const startedAt = performance.now();
-    const id = randomUUID();
+    const id = nextId();
     active += 1;
     const rawUrl = request.url ?? '/';
     const query = rawUrl.indexOf('?');
@@ -226,7 +244,10 @@ export function createApp(options: AppOptions): App {
       headers.vary = 'origin';
       headers['access-control-expose-headers'] = CORS_EXPOSED;
     }
-    response.once('close', () => finished(request, response, path, id, startedAt, state));
+    response.once('close', () => {
+      if (state.controller !== undefined && !response.writableFinished) state.controller.abort();
+      finished(request, response, path, id, startedAt, state);
+    });
     route(request, response, path, headers, id, startedAt, state).catch((error: unknown) => sendError(response, headers, error, state));
   }
 
@@ -240,20 +261,34 @@ export function createApp(options: AppOptions): App {
   };
 }
 
+interface UpstreamFailure {
+  provider: string;
+  kind: string;
+  status?: number;
+}
+
+function describeFailure(provider: string, error: G4FError): UpstreamFailure {
+  // A stream cut after it started counts as the kind of what cut it (connection, timeout...).
+  const cause = isG4FError(error, 'StreamInterruptedError') && isG4FError(error.cause) ? error.cause : error;
+  const failure: UpstreamFailure = { provider, kind: cause.code };
+  const status = (cause as { status?: unknown }).status;
+  if (typeof status === 'number') failure.status = status;
+  return failure;
+}
+
 /**
  * Every failed upstream call of a chat request: the providers that failed before the one that
  * answered, each attempt of an all-failed fallback, or the provider whose stream broke.
  */
-function countUpstreamErrors(metrics: Metrics, attempts: readonly ProviderAttempt[] | undefined, failure: unknown): void {
+function upstreamFailures(attempts: readonly ProviderAttempt[] | undefined, failure: unknown): UpstreamFailure[] | undefined {
   if (isG4FError(failure, 'AllProvidersFailedError')) {
-    for (const attempt of failure.attempts) metrics.upstreamError(attempt.provider, attempt.error.code);
-    return;
+    return failure.attempts.length === 0 ? undefined : failure.attempts.map((attempt) => describeFailure(attempt.provider, attempt.error));
   }
-  if (attempts !== undefined) for (const attempt of attempts) metrics.upstreamError(attempt.provider, attempt.error.code);
-  if (!isG4FError(failure) || failure.provider === undefined || failure.code === 'aborted') return;
-  // A stream cut after it started counts as the kind of what cut it (connection, timeout...).
-  const cause = failure.cause;
-  metrics.upstreamError(failure.provider, isG4FError(failure, 'StreamInterruptedError') && isG4FError(cause) ? cause.code : failure.code);
+  const own = isG4FError(failure) && failure.provider !== undefined && failure.code !== 'aborted' ? failure : undefined;
+  if (attempts === undefined && own === undefined) return undefined;
+  const list = attempts === undefined ? [] : attempts.map((attempt) => describeFailure(attempt.provider, attempt.error));
+  if (own?.provider !== undefined) list.push(describeFailure(own.provider, own));
+  return list;
 }
 
 function requireMethod(method: string, expected: string): void {
