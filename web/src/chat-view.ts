@@ -4,7 +4,7 @@ import { createErrorBubble, type Failure } from './error-bubble.js';
 import { t, type MessageKey } from './i18n.js';
 import { copyText } from './markdown.js';
 import { actionButton, contentOf, createBubble, setMeta, setStatus } from './message-bubble.js';
-import { createStreamRenderer, type StreamRenderer } from './stream-render.js';
+import { cancelRendering, createStreamRenderer, type StreamRenderer } from './stream-render.js';
 
 /** The server's limit on one message, checked before sending. */
 export const MAX_MESSAGE_CHARS = 500_000;
@@ -68,7 +68,13 @@ export function createChatView(options: ChatViewOptions): ChatView {
     const bubble = button.closest<HTMLElement>('.message');
     const action = button.dataset.action;
     if (action === 'copy-code') {
-      const code = button.closest('.code-block')?.querySelector('code')?.textContent ?? '';
+      const pieces: string[] = [];
+      // A long code block is rendered in pieces: the ones after it are marked `continued`.
+      for (let block = button.closest('.code-block'); block !== null; block = block.nextElementSibling) {
+        if (pieces.length > 0 && !block.classList.contains('continued')) break;
+        pieces.push(block.querySelector('code')?.textContent ?? '');
+      }
+      const code = pieces.join('\n');
       void copyText(code).then(() => flash(button));
     } else if (action === 'copy-message' && bubble !== null) {
       void copyText(bubble.dataset.text ?? '').then(() => flash(button));
@@ -91,6 +97,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
   }
 
   function clear(): void {
+    cancelRendering(container);
     for (const node of [...container.children]) if (node !== empty) node.remove();
   }
 
@@ -156,6 +163,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
     // A regenerate answers a message that is saved already.
     let savedUserId: string | undefined = request.replyTo;
     let outcome: SendOutcome = 'unsaved';
+    let finishing: Promise<void> | undefined;
     const full: ChatRequest = { ...request, model: settings.model, systemPrompt: settings.systemPrompt };
     if (settings.provider !== '' && settings.provider !== 'auto') full.provider = settings.provider;
     const fail = (status: number, error: ApiErrorBody): void => {
@@ -204,14 +212,17 @@ export function createChatView(options: ChatViewOptions): ChatView {
           renderer?.append(text);
         },
         done(message) {
-          renderer?.finish();
           bubble.dataset.text = message.content;
           setMeta(bubble, message);
-          setStatus(bubble, 'complete');
           outcome = 'answered';
+          // Complete once the last blocks are on the page (they render over a few frames).
+          finishing = (renderer?.finish() ?? Promise.resolve()).then(() => {
+            if (!state.stopped) setStatus(bubble, 'complete');
+          });
         },
         error: fail,
       }, controller.signal);
+      await finishing;
     } catch (error) {
       if (!state.stopped) {
         if (error instanceof ApiError) fail(error.status, error.body);
@@ -303,7 +314,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
     show(conversation) {
       view.stop();
       clear();
-      for (const message of conversation?.messages ?? []) add(createBubble(message));
+      for (const message of conversation?.messages ?? []) add(createBubble(message, scroll));
       markUnanswered();
       updateEmpty();
       stick = true;

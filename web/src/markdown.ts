@@ -1,7 +1,7 @@
 /**
  * Model output is untrusted: Markdown is rendered by marked, then sanitised by DOMPurify (no
  * script, no event handler, no style, no form, no frame), links keep only http(s)/mailto targets
- * and open in a new tab with rel="noopener noreferrer". Code blocks get highlight.js classes and a
+ * and open in a new tab with rel="noopener noreferrer"; images become links (raw <img> is dropped). Code blocks get highlight.js classes and a
  * copy button (added as DOM nodes after sanitising).
  */
 import DOMPurify from 'dompurify';
@@ -42,9 +42,6 @@ hljs.registerAliases(['yml'], { languageName: 'yaml' });
 hljs.registerAliases(['md'], { languageName: 'markdown' });
 hljs.registerAliases(['text', 'txt'], { languageName: 'plaintext' });
 
-/** Automatic language detection is costly: only for blocks shorter than this. */
-const AUTO_DETECT_LIMIT = 4_000;
-
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
@@ -53,22 +50,23 @@ function codeRenderer(highlight: boolean) {
   return ({ text, lang }: Tokens.Code): string => {
     const language = (lang ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
     const known = language !== '' && hljs.getLanguage(language) !== undefined;
-    let html = escapeHtml(text);
-    let label = language;
-    if (highlight && known) {
-      html = hljs.highlight(text, { language, ignoreIllegals: true }).value;
-    } else if (highlight && language === '' && text.length < AUTO_DETECT_LIMIT) {
-      const detected = hljs.highlightAuto(text);
-      html = detected.value;
-      label = detected.language ?? '';
-    }
-    const labelAttribute = label === '' ? '' : ` data-language="${escapeHtml(label)}"`;
-    return `<pre${labelAttribute}><code class="hljs">${html}</code></pre>\n`;
+    // No language given: plain text (guessing costs time and often guesses wrong).
+    const label = language === '' ? 'text' : language;
+    const html = highlight && known ? hljs.highlight(text, { language, ignoreIllegals: true }).value : escapeHtml(text);
+    return `<pre data-language="${escapeHtml(label)}"><code class="hljs">${html}</code></pre>\n`;
   };
 }
 
-const highlighted = new Marked({ gfm: true, breaks: false, renderer: { code: codeRenderer(true) } });
-const plain = new Marked({ gfm: true, breaks: false, renderer: { code: codeRenderer(false) } });
+/**
+ * Images are shown as links: the page's content policy loads no image from elsewhere, and an
+ * answer should not make the browser fetch anything by itself.
+ */
+function imageRenderer({ href, text }: Tokens.Image): string {
+  return `<a href="${escapeHtml(href)}" class="image-link">🖼 ${escapeHtml(text === '' ? t('imageLink') : text)}</a>`;
+}
+
+const highlighted = new Marked({ gfm: true, breaks: false, renderer: { code: codeRenderer(true), image: imageRenderer } });
+const plain = new Marked({ gfm: true, breaks: false, renderer: { code: codeRenderer(false), image: imageRenderer } });
 
 const SAFE_LINK = /^(?:https?:|mailto:)/i;
 
@@ -79,16 +77,10 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     node.setAttribute('target', '_blank');
     node.setAttribute('rel', 'noopener noreferrer');
   }
-  if (node.nodeName === 'IMG') {
-    const source = node.getAttribute('src') ?? '';
-    if (!/^(?:https?:|data:image\/(?:png|gif|jpeg|webp);)/i.test(source.trim())) node.removeAttribute('src');
-    node.setAttribute('referrerpolicy', 'no-referrer');
-    node.setAttribute('loading', 'lazy');
-  }
 });
 
 const PURIFY_CONFIG = {
-  FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'object', 'embed', 'link', 'meta', 'base', 'svg', 'math'],
+  FORBID_TAGS: ['img', 'picture', 'video', 'audio', 'source', 'style', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame', 'object', 'embed', 'link', 'meta', 'base', 'svg', 'math'],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
   ALLOW_DATA_ATTR: false,
   ADD_ATTR: ['target', 'data-language'],

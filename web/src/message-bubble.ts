@@ -24,7 +24,8 @@ export function actionButton(action: string, key: MessageKey): HTMLButtonElement
   return element;
 }
 
-export function createBubble(message: Pick<Message, 'role' | 'content' | 'status'> & Partial<Message>): HTMLElement {
+/** `onRendered` runs after each step of rendering a stored answer (it renders over several frames, last message first). */
+export function createBubble(message: Pick<Message, 'role' | 'content' | 'status'> & Partial<Message>, onRendered?: () => void): HTMLElement {
   const bubble = document.createElement('article');
   bubble.className = `message ${message.role}`;
   bubble.dataset.role = message.role;
@@ -50,7 +51,7 @@ export function createBubble(message: Pick<Message, 'role' | 'content' | 'status
   setMeta(bubble, message);
   setStatus(bubble, message.status);
   if (message.role === 'user') body.textContent = message.content;
-  else if (message.content !== '') renderStatic(body, message.content);
+  else if (message.content !== '') renderStatic(body, message.content, { urgent: true, ...(onRendered === undefined ? {} : { onUpdate: onRendered }) });
   return bubble;
 }
 

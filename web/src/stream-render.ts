@@ -1,32 +1,43 @@
 /**
- * Incremental rendering of a streamed Markdown answer, so that a very long answer never freezes
- * the page:
- * - text is only appended on each network read; the DOM is touched at most once per animation frame;
+ * Incremental rendering of Markdown answers, so that a very long answer never freezes the page:
+ * - text is only appended on each network read; the DOM is touched in animation frames, through
+ *   the page's shared render queue (a time budget per frame, see render-queue.ts);
  * - the answer is cut into blocks at blank lines outside code fences: finished blocks are rendered
- *   once (with highlighting) and appended, only the last, open block is re-rendered each frame;
+ *   once (with highlighting) and appended, only the last, open block is re-rendered;
  * - a block that grows past FORCED_SPLIT characters without a blank line is cut at its last line
- *   end (a code fence is closed there and reopened in the next block);
- * - the scan for cut points only looks at text it has not seen.
+ *   end (a code fence is closed there and reopened in the next block); the pieces of one code
+ *   block show and copy as one block;
+ * - the scan for cut points only looks at text it has not seen;
+ * - a stored answer is rendered the same way, all of it as finished blocks.
  */
 import { renderMarkdown } from './markdown.js';
+import { schedule, unschedule } from './render-queue.js';
 
-/** Longest open block re-rendered per frame before it is cut at a line end. */
+/** Longest open block before it is cut at a line end (also bounds the cost of one block). */
 const FORCED_SPLIT = 2_000;
-/** Time given to rendering finished blocks in one frame. */
-const FRAME_BUDGET_MS = 12;
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 
 export interface StreamRenderer {
   append(text: string): void;
-  /** Renders what is left as finished blocks; no more frames are used. */
-  finish(): void;
+  /** Renders what is left as finished blocks, over the next frames; resolves when all is shown. */
+  finish(): Promise<void>;
+  /** Stops rendering (the element is going away). */
+  cancel(): void;
   readonly text: string;
 }
 
 export interface StreamRendererOptions {
   /** Runs after each DOM update (keep the view scrolled, re-translate buttons...). */
   onUpdate?: (root: HTMLElement) => void;
+  /** Render before other queued work (what the user is looking at). */
+  urgent?: boolean;
+}
+
+interface Block {
+  markdown: string;
+  /** The block continues the code block the previous one ended with. */
+  continuation: boolean;
 }
 
 export function createStreamRenderer(host: HTMLElement, options: StreamRendererOptions = {}): StreamRenderer {
@@ -35,6 +46,7 @@ export function createStreamRenderer(host: HTMLElement, options: StreamRendererO
   const live = document.createElement('div');
   live.className = 'blocks live';
   host.replaceChildren(stable, live);
+  host.dataset.rendering = 'true';
 
   let text = '';
   /** Start of the open block (everything before it is cut into blocks). */
@@ -44,14 +56,17 @@ export function createStreamRenderer(host: HTMLElement, options: StreamRendererO
   let scanPosition = 0;
   let fence: { marker: string; line: string } | undefined;
   /** Finished blocks not rendered yet, oldest first. */
-  const pending: string[] = [];
-  let frame: number | undefined;
+  const pending: Block[] = [];
   let liveRendered = -1;
   let finished = false;
+  let resolveDone: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
 
   function cut(end: number, suffix = ''): void {
     const markdown = prefix + text.slice(blockStart, end) + suffix;
-    if (markdown.trim() !== '') pending.push(markdown);
+    if (markdown.trim() !== '') pending.push({ markdown, continuation: prefix !== '' });
     blockStart = end;
   }
 
@@ -78,25 +93,41 @@ export function createStreamRenderer(host: HTMLElement, options: StreamRendererO
     }
   }
 
-  /** Renders pending blocks for at most `budgetMs`; true when none is left. */
-  function drain(budgetMs: number): boolean {
-    const started = performance.now();
-    const fragment = document.createDocumentFragment();
-    while (pending.length > 0 && performance.now() - started < budgetMs) {
-      fragment.append(renderMarkdown(pending.shift() ?? '', { highlight: true }));
+  /**
+   * Appends a rendered block. A continuation's code block is drawn as the rest of the one before
+   * it (no head of its own; Copy on the first copies all the pieces). Pieces stay separate
+   * elements: one giant element would be laid out again with every piece added.
+   */
+  function place(block: Block): void {
+    const fragment = renderMarkdown(block.markdown, { highlight: true });
+    const first = fragment.firstElementChild;
+    const previous = stable.lastElementChild;
+    if (block.continuation && previous?.classList.contains('code-block') === true && first?.classList.contains('code-block') === true) {
+      previous.classList.add('continues');
+      first.classList.add('continued');
+      first.querySelector('.code-head')?.remove();
     }
     stable.append(fragment);
-    return pending.length === 0;
   }
 
-  function update(): void {
-    frame = undefined;
+  const step = (deadline: number): boolean => {
     scan();
-    if (!drain(FRAME_BUDGET_MS)) {
+    while (pending.length > 0) {
+      const block = pending.shift();
+      if (block !== undefined) place(block);
+      if (performance.now() >= deadline) break;
+    }
+    if (pending.length > 0) {
       // Catch up first; the open block waits so that nothing shows out of order.
-      frame = requestAnimationFrame(update);
       options.onUpdate?.(host);
-      return;
+      return false;
+    }
+    if (finished) {
+      live.replaceChildren();
+      delete host.dataset.rendering;
+      options.onUpdate?.(host);
+      resolveDone?.();
+      return true;
     }
     if (liveRendered !== text.length) {
       liveRendered = text.length;
@@ -105,7 +136,8 @@ export function createStreamRenderer(host: HTMLElement, options: StreamRendererO
       else live.replaceChildren(renderMarkdown(prefix + tail, { highlight: false }));
     }
     options.onUpdate?.(host);
-  }
+    return true;
+  };
 
   return {
     get text() {
@@ -114,26 +146,39 @@ export function createStreamRenderer(host: HTMLElement, options: StreamRendererO
     append(piece) {
       if (finished || piece === '') return;
       text += piece;
-      frame ??= requestAnimationFrame(update);
+      schedule(step, options.urgent === true);
     },
     finish() {
-      if (finished) return;
+      if (!finished) {
+        finished = true;
+        scan();
+        cut(text.length);
+        schedule(step, options.urgent === true);
+      }
+      return done;
+    },
+    cancel() {
       finished = true;
-      if (frame !== undefined) cancelAnimationFrame(frame);
-      frame = undefined;
-      scan();
-      cut(text.length);
-      drain(Number.POSITIVE_INFINITY);
-      live.replaceChildren();
-      options.onUpdate?.(host);
+      pending.length = 0;
+      unschedule(step);
+      delete host.dataset.rendering;
+      resolveDone?.();
     },
   };
 }
 
-/** A finished message: rendered at once. */
-export function renderStatic(host: HTMLElement, text: string): void {
-  const blocks = document.createElement('div');
-  blocks.className = 'blocks';
-  blocks.append(renderMarkdown(text, { highlight: true }));
-  host.replaceChildren(blocks);
+const rendering = new WeakMap<HTMLElement, StreamRenderer>();
+
+/** A finished message, rendered over the next frames like a streamed one. */
+export function renderStatic(host: HTMLElement, text: string, options: StreamRendererOptions = {}): StreamRenderer {
+  const renderer = createStreamRenderer(host, options);
+  rendering.set(host, renderer);
+  renderer.append(text);
+  void renderer.finish().then(() => rendering.delete(host));
+  return renderer;
+}
+
+/** Stops rendering the stored messages inside `root` (they are being removed). */
+export function cancelRendering(root: ParentNode): void {
+  for (const host of root.querySelectorAll<HTMLElement>('[data-rendering]')) rendering.get(host)?.cancel();
 }
