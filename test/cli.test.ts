@@ -42,11 +42,18 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-function startG4f(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): ChildProcess {
+interface StartOptions {
+  stdin?: string;
+  /** A stdin pipe left open for the test to write to (or not). */
+  keepStdinOpen?: boolean;
+  env?: Record<string, string>;
+}
+
+function startG4f(args: readonly string[], options: StartOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: workDir,
     env: childEnv(options.env),
-    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [options.stdin === undefined && options.keepStdinOpen !== true ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   return child;
@@ -73,7 +80,7 @@ function collect(child: ChildProcess): { stdout: string; stderr: string } {
   return output;
 }
 
-async function runG4f(args: readonly string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+async function runG4f(args: readonly string[], options: StartOptions = {}): Promise<RunResult> {
   const child = startG4f(args, options);
   return finished(child, collect(child));
 }
@@ -223,6 +230,38 @@ describe('g4f ask', () => {
     assert.equal(lastUserContent(openai.requests[0]?.body), `review this\n\n${file.trim()}`);
   });
 
+  test('a prompt argument and a stdin pipe that stays open and silent: answers without waiting for it', async () => {
+    const child = startG4f(['ask', 'hello'], { keepStdinOpen: true });
+    try {
+      const result = await finished(child, collect(child));
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'Echo: hello\n');
+      assert.equal(lastUserContent(openai.requests[0]?.body), 'hello');
+    } finally {
+      child.stdin?.destroy();
+    }
+  });
+
+  test('once piped bytes arrive, stdin is read to its end, however slowly the rest comes', async () => {
+    const child = startG4f(['ask', 'review this'], { keepStdinOpen: true });
+    const done = finished(child, collect(child));
+    child.stdin?.write('part one');
+    // Well past the wait for a first byte: the rest still belongs to the prompt.
+    setTimeout(() => child.stdin?.end(' and part two'), 1_000);
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(lastUserContent(openai.requests[0]?.body), 'review this\n\npart one and part two');
+  });
+
+  test('without a prompt argument, a slow stdin is waited for', async () => {
+    const child = startG4f(['ask'], { keepStdinOpen: true });
+    const done = finished(child, collect(child));
+    setTimeout(() => child.stdin?.end('late question'), 1_000);
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'Echo: late question\n');
+  });
+
   test('--system, --temperature and --model reach the upstream', async () => {
     const result = await runG4f(['ask', '-s', 'be brief', '-t', '0.2', '-m', 'gpt4', 'hi']);
     assert.equal(result.code, 0, result.stderr);
@@ -266,6 +305,46 @@ describe('g4f ask', () => {
       ]);
     });
   }
+
+  for (const mode of [[], ['--no-stream'], ['--json']] as const) {
+    test(`an empty answer (blanks only) is a failure: exit 1, one line naming the provider${mode.length === 0 ? '' : ` (${mode.join(' ')})`}`, async () => {
+      openai.setDefaultPlan({ text: ' \n  ', chunkCount: 2 });
+      const result = await runG4f(['ask', ...mode, 'hi']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr, 'g4f: error: Mishalsgpt returned an empty answer\n');
+    });
+  }
+
+  test('an answer with no text at all from every provider: exit 1, each provider named', async () => {
+    openai.setDefaultPlan({ text: '' });
+    lockchat.setDefaultPlan({ text: '' });
+    const result = await runG4f(['ask', 'hi']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^g4f: error: all providers failed for gpt-3\.5-turbo: Mishalsgpt \(returned an empty answer\); Lockchat \(returned an empty answer\)\n$/);
+  });
+
+  test('--json while streaming has usage, counted with the tokenizer when the upstream sends none', async () => {
+    openai.setDefaultPlan({ text: 'four', chunkCount: 2 });
+    const result = await runG4f(['ask', '--json', '2+2?']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(openai.requests.length, 1);
+    const usage = (JSON.parse(result.stdout) as { usage?: Record<string, number> }).usage;
+    assert.ok(usage !== undefined, result.stdout);
+    // cl100k: "four" is 1 token; the prompt is 3 + (3 + "user" + "2+2?") tokens.
+    assert.equal(usage.completion_tokens, 1);
+    assert.ok((usage.prompt_tokens ?? 0) > 6, JSON.stringify(usage));
+    assert.equal(usage.total_tokens, (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0));
+  });
+
+  test('--json --no-stream keeps the upstream usage', async () => {
+    openai.setDefaultPlan({ text: 'four five six' });
+    const result = await runG4f(['ask', '--json', '--no-stream', '2+2?']);
+    assert.equal(result.code, 0, result.stderr);
+    // The emulator counts words: 1 prompt word, 3 answer words.
+    assert.deepEqual((JSON.parse(result.stdout) as { usage?: unknown }).usage, { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 });
+  });
 
   test('falls back to the next provider and still exits 0', async () => {
     openai.setDefaultPlan({ status: 503 });
