@@ -204,7 +204,12 @@ describe('g4f chat in a terminal', () => {
 
     lockchat.reset();
     const second = await startChat(['--resume', id]);
-    await screenShows(second, contains('resumed 2 messages'));
+    const resumed = await screenShows(second, contains('resumed 2 messages'));
+    // The end of the conversation so far is shown, dimmed, before the prompt.
+    assert.match(resumed, /resumed 2 messages.*\n> the code word is tangerine\nEcho: the code word is tangerine\n> $/m);
+    const coloured = await tmux('capture-pane', '-p', '-e', '-t', second);
+    // Dimmed: no change of attributes from the dim header to the end of the earlier turns.
+    assert.match(coloured, /\u001b\[2m[^\u001b]*\n> the code word is tangerine\nEcho: the code word is tangerine\n\u001b\[0m/);
     await type(second, 'what was the code word?');
     await screenShows(second, contains('Echo: what was the code word?'));
     assert.deepEqual(bodyOf(lockchat, 0), {
@@ -234,6 +239,27 @@ describe('g4f chat in a terminal', () => {
     await screenShows(name, contains('Echo: second try'));
     assert.deepEqual(bodyOf(openai, before).messages, [{ role: 'user', content: 'second try' }]);
     await type(name, '/exit');
+    await screenShows(name, contains('EXITED 0'));
+  });
+});
+
+describe('g4f serve on a terminal', () => {
+  test('--demo says so; each request is one short human line, not JSON', async () => {
+    const name = `serve-${++sessionCount}`;
+    const command = ['env -u NO_COLOR', quote(process.execPath), quote(BIN), 'serve --demo --port 0; echo "EXITED $?"; sleep 600'].join(' ');
+    await tmux('new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', workDir, command);
+    const started = await screenShows(name, (shown) => /listening on http:\/\/127\.0\.0\.1:\d+ in demo mode/.test(shown));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(started)?.[1] ?? '';
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    assert.equal(response.status, 200);
+    await response.text();
+    const shown = await screenShows(name, (text) => /^\d\d:\d\d:\d\d POST \/v1\/chat\/completions 200 \d+ ms \S+$/m.test(text));
+    assert.doesNotMatch(shown, /"event":"request"/);
+    await tmux('send-keys', '-t', name, 'C-c');
     await screenShows(name, contains('EXITED 0'));
   });
 });

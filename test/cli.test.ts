@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEmulator, type Emulator } from '../src/emulators/index.js';
+import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'g4f.js');
@@ -100,6 +100,15 @@ function stdoutMatches(child: ChildProcess, output: { stdout: string }, predicat
   });
 }
 
+/** Polls a condition on collected output (an event we wait for, with a generous deadline). */
+async function waitFor(condition: () => boolean, deadlineMs = HANG_GUARD_MS): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('the expected output did not come');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function lastUserContent(body: unknown): string {
   const messages = (body as { messages: Array<{ role: string; content: string }> }).messages;
   return messages.filter((message) => message.role === 'user').at(-1)?.content ?? '';
@@ -135,7 +144,7 @@ describe('g4f --version and --help', () => {
   test('--help lists every command', async () => {
     const result = await runG4f(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['ask', 'chat', 'providers', 'models', 'serve']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['ask', 'chat', 'providers', 'models', 'serve', 'conversations']) assert.match(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
     assert.match(result.stdout, /--config <path>/);
     assert.match(result.stdout, /--verbose/);
   });
@@ -146,6 +155,7 @@ describe('g4f --version and --help', () => {
     ['providers', '--check'],
     ['models', '--json'],
     ['serve', '--port <port>'],
+    ['conversations', '--search <text>'],
   ] as const) {
     test(`${command} --help shows its options and the global ones`, async () => {
       const result = await runG4f([command, '--help']);
@@ -450,6 +460,40 @@ describe('g4f chat with piped input', () => {
     ]);
   });
 
+  test('an empty answer: the question is dropped (history and store), and the user is told', async () => {
+    const dataDir = join(workDir, 'empty-answer-data');
+    openai.enqueue({ text: '  ' });
+    const result = await runG4f(['chat', '--data-dir', dataDir], { stdin: 'unanswered\nsecond\n' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /error: Mishalsgpt returned an empty answer/);
+    assert.match(result.stderr, /the question was not kept in the conversation/);
+    assert.equal(openai.requests.length, 2);
+    assert.deepEqual((openai.requests[1]?.body as { messages: unknown }).messages, [{ role: 'user', content: 'second' }]);
+    const listed = await runG4f(['conversations', '--json', '--data-dir', dataDir]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const conversations = JSON.parse(listed.stdout) as Array<{ messageCount: number }>;
+    assert.equal(conversations.length, 1);
+    assert.equal(conversations[0]?.messageCount, 2, 'only the second question and its answer are stored');
+  });
+
+  test('a failed answer: the question is dropped and the next request has one user turn', async () => {
+    // Every attempt at the first question fails (retries included); the second is answered.
+    const script = (request: { body: unknown }): Plan => (lastUserContent(request.body) === 'doomed' ? { status: 500 } : {});
+    openai.setScript(script);
+    lockchat.setScript(script);
+    try {
+      const result = await runG4f(['chat', '--no-save'], { stdin: 'doomed\nagain\n' });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, 'Echo: again\n');
+      assert.match(result.stderr, /all providers failed/);
+      assert.match(result.stderr, /the question was not kept/);
+      assert.deepEqual((openai.requests.at(-1)?.body as { messages: unknown }).messages, [{ role: 'user', content: 'again' }]);
+    } finally {
+      openai.setScript(undefined);
+      lockchat.setScript(undefined);
+    }
+  });
+
   test('--resume of an unknown conversation is a usage error', async () => {
     const result = await runG4f(['chat', '--resume', 'no-such-id'], { stdin: 'hello\n' });
     assert.equal(result.code, 2);
@@ -533,6 +577,38 @@ describe('g4f providers and g4f models', () => {
   });
 });
 
+describe('g4f conversations', () => {
+  test('lists the stored conversations, newest first: id, title, updated, message count', async () => {
+    const dataDir = join(workDir, 'listing-data');
+    const empty = await runG4f(['conversations', '--data-dir', dataDir]);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.equal(empty.stdout, 'No stored conversations.\n');
+    assert.equal(existsSync(dataDir), false, 'listing creates no store');
+    for (const input of ['first conversation\n', 'second conversation\nand a follow-up\n']) {
+      const chat = await runG4f(['chat', '--data-dir', dataDir], { stdin: input });
+      assert.equal(chat.code, 0, chat.stderr);
+    }
+    const json = await runG4f(['conversations', '--json', '--data-dir', dataDir]);
+    assert.equal(json.code, 0, json.stderr);
+    const listed = JSON.parse(json.stdout) as Array<{ id: string; title: string; updatedAt: string; messageCount: number }>;
+    assert.deepEqual(
+      listed.map((conversation) => [conversation.title, conversation.messageCount]),
+      [
+        ['second conversation', 4],
+        ['first conversation', 2],
+      ],
+    );
+    const table = await runG4f(['conversations', '--data-dir', dataDir]);
+    assert.equal(table.code, 0, table.stderr);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    assert.match(header ?? '', /^ID\s+TITLE\s+UPDATED\s+MESSAGES$/);
+    assert.equal(rows.length, 2);
+    assert.match(rows[0] ?? '', new RegExp(`^${listed[0]?.id}\\s+second conversation\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\s+4$`));
+    const searched = await runG4f(['conversations', '--json', '--search', 'follow-up', '--data-dir', dataDir]);
+    assert.deepEqual((JSON.parse(searched.stdout) as Array<{ id: string }>).map((conversation) => conversation.id), [listed[0]?.id]);
+  });
+});
+
 describe('g4f serve', () => {
   test('prints its URL, answers over HTTP, and exits 0 on SIGTERM', async () => {
     const child = startG4f(['serve', '--port', '0']);
@@ -552,6 +628,73 @@ describe('g4f serve', () => {
     child.kill('SIGTERM');
     const result = await done;
     assert.equal(result.code, 0, result.stderr);
+  });
+
+  test('--demo: the start line says so; off a terminal the request log is JSON lines', async () => {
+    const child = startG4f(['serve', '--demo', '--port', '0']);
+    const output = collect(child);
+    const done = finished(child, output);
+    try {
+      await stdoutMatches(child, output, (text) => text.includes('\n'));
+      assert.match(output.stdout, /^g4f server listening on http:\/\/127\.0\.0\.1:\d+ in demo mode \(answers come from the built-in demo upstream, not real providers\)\n$/);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1] ?? '';
+      const response = await fetch(`${url}/v1/models`);
+      assert.equal(response.status, 200);
+      await response.text();
+      await waitFor(() => output.stderr.includes('"event":"request"'));
+      const record = JSON.parse(output.stderr.split('\n').find((line) => line.includes('"event":"request"')) ?? '') as Record<string, unknown>;
+      assert.equal(record.path, '/v1/models');
+      assert.equal(record.status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal((await done).code, 0);
+  });
+
+  test('--log-format human: one short line per request', async () => {
+    const child = startG4f(['serve', '--port', '0', '--log-format', 'human']);
+    const output = collect(child);
+    const done = finished(child, output);
+    try {
+      await stdoutMatches(child, output, (text) => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(text));
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1] ?? '';
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(response.status, 200);
+      await response.text();
+      await waitFor(() => output.stderr.includes('POST'));
+      assert.match(output.stderr, /^\d\d:\d\d:\d\d POST \/v1\/chat\/completions 200 \d+ ms Mishalsgpt$/m);
+      assert.doesNotMatch(output.stderr, /\{"time"/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal((await done).code, 0);
+  });
+
+  test('G4F_SERVE_NODE_OPTIONS: serve runs in a child Node with those flags; signals and exit code pass through', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    const child = startG4f(['serve', '--port', '0'], { env: { G4F_SERVE_NODE_OPTIONS: '--max-old-space-size=96  --max-semi-space-size=4' } });
+    const output = collect(child);
+    const done = finished(child, output);
+    try {
+      await stdoutMatches(child, output, (text) => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(text));
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+      assert.equal(children.length, 1, 'one child process');
+      const argv = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0');
+      assert.ok(argv.includes('--max-old-space-size=96') && argv.includes('--max-semi-space-size=4'), argv.join(' '));
+      assert.ok(argv.includes('serve'), argv.join(' '));
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1] ?? '';
+      const response = await fetch(`${url}/v1/models`);
+      assert.equal(response.status, 200);
+      await response.text();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /SIGTERM: shutting down/);
   });
 
   test('a port in use: exit 1 with one error line', async () => {

@@ -3,7 +3,7 @@
  * understands a few slash commands. Ctrl-C during an answer stops that answer and keeps
  * the session; Ctrl-C at the prompt (exit 130) or Ctrl-D (exit 0) leaves.
  */
-import { isG4FError } from '../core/errors.js';
+import { EmptyAnswerError, isG4FError } from '../core/errors.js';
 import type { ChatMessage } from '../core/spec.js';
 import type { RouteRequest, Router } from '../routing/types.js';
 import { runSlashCommand, type ChatSession } from './chat-commands.js';
@@ -11,6 +11,7 @@ import { openConversationLog, type ConversationLog } from './chat-log.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
 import { describeFailure, describeFailureVerbose } from './failure.js';
 import { createLineReader } from './line-reader.js';
+import { recentTurns } from './recent-turns.js';
 import { startSpinner } from './spinner.js';
 import { stdoutClosed, writeOut } from './stdout.js';
 import { createStyle, type Style } from './style.js';
@@ -60,6 +61,7 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
     if (reader.terminal) {
       const resumed = session.history.length > 0 ? ` · resumed ${session.history.length} messages` : '';
       await say(style.dim(`g4f chat · ${session.model}${resumed} · /help for commands, Ctrl-D to leave`));
+      for (const line of recentTurns(session.history, style)) await say(line);
     }
     const prompt = style.cyan('> ');
     while (!interrupted && !stdoutClosed.aborted) {
@@ -98,7 +100,9 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
     session.history.push(user);
     await log.append(user);
     const outcome = await streamAnswer(router, session, AbortSignal.any([signal, stdoutClosed]), style);
-    if (outcome.text !== '' || outcome.stopped) {
+    // Blanks are no answer either.
+    const answered = outcome.text.trim() !== '';
+    if (answered) {
       const assistant: ChatMessage = { role: 'assistant', content: outcome.text };
       session.history.push(assistant);
       await log.append(assistant, {
@@ -106,17 +110,24 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
         model: outcome.model,
         provider: outcome.provider,
       });
+    } else {
+      // Nothing was answered: forget the question (here and in the store), so that the next
+      // request does not carry two questions in a row.
+      session.history.pop();
+      await log.dropLast();
     }
+    const dropped = 'the question was not kept in the conversation';
     if (outcome.stopped) {
-      await say(style.dim('[stopped]'));
+      await say(style.dim(answered ? '[stopped]' : `[stopped] (${dropped})`));
+      return;
+    }
+    if (outcome.error === undefined && !answered) {
+      const who = outcome.provider === '' ? 'the provider' : outcome.provider;
+      reportChatError(new EmptyAnswerError(who), globals.verbose, errorStyle);
     } else if (outcome.error !== undefined) {
-      if (outcome.text === '') {
-        // Nothing was answered: forget the question, so that asking again does not repeat it.
-        session.history.pop();
-        await log.dropLast();
-      }
       reportChatError(outcome.error, globals.verbose, errorStyle);
     }
+    if (!answered) process.stderr.write(`${errorStyle.dim(`(${dropped}: ask again to retry)`)}\n`);
   }
 }
 

@@ -41,6 +41,12 @@ function parsePositiveInteger(value: string): number {
   return number;
 }
 
+function parseLimit(value: string): number {
+  const number = parsePositiveInteger(value);
+  if (number > 1000) throw new InvalidArgumentError('expected at most 1000.');
+  return number;
+}
+
 function parsePort(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value.trim()) || number > 65_535) throw new InvalidArgumentError('expected a port from 0 to 65535.');
@@ -126,12 +132,29 @@ export function createProgram(): Command {
     });
 
   program
+    .command('conversations')
+    .description('list the stored conversations (newest first); continue one with g4f chat --resume ID')
+    .option('--search <text>', 'only conversations whose title or messages contain this text')
+    .addOption(new Option('--limit <n>', 'at most this many').argParser(parseLimit).default(50))
+    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: import('./conversations.js').ConversationsOptions, command: Command) => {
+      const { runConversations } = await import('./conversations.js');
+      exitCode = await runConversations(options, globalsOf(command));
+    });
+
+  program
     .command('serve')
     .description('run the OpenAI-compatible HTTP server and the chat page')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePort).default(1337))
     .option('--demo', 'answer from the built-in demo upstream (no real providers)')
     .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .addOption(
+      new Option('--log-format <format>', 'request log on stderr: human lines, or JSON lines (auto: human on a terminal)')
+        .choices(['auto', 'human', 'json'])
+        .default('auto'),
+    )
     .action(async (options: import('./serve.js').ServeOptions, command: Command) => {
       const { runServe } = await import('./serve.js');
       exitCode = await runServe(options, globalsOf(command));
