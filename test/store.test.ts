@@ -190,6 +190,32 @@ describe('export and import', () => {
     ]);
   });
 
+  test('imported times that are not ISO dates, or lie in the future, become now', async () => {
+    const store = openStore({ memory: true });
+    const older = await store.create({ title: 'Older' });
+    const before = Date.now();
+    const imported = await store.importConversation(
+      importJson(
+        JSON.stringify({
+          conversation: { title: 'Bad dates', createdAt: 'yesterday', updatedAt: 'zzzz' },
+          messages: [
+            { role: 'user', content: 'a', createdAt: '9999-12-31T00:00:00Z' },
+            { role: 'assistant', content: 'b', createdAt: '2024-02-03T04:05:06+02:00' },
+          ],
+        }),
+      ),
+    );
+    for (const time of [imported.createdAt, imported.updatedAt, imported.messages[0]?.createdAt ?? '']) {
+      assert.match(time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      assert.ok(Date.parse(time) >= before - 1000 && Date.parse(time) <= Date.now() + 1000, time);
+    }
+    assert.equal(imported.messages[1]?.createdAt, '2024-02-03T02:05:06.000Z', 'valid times are kept, normalised');
+    // Newer activity still comes first: the import is not pinned above it.
+    await store.update(older.id, { title: 'Older, touched' });
+    assert.deepEqual((await store.list()).map((c) => c.title), ['Older, touched', 'Bad dates']);
+    await store.close();
+  });
+
   test('bad imports are typed errors', () => {
     const invalid = (error: unknown) => isG4FError(error, 'InvalidRequestError');
     assert.throws(() => importJson('{'), invalid);

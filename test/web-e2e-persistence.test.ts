@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Browser } from 'playwright-core';
 import { startServer } from '../src/server/index.js';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, ROOT, screenshot, sendMessage, startWebStack } from './web-helpers.js';
+import { buildPage, chromiumAvailable, DOC_SCREENSHOTS, launchBrowser, openPage, ROOT, screenshot, sendMessage, startWebStack } from './web-helpers.js';
 
 const skip = chromiumAvailable() ? false : 'chromium is not installed at /usr/bin/chromium';
 
@@ -137,9 +137,17 @@ describe('web page: persistence, screenshots, demo and keys', { skip }, () => {
             await page.click('#toggle-sidebar');
           }
           await first.locator('.title').click();
-          await page.waitForSelector('.message.assistant[data-status="complete"] .code-block');
+          await page.waitForSelector('.message.assistant[data-status="complete"] .content:not([data-rendering]) .code-block');
+          if (device === 'phone') {
+            // The list is folded away completely (no transition under reduced motion).
+            assert.ok(await page.evaluate(() => (document.getElementById('sidebar')?.getBoundingClientRect().right ?? 1) <= 0));
+          }
           const path = await screenshot(page, `${device}-${colorScheme}`);
           assert.ok(path.endsWith('.png'));
+          if ((device === 'desktop' && colorScheme === 'light') || (device === 'phone' && colorScheme === 'dark')) {
+            mkdirSync(DOC_SCREENSHOTS, { recursive: true });
+            copyFileSync(path, join(DOC_SCREENSHOTS, `${device}-${colorScheme}.png`));
+          }
           if (device === 'phone') {
             // Folded again (after its slide transition) once a conversation is opened.
             await page.waitForFunction(() => (document.getElementById('sidebar')?.getBoundingClientRect().right ?? 1) <= 0);

@@ -15,6 +15,8 @@ import { startServer, type RunningServer } from '../src/server/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+/** The screenshots shown in the README (copied there by the screenshot test). */
+export const DOC_SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -85,6 +87,8 @@ export interface PageOptions {
   height?: number;
   colorScheme?: 'light' | 'dark';
   locale?: string;
+  /** Default `reduce`: no transitions, so screenshots never catch one halfway. */
+  reducedMotion?: 'reduce' | 'no-preference';
 }
 
 /** A fresh browser context (empty localStorage) on the page, ready when the page says so. */
@@ -93,6 +97,7 @@ export async function openPage(browser: Browser, url: string, options: PageOptio
     viewport: { width: options.width ?? 1280, height: options.height ?? 800 },
     colorScheme: options.colorScheme ?? 'light',
     locale: options.locale ?? 'en-US',
+    reducedMotion: options.reducedMotion ?? 'reduce',
   });
   const page = await context.newPage();
   page.on('dialog', (dialog) => void dialog.accept());

@@ -183,15 +183,19 @@ function storeOn(db: Database): ConversationStore {
 
   const importConversation = db.transaction((data: ConversationData): ConversationWithMessages => {
     const now = clock();
+    const createdAt = importedTime(data.createdAt, now);
     const conversation = newConversationRow({
       title: data.title,
       systemPrompt: data.systemPrompt,
       model: data.model,
       provider: data.provider,
-    }, data.createdAt || now);
-    conversation.updated_at = data.updatedAt || now;
+    }, createdAt);
+    conversation.updated_at = importedTime(data.updatedAt, now);
     statements.insertConversation.run(conversation);
-    const messages = data.messages.map((message) => insertMessage(conversation.id, message, now));
+    const messages = data.messages.map((message) => {
+      const { createdAt: messageTime, ...rest } = message;
+      return insertMessage(conversation.id, { ...rest, createdAt: importedTime(messageTime, now) }, now);
+    });
     return { ...toConversation(conversation), messages };
   });
 
@@ -312,6 +316,19 @@ export function cleanTitle(title: string): string {
   const line = title.replace(/\s+/g, ' ').trim();
   const cut = Array.from(line).slice(0, 200).join('');
   return cut === '' ? DEFAULT_TITLE : cut;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A time from an import, as the store writes times (`toISOString`): anything that is not an ISO
+ * date, or lies in the future (it would pin the conversation to the top of the list), is `now`.
+ */
+export function importedTime(value: string | undefined, now: string): string {
+  if (value === undefined || !ISO_TIME.test(value.trim())) return now;
+  const time = Date.parse(value.trim());
+  if (!Number.isFinite(time) || time > Date.parse(now)) return now;
+  return new Date(time).toISOString();
 }
 
 function checkMessage(message: NewMessage): void {

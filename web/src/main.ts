@@ -101,6 +101,7 @@ function select(conversation: Conversation | undefined): void {
   current = conversation;
   currentId = conversation?.id;
   ui.title.textContent = displayTitle(conversation?.title);
+  for (const id of ['export-json', 'export-md']) element<HTMLButtonElement>(id).disabled = currentId === undefined;
   if (currentId === undefined) localStorage.removeItem('g4f.current');
   else localStorage.setItem('g4f.current', currentId);
   sidebar.setActive(currentId);
@@ -203,7 +204,8 @@ async function download(format: 'json' | 'markdown'): Promise<void> {
   const blob = new Blob([text], { type: format === 'json' ? 'application/json' : 'text/markdown' });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
-  link.download = `${(current?.title ?? 'conversation').replace(/[^\p{L}\p{N}_ -]+/gu, '').trim() || 'conversation'}.${format === 'json' ? 'json' : 'md'}`;
+  const title = sidebar.conversations().find((conversation) => conversation.id === currentId)?.title ?? current?.title;
+  link.download = `${(title ?? 'conversation').replace(/[^\p{L}\p{N}_ -]+/gu, '').trim() || 'conversation'}.${format === 'json' ? 'json' : 'md'}`;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
