@@ -196,4 +196,33 @@ describe('web page: persistence, screenshots, demo and keys', { skip }, () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  test('demo mode: the banner lists trigger prompts that show an error, an interrupted answer, a long answer to stop, and code', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g4f-web-demo-'));
+    const server = await startServer({ port: 0, demo: true, dataDir, quiet: true });
+    try {
+      const { context, page } = await openPage(browser, server.url);
+      const triggers = await page.locator('#demo-banner .demo-trigger').allTextContents();
+      assert.deepEqual(triggers, ['/demo error', '/demo cut', '/demo long', '/demo code']);
+      // A click puts the prompt in the composer.
+      await page.locator('#demo-banner .demo-trigger', { hasText: '/demo error' }).click();
+      assert.equal(await page.inputValue('#input'), '/demo error');
+      await page.press('#input', 'Enter');
+      await page.locator('.error-bubble .reason', { hasText: 'All providers failed' }).waitFor({ timeout: 20_000 });
+      await sendMessage(page, '/demo cut');
+      await page.waitForSelector('.message.assistant[data-status="interrupted"]', { timeout: 20_000 });
+      await sendMessage(page, '/demo code');
+      await page.waitForSelector('.message.assistant:last-of-type[data-status="complete"]', { timeout: 20_000 });
+      const labels = await page.locator('.message.assistant:last-of-type .code-head span').allTextContents();
+      assert.deepEqual(labels, ['ts', 'python', 'text']);
+      await sendMessage(page, '/demo long');
+      await page.waitForFunction(() => (document.querySelector('.message.assistant:last-of-type .content')?.textContent ?? '').length > 30, undefined, { timeout: 20_000 });
+      await page.click('#stop');
+      await page.waitForSelector('.message.assistant:last-of-type[data-status="stopped"]');
+      await context.close();
+    } finally {
+      await server.close(2_000);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -20,6 +20,7 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { Router } from '../routing/types.js';
 import { exportJson, exportMarkdown, importJson, importMarkdown, openStore, type ConversationStore } from '../store/index.js';
 import { readJsonBody } from './body.js';
+import { DEMO_TRIGGERS } from './demo.js';
 import type { Logger } from './logger.js';
 import { HttpRequestError, toOpenAIError } from './openai-errors.js';
 import { createStaticFiles } from './static.js';
@@ -76,7 +77,7 @@ export function createWebHandler(options: WebHandlerOptions): {
     // parts[0] === 'api'
     if (parts[1] === 'config' && parts.length === 2) {
       allow(method, 'GET');
-      return sendJson(response, 200, { version, demo: options.demo, keysRequired: options.keysRequired });
+      return sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired });
     }
     if (parts[1] !== 'conversations') throw notFound(method, url.pathname);
     if (!options.authorize(request)) {

@@ -4,6 +4,8 @@ import { createParser } from 'eventsource-parser';
 export interface Config {
   version: string;
   demo: boolean;
+  /** In demo mode: messages that show a failure, a long answer... */
+  demoTriggers?: Array<{ prompt: string; description: string }>;
   keysRequired: boolean;
 }
 

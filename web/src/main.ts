@@ -307,6 +307,27 @@ function wire(): void {
   });
 }
 
+/** The demo banner lists the trigger prompts; a click puts one in the composer. */
+function showDemoTriggers(triggers: Array<{ prompt: string; description: string }>): void {
+  const list = element<HTMLElement>('demo-triggers');
+  list.replaceChildren(
+    ...triggers.map((trigger) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'small ghost demo-trigger';
+      button.textContent = trigger.prompt;
+      button.title = trigger.description;
+      button.addEventListener('click', () => {
+        ui.input.value = trigger.prompt;
+        autosize();
+        ui.input.focus();
+      });
+      return button;
+    }),
+  );
+  list.hidden = triggers.length === 0;
+}
+
 async function boot(): Promise<void> {
   initTheme();
   applyTranslations(document);
@@ -315,6 +336,7 @@ async function boot(): Promise<void> {
   setUnauthorizedHandler(askKey);
   const config = await api.config();
   ui.demo.hidden = !config.demo;
+  showDemoTriggers(config.demoTriggers ?? []);
   document.body.classList.toggle('demo', config.demo);
   if (config.keysRequired && (getApiKey() ?? '') === '') await askKey();
   const [modelList, providerList] = await Promise.all([api.models(), api.providers()]);
