@@ -53,7 +53,7 @@ export class ApiError extends Error {
 }
 
 const KEY_STORAGE = 'g4f.apiKey';
-let onUnauthorized: (() => Promise<void>) | undefined;
+let onUnauthorized: ((options: { wrong: boolean }) => Promise<boolean>) | undefined;
 
 export function getApiKey(): string | null {
   return localStorage.getItem(KEY_STORAGE);
@@ -63,23 +63,31 @@ export function setApiKey(key: string): void {
   localStorage.setItem(KEY_STORAGE, key);
 }
 
-/** Called on a 401 (ask for the key, then the request is retried once). */
-export function setUnauthorizedHandler(handler: () => Promise<void>): void {
+/**
+ * Called on a 401 with `wrong: true` when a key was sent: it asks for a key and answers whether a
+ * new one was given (the request is then sent again), or false to give up.
+ */
+export function setUnauthorizedHandler(handler: (options: { wrong: boolean }) => Promise<boolean>): void {
   onUnauthorized = handler;
 }
 
-async function call(path: string, init: RequestInit = {}, retried = false): Promise<Response> {
-  const headers = new Headers(init.headers);
-  const key = getApiKey();
-  if (key !== null && key !== '') headers.set('authorization', `Bearer ${key}`);
-  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
-  const response = await fetch(path, { ...init, headers, credentials: 'same-origin', cache: 'no-store' });
-  if (response.status === 401 && !retried && onUnauthorized !== undefined) {
-    await onUnauthorized();
-    return call(path, init, true);
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  for (;;) {
+    const headers = new Headers(init.headers);
+    const key = getApiKey();
+    const sent = key !== null && key !== '';
+    if (sent) headers.set('authorization', `Bearer ${key}`);
+    if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+    const response = await fetch(path, { ...init, headers, credentials: 'same-origin', cache: 'no-store' });
+    if (response.status === 401 && onUnauthorized !== undefined && init.signal?.aborted !== true) {
+      if (await onUnauthorized({ wrong: sent })) {
+        await response.body?.cancel();
+        continue;
+      }
+    }
+    if (!response.ok) throw await toApiError(response);
+    return response;
   }
-  if (!response.ok) throw await toApiError(response);
-  return response;
 }
 
 async function toApiError(response: Response): Promise<ApiError> {

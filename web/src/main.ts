@@ -1,6 +1,7 @@
 /** The chat page: wires the sidebar, the pickers, the system prompt, the composer and the message view. */
-import { api, ApiError, getApiKey, setApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
+import { api, ApiError, getApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
 import { createChatView } from './chat-view.js';
+import { createKeyDialog } from './key-dialog.js';
 import { applyTranslations, currentLanguage, displayTitle, setLanguage, t } from './i18n.js';
 import { deletePreset, listPresets, presetOf, savePreset } from './presets.js';
 import { createSidebar } from './sidebar.js';
@@ -133,10 +134,14 @@ function newChat(): void {
   ui.input.focus();
 }
 
+/** The model last chosen here, else the command line's default. */
+const DEFAULT_MODEL = 'gpt-3.5-turbo';
+
 function fillModels(): void {
-  const saved = localStorage.getItem('g4f.model');
+  const wanted = ui.model.value || localStorage.getItem('g4f.model') || DEFAULT_MODEL;
   ui.model.replaceChildren(...models.map((model) => new Option(model.id, model.id)));
-  if (saved !== null && models.some((model) => model.id === saved)) ui.model.value = saved;
+  if (models.some((model) => model.id === wanted)) ui.model.value = wanted;
+  else if (models.some((model) => model.id === DEFAULT_MODEL)) ui.model.value = DEFAULT_MODEL;
 }
 
 function fillProviders(wanted = localStorage.getItem('g4f.provider') ?? ''): void {
@@ -181,22 +186,14 @@ function closeSidebar(): void {
   ui.backdrop.hidden = true;
 }
 
-function askKey(): Promise<void> {
-  return new Promise((resolve) => {
-    ui.keyInput.value = '';
-    ui.keyDialog.showModal();
-    const submit = (event: Event): void => {
-      event.preventDefault();
-      const key = ui.keyInput.value.trim();
-      if (key === '') return;
-      setApiKey(key);
-      ui.keyForm.removeEventListener('submit', submit);
-      ui.keyDialog.close();
-      resolve();
-    };
-    ui.keyForm.addEventListener('submit', submit);
-  });
-}
+const keyDialog = createKeyDialog({
+  dialog: ui.keyDialog,
+  form: ui.keyForm,
+  input: ui.keyInput,
+  cancel: element<HTMLButtonElement>('key-cancel'),
+  wrong: element<HTMLElement>('key-wrong'),
+});
+const askKey = keyDialog.ask;
 
 async function download(format: 'json' | 'markdown'): Promise<void> {
   if (currentId === undefined) return;
@@ -328,17 +325,8 @@ function showDemoTriggers(triggers: Array<{ prompt: string; description: string 
   list.hidden = triggers.length === 0;
 }
 
-async function boot(): Promise<void> {
-  initTheme();
-  applyTranslations(document);
-  ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
-  wire();
-  setUnauthorizedHandler(askKey);
-  const config = await api.config();
-  ui.demo.hidden = !config.demo;
-  showDemoTriggers(config.demoTriggers ?? []);
-  document.body.classList.toggle('demo', config.demo);
-  if (config.keysRequired && (getApiKey() ?? '') === '') await askKey();
+/** Models, providers, presets and the conversation list (again after a new API key). */
+async function load(): Promise<void> {
   const [modelList, providerList] = await Promise.all([api.models(), api.providers()]);
   models = modelList.data;
   providerNames = providerList.data.map((provider) => provider.name);
@@ -346,10 +334,35 @@ async function boot(): Promise<void> {
   fillProviders();
   fillPresets();
   await sidebar.refresh();
-  const saved = localStorage.getItem('g4f.current');
+  const saved = currentId ?? localStorage.getItem('g4f.current');
   if (saved !== null && sidebar.conversations().some((conversation) => conversation.id === saved)) await open(saved);
   else newChat();
-  document.body.dataset.ready = 'true';
+}
+
+async function boot(): Promise<void> {
+  initTheme();
+  applyTranslations(document);
+  ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
+  wire();
+  setUnauthorizedHandler(keyDialog.onUnauthorized);
+  try {
+    const config = await api.config();
+    ui.demo.hidden = !config.demo;
+    showDemoTriggers(config.demoTriggers ?? []);
+    document.body.classList.toggle('demo', config.demo);
+    const keyButton = element<HTMLButtonElement>('key-button');
+    keyButton.hidden = !config.keysRequired;
+    keyButton.addEventListener('click', () => {
+      void askKey().then((saved) => (saved ? load().catch(report) : undefined));
+    });
+    if (config.keysRequired && (getApiKey() ?? '') === '') await askKey();
+    await load();
+  } catch (error) {
+    report(error);
+  } finally {
+    // Usable even when loading failed (the key button, the theme and language stay available).
+    document.body.dataset.ready = 'true';
+  }
 }
 
 boot().catch(report);
