@@ -3,7 +3,9 @@
  * - `g4f --version`: spawn to exit;
  * - `g4f ask`: spawn until the upstream emulator has received the request.
  * N runs each after warm-up runs; median, p90 and the ratio to bare Node's median.
- * Needs the build (`npm run build`). Run alone: `node --import tsx bench/startup.ts [--runs N]`.
+ * Needs the build (`npm run build`). Run alone: `node --import tsx bench/startup.ts [--runs N]`;
+ * `--compare` adds the unbundled tsc output (`node dist/cli/main.js`) run by run beside the
+ * bundle, `--entry FILE` (repeatable) any other entry script.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +16,6 @@ import { parseArgs } from 'node:util';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'g4f.js');
 /** The start-up goal: within this factor of bare Node. */
 export const STARTUP_GOAL_RATIO = 2;
 
@@ -25,6 +26,8 @@ export interface StartupBenchOptions {
   runs?: number;
   /** Print the table to stdout (default true). */
   print?: boolean;
+  /** Entry scripts measured besides bin/g4f.js (paths from the repository root). */
+  entries?: readonly string[];
 }
 
 export interface StartupCase {
@@ -56,15 +59,15 @@ export async function runStartupBench(options: StartupBenchOptions = {}): Promis
   const emulator = await createEmulator({ protocol: 'openai', defaultPlan: { text: 'ok', chunkCount: 1 } });
   const env = benchEnv(emulator, workDir);
   try {
-    const measures: Measure[] = [
-      { name: 'bare node', command: 'node -e 0', once: () => timeToExit([ '-e', '0'], env, workDir) },
-      { name: 'g4f --version', command: 'node bin/g4f.js --version', once: () => timeToExit([BIN, '--version'], env, workDir) },
-      {
-        name: 'g4f ask (to request sent)',
-        command: 'node bin/g4f.js ask hi',
-        once: () => timeToRequest(emulator, [BIN, 'ask', 'hi'], env, workDir),
-      },
-    ];
+    const measures: Measure[] = [{ name: 'bare node', command: 'node -e 0', once: () => timeToExit(['-e', '0'], env, workDir) }];
+    for (const entry of ['bin/g4f.js', ...(options.entries ?? [])]) {
+      const path = resolve(ROOT, entry);
+      const label = entry === 'bin/g4f.js' ? 'g4f' : `g4f (${entry})`;
+      measures.push(
+        { name: `${label} --version`, command: `node ${entry} --version`, once: () => timeToExit([path, '--version'], env, workDir) },
+        { name: `${label} ask (to request sent)`, command: `node ${entry} ask hi`, once: () => timeToRequest(emulator, [path, 'ask', 'hi'], env, workDir) },
+      );
+    }
     const cases: StartupCase[] = [];
     // Interleave the cases run by run, so that a slow phase of the machine hits all of them.
     const samples = measures.map(() => [] as number[]);
@@ -174,11 +177,20 @@ function renderTable(cases: readonly StartupCase[], runs: number): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, quick: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      compare: { type: 'boolean', default: false },
+      entry: { type: 'string', multiple: true, default: [] },
+    },
+    strict: true,
+  });
+  const entries = [...(values.compare ? ['dist/cli/main.js'] : []), ...values.entry];
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   if (runs !== undefined && (!Number.isInteger(runs) || runs <= 0)) {
     process.stderr.write('--runs must be a positive whole number\n');
     process.exit(2);
   }
-  await runStartupBench({ quick: values.quick, ...(runs === undefined ? {} : { runs }) });
+  await runStartupBench({ quick: values.quick, entries, ...(runs === undefined ? {} : { runs }) });
 }

@@ -40,6 +40,7 @@ async function startChat(args: readonly string[] = []): Promise<string> {
     `G4F_MISHALSGPT_URL=${openai.url}`,
     `G4F_LOCKCHAT_URL=${lockchat.url}`,
     `G4F_DATA_DIR=${join(workDir, 'data')}`,
+    `G4F_CACHE_DIR=${join(workDir, 'cache')}`,
   ];
   const command = [
     'env -u G4F_CONFIG -u NO_COLOR',
