@@ -9,7 +9,7 @@ import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
 import { createEmulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
-import { createCollectingLogger, createJsonLogger, startServer } from '../src/server/index.js';
+import { createCollectingLogger, createJsonLogger, startServer, type RequestLogRecord } from '../src/server/index.js';
 import { postChat, rawExchange, send, sseData, startFixture, userMessage, type Fixture } from './server-fixture.js';
 
 /** Body of a chunked HTTP/1.1 response, de-framed. */
@@ -426,6 +426,30 @@ describe('log lines', () => {
     assert.ok(!Number.isNaN(Date.parse(String(line.time))));
     assert.equal(line.level, 'warn');
     assert.equal(line.quote, 'a "quoted"\nline');
+
+    const request: RequestLogRecord = {
+      event: 'request',
+      id: 'abc123',
+      method: 'POST',
+      path: '/v1/chat/completions?q="x"\n\u0001\ud800',
+      status: 502,
+      latencyMs: 12.5,
+      model: 'model 🚀 "quoted"',
+      provider: 'alpha',
+      stream: true,
+      tokens: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+      error: 'all_providers_failed',
+      upstream: [{ provider: 'alpha', kind: 'http_status', status: 500 }],
+      errorMessage: 'a\\b',
+      messages: userMessage('hi'),
+    };
+    for (const record of [request, { event: 'request' as const, id: 'x', method: 'GET', path: '/health', status: 200, latencyMs: 0.1 }]) {
+      written.length = 0;
+      logger.logRequest?.('error', record);
+      assert.equal(written.length, 1, 'the JSON logger writes request lines itself');
+      const parsed = JSON.parse(written[0]!) as Record<string, unknown>;
+      assert.deepEqual(parsed, JSON.parse(JSON.stringify({ time: parsed.time, level: 'error', ...record })), 'the same JSON as JSON.stringify');
+    }
 
     const fixture = await startFixture({ logMessages: true });
     try {

@@ -9,7 +9,7 @@ import type { Router } from '../routing/types.js';
 import { readJsonBody } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
 import { parseChatRequest } from './chat-request.js';
-import type { Logger, LogRecord } from './logger.js';
+import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, toOpenAIError } from './openai-errors.js';
 import { listModels, findModel, listProviders, healthReport } from './listings.js';
@@ -123,7 +123,7 @@ export function createApp(options: AppOptions): App {
     const upstream = state.route === 'chat' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
-    const record: LogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
+    const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
     if (state.model !== undefined) record.model = state.model;
     if (state.provider !== undefined) record.provider = state.provider;
     if (state.stream !== undefined) record.stream = state.stream;
@@ -133,7 +133,9 @@ export function createApp(options: AppOptions): App {
     if (upstream !== undefined) record.upstream = upstream;
     if (options.logMessages && failure instanceof Error) record.errorMessage = failure.message;
     if (state.messages !== undefined) record.messages = state.messages;
-    logger.log(status >= 500 && status !== 499 ? 'error' : 'info', record);
+    const level = status >= 500 && status !== 499 ? 'error' : 'info';
+    if (logger.logRequest !== undefined) logger.logRequest(level, record);
+    else logger.log(level, record);
   }
 
   async function chat(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {

@@ -16,7 +16,16 @@ import type { WebHandlerOptions } from './web-api.js';
 
 export { createAuthorizer, parseApiKeys } from './auth.js';
 export { toOpenAIError, errorKind, HttpRequestError, type OpenAIError, type OpenAIErrorBody } from './openai-errors.js';
-export { createJsonLogger, createCollectingLogger, silentLogger, type Logger, type LogLevel, type LogRecord, type CollectingLogger } from './logger.js';
+export {
+  createJsonLogger,
+  createCollectingLogger,
+  silentLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  type RequestLogRecord,
+  type CollectingLogger,
+} from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { startDemo, type Demo, type DemoOptions } from './demo.js';
 export type { App, WebHandler } from './app.js';
