@@ -237,6 +237,12 @@ describe('web page: chat flows', { skip }, () => {
     const pears = page.locator('#conversation-list li', { hasText: 'About pears' });
     await pears.hover();
     await pears.locator('[data-action="delete"]').click();
+    // An in-page dialog asks first: Cancel keeps it, Delete deletes.
+    await page.locator('.ask-dialog [data-answer="cancel"]').click();
+    assert.equal(await page.locator('#conversation-list li[data-id]').count(), 2);
+    await pears.hover();
+    await pears.locator('[data-action="delete"]').click();
+    await page.locator('.ask-dialog [data-answer="ok"]').click();
     await page.waitForFunction(() => document.querySelectorAll('#conversation-list li[data-id]').length === 1);
     const remaining = await api<{ data: Array<{ title: string }> }>('/api/conversations');
     assert.deepEqual(remaining.data.map((c) => c.title), ['Fruit talk']);

@@ -43,6 +43,8 @@ interface Streaming {
   renderer: StreamRenderer | undefined;
   bubble: HTMLElement;
   stopped: boolean;
+  /** Another conversation was opened: the answer goes on in the background (the server saves it), off the page. */
+  detached: boolean;
 }
 
 type RunRequest = Omit<ChatRequest, 'model' | 'provider' | 'systemPrompt'>;
@@ -152,7 +154,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
     const controller = new AbortController();
     const bubble = createBubble({ role: 'assistant', content: '', status: 'streaming' });
     bubble.classList.add('pending');
-    const state: Streaming = { controller, renderer: undefined, bubble, stopped: false };
+    const state: Streaming = { controller, renderer: undefined, bubble, stopped: false, detached: false };
     current = state;
     options.onStreamingChange(true);
     add(bubble);
@@ -167,6 +169,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
     const full: ChatRequest = { ...request, model: settings.model, systemPrompt: settings.systemPrompt };
     if (settings.provider !== '' && settings.provider !== 'auto') full.provider = settings.provider;
     const fail = (status: number, error: ApiErrorBody): void => {
+      if (state.detached) return;
       renderer?.finish();
       if (renderer === undefined || renderer.text === '') bubble.remove();
       else {
@@ -194,7 +197,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
           options.onSaved();
         },
         context(info) {
-          if (info.omitted > 0) {
+          if (info.omitted > 0 && !state.detached) {
             const notice = document.createElement('div');
             notice.className = 'notice';
             notice.textContent = t('contextOmitted', { omitted: info.omitted, model: settings.model, tokens: info.contextTokens });
@@ -205,6 +208,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
           bubble.dataset.id = message.id;
           bubble.classList.remove('pending');
           setMeta(bubble, message);
+          if (state.detached) return;
           renderer = createStreamRenderer(body, { onUpdate: scroll });
           state.renderer = renderer;
         },
@@ -229,8 +233,10 @@ export function createChatView(options: ChatViewOptions): ChatView {
         else fail(0, { message: `${t('networkError')}: ${error instanceof Error ? error.message : String(error)}` });
       }
     } finally {
-      if (current === state) current = undefined;
-      options.onStreamingChange(false);
+      if (current === state) {
+        current = undefined;
+        options.onStreamingChange(false);
+      }
       if (savedUserId === undefined && conversationId !== undefined && !state.stopped) options.onUnsaved?.(conversationId);
       options.onSaved();
       updateEmpty();
@@ -312,7 +318,14 @@ export function createChatView(options: ChatViewOptions): ChatView {
 
   const view: ChatView = {
     show(conversation) {
-      view.stop();
+      const running = current;
+      if (running !== undefined) {
+        // Not stopped: the answer finishes in the background and is saved; this view moves on.
+        running.detached = true;
+        running.renderer?.cancel();
+        current = undefined;
+        options.onStreamingChange(false);
+      }
       clear();
       for (const message of conversation?.messages ?? []) add(createBubble(message, scroll));
       markUnanswered();

@@ -1,7 +1,9 @@
 /** The chat page: wires the sidebar, the pickers, the system prompt, the composer and the message view. */
 import { api, ApiError, getApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
 import { createChatView } from './chat-view.js';
+import { confirmDialog, promptDialog } from './dialogs.js';
 import { createKeyDialog } from './key-dialog.js';
+import { showToast } from './toast.js';
 import { applyTranslations, currentLanguage, displayTitle, setLanguage, t } from './i18n.js';
 import { deletePreset, listPresets, presetOf, savePreset } from './presets.js';
 import { createSidebar } from './sidebar.js';
@@ -89,13 +91,7 @@ const chat = createChatView({
 });
 
 function report(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  const box = document.createElement('div');
-  box.className = 'toast';
-  box.setAttribute('role', 'alert');
-  box.textContent = message;
-  document.body.append(box);
-  setTimeout(() => box.remove(), 5000);
+  showToast(error instanceof Error ? error.message : String(error));
 }
 
 function select(conversation: Conversation | undefined): void {
@@ -103,6 +99,12 @@ function select(conversation: Conversation | undefined): void {
   currentId = conversation?.id;
   ui.title.textContent = displayTitle(conversation?.title);
   for (const id of ['export-json', 'export-md']) element<HTMLButtonElement>(id).disabled = currentId === undefined;
+  const shownId = element<HTMLElement>('conversation-id');
+  shownId.textContent = currentId ?? '';
+  shownId.hidden = currentId === undefined;
+  // The address names the open conversation (#/c/<id>); Back and Forward move between them.
+  const hash = currentId === undefined ? '#/' : `#/c/${currentId}`;
+  if (location.hash !== hash && !(hash === '#/' && location.hash === '')) history.pushState(null, '', hash);
   if (currentId === undefined) localStorage.removeItem('g4f.current');
   else localStorage.setItem('g4f.current', currentId);
   sidebar.setActive(currentId);
@@ -266,10 +268,11 @@ function wire(): void {
   element('save-preset').addEventListener('click', () => {
     const prompt = ui.systemPrompt.value.trim();
     if (prompt === '') return;
-    const name = window.prompt(t('presetName'))?.trim();
-    if (name === undefined || name === '') return;
-    savePreset(name, prompt);
-    fillPresets();
+    void promptDialog(t('presetName')).then((name) => {
+      if (name === undefined) return;
+      savePreset(name, prompt);
+      fillPresets();
+    });
   });
   element('delete-preset').addEventListener('click', () => {
     deletePreset(ui.preset.value);
@@ -293,7 +296,7 @@ function wire(): void {
     }
   });
   element('clear-all').addEventListener('click', async () => {
-    if (!window.confirm(t('confirmClear'))) return;
+    if (!(await confirmDialog(t('confirmClear')))) return;
     try {
       await api.clear();
     } catch (error) {
@@ -334,10 +337,25 @@ async function load(): Promise<void> {
   fillProviders();
   fillPresets();
   await sidebar.refresh();
-  const saved = currentId ?? localStorage.getItem('g4f.current');
-  if (saved !== null && sidebar.conversations().some((conversation) => conversation.id === saved)) await open(saved);
+  const fromAddress = idFromAddress();
+  const saved = currentId ?? fromAddress ?? localStorage.getItem('g4f.current');
+  if (fromAddress !== undefined && saved === fromAddress) await open(fromAddress);
+  else if (saved !== null && sidebar.conversations().some((conversation) => conversation.id === saved)) await open(saved);
   else newChat();
 }
+
+/** The conversation id in the address, if any. */
+function idFromAddress(): string | undefined {
+  const match = /^#\/c\/([A-Za-z0-9_-]{1,64})$/.exec(location.hash);
+  return match?.[1];
+}
+
+window.addEventListener('popstate', () => {
+  const id = idFromAddress();
+  if (id === currentId) return;
+  if (id === undefined) newChat();
+  else void open(id);
+});
 
 async function boot(): Promise<void> {
   initTheme();

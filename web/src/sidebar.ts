@@ -1,5 +1,6 @@
 /** The list of conversations: search, open, rename in place, delete. */
 import { api, type Conversation } from './api.js';
+import { confirmDialog } from './dialogs.js';
 import { displayTitle, t } from './i18n.js';
 
 export interface SidebarOptions {
@@ -74,7 +75,7 @@ export function createSidebar(options: SidebarOptions): Sidebar {
 
   async function remove(id: string): Promise<void> {
     const conversation = items.find((entry) => entry.id === id);
-    if (!window.confirm(t('confirmDelete', { title: conversation?.title ?? '' }))) return;
+    if (!(await confirmDialog(t('confirmDelete', { title: displayTitle(conversation?.title) })))) return;
     try {
       await api.remove(id);
       options.onDeleted(id);
