@@ -12,7 +12,7 @@
  * Writes bench/results/web-longtask.json and bench/results/web-longtask.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -37,6 +37,8 @@ export interface WebLongTaskScenario {
 
 export interface WebLongTaskResult {
   goalMs: number;
+  /** The machine's 1-minute load average when the run started and ended (other work stretches tasks). */
+  loadAverage: [number, number];
   selfCheckTaskMs: number;
   scenarios: WebLongTaskScenario[];
 }
@@ -130,6 +132,7 @@ export async function runWebLongTaskBench(options: { quick?: boolean } = {}): Pr
     streamed.push({ name: 'prose, 20,000 chunks, 1 ms apart', plan: { tokens: 20_000, chunkDelayMs: 1 } });
     streamed.push({ name: 'Python code (127k chars), 20,000 chunks, 1 ms apart', plan: { text: code, chunkCount: 20_000, chunkDelayMs: 1 } });
   }
+  const loadAtStart = loadavg()[0] ?? 0;
   const stack = await startWebStack();
   const browser = await launchBrowser();
   const results: WebLongTaskScenario[] = [];
@@ -209,7 +212,8 @@ export async function runWebLongTaskBench(options: { quick?: boolean } = {}): Pr
     await browser.close();
     await stack.close();
   }
-  const output: WebLongTaskResult = { goalMs: LONG_TASK_GOAL_MS, selfCheckTaskMs, scenarios: results };
+  const loadAverage: [number, number] = [Math.round(loadAtStart * 100) / 100, Math.round((loadavg()[0] ?? 0) * 100) / 100];
+  const output: WebLongTaskResult = { goalMs: LONG_TASK_GOAL_MS, loadAverage, selfCheckTaskMs, scenarios: results };
   const directory = join(ROOT, 'bench', 'results');
   mkdirSync(directory, { recursive: true });
   writeFileSync(join(directory, 'web-longtask.json'), `${JSON.stringify(output, null, 2)}\n`);
@@ -225,7 +229,7 @@ function markdownReport(result: WebLongTaskResult): string {
   return [
     '# Chat page: longest main-thread task',
     '',
-    `Headless Chromium (\`/usr/bin/chromium\`), ${cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}; \`node --import tsx bench/web-longtask.ts\`.`,
+    `Headless Chromium (\`/usr/bin/chromium\`), ${cpus().length} CPUs, 1-minute load average ${result.loadAverage[0]} at the start and ${result.loadAverage[1]} at the end (other work on the machine stretches tasks), ${new Date().toISOString().slice(0, 10)}; \`node --import tsx bench/web-longtask.ts\`.`,
     `Goal: no task over ${result.goalMs} ms. Self-check: an 80 ms busy loop in the page was reported as a ${result.selfCheckTaskMs} ms long task.`,
     '',
     '| scenario | answer chars | elapsed ms | long tasks | longest task ms | tasks over goal | longest animation frame ms | goal met |',
