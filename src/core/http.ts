@@ -79,14 +79,15 @@ export function createCallGuard(
   const signal = options.signal;
   let body: Dispatcher.ResponseData['body'] | undefined;
   let expired: TimeoutError | undefined;
-  const expire = (error: TimeoutError): void => {
-    expired = error;
-    body?.destroy(error);
-  };
   // A non-streaming answer comes whole: the total timer governs it, not the first-token one.
-  let timer: NodeJS.Timeout | undefined = options.stream
-    ? setTimeout(expire, timeouts.firstToken, new TimeoutError('first-token', timeouts.firstToken, { provider }))
-    : setTimeout(expire, timeouts.total, new TimeoutError('total', timeouts.total, { provider }));
+  // The error is made only when the timer fires (an Error's stack trace is not cheap).
+  const phase = options.stream ? 'first-token' : 'total';
+  const limit = options.stream ? timeouts.firstToken : timeouts.total;
+  const expire = (): void => {
+    expired = new TimeoutError(phase, limit, { provider });
+    body?.destroy(expired);
+  };
+  let timer: NodeJS.Timeout | undefined = setTimeout(expire, limit);
 
   return {
     signal,
