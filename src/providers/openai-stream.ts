@@ -10,6 +10,7 @@ import {
   chunksFromOpenAIEvent,
   findModelNotFound,
   parseJsonEvent,
+  plainDeltaText,
 } from './openai-wire.js';
 
 export interface ReplyOptions {
@@ -38,6 +39,8 @@ function chunksOf(item: EventStreamItem, options: ReplyOptions): readonly Chunk[
     return [];
   }
   if (item.data === '[DONE]') return DONE;
+  const text = plainDeltaText(item.data);
+  if (text !== undefined) return text === '' ? [] : [{ type: 'text-delta', text }];
   return chunksFromOpenAIEvent(provider, parseJsonEvent(provider, item.data), options.secrets);
 }
 
