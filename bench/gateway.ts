@@ -3,7 +3,9 @@
  * `g4f serve` and the Portkey gateway, each in its own process, loaded side by side with the
  * targets alternating run by run. Returns the measurements; `report.ts` turns them into a table.
  */
-import { compileChildScripts, compiledScript, sampleProcess, startChild, stopAllChildren, type Child } from './child-process.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROJECT_ROOT, compileChildScripts, compiledScript, sampleProcess, startChild, stopAllChildren, type Child } from './child-process.js';
 import { percentile, runLoad, runSequential, verifyTarget, type Target } from './load.js';
 import { installPortkey, portkeyHeaders, startPortkey } from './portkey.js';
 
@@ -92,6 +94,13 @@ function emptyMeasures(name: TargetName, note: string): TargetMeasures {
 
 const median = (values: readonly number[]): number => percentile(values, 0.5);
 
+/** The Node flags of `g4f serve` (package.json `g4f.serveNodeOptions`, read by bin/g4f.js too). */
+async function serveNodeOptions(): Promise<string[]> {
+  const text = await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8');
+  const options = (JSON.parse(text) as { g4f?: { serveNodeOptions?: string } }).g4f?.serveNodeOptions ?? '';
+  return options.split(/\s+/).filter((flag) => flag !== '');
+}
+
 export async function runGatewayBench(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
   const quick = options.quick === true;
   const durationSeconds = options.durationSeconds ?? (quick ? 2 : 5);
@@ -101,7 +110,9 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
   const wanted = new Set(options.targets ?? TARGET_NAMES);
   const targets = new Map<TargetName, TargetMeasures>();
   for (const name of TARGET_NAMES) if (wanted.has(name)) targets.set(name, emptyMeasures(name, 'not started'));
-  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs: options.g4fNodeArgs ?? [] }, scenarios: SCENARIOS, targets };
+  // By default the server runs with the Node flags `g4f serve` itself uses.
+  const g4fNodeArgs = options.g4fNodeArgs ?? (await serveNodeOptions());
+  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs }, scenarios: SCENARIOS, targets };
 
   try {
     await compileChildScripts();
@@ -117,7 +128,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
         return { child, target: { name: 'bare', url: child.url, headers: {} } };
       },
       g4f: async () => {
-        const child = await startChild({ name: 'g4f serve', args: [...(options.g4fNodeArgs ?? []), compiledScript('serve-target')], env: upstreamEnv });
+        const child = await startChild({ name: 'g4f serve', args: [...g4fNodeArgs, compiledScript('serve-target')], env: upstreamEnv });
         return { child, target: { name: 'g4f', url: child.url, headers: {} } };
       },
       portkey: async () => {

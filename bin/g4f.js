@@ -13,8 +13,9 @@
  * or refused by V8, never an error when it cannot be read or written. G4F_CODE_CACHE=0 turns it
  * off.
  *
- * G4F_SERVE_NODE_OPTIONS="--max-old-space-size=96 ...": `g4f serve` runs in a child Node with
- * these flags (whitespace-separated); signals are passed on to it and its exit code is ours.
+ * `g4f serve` runs in a child Node with the heap flags of package.json's `g4f.serveNodeOptions`, or
+ * those of G4F_SERVE_NODE_OPTIONS (whitespace-separated; empty for none); signals are passed on to
+ * it and its exit code is ours.
  */
 'use strict';
 
@@ -31,10 +32,12 @@ function main(require) {
   const self = typeof __filename === 'string' ? __filename : realpathSync(process.argv[1]);
   const root = join(dirname(self), '..');
   const args = process.argv.slice(2);
-  const serveFlags = (process.env.G4F_SERVE_NODE_OPTIONS ?? '').split(/\s+/).filter((flag) => flag !== '');
-  if (serveFlags.length > 0 && commandOf(args) === 'serve') {
-    runServeWithFlags(require, self, args, serveFlags);
-    return;
+  if (commandOf(args) === 'serve' && process.env.G4F_SERVE_CHILD !== '1') {
+    const serveFlags = serveNodeOptions(require, root);
+    if (serveFlags.length > 0) {
+      runServeWithFlags(require, self, args, serveFlags);
+      return;
+    }
   }
   if (process.env.G4F_SERVE_CHILD === '1') watchParent();
   const bundlePath = join(root, 'dist', 'cli', 'g4f.cjs');
@@ -133,6 +136,26 @@ function commandOf(words) {
     else if (!word.startsWith('-')) return word;
   }
   return undefined;
+}
+
+/**
+ * The Node flags `g4f serve` runs with: G4F_SERVE_NODE_OPTIONS when set (empty: none), else the
+ * package's `g4f.serveNodeOptions` (a young generation of 8 MiB semi-spaces and a 128 MiB old
+ * generation keep a busy server's memory in bounds), unless Node was started with heap flags.
+ */
+function serveNodeOptions(require, root) {
+  const explicit = process.env.G4F_SERVE_NODE_OPTIONS;
+  let options = explicit;
+  if (options === undefined) {
+    const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+    if (/--max-(old|semi)-space-size/.test(chosen)) return [];
+    try {
+      options = JSON.parse(require('node:fs').readFileSync(require('node:path').join(root, 'package.json'), 'utf8')).g4f?.serveNodeOptions;
+    } catch {
+      options = undefined;
+    }
+  }
+  return (options ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
 function runServeWithFlags(require, self, args, flags) {
