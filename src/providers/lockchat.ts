@@ -46,9 +46,11 @@ async function* lockchatCompletion(request: CompletionRequest, context: Provider
       const response = await post({ provider: NAME, url, headers, body, context, guard });
       try {
         if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
-        for await (const chunk of readEventStreamReply(response, reply)) {
-          if (chunk.type === 'text-delta') yieldedText = true;
-          yield chunk;
+        for await (const batch of readEventStreamReply(response, reply)) {
+          for (const chunk of batch) {
+            if (chunk.type === 'text-delta') yieldedText = true;
+            yield chunk;
+          }
         }
         return;
       } catch (error) {

@@ -52,8 +52,11 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     try {
       response = await post({ provider: name, url: `${context.baseUrl}${path}`, headers, body: JSON.stringify(payload), context, guard });
       if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
-      if (isEventStream(response)) yield* readEventStreamReply(response, reply);
-      else yield* await jsonReplyChunks(response, reply);
+      if (isEventStream(response)) {
+        for await (const batch of readEventStreamReply(response, reply)) for (const chunk of batch) yield chunk;
+      } else {
+        yield* await jsonReplyChunks(response, reply);
+      }
     } catch (error) {
       throw guard.toError(error);
     } finally {

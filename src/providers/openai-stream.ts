@@ -28,55 +28,71 @@ export async function errorOfReply(response: Dispatcher.ResponseData, options: R
   return errorFromResponse(options.provider, response.statusCode, response.headers, text);
 }
 
-const DONE = Symbol('done');
-
-function chunksOf(item: EventStreamItem, options: ReplyOptions): readonly Chunk[] | typeof DONE {
+/** What one event says: chunks to pass on (appended to `into`), or the end of the answer. */
+function readEvent(item: EventStreamItem, options: ReplyOptions, into: Chunk[]): 'more' | 'done' {
   const { provider } = options;
   if (isStrayLine(item)) {
     // Not SSE at all; Lockchat's upstream says model-not-found this way.
     const notFound = findModelNotFound(item.stray);
     if (notFound !== undefined) throw new ModelNotFoundError(`${provider}: ${notFound}`, 1, { provider });
-    return [];
+    return 'more';
   }
-  if (item.data === '[DONE]') return DONE;
+  if (item.data === '[DONE]') return 'done';
   const text = plainDeltaText(item.data);
-  if (text !== undefined) return text === '' ? [] : [{ type: 'text-delta', text }];
-  return chunksFromOpenAIEvent(provider, parseJsonEvent(provider, item.data), options.secrets);
+  if (text !== undefined) {
+    if (text !== '') into.push({ type: 'text-delta', text });
+  } else {
+    into.push(...chunksFromOpenAIEvent(provider, parseJsonEvent(provider, item.data), options.secrets));
+  }
+  return 'more';
 }
 
 /**
- * The chunks of a `text/event-stream` reply of `chat.completion.chunk` events.
- * After `data: [DONE]` the body is read to its end so the pooled connection is
- * reused, but an upstream that holds it open is cut after a short grace: the
- * answer is complete either way.
+ * The chunks of a `text/event-stream` reply of `chat.completion.chunk` events,
+ * one batch per network read (a layer per read, not per chunk: the request
+ * path is measured). After `data: [DONE]` the body is read to its end so the
+ * pooled connection is reused, but an upstream that holds it open is cut after
+ * a short grace: the answer is complete either way.
  */
-export async function* readEventStreamReply(response: Dispatcher.ResponseData, options: ReplyOptions): AsyncGenerator<Chunk> {
+export async function* readEventStreamReply(
+  response: Dispatcher.ResponseData,
+  options: ReplyOptions,
+): AsyncGenerator<readonly Chunk[]> {
   const { body } = response;
   const decoder = createEventStreamDecoder();
   let done = false;
+  let gotText = false;
   let grace: NodeJS.Timeout | undefined;
   try {
     for await (const bytes of body) {
       if (done) continue;
-      for (const item of decoder.push(bytes as Uint8Array)) {
-        const chunks = chunksOf(item, options);
-        if (chunks === DONE) {
-          done = true;
-          grace = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
-          break;
+      const batch: Chunk[] = [];
+      // A bad event still lets the good ones before it through, then fails.
+      let failure: unknown;
+      try {
+        for (const item of decoder.push(bytes as Uint8Array)) {
+          if (readEvent(item, options, batch) === 'done') {
+            done = true;
+            grace = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
+            break;
+          }
         }
-        for (const chunk of chunks) {
-          if (chunk.type === 'text-delta') options.guard.gotFirstToken();
-          yield chunk;
-        }
+      } catch (error) {
+        failure = error ?? new Error('unknown failure');
       }
+      if (batch.length > 0) {
+        if (!gotText && batch.some((chunk) => chunk.type === 'text-delta')) {
+          gotText = true;
+          options.guard.gotFirstToken();
+        }
+        yield batch;
+      }
+      if (failure !== undefined) throw failure;
     }
     if (!done) {
-      for (const item of decoder.end()) {
-        const chunks = chunksOf(item, options);
-        if (chunks === DONE) break;
-        yield* chunks;
-      }
+      const batch: Chunk[] = [];
+      for (const item of decoder.end()) if (readEvent(item, options, batch) === 'done') break;
+      if (batch.length > 0) yield batch;
     }
   } catch (error) {
     if (!done) throw error;
