@@ -81,4 +81,10 @@ export interface Provider {
   /** Environment variable holding this provider's secret, if any. */
   readonly apiKeyEnv?: string;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
+  /**
+   * Optional: the same chunks grouped as they arrived (one group per network
+   * read). Routing and the server use it when present: the request path then
+   * takes one async step per read instead of one per chunk.
+   */
+  createCompletionBatches?(request: CompletionRequest, context: ProviderContext): AsyncIterable<readonly Chunk[]>;
 }

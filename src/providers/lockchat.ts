@@ -5,6 +5,7 @@
  * and only while no text has been given to the caller.
  */
 import { ModelNotFoundError, isG4FError } from '../core/errors.js';
+import { flattenBatches } from '../core/batches.js';
 import { createCallGuard, post } from '../core/http.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
@@ -22,10 +23,11 @@ export const Lockchat: Provider = {
   supportsStream: true,
   needsAuth: false,
   kind: 'builtin',
-  createCompletion: lockchatCompletion,
+  createCompletion: (request, context) => flattenBatches(lockchatBatches(request, context)),
+  createCompletionBatches: lockchatBatches,
 };
 
-async function* lockchatCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<Chunk> {
+async function* lockchatBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
   const configured = context.settings?.token;
   const token = typeof configured === 'string' ? configured : process.env.G4F_LOCKCHAT_TOKEN || LOCKCHAT_DEFAULT_TOKEN;
   const url = `${context.baseUrl}/v1/chat/completions?auth=${encodeURIComponent(token)}`;
@@ -47,10 +49,8 @@ async function* lockchatCompletion(request: CompletionRequest, context: Provider
       try {
         if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
         for await (const batch of readEventStreamReply(response, reply)) {
-          for (const chunk of batch) {
-            if (chunk.type === 'text-delta') yieldedText = true;
-            yield chunk;
-          }
+          if (!yieldedText) yieldedText = batch.some((chunk) => chunk.type === 'text-delta');
+          yield batch;
         }
         return;
       } catch (error) {

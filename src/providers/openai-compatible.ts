@@ -2,6 +2,7 @@
  * Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp, LM Studio,
  * hosted APIs, Mishalsgpt): a provider that is configuration only.
  */
+import { flattenBatches } from '../core/batches.js';
 import { createCallGuard, post } from '../core/http.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { requestOptions } from './openai-wire.js';
@@ -30,7 +31,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   const name = spec.name;
   const sendStreamFalse = spec.sendStreamFalse ?? true;
 
-  async function* createCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<Chunk> {
+  async function* createCompletionBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
     const payload: Record<string, unknown> = { model: request.model };
     const temperature = request.temperature ?? spec.defaultTemperature;
     if (temperature !== undefined) payload.temperature = temperature;
@@ -52,11 +53,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     try {
       response = await post({ provider: name, url: `${context.baseUrl}${path}`, headers, body: JSON.stringify(payload), context, guard });
       if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
-      if (isEventStream(response)) {
-        for await (const batch of readEventStreamReply(response, reply)) for (const chunk of batch) yield chunk;
-      } else {
-        yield* await jsonReplyChunks(response, reply);
-      }
+      if (isEventStream(response)) yield* readEventStreamReply(response, reply);
+      else yield await jsonReplyChunks(response, reply);
     } catch (error) {
       throw guard.toError(error);
     } finally {
@@ -72,7 +70,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     supportsStream: spec.supportsStream ?? true,
     needsAuth: spec.needsAuth ?? false,
     kind: spec.kind ?? 'openai-compatible',
-    createCompletion,
+    createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
+    createCompletionBatches,
   };
   return spec.apiKeyEnv === undefined ? provider : { ...provider, apiKeyEnv: spec.apiKeyEnv };
 }

@@ -17,6 +17,7 @@ import {
   type ProviderAttempt,
   type ProviderHttpError,
 } from '../core/errors.js';
+import { flattenBatches, singleChunkBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
@@ -129,7 +130,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     request: RouteRequest,
     state: RunState,
     replayable: boolean,
-  ): AsyncGenerator<Chunk> {
+  ): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
     const { model, providers, pinned: forced } = resolvePinned(request.model, request.provider);
     state.model = model;
@@ -165,17 +166,18 @@ export function createRouter(options: RouterOptions = {}): Router {
         let latency = 0;
         state.exchanges++;
         try {
-          for await (const chunk of provider.createCompletion(upstream, context)) {
+          const batches =
+            provider.createCompletionBatches?.(upstream, context) ?? singleChunkBatches(provider.createCompletion(upstream, context));
+          for await (const batch of batches) {
             if (committed) {
-              yield chunk;
-            } else if (chunk.type === 'text-delta') {
+              if (batch.length > 0) yield batch;
+            } else if (batch.some((chunk) => chunk.type === 'text-delta')) {
               committed = true;
               state.provider = provider.name;
               latency = performance.now() - started;
-              if (held !== undefined) yield* held;
-              yield chunk;
+              yield held === undefined ? batch : [...held, ...batch];
             } else {
-              (held ??= []).push(chunk);
+              (held ??= []).push(...batch);
             }
           }
           if (!committed) {
@@ -184,7 +186,7 @@ export function createRouter(options: RouterOptions = {}): Router {
             if (finish === undefined || finish.reason === 'stop') throw new EmptyAnswerError(provider.name);
             state.provider = provider.name;
             latency = performance.now() - started;
-            yield* held ?? [];
+            if (held !== undefined) yield held;
           }
           settled = true;
           breaker.success(latency);
@@ -246,7 +248,8 @@ export function createRouter(options: RouterOptions = {}): Router {
         get attempts() {
           return state.attempts;
         },
-        [Symbol.asyncIterator]: () => run(request, state, false),
+        [Symbol.asyncIterator]: () => flattenBatches(run(request, state, false)),
+        batches: () => run(request, state, false),
       };
       return stream;
     },
@@ -257,7 +260,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       let usage: Usage | undefined;
       let finishReason: FinishReason = 'stop';
       let exchange = 0;
-      for await (const chunk of run({ ...request, stream: false }, state, true)) {
+      for await (const batch of run({ ...request, stream: false }, state, true)) {
         if (state.exchanges !== exchange) {
           // A replay after a failure mid-answer (same provider or the next) starts over.
           exchange = state.exchanges;
@@ -265,9 +268,11 @@ export function createRouter(options: RouterOptions = {}): Router {
           usage = undefined;
           finishReason = 'stop';
         }
-        if (chunk.type === 'text-delta') text += chunk.text;
-        else if (chunk.type === 'usage') usage = chunk.usage;
-        else finishReason = chunk.reason;
+        for (const chunk of batch) {
+          if (chunk.type === 'text-delta') text += chunk.text;
+          else if (chunk.type === 'usage') usage = chunk.usage;
+          else finishReason = chunk.reason;
+        }
       }
       const result: CompletionResult = {
         text,

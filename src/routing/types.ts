@@ -19,6 +19,11 @@ export interface RouteStream extends AsyncIterable<Chunk> {
   readonly provider: string | undefined;
   /** Failed attempts so far, in order (providers that were tried and failed before the one answering). */
   readonly attempts: readonly ProviderAttempt[];
+  /**
+   * The same chunks grouped as they arrived (one group per upstream read), for
+   * writers that send a group at once. Iterate either this or the stream, once.
+   */
+  batches(): AsyncIterable<readonly Chunk[]>;
 }
 
 export interface CompletionResult {

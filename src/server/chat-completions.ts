@@ -142,26 +142,27 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
   };
 
   try {
-    for await (const chunk of stream) {
+    // One group of chunks per upstream read: one async step per read, not per chunk.
+    for await (const batch of stream.batches()) {
       if (response.destroyed) break; // leaving the loop aborts the upstream
       if (!started) start();
-      if (chunk.type === 'text-delta') {
-        if (text !== undefined) text += chunk.text;
-        let event: string;
-        if (roleSent) {
-          event = `${prefix}{"content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`;
+      for (const chunk of batch) {
+        if (chunk.type === 'text-delta') {
+          if (text !== undefined) text += chunk.text;
+          if (roleSent) {
+            send(`${prefix}{"content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`);
+          } else {
+            roleSent = true;
+            context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
+            send(`${prefix}{"role":"assistant","content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`);
+          }
+        } else if (chunk.type === 'usage') {
+          usage = chunk.usage;
         } else {
-          roleSent = true;
-          context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
-          event = `${prefix}{"role":"assistant","content":${JSON.stringify(chunk.text)}},"logprobs":null,"finish_reason":null}]${usageField}`;
+          finishReason = chunk.reason;
         }
-        send(event);
-        if (blocked !== undefined) await blocked;
-      } else if (chunk.type === 'usage') {
-        usage = chunk.usage;
-      } else {
-        finishReason = chunk.reason;
       }
+      if (blocked !== undefined) await blocked;
     }
     if (response.destroyed) return;
     if (!started) start();
