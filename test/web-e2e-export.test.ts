@@ -1,9 +1,8 @@
 /** The chat page in headless Chromium and the HTTP API: export and import, and the notice when old turns do not fit the context. */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, sendMessage, startWebStack, type WebStack } from './web-helpers.js';
+import { chromiumAvailable, openPage, sendMessage, useWebStack } from './web-helpers.js';
 
 interface StoredConversation {
   id: string;
@@ -14,21 +13,10 @@ interface StoredConversation {
 const skip = chromiumAvailable() ? false : 'chromium is not installed at /usr/bin/chromium';
 
 describe('web page: export, import, context notice', { skip }, () => {
-  let stack: WebStack;
-  let browser: Browser;
-
-  before(async () => {
-    buildPage();
-    stack = await startWebStack();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const web = useWebStack();
 
   async function call(path: string, init?: RequestInit): Promise<Response> {
-    return fetch(`${stack.url}${path}`, init);
+    return fetch(`${web.stack.url}${path}`, init);
   }
 
   test('HTTP API: export as JSON and Markdown, import both back, bad imports are 400s', async () => {
@@ -61,8 +49,8 @@ describe('web page: export, import, context notice', { skip }, () => {
   });
 
   test('the page: export buttons are off on a new chat; export downloads JSON and Markdown; import opens the imported conversation', async () => {
-    stack.lockchat.setDefaultPlan({});
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({});
+    const { context, page } = await openPage(web.browser, web.stack.url);
     assert.equal(await page.isDisabled('#export-json'), true);
     assert.equal(await page.isDisabled('#export-md'), true);
     await sendMessage(page, 'Export from the page');
@@ -97,7 +85,7 @@ describe('web page: export, import, context notice', { skip }, () => {
   });
 
   test('when the history exceeds the model context, the page says how many earlier messages were not sent', async () => {
-    stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setDefaultPlan({});
     const long = 'lorem ipsum dolor sit amet '.repeat(1_500);
     const messages = Array.from({ length: 6 }, (_, index) => ({ role: index % 2 === 0 ? 'user' : 'assistant', content: `${index} ${long}` }));
     const imported = (await (await call('/api/conversations/import', {
@@ -105,10 +93,10 @@ describe('web page: export, import, context notice', { skip }, () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ format: 'json', content: JSON.stringify({ conversation: { title: 'Too long for gpt-4' }, messages }) }),
     })).json()) as StoredConversation;
-    const { context, page } = await openPage(browser, stack.url);
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await page.locator(`#conversation-list li[data-id="${imported.id}"] .title`).click();
     await page.waitForFunction(() => document.querySelectorAll('.message').length === 6);
-    const count = stack.lockchat.requests.length;
+    const count = web.stack.lockchat.requests.length;
     await sendMessage(page, 'And now?');
     const notice = page.locator('.notice');
     await notice.waitFor();
@@ -118,7 +106,7 @@ describe('web page: export, import, context notice', { skip }, () => {
     const omitted = Number(match[1]);
     assert.ok(omitted >= 2 && omitted <= 6, text);
     await page.waitForSelector('.message.assistant:last-of-type[data-status="complete"]');
-    const sent = (stack.lockchat.requests[count]?.body as { messages: unknown[] }).messages;
+    const sent = (web.stack.lockchat.requests[count]?.body as { messages: unknown[] }).messages;
     assert.equal(sent.length, 7 - omitted, 'the notice matches what went upstream');
     await context.close();
   });

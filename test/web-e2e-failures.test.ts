@@ -1,9 +1,9 @@
 /** The chat page in headless Chromium: failed sends, retry, unanswered questions, the error bubble, regenerate placement. */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { RecordedRequest } from '../src/emulators/index.js';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, sendMessage, startWebStack, type WebStack } from './web-helpers.js';
+import { chromiumAvailable, openPage, sendMessage, useWebStack } from './web-helpers.js';
 
 interface StoredConversation {
   id: string;
@@ -19,40 +19,29 @@ function sentMessages(request: RecordedRequest | undefined): Array<[string, stri
 }
 
 describe('web page: failures and retry', { skip }, () => {
-  let stack: WebStack;
-  let browser: Browser;
-
-  before(async () => {
-    buildPage();
-    stack = await startWebStack();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const web = useWebStack();
 
   async function stored(page: Page): Promise<StoredConversation> {
     const id = await page.evaluate(() => localStorage.getItem('g4f.current'));
     assert.ok(id, 'the page remembers the open conversation');
-    const response = await fetch(`${stack.url}/api/conversations/${id}`);
+    const response = await fetch(`${web.stack.url}/api/conversations/${id}`);
     assert.equal(response.status, 200);
     return (await response.json()) as StoredConversation;
   }
 
   async function conversationCount(): Promise<number> {
-    const list = (await (await fetch(`${stack.url}/api/conversations`)).json()) as { data: unknown[] };
+    const list = (await (await fetch(`${web.stack.url}/api/conversations`)).json()) as { data: unknown[] };
     return list.data.length;
   }
 
   test('a message over 500,000 characters is refused on the page: kept in the composer, nothing sent or stored', async () => {
-    stack.lockchat.setScript(undefined);
-    stack.lockchat.setDefaultPlan({});
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setScript(undefined);
+    web.stack.lockchat.setDefaultPlan({});
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'First question');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const before = await stored(page);
-    const requestsBefore = stack.lockchat.requests.length;
+    const requestsBefore = web.stack.lockchat.requests.length;
     const huge = 'x'.repeat(500_001);
     await page.fill('#input', huge);
     await page.press('#input', 'Enter');
@@ -60,16 +49,16 @@ describe('web page: failures and retry', { skip }, () => {
     assert.match((await page.textContent('.notice.too-long')) ?? '', /too long/);
     assert.equal(await page.inputValue('#input').then((value) => value.length), huge.length, 'the text stays in the composer');
     assert.equal(await page.locator('.message.user').count(), 1);
-    assert.equal(stack.lockchat.requests.length, requestsBefore, 'nothing went upstream');
+    assert.equal(web.stack.lockchat.requests.length, requestsBefore, 'nothing went upstream');
     assert.deepEqual(await stored(page), before, 'the stored conversation is untouched');
     await context.close();
   });
 
   test('a send that fails before the message is saved: Retry resends the same text, the earlier answer stays', async () => {
-    stack.lockchat.setDefaultPlan({});
-    stack.lockchat.setScript((_request, index) => ({ text: `Answer ${index}` }));
+    web.stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setScript((_request, index) => ({ text: `Answer ${index}` }));
     try {
-      const { context, page } = await openPage(browser, stack.url);
+      const { context, page } = await openPage(web.browser, web.stack.url);
       await sendMessage(page, 'First question');
       await page.waitForSelector('.message.assistant[data-status="complete"]');
       const first = await stored(page);
@@ -98,13 +87,13 @@ describe('web page: failures and retry', { skip }, () => {
       assert.equal(await page.locator('.message.user').count(), 2);
       await context.close();
     } finally {
-      stack.lockchat.setScript(undefined);
+      web.stack.lockchat.setScript(undefined);
     }
   });
 
   test('a failed first send leaves no empty conversation behind', async () => {
-    await fetch(`${stack.url}/api/conversations`, { method: 'DELETE' });
-    const { context, page } = await openPage(browser, stack.url);
+    await fetch(`${web.stack.url}/api/conversations`, { method: 'DELETE' });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await page.route('**/messages', (route) => route.abort('connectionreset'));
     await sendMessage(page, 'Lost in the network');
     await page.locator('.error-bubble').waitFor();
@@ -115,13 +104,13 @@ describe('web page: failures and retry', { skip }, () => {
   });
 
   test('a question whose answer failed is marked, never sent as context, and keeps a Retry after reload', async () => {
-    stack.lockchat.setDefaultPlan({});
-    stack.lockchat.setScript((request) => {
+    web.stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setScript((request) => {
       const last = sentMessages(request).at(-1)?.[1] ?? '';
       return last.startsWith('FAIL') ? { status: 500, errorMessage: 'upstream down' } : {};
     });
     try {
-      const { context, page } = await openPage(browser, stack.url);
+      const { context, page } = await openPage(web.browser, web.stack.url);
       await sendMessage(page, 'Hello');
       await page.waitForSelector('.message.assistant[data-status="complete"]');
       await sendMessage(page, 'FAIL please');
@@ -134,10 +123,10 @@ describe('web page: failures and retry', { skip }, () => {
       await page.waitForSelector('.message.user[data-status="no-answer"]');
       assert.equal(await page.locator('.error-bubble [data-action="retry"]').count(), 1);
       // The next question goes upstream without the unanswered one.
-      const count = stack.lockchat.requests.length;
+      const count = web.stack.lockchat.requests.length;
       await sendMessage(page, 'CUT please');
       await page.waitForFunction(() => (document.querySelector('.message.assistant:last-of-type')?.getAttribute('data-status') ?? '') === 'complete');
-      const sent = sentMessages(stack.lockchat.requests[count]);
+      const sent = sentMessages(web.stack.lockchat.requests[count]);
       assert.deepEqual(sent, [
         ['user', 'Hello'],
         ['assistant', 'Echo: Hello'],
@@ -147,15 +136,15 @@ describe('web page: failures and retry', { skip }, () => {
       assert.equal(await page.locator('.error-bubble').count(), 0);
       await context.close();
     } finally {
-      stack.lockchat.setScript(undefined);
+      web.stack.lockchat.setScript(undefined);
     }
   });
 
   test('Retry after an upstream failure answers the saved question; a stale retry is refused by the server', async () => {
-    stack.lockchat.setScript(undefined);
-    stack.lockchat.setDefaultPlan({ status: 500, errorMessage: '{"detail":"upstream JSON body"}' });
-    stack.openai.setDefaultPlan({ status: 500, errorMessage: '{"detail":"upstream JSON body"}' });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setScript(undefined);
+    web.stack.lockchat.setDefaultPlan({ status: 500, errorMessage: '{"detail":"upstream JSON body"}' });
+    web.stack.openai.setDefaultPlan({ status: 500, errorMessage: '{"detail":"upstream JSON body"}' });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await page.selectOption('#model', 'gpt-3.5-turbo');
     await page.fill('#input', 'Try me');
     await page.press('#input', 'Enter');
@@ -171,8 +160,8 @@ describe('web page: failures and retry', { skip }, () => {
     assert.match((await error.locator('.error-details pre').textContent()) ?? '', /upstream JSON body/);
     const saved = await stored(page);
     assert.deepEqual(saved.messages.map((m) => m.role), ['user']);
-    stack.lockchat.setDefaultPlan({});
-    stack.openai.setDefaultPlan({});
+    web.stack.lockchat.setDefaultPlan({});
+    web.stack.openai.setDefaultPlan({});
     await error.locator('[data-action="retry"]').click();
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const after = await stored(page);
@@ -181,7 +170,7 @@ describe('web page: failures and retry', { skip }, () => {
       ['assistant', 'Echo: Try me'],
     ]);
     // The server refuses to answer again a message that is no longer the last question.
-    const response = await fetch(`${stack.url}/api/conversations/${after.id}/messages`, {
+    const response = await fetch(`${web.stack.url}/api/conversations/${after.id}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ regenerate: true, replyTo: 'not-the-last', model: 'gpt-4' }),
@@ -192,8 +181,8 @@ describe('web page: failures and retry', { skip }, () => {
   });
 
   test('Regenerate is offered on the last answer only', async () => {
-    stack.lockchat.setDefaultPlan({});
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({});
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'One');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     await sendMessage(page, 'Two');

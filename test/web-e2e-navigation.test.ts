@@ -1,8 +1,8 @@
 /** The chat page in headless Chromium: the address, background answers, edit keys, toasts, the default title in Russian. */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, sendMessage, startWebStack, type WebStack } from './web-helpers.js';
+import type { Page } from 'playwright-core';
+import { chromiumAvailable, openPage, sendMessage, useWebStack } from './web-helpers.js';
 
 interface StoredConversation {
   id: string;
@@ -13,28 +13,17 @@ interface StoredConversation {
 const skip = chromiumAvailable() ? false : 'chromium is not installed at /usr/bin/chromium';
 
 describe('web page: navigation and small things', { skip }, () => {
-  let stack: WebStack;
-  let browser: Browser;
-
-  before(async () => {
-    buildPage();
-    stack = await startWebStack();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const web = useWebStack();
 
   async function get(id: string): Promise<StoredConversation> {
-    return (await (await fetch(`${stack.url}/api/conversations/${id}`)).json()) as StoredConversation;
+    return (await (await fetch(`${web.stack.url}/api/conversations/${id}`)).json()) as StoredConversation;
   }
 
   const currentId = (page: Page): Promise<string | null> => page.evaluate(() => localStorage.getItem('g4f.current'));
 
   test('the address names the open conversation, the id is shown, Back returns to the previous one', async () => {
-    stack.lockchat.setDefaultPlan({});
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({});
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'First one');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const first = (await currentId(page)) ?? '';
@@ -51,7 +40,7 @@ describe('web page: navigation and small things', { skip }, () => {
     await page.waitForFunction((id) => document.getElementById('conversation-id')?.textContent === id, first);
     assert.equal((await page.locator('.message.user .content').textContent())?.trim(), 'First one');
     // A fresh browser opened on the address shows that conversation.
-    const other = await openPage(browser, `${stack.url}/#/c/${second}`);
+    const other = await openPage(web.browser, `${web.stack.url}/#/c/${second}`);
     await other.page.waitForSelector('.message.assistant[data-status="complete"]');
     assert.equal((await other.page.locator('.message.user .content').textContent())?.trim(), 'Second one');
     await other.context.close();
@@ -59,8 +48,8 @@ describe('web page: navigation and small things', { skip }, () => {
   });
 
   test('opening another conversation lets the streaming answer finish in the background, saved complete', async () => {
-    stack.lockchat.setDefaultPlan({ tokens: 150, chunkDelayMs: 20 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ tokens: 150, chunkDelayMs: 20 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'Background answer');
     await page.waitForFunction(() => (document.querySelector('.message.assistant .content')?.textContent ?? '').length > 20);
     const id = (await currentId(page)) ?? '';
@@ -79,8 +68,8 @@ describe('web page: navigation and small things', { skip }, () => {
   });
 
   test('editing: Enter saves and sends, Escape cancels; Edit and Copy are hidden while editing', async () => {
-    stack.lockchat.setDefaultPlan({});
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({});
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'Original');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const user = page.locator('.message.user');
@@ -97,7 +86,7 @@ describe('web page: navigation and small things', { skip }, () => {
   });
 
   test('toasts sit above the page, not over Send, and can be closed', async () => {
-    const { context, page } = await openPage(browser, stack.url);
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await page.setInputFiles('#import-file', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{') });
     const toast = page.locator('.toast').first();
     await toast.waitFor();
@@ -111,8 +100,8 @@ describe('web page: navigation and small things', { skip }, () => {
   });
 
   test('in the Russian interface the default title is Russian', async () => {
-    await fetch(`${stack.url}/api/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const { context, page } = await openPage(browser, stack.url, { locale: 'ru-RU' });
+    await fetch(`${web.stack.url}/api/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const { context, page } = await openPage(web.browser, web.stack.url, { locale: 'ru-RU' });
     await page.locator('#conversation-list li .title', { hasText: 'Новая беседа' }).first().waitFor();
     assert.equal(await page.locator('#conversation-list li .title', { hasText: 'New conversation' }).count(), 0);
     await context.close();

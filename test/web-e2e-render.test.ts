@@ -1,9 +1,8 @@
 /** The chat page in headless Chromium: rendering of long and special answers (code in pieces, images, code labels). */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
 import { longPythonAnswer } from '../bench/web-longtask.js';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, sendMessage, startWebStack, type WebStack } from './web-helpers.js';
+import { chromiumAvailable, openPage, sendMessage, useWebStack } from './web-helpers.js';
 
 const skip = chromiumAvailable() ? false : 'chromium is not installed at /usr/bin/chromium';
 /** Records what the page copies (a string: functions passed to the page must not be renamed by the test's compiler). */
@@ -11,24 +10,13 @@ const STUB_CLIPBOARD = `window.copied = []; Object.defineProperty(navigator, 'cl
 const FULLY_SHOWN = '.message.assistant[data-status="complete"] .content:not([data-rendering])';
 
 describe('web page: rendering', { skip }, () => {
-  let stack: WebStack;
-  let browser: Browser;
-
-  before(async () => {
-    buildPage();
-    stack = await startWebStack();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const web = useWebStack();
 
   test('a 127k-character code answer shows as one block whose Copy copies all of it, streamed and reopened', async () => {
     const answer = longPythonAnswer();
     const code = answer.slice(answer.indexOf('```python\n') + '```python\n'.length, answer.lastIndexOf('\n```'));
-    stack.lockchat.setDefaultPlan({ text: answer, chunkCount: 500 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ text: answer, chunkCount: 500 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await page.evaluate(STUB_CLIPBOARD);
     await sendMessage(page, 'Long code please');
     await page.waitForSelector(FULLY_SHOWN, { timeout: 60_000 });
@@ -53,8 +41,8 @@ describe('web page: rendering', { skip }, () => {
 
   test('images are links, raw <img> is dropped, a code block without a language is labelled text', async () => {
     const text = ['A picture: ![a cat](https://example.com/cat.png)', '', '<img src="https://example.com/raw.png">', '', '```', 'SELECT 1;', '```'].join('\n');
-    stack.lockchat.setDefaultPlan({ text, chunkCount: 3 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ text, chunkCount: 3 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     const images: string[] = [];
     page.on('request', (request) => {
       if (request.url().includes('example.com')) images.push(request.url());

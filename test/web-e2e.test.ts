@@ -1,8 +1,8 @@
 /** The chat page in headless Chromium against the real server and emulated providers: the chat flows. */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { buildPage, chromiumAvailable, launchBrowser, openPage, sendMessage, startWebStack, type WebStack } from './web-helpers.js';
+import type { Page } from 'playwright-core';
+import { chromiumAvailable, openPage, sendMessage, useWebStack } from './web-helpers.js';
 
 interface StoredMessage {
   role: string;
@@ -18,21 +18,10 @@ interface StoredConversation {
 const skip = chromiumAvailable() ? false : 'chromium is not installed at /usr/bin/chromium';
 
 describe('web page: chat flows', { skip }, () => {
-  let stack: WebStack;
-  let browser: Browser;
-
-  before(async () => {
-    buildPage();
-    stack = await startWebStack();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const web = useWebStack();
 
   async function api<T>(path: string, init?: RequestInit): Promise<T> {
-    const response = await fetch(`${stack.url}${path}`, init);
+    const response = await fetch(`${web.stack.url}${path}`, init);
     assert.ok(response.ok, `${path}: HTTP ${response.status}`);
     return (await response.json()) as T;
   }
@@ -60,8 +49,8 @@ describe('web page: chat flows', { skip }, () => {
 
   test('an answer arrives progressively, then is saved; reload finds the conversation', async () => {
     const words = Array.from({ length: 30 }, (_, index) => `word${index}`).join(' ');
-    stack.lockchat.setDefaultPlan({ text: words, chunkCount: 30, chunkDelayMs: 60 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ text: words, chunkCount: 30, chunkDelayMs: 60 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     // Record every length the answer's text goes through.
     await page.evaluate(() => {
       const lengths: number[] = [];
@@ -90,7 +79,7 @@ describe('web page: chat flows', { skip }, () => {
     await page.waitForSelector(`#conversation-list li[data-id="${saved.id}"]`);
     assert.equal((await lastAssistant(page).locator('.content').textContent())?.trim(), words);
     // A new browser (no localStorage) finds it in the list too.
-    const other = await openPage(browser, stack.url);
+    const other = await openPage(web.browser, web.stack.url);
     await other.page.click(`#conversation-list li[data-id="${saved.id}"] .title`);
     await other.page.waitForSelector('.message.assistant[data-status="complete"]');
     assert.equal(await other.page.locator('#chat-title').textContent(), 'Count for me');
@@ -99,13 +88,13 @@ describe('web page: chat flows', { skip }, () => {
   });
 
   test('stop keeps the partial answer, marked stopped, on the page and in the store', async () => {
-    stack.lockchat.setDefaultPlan({ tokens: 400, chunkDelayMs: 40 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ tokens: 400, chunkDelayMs: 40 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'Tell me a long story');
     await page.waitForFunction(() => (document.querySelector('.message.assistant .content')?.textContent ?? '').length > 20);
     assert.equal(await page.isVisible('#stop'), true);
     await page.click('#stop');
-    await stack.lockchat.waitForAbort(undefined, 10_000);
+    await web.stack.lockchat.waitForAbort(undefined, 10_000);
     const bubble = lastAssistant(page);
     assert.equal(await bubble.getAttribute('data-status'), 'stopped');
     assert.match((await bubble.locator('.status').textContent()) ?? '', /stopped/);
@@ -121,10 +110,10 @@ describe('web page: chat flows', { skip }, () => {
   });
 
   test('regenerate replaces the last answer; edit and resend replaces the turn', async () => {
-    stack.lockchat.setDefaultPlan({});
-    stack.lockchat.setScript((_request, index) => ({ text: `Answer number ${index}` }));
+    web.stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setScript((_request, index) => ({ text: `Answer number ${index}` }));
     try {
-      const { context, page } = await openPage(browser, stack.url);
+      const { context, page } = await openPage(web.browser, web.stack.url);
       await sendMessage(page, 'First question');
       await page.waitForSelector('.message.assistant[data-status="complete"]');
       const before = (await lastAssistant(page).locator('.content').textContent())?.trim() ?? '';
@@ -136,7 +125,7 @@ describe('web page: chat flows', { skip }, () => {
       let saved = await eventually(() => stored(page), (c) => c.messages.length === 2 && c.messages[1]?.content !== before);
       assert.match(saved.messages[1]?.content ?? '', /^Answer number \d+$/);
 
-      stack.lockchat.setScript(undefined);
+      web.stack.lockchat.setScript(undefined);
       await page.locator('.message.user [data-action="edit"]').click();
       await page.fill('.message.user textarea', 'Edited question');
       await page.locator('.message.user [data-action="save-edit"]').click();
@@ -149,13 +138,13 @@ describe('web page: chat flows', { skip }, () => {
       assert.equal(await page.locator('.message').count(), 2);
       await context.close();
     } finally {
-      stack.lockchat.setScript(undefined);
+      web.stack.lockchat.setScript(undefined);
     }
   });
 
   test('a provider failure shows an error bubble with a retry, and nothing is stored as an answer', async () => {
-    stack.lockchat.setDefaultPlan({ status: 500, errorMessage: 'the upstream exploded' });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ status: 500, errorMessage: 'the upstream exploded' });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'Will this work?');
     const bubble = page.locator('.error-bubble');
     await bubble.waitFor();
@@ -163,7 +152,7 @@ describe('web page: chat flows', { skip }, () => {
     assert.equal(await page.locator('.message.assistant').count(), 0);
     const saved = await stored(page);
     assert.deepEqual(saved.messages.map((m) => m.role), ['user']);
-    stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setDefaultPlan({});
     await bubble.locator('[data-action="retry"]').click();
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     assert.equal(await page.locator('.error-bubble').count(), 0);
@@ -183,8 +172,8 @@ describe('web page: chat flows', { skip }, () => {
       '<a href="javascript:window.__pwned=\'raw\'">raw link</a> <iframe src="javascript:window.__pwned=\'frame\'"></iframe>',
       '[safe](https://example.com/page)',
     ].join('\n\n');
-    stack.lockchat.setDefaultPlan({ text: hostile, chunkCount: 7 });
-    const { context, page } = await openPage(browser, stack.url);
+    web.stack.lockchat.setDefaultPlan({ text: hostile, chunkCount: 7 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'Be hostile');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const content = lastAssistant(page).locator('.content');
@@ -209,9 +198,9 @@ describe('web page: chat flows', { skip }, () => {
   });
 
   test('rename, search and delete conversations in the sidebar', async () => {
-    stack.lockchat.setDefaultPlan({});
+    web.stack.lockchat.setDefaultPlan({});
     await api('/api/conversations', { method: 'DELETE' });
-    const { context, page } = await openPage(browser, stack.url);
+    const { context, page } = await openPage(web.browser, web.stack.url);
     await sendMessage(page, 'About apples');
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     await page.click('#new-chat');
@@ -250,7 +239,7 @@ describe('web page: chat flows', { skip }, () => {
   });
 
   test('theme and language switches apply and are remembered', async () => {
-    const { context, page } = await openPage(browser, stack.url, { colorScheme: 'dark' });
+    const { context, page } = await openPage(web.browser, web.stack.url, { colorScheme: 'dark' });
     assert.equal(await page.getAttribute('html', 'data-theme'), 'dark', 'follows the system');
     await page.click('#theme-toggle');
     assert.equal(await page.getAttribute('html', 'data-theme'), 'light');

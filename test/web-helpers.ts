@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { configureProvider } from '../src/core/settings.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
@@ -118,4 +119,34 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+export interface WebFixture {
+  readonly stack: WebStack;
+  readonly browser: Browser;
+}
+
+/** Inside a describe: the page built, the server stack and a browser started before its tests, both closed after. */
+export function useWebStack(): WebFixture {
+  let stack: WebStack | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    buildPage();
+    stack = await startWebStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+  return {
+    get stack() {
+      if (stack === undefined) throw new Error('the web stack is not started');
+      return stack;
+    },
+    get browser() {
+      if (browser === undefined) throw new Error('the browser is not started');
+      return browser;
+    },
+  };
 }
