@@ -1,5 +1,6 @@
 /** The page's calls to its server. The API key (when the server needs one) lives in localStorage and goes in the Authorization header only. */
 import { createParser } from 'eventsource-parser';
+import type { Conversation as StoredConversation, Message as StoredMessage } from '../../src/store/types.js';
 
 export interface Config {
   version: string;
@@ -9,27 +10,13 @@ export interface Config {
   keysRequired: boolean;
 }
 
-export type Role = 'system' | 'user' | 'assistant';
-export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'interrupted';
+export type { MessageStatus, Role } from '../../src/store/types.js';
 
-export interface Message {
-  id: string;
-  role: Role;
-  content: string;
-  status: MessageStatus;
-  model?: string;
-  provider?: string;
-  createdAt: string;
-}
+/** A message as the API sends it (the store's, without the conversation id). */
+export type Message = Omit<StoredMessage, 'conversationId'>;
 
-export interface Conversation {
-  id: string;
-  title: string;
-  systemPrompt: string;
-  model: string;
-  provider: string;
-  createdAt: string;
-  updatedAt: string;
+/** A conversation as the API sends it: listed with a count and a snippet, or fetched with its messages. */
+export interface Conversation extends StoredConversation {
   messageCount?: number;
   snippet?: string;
   messages?: Message[];
