@@ -104,13 +104,7 @@ export interface MessagePatch {
 }
 
 /** A conversation as carried by export and import. */
-export interface ConversationData {
-  title: string;
-  systemPrompt: string;
-  model: string;
-  provider: string;
-  createdAt: string;
-  updatedAt: string;
+export interface ConversationData extends Omit<Conversation, 'id'> {
   messages: NewMessage[];
 }
 
