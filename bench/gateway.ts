@@ -24,6 +24,8 @@ export interface GatewayBenchOptions {
   g4fNodeArgs?: readonly string[];
   /** Only these targets (default all). */
   targets?: readonly TargetName[];
+  /** Only these load scenarios (keys like `50-stream`, see scenarioKey); the sequential part is then skipped. */
+  scenarios?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -112,7 +114,8 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
   for (const name of TARGET_NAMES) if (wanted.has(name)) targets.set(name, emptyMeasures(name, 'not started'));
   // By default the server runs with the Node flags `g4f serve` itself uses.
   const g4fNodeArgs = options.g4fNodeArgs ?? (await serveNodeOptions());
-  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs }, scenarios: SCENARIOS, targets };
+  const scenarios = options.scenarios === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => options.scenarios?.includes(scenarioKey(scenario)));
+  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs }, scenarios, targets };
 
   try {
     await compileChildScripts();
@@ -163,8 +166,8 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       for (const stream of [false, true]) await runLoad(target, stream, 50, 1);
     }
 
-    log(`one connection, ${sequentialCount} sequential requests per target and round`);
-    for (const stream of [false, true]) {
+    if (options.scenarios === undefined) log(`one connection, ${sequentialCount} sequential requests per target and round`);
+    for (const stream of options.scenarios === undefined ? [false, true] : []) {
       const collected = new Map<TargetName, { latencies: number[]; firstBytes: number[]; failures: number }>();
       for (let round = 0; round < rounds; round += 1) {
         for (const [name, { target }] of running) {
@@ -186,7 +189,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
     }
 
-    for (const scenario of SCENARIOS) {
+    for (const scenario of scenarios) {
       log(`load: ${scenario.connections} connection(s), ${scenario.stream ? 'streamed' : 'not streamed'}, ${rounds} x ${durationSeconds} s per target`);
       const runs = new Map<TargetName, { requests: number; seconds: number; p50: number[]; p99: number[]; failures: number; cpuMs: number; upstreamCpuMs: number; peakRss: number }>();
       for (let round = 0; round < rounds; round += 1) {

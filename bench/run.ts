@@ -2,13 +2,15 @@
  * `npm run bench`: the gateway benchmark, then the start-up and web long-task benchmarks when
  * their files exist. Flags: `--only gateway|startup|web`, `--quick`, `--duration SECONDS`,
  * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
- * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process).
+ * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process),
+ * `--scenario 50-stream` (repeatable: only these load scenarios, no sequential part),
+ * `--targets bare,g4f` (only these targets).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildrenNow, PROJECT_ROOT } from './child-process.js';
-import { runGatewayBench } from './gateway.js';
+import { SCENARIOS, TARGET_NAMES, runGatewayBench, scenarioKey, type TargetName } from './gateway.js';
 import { runProfile } from './profile.js';
 import { renderReport } from './report.js';
 
@@ -20,6 +22,8 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'g4f-node-args': { type: 'string' },
+    scenario: { type: 'string', multiple: true },
+    targets: { type: 'string' },
   },
   strict: true,
 });
@@ -55,8 +59,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function runGateway(): Promise<void> {
   const durationSeconds = positive(values.duration, '--duration');
   const rounds = positive(values.rounds, '--rounds');
+  const scenarioKeys = SCENARIOS.map(scenarioKey);
+  for (const key of values.scenario ?? []) {
+    if (!scenarioKeys.includes(key)) {
+      process.stderr.write(`--scenario must be one of ${scenarioKeys.join(', ')}\n`);
+      process.exit(2);
+    }
+  }
+  const targets = values.targets?.split(',').map((name) => name.trim());
+  for (const name of targets ?? []) {
+    if (!TARGET_NAMES.includes(name as TargetName)) {
+      process.stderr.write(`--targets takes a comma-separated list of ${TARGET_NAMES.join(', ')}\n`);
+      process.exit(2);
+    }
+  }
   const options = {
     quick: values.quick,
+    ...(values.scenario === undefined ? {} : { scenarios: values.scenario }),
+    ...(targets === undefined ? {} : { targets: targets as TargetName[] }),
     log,
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(rounds === undefined ? {} : { rounds: Math.round(rounds) }),
@@ -67,6 +87,11 @@ async function runGateway(): Promise<void> {
     return;
   }
   const report = renderReport(await runGatewayBench(options));
+  if (values.scenario !== undefined || targets !== undefined) {
+    // A partial run is printed, never written over the full report.
+    process.stdout.write(`${report}\n`);
+    return;
+  }
   const folder = join(PROJECT_ROOT, 'bench/results');
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'gateway.md'), report);

@@ -446,10 +446,34 @@ describe('log lines', () => {
     for (const record of [request, { event: 'request' as const, id: 'x', method: 'GET', path: '/health', status: 200, latencyMs: 0.1 }]) {
       written.length = 0;
       logger.logRequest?.('error', record);
+      assert.equal(written.length, 0, 'request lines wait for the end of the turn');
+      await new Promise((resolve) => setImmediate(resolve));
       assert.equal(written.length, 1, 'the JSON logger writes request lines itself');
       const parsed = JSON.parse(written[0]!) as Record<string, unknown>;
       assert.deepEqual(parsed, JSON.parse(JSON.stringify({ time: parsed.time, level: 'error', ...record })), 'the same JSON as JSON.stringify');
     }
+
+    // Lines of one turn leave in one write; any other record first writes them, so order is kept.
+    written.length = 0;
+    const sample = { event: 'request' as const, id: 'y', method: 'GET', path: '/health', status: 200, latencyMs: 0.2 };
+    logger.logRequest?.('info', { ...sample, id: 'first' });
+    logger.logRequest?.('info', { ...sample, id: 'second' });
+    logger.log('info', { event: 'closed' });
+    assert.equal(written.length, 2);
+    assert.deepEqual(
+      written.join('').trimEnd().split('\n').map((text) => (JSON.parse(text) as { id?: string; event: string }).id ?? (JSON.parse(text) as { event: string }).event),
+      ['first', 'second', 'closed'],
+    );
+    // Past 16 KiB they are written without waiting.
+    written.length = 0;
+    let logged = 0;
+    for (; logged < 200 && written.length === 0; logged++) logger.logRequest?.('info', { ...sample, path: `/${'p'.repeat(200)}` });
+    assert.equal(written.length, 1, 'a full buffer is written at once');
+    assert.ok(logged < 200);
+    logger.logRequest?.('info', sample);
+    logged++;
+    logger.flush?.();
+    assert.equal(written.join('').trimEnd().split('\n').length, logged, 'every line is written once');
 
     const fixture = await startFixture({ logMessages: true });
     try {

@@ -38,6 +38,8 @@ export interface Logger {
   log(level: LogLevel, record: LogRecord): void;
   /** A request's line, when the logger has a faster way to write it than `log`. */
   logRequest?(level: LogLevel, record: RequestLogRecord): void;
+  /** Writes whatever the logger still holds. */
+  flush?(): void;
 }
 
 /** Characters a JSON string may hold as they are (no quote, backslash, control or lone surrogate). */
@@ -67,6 +69,22 @@ interface Writable {
   write(text: string): unknown;
 }
 
+/** Request lines waiting for their write, per logger; written at once when the process exits. */
+const unwritten = new Set<() => void>();
+let exitHookAdded = false;
+
+function flushAllOnExit(): void {
+  for (const flush of unwritten) flush();
+}
+
+/**
+ * Request lines are gathered and written once per turn of the event loop (or at 16 KiB): a write
+ * is a system call, and under load many requests end in one turn. Other records are written at
+ * once, after any gathered lines, so the order is kept. Whatever is gathered when the process
+ * exits is written then (stderr writes are synchronous on files, pipes and terminals).
+ */
+const FLUSH_AT_CHARS = 16 * 1024;
+
 /** JSON lines with a time and a level, to `stream` (the caller picks it; the CLI passes stderr). */
 export function createJsonLogger(stream: Writable): Logger {
   let lastMs = 0;
@@ -79,16 +97,40 @@ export function createJsonLogger(stream: Writable): Logger {
     }
     return lastTime;
   }
+  let pending = '';
+  let scheduled: NodeJS.Immediate | undefined;
+  function flush(): void {
+    if (scheduled !== undefined) {
+      clearImmediate(scheduled);
+      scheduled = undefined;
+    }
+    unwritten.delete(flush);
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    stream.write(text);
+  }
+  if (!exitHookAdded) {
+    exitHookAdded = true;
+    process.once('exit', flushAllOnExit);
+  }
   return {
     log(level, record) {
+      flush();
       // The record's own JSON, with the time and level put in front (no copy of the record).
       const fields = JSON.stringify(record);
       stream.write(`{"time":"${time()}","level":"${level}"${fields.length > 2 ? `,${fields.slice(1)}` : '}'}\n`);
     },
     logRequest(level, record) {
       // Written field by field: a few times cheaper than JSON.stringify of the record.
-      stream.write(`{"time":"${time()}","level":"${level}",${requestFields(record)}}\n`);
+      pending += `{"time":"${time()}","level":"${level}",${requestFields(record)}}\n`;
+      if (pending.length >= FLUSH_AT_CHARS) flush();
+      else if (scheduled === undefined) {
+        scheduled = setImmediate(flush);
+        unwritten.add(flush);
+      }
     },
+    flush,
   };
 }
 
