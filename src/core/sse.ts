@@ -27,7 +27,29 @@ export interface EventStreamDecoder {
 }
 
 export function createEventStreamDecoder(): EventStreamDecoder {
-  const decoder = new TextDecoder();
+  // The byte order mark is stripped here, once, at the start of the stream (the decoder does not
+  // always see the first read).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let atStart = true;
+  // Whether the streaming decoder may hold the first bytes of a split character. It does not
+  // after a read that ended with an ASCII byte; until then, reads go through it.
+  let holding = false;
+  const decode = (read: Uint8Array): string => {
+    let bytes = read;
+    if (atStart) {
+      if (bytes.length === 0) return '';
+      atStart = false;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    }
+    const length = bytes.length;
+    const last = length === 0 ? 0 : (bytes[length - 1] as number);
+    if (!holding && last < 0x80 && Buffer.isBuffer(bytes)) {
+      // A whole read of complete characters: Node's own UTF-8 slice, without the decoder's state.
+      return bytes.toString('utf8');
+    }
+    holding = last >= 0x80;
+    return decoder.decode(bytes, { stream: true });
+  };
   const ready: EventStreamItem[] = [];
   const parser = createParser({
     onEvent: (event) => ready.push(event),
@@ -38,7 +60,7 @@ export function createEventStreamDecoder(): EventStreamDecoder {
   return {
     push(bytes) {
       ready.length = 0;
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      parser.feed(decode(bytes));
       return ready;
     },
     end() {

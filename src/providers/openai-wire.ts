@@ -44,7 +44,8 @@ const PLAIN_DELTA =
  */
 export function plainDeltaText(data: string): string | undefined {
   const at = data.indexOf('"choices":');
-  if (at === -1 || data.includes('"error"')) return undefined;
+  // The pattern is anchored at the end, so an error field could only come before the choices.
+  if (at === -1 || data.lastIndexOf('"error"', at) !== -1) return undefined;
   PLAIN_DELTA.lastIndex = at;
   const match = PLAIN_DELTA.exec(data);
   if (match === null) return undefined;
