@@ -3,7 +3,8 @@
  * timers and the caller's AbortSignal, and mapping every failure to a typed error.
  */
 import type { Dispatcher } from 'undici';
-import { Agent, createProxyAgent, dispatchRequest } from './undici.js';
+import { Agent, createProxyAgent } from './undici.js';
+import { dispatchReply, type ReplyBody, type UpstreamReply } from './reply.js';
 import {
   AbortError,
   AuthError,
@@ -61,7 +62,7 @@ export interface CallGuard {
   /** A streaming call (first-token and idle timers) or not (the total timer governs). */
   readonly stream: boolean;
   /** The reply has started: a timer that fires from now on destroys this body. */
-  attach(body: Dispatcher.ResponseData['body']): void;
+  attach(body: ReplyBody): void;
   /** Call when the first text arrives: stops the first-token timer. */
   gotFirstToken(): void;
   /** Throws the TimeoutError if a timer already fired (between attempts). */
@@ -77,7 +78,7 @@ export function createCallGuard(
   options: { signal?: AbortSignal | undefined; stream: boolean },
 ): CallGuard {
   const signal = options.signal;
-  let body: Dispatcher.ResponseData['body'] | undefined;
+  let body: ReplyBody | undefined;
   let expired: TimeoutError | undefined;
   // A non-streaming answer comes whole: the total timer governs it, not the first-token one.
   // The error is made only when the timer fires (an Error's stack trace is not cheap).
@@ -151,15 +152,15 @@ export interface PostOptions {
 }
 
 /**
- * POST with undici's request API. The body timeout is the idle timer; headers must come before
+ * POST through undici's dispatcher. The body timeout is the idle timer; headers must come before
  * the first-token timer (streaming) or the total timer (non-streaming).
  */
-export async function post(options: PostOptions): Promise<Dispatcher.ResponseData> {
+export async function post(options: PostOptions): Promise<UpstreamReply> {
   const { context, guard } = options;
   const url = options.url;
   // Split origin and path by hand: the URL was built from a validated base URL.
   const slash = url.indexOf('/', url.indexOf('//') + 2);
-  const requestOptions: Dispatcher.RequestOptions = {
+  const dispatchOptions: Dispatcher.DispatchOptions = {
     origin: slash === -1 ? url : url.slice(0, slash),
     path: slash === -1 ? '/' : url.slice(slash),
     method: 'POST',
@@ -168,27 +169,22 @@ export async function post(options: PostOptions): Promise<Dispatcher.ResponseDat
     headersTimeout: guard.stream ? context.timeouts.firstToken : context.timeouts.total,
     bodyTimeout: context.timeouts.idle,
   };
-  if (guard.signal !== undefined) requestOptions.signal = guard.signal;
   guard.check();
-  const response = await dispatchRequest(context.dispatcher ?? getDispatcher(context.timeouts.connect), requestOptions);
-  guard.attach(response.body);
-  return response;
+  const reply = await dispatchReply(context.dispatcher ?? getDispatcher(context.timeouts.connect), dispatchOptions, guard.signal);
+  guard.attach(reply.body);
+  return reply;
 }
 
 /**
- * Reads at most `limit` bytes of an error body, then drops the rest. Secrets
+ * Reads at most `limit` characters of an error body, then drops the rest. Secrets
  * the upstream may echo (its API key, a token) are replaced with `***`.
  */
-export async function readErrorBody(
-  body: Dispatcher.ResponseData['body'],
-  secrets: ReadonlyArray<string | undefined> = [],
-  limit = 4096,
-): Promise<string> {
+export async function readErrorBody(body: ReplyBody, secrets: ReadonlyArray<string | undefined> = [], limit = 4096): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   try {
     for await (const chunk of body) {
-      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      text += decoder.decode(chunk, { stream: true });
       if (text.length >= limit) break;
     }
     text += decoder.decode();

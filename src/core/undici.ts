@@ -9,34 +9,15 @@ import type { Agent as AgentClass, Dispatcher, ProxyAgent as ProxyAgentClass } f
 
 const require = createRequire(import.meta.url);
 
-type RequestOptions = Dispatcher.RequestOptions<unknown>;
-type RequestFunction = (this: Dispatcher, options: RequestOptions) => Promise<Dispatcher.ResponseData>;
-
-interface Parts {
-  Agent: typeof AgentClass;
-  request: RequestFunction;
-}
-
-function load(): Parts {
+function loadAgent(): typeof AgentClass {
   try {
-    return {
-      Agent: require('undici/lib/dispatcher/agent.js') as typeof AgentClass,
-      request: require('undici/lib/api/api-request.js') as RequestFunction,
-    };
+    return require('undici/lib/dispatcher/agent.js') as typeof AgentClass;
   } catch {
-    const undici = require('undici') as typeof import('undici');
-    return { Agent: undici.Agent, request: undici.Dispatcher.prototype.request as unknown as RequestFunction };
+    return (require('undici') as typeof import('undici')).Agent;
   }
 }
 
-const parts = load();
-
-export const Agent = parts.Agent;
-
-/** undici's request API on a dispatcher, from origin and path (no URL parsing per call). */
-export function dispatchRequest(dispatcher: Dispatcher, options: RequestOptions): Promise<Dispatcher.ResponseData> {
-  return parts.request.call(dispatcher, options);
-}
+export const Agent = loadAgent();
 
 /** undici's ProxyAgent, loaded (with the whole package, which it needs) when a proxy is first used. */
 export function createProxyAgent(options: ProxyAgentClass.Options): Dispatcher {

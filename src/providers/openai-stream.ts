@@ -1,7 +1,7 @@
 /** Reading an OpenAI-style reply (error status, SSE stream or JSON), shared by every provider. */
-import type { Dispatcher } from 'undici';
 import { ModelNotFoundError, StreamParseError, truncate, type G4FError } from '../core/errors.js';
 import { errorFromResponse, readErrorBody, type CallGuard } from '../core/http.js';
+import type { UpstreamReply } from '../core/reply.js';
 import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
 import type { Chunk } from '../core/spec.js';
 import {
@@ -21,7 +21,7 @@ export interface ReplyOptions {
 }
 
 /** The typed error of a non-2xx reply; OpenAI's model-not-found keeps its class. */
-export async function errorOfReply(response: Dispatcher.ResponseData, options: ReplyOptions): Promise<G4FError> {
+export async function errorOfReply(response: UpstreamReply, options: ReplyOptions): Promise<G4FError> {
   const text = await readErrorBody(response.body, options.secrets);
   const notFound = findModelNotFound(text);
   if (notFound !== undefined) return new ModelNotFoundError(`${options.provider}: ${notFound}`, 1, { provider: options.provider });
@@ -55,7 +55,7 @@ function readEvent(item: EventStreamItem, options: ReplyOptions, into: Chunk[]):
  * a short grace: the answer is complete either way.
  */
 export async function* readEventStreamReply(
-  response: Dispatcher.ResponseData,
+  response: UpstreamReply,
   options: ReplyOptions,
 ): AsyncGenerator<readonly Chunk[]> {
   const { body } = response;
@@ -64,13 +64,20 @@ export async function* readEventStreamReply(
   let gotText = false;
   let grace: NodeJS.Timeout | undefined;
   try {
-    for await (const bytes of body) {
+    for (;;) {
+      // Pulled from the reply's queue; a wait only when nothing has arrived yet.
+      const bytes = body.read();
+      if (bytes === null) break;
+      if (bytes === undefined) {
+        await body.wait();
+        continue;
+      }
       if (done) continue;
       const batch: Chunk[] = [];
       // A bad event still lets the good ones before it through, then fails.
       let failure: unknown;
       try {
-        for (const item of decoder.push(bytes as Uint8Array)) {
+        for (const item of decoder.push(bytes)) {
           if (readEvent(item, options, batch) === 'done') {
             done = true;
             grace = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
@@ -102,7 +109,7 @@ export async function* readEventStreamReply(
 }
 
 /** The chunks of a whole `chat.completion` JSON reply: each choice's content, once. */
-export async function jsonReplyChunks(response: Dispatcher.ResponseData, options: ReplyOptions): Promise<readonly Chunk[]> {
+export async function jsonReplyChunks(response: UpstreamReply, options: ReplyOptions): Promise<readonly Chunk[]> {
   const text = await response.body.text();
   let value: unknown;
   try {
@@ -118,7 +125,7 @@ export async function jsonReplyChunks(response: Dispatcher.ResponseData, options
   return chunks;
 }
 
-export function isEventStream(response: Dispatcher.ResponseData): boolean {
+export function isEventStream(response: UpstreamReply): boolean {
   const type = response.headers['content-type'];
   return typeof type === 'string' && type.includes('text/event-stream');
 }
