@@ -4,7 +4,7 @@
  * (no TypeScript loader in the measured process), started, and read from /proc while they run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
@@ -73,16 +73,28 @@ function jsonUrl(line: string): string | undefined {
 
 /** Start `node ...args` and resolve once it printed its URL. */
 export function startChild(options: StartChildOptions): Promise<Child> {
+  // A child's stderr (g4f's request log) goes to a file, as a deployed server's would: the bench
+  // process, which also generates the load, does no work for it.
+  const logFolder = join(CACHE_DIR, 'logs');
+  mkdirSync(logFolder, { recursive: true });
+  const logFile = openSync(join(logFolder, `${options.name.replace(/[^a-z0-9]+/gi, '-')}.log`), 'w+');
   const child = spawn(process.execPath, [...options.args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { ...process.env, G4F_BENCH_ROOT: PROJECT_ROOT, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', logFile],
   });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => {
-    stderr = (stderr + text).slice(-STDERR_KEPT_BYTES);
-  });
+  const stderr = (): string => {
+    try {
+      const size = fstatSync(logFile).size;
+      const length = Math.min(size, STDERR_KEPT_BYTES);
+      const buffer = Buffer.alloc(length);
+      readSync(logFile, buffer, 0, length, size - length);
+      return buffer.toString('utf8');
+    } catch {
+      return '';
+    }
+  };
+  child.once('close', () => closeSync(logFile));
   const parse = options.parseUrl ?? jsonUrl;
   const timeoutMs = options.timeoutMs ?? 20_000;
   return new Promise<Child>((resolvePromise, reject) => {
@@ -94,7 +106,7 @@ export function startChild(options: StartChildOptions): Promise<Child> {
       clearTimeout(timer);
       lines.close();
       child.kill('SIGKILL');
-      reject(new Error(`${options.name}: ${reason}${stderr === '' ? '' : `\n${stderr.trim().split('\n').slice(-8).join('\n')}`}`));
+      reject(new Error(`${options.name}: ${reason}${stderr() === '' ? '' : `\n${stderr().trim().split('\n').slice(-8).join('\n')}`}`));
     };
     const timer = setTimeout(() => fail(`no URL printed within ${timeoutMs} ms`), timeoutMs);
     child.once('error', (error) => fail(error.message));
@@ -112,7 +124,7 @@ export function startChild(options: StartChildOptions): Promise<Child> {
         pid: child.pid!,
         url,
         process: child,
-        stderrTail: () => stderr,
+        stderrTail: stderr,
         stop: () => stopChild(handle),
       };
       children.add(handle);
