@@ -35,6 +35,10 @@ test('every other event takes the full parse', () => {
     JSON.stringify({ error: 'x', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] }),
     JSON.stringify({ choices: [{ index: 1, delta: { content: 'x' }, finish_reason: null }] }),
     '{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]',
+    // A second field after the content: more than one string between the fixed head and tail.
+    JSON.stringify({ choices: [{ index: 0, delta: { content: 'a', x: 'b' }, logprobs: null, finish_reason: null }] }),
+    JSON.stringify({ choices: [{ index: 0, delta: { content: 'a\\', x: 'b"' }, logprobs: null, finish_reason: null }] }),
+    '{"choices":[{"index":0,"delta":{"content":"a"b"},"finish_reason":null}]}',
   ];
   for (const data of others) assert.equal(plainDeltaText(data), undefined, data);
 });
