@@ -14,7 +14,8 @@ describe('web page: rendering', { skip }, () => {
 
   test('a 127k-character code answer shows as one block whose Copy copies all of it, streamed and reopened', async () => {
     const answer = longPythonAnswer();
-    const code = answer.slice(answer.indexOf('```python\n') + '```python\n'.length, answer.lastIndexOf('\n```'));
+    // The block's content: its lines with their line ends (the last one a blank line), as sent between the fences.
+    const code = answer.slice(answer.indexOf('```python\n') + '```python\n'.length, answer.lastIndexOf('```'));
     web.stack.lockchat.setDefaultPlan({ text: answer, chunkCount: 500 });
     const { context, page } = await openPage(web.browser, web.stack.url);
     await page.evaluate(STUB_CLIPBOARD);
@@ -28,8 +29,61 @@ describe('web page: rendering', { skip }, () => {
       assert.ok((await content.locator('.hljs-keyword').count()) > 1000, `${round}: highlighted`);
       await content.locator('[data-action="copy-code"]').click();
       const copied = await page.evaluate(() => (window as unknown as { copied: string[] }).copied.at(-1) ?? '');
-      // The whole code, byte for byte (a trailing blank line aside).
-      assert.equal(copied.trimEnd(), code.trimEnd(), `${round}: the copy is the whole code`);
+      assert.equal(copied, code, `${round}: the copy is the whole code, byte for byte`);
+      if (round === 'streamed') {
+        await page.reload();
+        await page.waitForSelector(FULLY_SHOWN, { timeout: 60_000 });
+        await page.evaluate(STUB_CLIPBOARD);
+      }
+    }
+    await context.close();
+  });
+
+  test('Copy copies exactly what is between the fences: last line ends, blank lines, pieces, streamed and reopened', async () => {
+    // Functions of 3 to 7 lines, a blank line after each, and in the middle a run of blank lines
+    // longer than a piece (so that a piece ends with blank lines). The last line is spaces only.
+    const long: string[] = [];
+    for (let index = 0; long.join('\n').length < 30_000; index += 1) {
+      long.push(`def step_${index}(x):`, ...Array.from({ length: index % 5 }, (_, k) => `    x = x * ${k + 2} + ${index}`), '    return x', '');
+      if (index === 100) long.push(...Array.from({ length: 3_000 }, () => ''));
+    }
+    long.push('    ');
+    const blocks = [
+      { fence: '```', info: 'python', lines: ['x = 1', 'print(x)'] },
+      { fence: '```', info: 'sh', lines: ['ls -la', ''] },
+      { fence: '~~~~', info: '', lines: ['```', 'not a fence', '', ''] },
+      { fence: '```', info: 'python', lines: long },
+      { fence: '```', info: 'js', lines: [] },
+    ];
+    // What the model sends between the fences: each line with its line end.
+    const contents = blocks.map((block) => block.lines.map((line) => `${line}\n`).join(''));
+    const answer = blocks.map((block, index) => `Block ${index}:\n\n${block.fence}${block.info}\n${contents[index]}${block.fence}\n`).join('\n');
+    web.stack.lockchat.setDefaultPlan({ text: answer, chunkCount: 400 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
+    await page.evaluate(STUB_CLIPBOARD);
+    await sendMessage(page, 'Code blocks please');
+    await page.waitForSelector(FULLY_SHOWN, { timeout: 60_000 });
+    for (const round of ['streamed', 'reopened']) {
+      const content = page.locator('.message.assistant .content').last();
+      const heads = content.locator('.code-block:not(.continued)');
+      assert.equal(await heads.count(), blocks.length, `${round}: one block per fence`);
+      // The pieces of each block: the long one is cut in many, some of them after a blank line.
+      const shown = await content
+        .locator('.code-block')
+        .evaluateAll((elements) => elements.map((element) => ({ continued: element.classList.contains('continued'), code: element.querySelector('code')?.textContent ?? '' })));
+      const pieces: string[][] = [];
+      for (const piece of shown) {
+        if (piece.continued) pieces.at(-1)?.push(piece.code);
+        else pieces.push([piece.code]);
+      }
+      const longPieces = pieces[3] ?? [];
+      assert.ok(longPieces.length > 10, `${round}: the long block is rendered in pieces`);
+      assert.ok(longPieces.slice(0, -1).some((piece) => piece.endsWith('\n\n')), `${round}: a piece of the long block ends with a blank line`);
+      for (const [index, expected] of contents.entries()) {
+        await heads.nth(index).locator('[data-action="copy-code"]').click();
+        const copied = await page.evaluate(() => (window as unknown as { copied: string[] }).copied.at(-1));
+        assert.equal(copied, expected, `${round}: block ${index} copied as sent`);
+      }
       if (round === 'streamed') {
         await page.reload();
         await page.waitForSelector(FULLY_SHOWN, { timeout: 60_000 });

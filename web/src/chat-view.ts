@@ -71,12 +71,13 @@ export function createChatView(options: ChatViewOptions): ChatView {
     const action = button.dataset.action;
     if (action === 'copy-code') {
       const pieces: string[] = [];
-      // A long code block is rendered in pieces: the ones after it are marked `continued`.
+      // A long code block is rendered in pieces: the ones after it are marked `continued`. Each
+      // piece's <code> holds its lines with their line ends, so the pieces join as they are.
       for (let block = button.closest('.code-block'); block !== null; block = block.nextElementSibling) {
         if (pieces.length > 0 && !block.classList.contains('continued')) break;
         pieces.push(block.querySelector('code')?.textContent ?? '');
       }
-      const code = pieces.join('\n');
+      const code = pieces.join('');
       void copyText(code).then(() => flash(button));
     } else if (action === 'copy-message' && bubble !== null) {
       void copyText(bubble.dataset.text ?? '').then(() => flash(button));

@@ -46,13 +46,25 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
+/**
+ * The content of a code block as CommonMark defines it: its lines, each with its line end (a
+ * block ending with a blank line ends with two). marked's `text` is not that: it leaves out the
+ * last line end, except when the last line is empty, where it keeps it; its own renderer puts the
+ * line end back the same way as here.
+ */
+function codeContent(text: string): string {
+  return text === '' ? '' : `${text.replace(/\n$/, '')}\n`;
+}
+
 function codeRenderer(highlight: boolean) {
   return ({ text, lang }: Tokens.Code): string => {
     const language = (lang ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
     const known = language !== '' && hljs.getLanguage(language) !== undefined;
     // No language given: plain text (guessing costs time and often guesses wrong).
     const label = language === '' ? 'text' : language;
-    const html = highlight && known ? hljs.highlight(text, { language, ignoreIllegals: true }).value : escapeHtml(text);
+    // The <code> element holds exactly the block's content: Copy copies its text.
+    const code = codeContent(text);
+    const html = highlight && known ? hljs.highlight(code, { language, ignoreIllegals: true }).value : escapeHtml(code);
     return `<pre data-language="${escapeHtml(label)}"><code class="hljs">${html}</code></pre>\n`;
   };
 }
