@@ -81,6 +81,12 @@ async function type(name: string, text: string): Promise<void> {
   await tmux('send-keys', '-t', name, 'Enter');
 }
 
+/** The conversations stored in `dataDir`, as `g4f conversations --json` lists them. */
+async function storedConversations(dataDir: string): Promise<Array<{ id: string; title: string; messageCount: number }>> {
+  const { stdout } = await run(process.execPath, [BIN, 'conversations', '--json', '--data-dir', dataDir], { cwd: workDir });
+  return JSON.parse(stdout) as Array<{ id: string; title: string; messageCount: number }>;
+}
+
 type Body = { model: string; messages: Array<{ role: string; content: string }> };
 const bodyOf = (emulator: Emulator, index: number): Body => emulator.requests[index]?.body as Body;
 
@@ -240,7 +246,27 @@ describe('g4f chat in a terminal', () => {
     await screenShows(name, contains('Echo: second try'));
     assert.deepEqual(bodyOf(openai, before).messages, [{ role: 'user', content: 'second try' }]);
     await type(name, '/exit');
-    await screenShows(name, contains('EXITED 0'));
+    const shown = await screenShows(name, contains('EXITED 0'));
+    // The stored conversation is the one of the answered question, titled by it.
+    const id = /Saved as (\S+): continue with g4f chat --resume \1/.exec(shown)?.[1];
+    assert.ok(id !== undefined, shown);
+    const stored = (await storedConversations(join(workDir, 'data'))).find((conversation) => conversation.id === id);
+    assert.deepEqual([stored?.title, stored?.messageCount], ['second try', 2]);
+  });
+
+  test('Ctrl-C before any text of the first answer: nothing is stored and no conversation is offered to --resume', async () => {
+    const dataDir = join(workDir, 'stopped-first-data');
+    openai.setDefaultPlan({ firstChunkDelayMs: 60_000 });
+    const name = await startChat(['--data-dir', dataDir]);
+    await type(name, 'never answered');
+    await openai.waitForRequests(1, SCREEN_DEADLINE_MS);
+    await tmux('send-keys', '-t', name, 'C-c');
+    await screenShows(name, contains('[stopped] (the question was not kept in the conversation)'));
+    await openai.waitForAbort(0, SCREEN_DEADLINE_MS);
+    await type(name, '/exit');
+    const shown = await screenShows(name, contains('EXITED 0'));
+    assert.doesNotMatch(shown, /Saved as/);
+    assert.deepEqual(await storedConversations(dataDir), []);
   });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
+import { openStore } from '../src/store/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'g4f.js');
@@ -108,6 +109,13 @@ async function waitFor(condition: () => boolean, deadlineMs = HANG_GUARD_MS): Pr
     if (Date.now() > deadline) throw new Error('the expected output did not come');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The conversations stored in `dataDir`, as `g4f conversations --json` lists them. */
+async function storedConversations(dataDir: string): Promise<Array<{ id: string; title: string; messageCount: number }>> {
+  const listed = await runG4f(['conversations', '--json', '--data-dir', dataDir]);
+  assert.equal(listed.code, 0, listed.stderr);
+  return JSON.parse(listed.stdout) as Array<{ id: string; title: string; messageCount: number }>;
 }
 
 function lastUserContent(body: unknown): string {
@@ -540,9 +548,10 @@ describe('g4f chat with piped input', () => {
     assert.deepEqual((openai.requests[1]?.body as { messages: unknown }).messages, [{ role: 'user', content: 'second' }]);
     const listed = await runG4f(['conversations', '--json', '--data-dir', dataDir]);
     assert.equal(listed.code, 0, listed.stderr);
-    const conversations = JSON.parse(listed.stdout) as Array<{ messageCount: number }>;
+    const conversations = JSON.parse(listed.stdout) as Array<{ title: string; messageCount: number }>;
     assert.equal(conversations.length, 1);
     assert.equal(conversations[0]?.messageCount, 2, 'only the second question and its answer are stored');
+    assert.equal(conversations[0]?.title, 'second', 'titled by the first question that was kept');
   });
 
   test('a failed answer: the question is dropped and the next request has one user turn', async () => {
@@ -561,6 +570,54 @@ describe('g4f chat with piped input', () => {
       openai.setScript(undefined);
       lockchat.setScript(undefined);
     }
+  });
+
+  test('a first question with no answer and nothing after it: no conversation is left in the store', async () => {
+    const dataDir = join(workDir, 'unanswered-only-data');
+    const script = (): Plan => ({ status: 500 });
+    openai.setScript(script);
+    lockchat.setScript(script);
+    try {
+      const failed = await runG4f(['chat', '--data-dir', dataDir], { stdin: 'doomed\n' });
+      assert.equal(failed.code, 0, failed.stderr);
+      assert.match(failed.stderr, /the question was not kept/);
+    } finally {
+      openai.setScript(undefined);
+      lockchat.setScript(undefined);
+    }
+    openai.enqueue({ text: ' ' });
+    const empty = await runG4f(['chat', '--data-dir', dataDir], { stdin: 'blank answer\n' });
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stderr, /returned an empty answer/);
+    assert.deepEqual(await storedConversations(dataDir), []);
+  });
+
+  test('/clear, then a question with no answer: the conversation before /clear stays, no empty one is stored', async () => {
+    const dataDir = join(workDir, 'clear-data');
+    openai.setScript((request): Plan => (lastUserContent(request.body) === 'doomed' ? { text: '  ' } : {}));
+    try {
+      const result = await runG4f(['chat', '--data-dir', dataDir], { stdin: 'kept question\n/clear\ndoomed\n' });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /the question was not kept/);
+    } finally {
+      openai.setScript(undefined);
+    }
+    const stored = await storedConversations(dataDir);
+    assert.deepEqual(stored.map((conversation) => [conversation.title, conversation.messageCount]), [['kept question', 2]]);
+  });
+
+  test('a resumed conversation is kept when its new question gets no answer, even with no message of its own', async () => {
+    const dataDir = join(workDir, 'resume-empty-data');
+    // An empty conversation, as the chat page creates one.
+    const store = openStore({ dataDir });
+    const created = await store.create({ title: 'from the page' });
+    await store.close();
+    openai.enqueue({ text: '  ' });
+    const result = await runG4f(['chat', '--data-dir', dataDir, '--resume', created.id], { stdin: 'doomed\n' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /the question was not kept/);
+    const stored = await storedConversations(dataDir);
+    assert.deepEqual(stored.map((conversation) => [conversation.id, conversation.messageCount]), [[created.id, 0]]);
   });
 
   test('--resume of an unknown conversation is a usage error', async () => {

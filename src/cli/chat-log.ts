@@ -4,7 +4,7 @@
  * costs a warning, never the session.
  */
 import type { ChatMessage } from '../core/spec.js';
-import type { ConversationStore, MessageStatus } from '../store/types.js';
+import type { ConversationStore, MessageStatus, NewMessage } from '../store/types.js';
 import type { ChatSession } from './chat-commands.js';
 import { UsageError } from './usage-error.js';
 
@@ -17,6 +17,8 @@ export interface AppendMeta {
 export interface ConversationLog {
   /** The stored conversation's id, once there is one. */
   readonly id: string | undefined;
+  /** The id of the stored conversation when it still exists (read from the store), else undefined. */
+  savedId(): Promise<string | undefined>;
   append(message: ChatMessage, meta?: AppendMeta): Promise<void>;
   /** Removes the last appended message (a question that got no answer). */
   dropLast(): Promise<void>;
@@ -40,6 +42,9 @@ export interface ConversationLogOptions {
 
 export const nullLog: ConversationLog = {
   id: undefined,
+  async savedId() {
+    return undefined;
+  },
   async append() {},
   async dropLast() {},
   async restart() {},
@@ -78,6 +83,12 @@ export async function openConversationLog(options: ConversationLogOptions, sessi
     if (options.provider === undefined && conversation.provider !== '') session.provider = conversation.provider;
   }
 
+  /**
+   * True while the stored conversation is one this session created (not a resumed one): a
+   * conversation of this session that is left without messages is deleted, so that the store
+   * never keeps an empty conversation (listed, offered to `--resume`, shown by the web page).
+   */
+  let created = false;
   let broken = !options.save;
   /** Runs a store operation; the first failure disables saving, with one warning. */
   const attempt = async (operation: () => Promise<void>): Promise<void> => {
@@ -94,35 +105,67 @@ export async function openConversationLog(options: ConversationLogOptions, sessi
     get id() {
       return conversationId;
     },
+    savedId: async () => {
+      if (conversationId === undefined) return undefined;
+      try {
+        return (await store.get(conversationId)) === undefined ? undefined : conversationId;
+      } catch {
+        return undefined;
+      }
+    },
     append: (message, meta = {}) =>
       attempt(async () => {
-        if (conversationId === undefined) {
-          const created = await store.create({
-            title: message.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH),
-            systemPrompt: session.system,
-            model: session.model,
-            provider: session.provider ?? '',
-          });
-          conversationId = created.id;
-          messageIds = [];
-        }
-        const stored = await store.appendMessage(conversationId, {
+        const fields: NewMessage = {
           role: message.role,
           content: message.content,
           ...(meta.status === undefined ? {} : { status: meta.status }),
           ...(meta.model === undefined || meta.model === '' ? {} : { model: meta.model }),
           ...(meta.provider === undefined || meta.provider === '' ? {} : { provider: meta.provider }),
-        });
-        if (stored === undefined) throw new Error(`conversation ${conversationId} no longer exists`);
+        };
+        if (conversationId === undefined) {
+          // The conversation and its first message in one transaction: it never exists empty.
+          const now = new Date().toISOString();
+          const imported = await store.importConversation({
+            title: message.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH),
+            systemPrompt: session.system,
+            model: session.model,
+            provider: session.provider ?? '',
+            createdAt: now,
+            updatedAt: now,
+            messages: [fields],
+          });
+          conversationId = imported.id;
+          created = true;
+          messageIds = imported.messages.map((stored) => stored.id);
+          return;
+        }
+        const stored = await store.appendMessage(conversationId, fields);
+        if (stored === undefined) {
+          // Deleted meanwhile (from the web page): nothing left to name or to continue.
+          const gone = conversationId;
+          conversationId = undefined;
+          created = false;
+          messageIds = [];
+          throw new Error(`conversation ${gone} no longer exists`);
+        }
         messageIds.push(stored.id);
       }),
     dropLast: () =>
       attempt(async () => {
         const last = messageIds.pop();
-        if (conversationId !== undefined && last !== undefined) await store.deleteMessagesFrom(conversationId, last);
+        if (conversationId === undefined || last === undefined) return;
+        if (created && messageIds.length === 0) {
+          // Nothing of this session is left in it: the conversation goes too.
+          await store.delete(conversationId);
+          conversationId = undefined;
+          created = false;
+          return;
+        }
+        await store.deleteMessagesFrom(conversationId, last);
       }),
     restart: async () => {
       conversationId = undefined;
+      created = false;
       messageIds = [];
     },
     settingsChanged: () =>

@@ -88,9 +88,9 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
   } finally {
     process.off('SIGINT', onSignal);
     reader.close();
-    if (reader.terminal && log.id !== undefined) {
-      await say(style.dim(`Saved as ${log.id}: continue with g4f chat --resume ${log.id}`));
-    }
+    // Only a conversation that is still stored is named (none when no question was answered).
+    const saved = reader.terminal ? await log.savedId() : undefined;
+    if (saved !== undefined) await say(style.dim(`Saved as ${saved}: continue with g4f chat --resume ${saved}`));
     await log.close();
   }
   return interrupted ? EXIT.interrupted : EXIT.ok;
