@@ -160,6 +160,7 @@ describe('g4f --version and --help', () => {
 
   for (const [command, option] of [
     ['ask', '--no-stream'],
+    ['ask', '--stdin'],
     ['chat', '--resume <id>'],
     ['providers', '--check'],
     ['models', '--json'],
@@ -347,6 +348,41 @@ describe('g4f ask', () => {
     const result = await done;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'Echo: late question\n');
+  });
+
+  test('input that comes after the wait for stdin gave up is not sent, and one warning line names --stdin', async () => {
+    // The answer stalls, so that the command is still running when the late input comes.
+    openai.setDefaultPlan({ chunks: ['partial ', 'answer'], stallAfterChunks: 1 });
+    const child = startG4f(['ask', 'sum it up'], { keepStdinOpen: true });
+    child.stdin?.on('error', () => undefined);
+    const output = collect(child);
+    const done = finished(child, output);
+    try {
+      // The request is on its way: the wait for stdin is over. Then the slow writer writes.
+      await openai.waitForRequests(1, HANG_GUARD_MS);
+      child.stdin?.write('late data\n');
+      await waitFor(() => output.stderr.includes('\n'));
+      assert.match(output.stderr, /^g4f: warning: input arrived on stdin after 250 ms without any and was ignored; use --stdin to wait for it\n$/);
+      assert.equal(lastUserContent(openai.requests[0]?.body), 'sum it up');
+    } finally {
+      child.kill('SIGINT');
+    }
+    const result = await done;
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(openai.requests.length, 1, 'the late input caused no other request');
+  });
+
+  test('--stdin waits for piped input however late it starts, and sends it', async () => {
+    const child = startG4f(['ask', '--stdin', 'sum it up'], { keepStdinOpen: true });
+    const done = finished(child, collect(child));
+    // A slow writer: its first byte comes well after the 250 ms that are waited without --stdin.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(openai.requests.length, 0, 'nothing is asked before stdin ends');
+    child.stdin?.end('late data');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(result.stdout, 'Echo: sum it up\n\nlate data\n');
   });
 
   test('--system, --temperature and --model reach the upstream', async () => {

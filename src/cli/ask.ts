@@ -25,6 +25,8 @@ export interface AskOptions {
   stream: boolean;
   /** Print one OpenAI-shaped `chat.completion` object instead of the text. */
   json?: boolean;
+  /** `--stdin`: wait for piped stdin to end, however long its first byte takes. */
+  stdin?: boolean;
 }
 
 export async function runAsk(words: readonly string[], options: AskOptions, globals: GlobalOptions): Promise<number> {
@@ -32,10 +34,11 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
   const signal = AbortSignal.any([interrupt.signal, stdoutClosed]);
   try {
     const prompt = words.join(' ').trim();
-    // With a prompt on the command line, a stdin that stays silent is not waited for.
+    // With a prompt on the command line, a stdin that stays silent is not waited for (unless
+    // --stdin); input that comes too late is not lost without a word.
     const piped = await readPipedStdin({
       signal: interrupt.signal,
-      ...(prompt === '' ? {} : { firstByteTimeoutMs: STDIN_FIRST_BYTE_MS }),
+      ...(prompt === '' || options.stdin === true ? {} : { firstByteTimeoutMs: STDIN_FIRST_BYTE_MS, onIgnoredInput: warnIgnoredInput }),
     });
     const messages = buildMessages(prompt, piped, options.system);
     const router = await openRouter(globals);
@@ -62,6 +65,12 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
   } finally {
     interrupt.dispose();
   }
+}
+
+function warnIgnoredInput(): void {
+  process.stderr.write(
+    `g4f: warning: input arrived on stdin after ${STDIN_FIRST_BYTE_MS} ms without any and was ignored; use --stdin to wait for it\n`,
+  );
 }
 
 function endCode(interrupted: boolean): number {

@@ -90,6 +90,13 @@ export function createProgram(): Command {
     .addOption(new Option('-t, --temperature <number>', 'sampling temperature, 0 to 2').argParser(parseTemperature))
     .option('--no-stream', 'ask the upstream for the whole answer at once')
     .option('--json', 'print one OpenAI-shaped chat.completion object')
+    .option('--stdin', 'wait for piped stdin to start and end, however long it takes')
+    .addHelpText(
+      'after',
+      '\nWith a prompt argument and without --stdin, piped stdin must start within 250 ms, else it is\n' +
+        'ignored (so that a silent open pipe cannot hang the command); input that comes later is not\n' +
+        'read, and a warning on stderr says so.',
+    )
     .action(async (words: string[], options: import('./ask.js').AskOptions, command: Command) => {
       const { runAsk } = await import('./ask.js');
       exitCode = await runAsk(words, options, globalsOf(command));

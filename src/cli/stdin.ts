@@ -21,6 +21,11 @@ export interface ReadStdinOptions {
    * when stdin is a regular file (`< file`), which cannot stay silent.
    */
   firstByteTimeoutMs?: number;
+  /**
+   * Called once when bytes arrive after `firstByteTimeoutMs` gave up on stdin: they are not
+   * read (the caller warns that they were ignored).
+   */
+  onIgnoredInput?: () => void;
   /** Default `process.stdin`. */
   input?: NodeJS.ReadStream;
 }
@@ -77,13 +82,37 @@ export function readPipedStdin(options: ReadStdinOptions = {}): Promise<string |
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
-        // Nothing arrived: stop reading (the pipe may stay open forever) and go on without it.
-        input.pause();
-        input.destroy();
+        // Nothing arrived: go on without it (the pipe may stay open forever).
         finish({ text: undefined });
+        watchIgnored(input, options.onIgnoredInput);
       }, timeoutMs);
     }
   });
+}
+
+/**
+ * Stdin given up on: bytes that arrive later are reported (once) and not read. The watch does
+ * not keep the process alive.
+ */
+function watchIgnored(input: NodeJS.ReadStream, onIgnoredInput: (() => void) | undefined): void {
+  if (onIgnoredInput === undefined) {
+    input.destroy();
+    return;
+  }
+  const stop = (): void => {
+    input.off('data', onData);
+    input.off('end', stop);
+    input.off('error', stop);
+    input.destroy();
+  };
+  const onData = (): void => {
+    stop();
+    onIgnoredInput();
+  };
+  input.on('data', onData);
+  input.once('end', stop);
+  input.once('error', stop);
+  (input as { unref?: () => void }).unref?.();
 }
 
 function isRegularFile(input: NodeJS.ReadStream): boolean {
