@@ -35,7 +35,12 @@ function open(message: string, withInput: boolean): Promise<string | undefined> 
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const value = withInput ? input.value.trim() : 'ok';
-      if (value === '') return;
+      if (value === '') {
+        // Only spaces: the field is empty, and says it is required.
+        input.value = '';
+        input.reportValidity();
+        return;
+      }
       answer = value;
       dialog.close();
     });

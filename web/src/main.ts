@@ -155,17 +155,19 @@ function fillProviders(wanted = localStorage.getItem('g4f.provider') ?? ''): voi
   ui.provider.value = names.includes(wanted) ? wanted : 'auto';
 }
 
-function fillPresets(): void {
+/** Fills the preset picker; `chosen` stays chosen if its prompt is the one in the field. */
+function fillPresets(chosen = ui.preset.value): void {
   const none = new Option(t('presetNone'), '');
   const custom = new Option(t('presetCustom'), 'custom');
   custom.disabled = true;
   ui.preset.replaceChildren(none, ...listPresets().map((preset) => new Option(preset.name, preset.id)), custom);
-  syncPreset();
+  syncPreset(chosen);
 }
 
-function syncPreset(): void {
+/** Shows the preset whose prompt is in the field (`chosen` if several have it), else Custom. */
+function syncPreset(chosen = ui.preset.value): void {
   const prompt = ui.systemPrompt.value;
-  ui.preset.value = prompt.trim() === '' ? '' : (presetOf(prompt)?.id ?? 'custom');
+  ui.preset.value = prompt.trim() === '' ? '' : (presetOf(prompt, chosen)?.id ?? 'custom');
   const preset = listPresets().find((entry) => entry.id === ui.preset.value);
   element<HTMLButtonElement>('delete-preset').hidden = preset === undefined || preset.builtin;
 }
@@ -270,8 +272,7 @@ function wire(): void {
     if (prompt === '') return;
     void promptDialog(t('presetName')).then((name) => {
       if (name === undefined) return;
-      savePreset(name, prompt);
-      fillPresets();
+      fillPresets(savePreset(name, prompt).id);
     });
   });
   element('delete-preset').addEventListener('click', () => {

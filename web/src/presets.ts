@@ -84,7 +84,12 @@ export function deletePreset(id: string): void {
   localStorage.setItem(STORAGE_KEY, JSON.stringify(presets.map(({ id: key, name, prompt }) => ({ id: key, name, prompt }))));
 }
 
-/** The preset whose prompt is exactly `prompt`, if any. */
-export function presetOf(prompt: string): Preset | undefined {
-  return listPresets().find((preset) => preset.prompt === prompt);
+/**
+ * The preset whose prompt is `prompt` (white space at the ends aside: a preset is saved trimmed):
+ * `preferred` when it is one of them, else the first.
+ */
+export function presetOf(prompt: string, preferred?: string): Preset | undefined {
+  const wanted = prompt.trim();
+  const matching = listPresets().filter((preset) => preset.prompt.trim() === wanted);
+  return matching.find((preset) => preset.id === preferred) ?? matching[0];
 }
