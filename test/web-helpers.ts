@@ -90,6 +90,8 @@ export interface PageOptions {
   locale?: string;
   /** Default `reduce`: no transitions, so screenshots never catch one halfway. */
   reducedMotion?: 'reduce' | 'no-preference';
+  /** A phone: a touch screen and no mouse (tap, not click); give a phone's width and height too. */
+  touch?: boolean;
 }
 
 /** A fresh browser context (empty localStorage) on the page, ready when the page says so. */
@@ -99,6 +101,7 @@ export async function openPage(browser: Browser, url: string, options: PageOptio
     colorScheme: options.colorScheme ?? 'light',
     locale: options.locale ?? 'en-US',
     reducedMotion: options.reducedMotion ?? 'reduce',
+    ...(options.touch === true ? { hasTouch: true, isMobile: true } : {}),
   });
   const page = await context.newPage();
   page.on('dialog', (dialog) => void dialog.accept());
