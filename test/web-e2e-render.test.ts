@@ -93,6 +93,19 @@ describe('web page: rendering', { skip }, () => {
     await context.close();
   });
 
+  test('Copy puts the code block on the system clipboard, its last line end included', async () => {
+    web.stack.lockchat.setDefaultPlan({ text: 'Run:\n\n```sh\ncd /tmp\nls -la\n```\n', chunkCount: 3 });
+    const { context, page } = await openPage(web.browser, web.stack.url);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.stack.url });
+    await page.evaluate(() => navigator.clipboard.writeText('before'));
+    await sendMessage(page, 'Commands please');
+    await page.waitForSelector(FULLY_SHOWN);
+    await page.locator('.message.assistant [data-action="copy-code"]').click();
+    await page.waitForFunction(async () => (await navigator.clipboard.readText()) !== 'before');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'cd /tmp\nls -la\n');
+    await context.close();
+  });
+
   test('images are links, raw <img> is dropped, a code block without a language is labelled text', async () => {
     const text = ['A picture: ![a cat](https://example.com/cat.png)', '', '<img src="https://example.com/raw.png">', '', '```', 'SELECT 1;', '```'].join('\n');
     web.stack.lockchat.setDefaultPlan({ text, chunkCount: 3 });
