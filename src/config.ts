@@ -93,6 +93,8 @@ export const configSchema = z
         corsOrigins: z.array(z.string()).optional(),
         bodyLimitBytes: z.number().int().positive().max(100 * 1024 * 1024).optional(),
         logMessages: z.boolean().optional(),
+        /** Host names requests may use besides loopback ones; `*` for any, `.example.com` with subdomains. */
+        allowedHosts: z.array(z.string().min(1).max(253)).optional(),
       })
       .strict()
       .optional(),

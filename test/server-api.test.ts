@@ -78,7 +78,7 @@ describe('server API', () => {
   test('a streamed answer has OpenAI exact bytes: same id and created, role first, finish last, usage, [DONE]', async () => {
     fixture.alpha.enqueue({ chunks: ['Hel', 'lo "wo', 'rld"\n'], usage: false });
     const body = JSON.stringify({ model: 'tm', messages: userMessage('hi'), stream: true, stream_options: { include_usage: true } });
-    const raw = await rawExchange(fixture.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json`, body);
+    const raw = await rawExchange(fixture.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json`, body);
     const [head = '', framed = ''] = raw.split('\r\n\r\n', 2).length === 2 ? [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)] : [];
     assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(head, /\r\ncontent-type: text\/event-stream; charset=utf-8\r\n/i);
@@ -302,13 +302,16 @@ describe('server API', () => {
     const { hostname, port } = new URL(fixture.url);
     const socket = connect(Number(port), hostname);
     const body = JSON.stringify({ model: 'test-model', messages: userMessage('then hang up'), stream: true });
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     let received = '';
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       socket.on('data', (piece: Buffer) => {
         received += piece.toString('utf8');
         if (received.includes('"content":"one "')) resolve();
       });
+      // An answer without the first chunk (an error, a closed socket) fails the test, never hangs it.
+      socket.on('end', () => reject(new Error(`the server ended the answer before its first chunk: ${received}`)));
+      socket.on('error', reject);
     });
     const aborted = fixture.alpha.waitForAbort(upstreamIndex, 10_000);
     socket.destroy();

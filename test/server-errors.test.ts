@@ -1,7 +1,11 @@
 /** Every bad input and every upstream failure, answered in OpenAI's error shape with the right status. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHostCheck, defaultAllowedHosts } from '../src/server/index.js';
 import { postChat, send, sseData, startFixture, userMessage, type Fixture, type RawResponse } from './server-fixture.js';
 
 interface ErrorBody {
@@ -132,7 +136,7 @@ describe('bad requests', () => {
   test('413 while reading a chunked body, before the client has finished sending', async () => {
     const { hostname, port } = new URL(fixture.url);
     const socket = connect(Number(port), hostname);
-    socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
     const piece = 'x'.repeat(1024);
     const frame = `${piece.length.toString(16)}\r\n${piece}\r\n`;
     let received = '';
@@ -198,6 +202,87 @@ describe('API keys', () => {
     assert.ok(fixture.logger.records.length > 0);
     assert.ok(!text.includes('key-one'));
     assert.ok(!text.includes('a-much-longer-second-key'));
+  });
+});
+
+describe('host names (DNS rebinding)', () => {
+  let fixture: Fixture;
+  before(async () => {
+    fixture = await startFixture({ web: true, dataDir: mkdtempSync(join(tmpdir(), 'g4f-hosts-')) });
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  test('a server on 127.0.0.1 refuses any other name, on every route, before any work', async () => {
+    const port = new URL(fixture.url).port;
+    for (const host of [`evil.example:${port}`, 'evil.example', `attacker.127.0.0.1.nip.io:${port}`, `192.168.1.20:${port}`, 'localhost.evil.example']) {
+      for (const path of ['/v1/models', '/health', '/', '/api/conversations']) {
+        const response = await send(fixture.url, { path, headers: { host } });
+        assert.equal(response.status, 403, `${host} ${path}`);
+        const error = errorOf(response);
+        assert.equal(error.code, 'host_not_allowed');
+        assert.equal(error.type, 'permission_error');
+      }
+      const chat = await postChat(fixture.url, { model: 'test-model', messages: userMessage('x') }, { host });
+      assert.equal(chat.status, 403);
+    }
+    assert.equal(fixture.alpha.requests.length, 0, 'no upstream call for a refused host');
+    const record = fixture.logger.records.find((item) => item.event === 'request' && item.status === 403);
+    assert.equal(record?.error, 'host_not_allowed');
+  });
+
+  test('loopback names are answered', async () => {
+    const port = new URL(fixture.url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `app.localhost:${port}`, `[::1]:${port}`, '127.1.2.3', 'localhost.']) {
+      const response = await send(fixture.url, { path: '/health', headers: { host } });
+      assert.equal(response.status, 200, host);
+    }
+  });
+});
+
+describe('host names: configured', () => {
+  test('config names (with subdomains) and G4F_ALLOWED_HOSTS open more names; * opens all', async () => {
+    const configured = await startFixture({ config: { server: { allowedHosts: ['gateway.lan', '.corp.example'] } } });
+    try {
+      for (const [host, status] of [['gateway.lan:80', 200], ['corp.example', 200], ['a.b.corp.example', 200], ['xcorp.example', 403], ['gateway.lan.evil', 403]] as const) {
+        assert.equal((await send(configured.url, { path: '/health', headers: { host } })).status, status, host);
+      }
+    } finally {
+      await configured.close();
+    }
+    process.env.G4F_ALLOWED_HOSTS = 'one.example, two.example';
+    try {
+      const fromEnv = await startFixture({ config: { server: { allowedHosts: ['gateway.lan'] } } });
+      try {
+        assert.equal((await send(fromEnv.url, { path: '/health', headers: { host: 'two.example' } })).status, 200);
+        assert.equal((await send(fromEnv.url, { path: '/health', headers: { host: 'gateway.lan' } })).status, 403, 'the variable wins over the file');
+      } finally {
+        await fromEnv.close();
+      }
+      process.env.G4F_ALLOWED_HOSTS = '*';
+      const any = await startFixture();
+      try {
+        assert.equal((await send(any.url, { path: '/health', headers: { host: 'whatever.example' } })).status, 200);
+      } finally {
+        await any.close();
+      }
+    } finally {
+      delete process.env.G4F_ALLOWED_HOSTS;
+    }
+  });
+
+  test('the defaults: loopback binds answer loopback names, other binds any name', () => {
+    assert.deepEqual(defaultAllowedHosts('127.0.0.1'), []);
+    assert.deepEqual(defaultAllowedHosts('localhost'), []);
+    assert.deepEqual(defaultAllowedHosts('::1'), []);
+    assert.equal(defaultAllowedHosts('0.0.0.0'), '*');
+    assert.equal(defaultAllowedHosts('192.168.1.20'), '*');
+    const check = createHostCheck([]);
+    assert.equal(check(undefined), true, 'HTTP/1.0 without a Host');
+    assert.equal(check('localhost:1'), true);
+    assert.equal(check('example.com'), false);
+    assert.equal(check('localhost:1'), true);
   });
 });
 

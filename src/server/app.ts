@@ -12,6 +12,7 @@ import { parseChatRequest } from './chat-request.js';
 import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, toOpenAIError } from './openai-errors.js';
+import { hostName } from './host-check.js';
 import { listModels, findModel, listProviders, healthReport } from './listings.js';
 
 export interface WebHandler {
@@ -32,6 +33,8 @@ export interface AppOptions {
   logMessages: boolean;
   /** Everything outside `/v1`, `/health` and `/metrics`. */
   web?: WebHandler;
+  /** Whether a request's Host header names this server (see host-check.ts); default: any. */
+  hostAllowed?: (host: string | undefined) => boolean;
 }
 
 export interface App {
@@ -46,7 +49,7 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms';
 
-type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'not_found';
+type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
 interface RequestState extends ChatOutcome {
   route: RouteName;
@@ -157,6 +160,15 @@ export function createApp(options: AppOptions): App {
 
   async function route(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
     const method = request.method ?? 'GET';
+    if (options.hostAllowed !== undefined && !options.hostAllowed(request.headers.host)) {
+      state.route = 'host_rejected';
+      throw new HttpRequestError(
+        403,
+        `This server does not answer to the host name in the request (${hostName(request.headers.host ?? '')}). ` +
+          'Use its address (127.0.0.1 or localhost), or allow the name with G4F_ALLOWED_HOSTS or server.allowedHosts in the config.',
+        { type: 'permission_error', code: 'host_not_allowed' },
+      );
+    }
     if (method === 'OPTIONS' && corsOrigins.size > 0) {
       state.route = 'preflight';
       const allowed = headers['access-control-allow-origin'] !== undefined;

@@ -10,6 +10,7 @@ import { createApp, type App, type WebHandler } from './app.js';
 import { createAuthorizer, parseApiKeys } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
 import { startDemo, type Demo } from './demo.js';
+import { createHostCheck, defaultAllowedHosts, parseAllowedHosts, type AllowedHosts } from './host-check.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { WebHandlerOptions } from './web-api.js';
@@ -27,6 +28,7 @@ export {
   type CollectingLogger,
 } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
+export { createHostCheck, defaultAllowedHosts, type AllowedHosts } from './host-check.js';
 export { startDemo, type Demo, type DemoOptions } from './demo.js';
 export type { App, WebHandler } from './app.js';
 
@@ -61,6 +63,12 @@ export interface ServerOptions {
   dataDir?: string;
   /** How long `close()` lets answers in flight finish by default (10 s). */
   shutdownDeadlineMs?: number;
+  /**
+   * Host names requests may use (`*` for any). Default: `G4F_ALLOWED_HOSTS`, then
+   * `config.server.allowedHosts`, then loopback names only when bound to a loopback address
+   * (against DNS rebinding), any name otherwise. Loopback names are always allowed.
+   */
+  allowedHosts?: AllowedHosts;
 }
 
 export interface RunningServer {
@@ -89,6 +97,8 @@ export interface RequestHandlerOptions {
   bodyLimitBytes?: number;
   logMessages?: boolean;
   web?: WebHandler;
+  /** Host names requests may use; default any (the embedding server decides). */
+  allowedHosts?: AllowedHosts;
 }
 
 /** The request listener and its bookkeeping, without binding a socket. */
@@ -104,7 +114,14 @@ export function createRequestHandler(options: RequestHandlerOptions): App {
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? false,
     ...(options.web === undefined ? {} : { web: options.web }),
+    ...(options.allowedHosts === undefined || options.allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(options.allowedHosts) }),
   });
+}
+
+function allowedHostsOf(config: G4FConfig): AllowedHosts | undefined {
+  const names = config.server?.allowedHosts;
+  if (names === undefined) return undefined;
+  return names.includes('*') ? '*' : names;
 }
 
 function isLoopback(host: string): boolean {
@@ -153,11 +170,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await demo?.close();
     throw error;
   }
+  const allowedHosts =
+    options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ?? allowedHostsOf(config) ?? defaultAllowedHosts(host);
   const app = createApp({
     router,
     logger,
     metrics,
     authorize,
+    ...(allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(allowedHosts) }),
     keysRequired: apiKeys.length > 0,
     corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
