@@ -157,13 +157,48 @@ test('an abort before the head rejects the request, and an aborted signal sends 
   assert.equal(requests, 1);
 });
 
-test("the idle timer is undici's body timeout", async () => {
+test('the idle timer: a body silent for the limit ends with its error, on time; a paused reply is not idle', async () => {
   handle = (response) => {
     response.writeHead(200);
     response.write('then nothing');
   };
-  const reply = await send(undefined, 300);
-  await assert.rejects(drain(reply.body), (error: { code?: string }) => error.code === 'UND_ERR_BODY_TIMEOUT');
+  const reply = await dispatchReply(agent, { origin, path: '/', method: 'GET', headersTimeout: 30_000, bodyTimeout: 0 }, undefined, 200);
+  let lastChunkAt = 0;
+  await assert.rejects(
+    drain(reply.body, async () => {
+      lastChunkAt = performance.now();
+    }),
+    (error: { code?: string }) => error.code === 'UND_ERR_BODY_TIMEOUT',
+  );
+  const silence = performance.now() - lastChunkAt;
+  assert.ok(silence >= 190, `fired after ${silence} ms`);
+  // undici's own body timer runs on a coarse clock and fired about a second late.
+  assert.ok(silence < 800, `fired after ${silence} ms, not near the 200 ms limit`);
+
+  // A reader that does not read for longer than the limit: the socket is paused, no timeout.
+  const piece = Buffer.alloc(256 * 1024, 'y');
+  let writes = 0;
+  let waiting = false;
+  handle = (response) => {
+    response.writeHead(200);
+    const pump = (): void => {
+      waiting = false;
+      while (writes < 16) {
+        writes++;
+        if (!response.write(piece)) {
+          waiting = true;
+          response.once('drain', pump);
+          return;
+        }
+      }
+      response.end();
+    };
+    pump();
+  };
+  const slow = await dispatchReply(agent, { origin, path: '/', method: 'GET', headersTimeout: 30_000, bodyTimeout: 0 }, undefined, 200);
+  while (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(await drain(slow.body), 16 * piece.length, 'every byte, no idle timeout while paused');
 });
 
 test('destroy() before the end drops the rest; after the end it changes nothing', async () => {

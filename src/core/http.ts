@@ -152,8 +152,8 @@ export interface PostOptions {
 }
 
 /**
- * POST through undici's dispatcher. The body timeout is the idle timer; headers must come before
- * the first-token timer (streaming) or the total timer (non-streaming).
+ * POST through undici's dispatcher. Headers must come before the first-token timer (streaming) or
+ * the total timer (non-streaming); then the body may not be silent longer than the idle timer.
  */
 export async function post(options: PostOptions): Promise<UpstreamReply> {
   const { context, guard } = options;
@@ -167,10 +167,16 @@ export async function post(options: PostOptions): Promise<UpstreamReply> {
     headers: options.headers,
     body: options.body,
     headersTimeout: guard.stream ? context.timeouts.firstToken : context.timeouts.total,
-    bodyTimeout: context.timeouts.idle,
+    // The idle timer is the reply's own (precise); undici's runs on a coarse clock.
+    bodyTimeout: 0,
   };
   guard.check();
-  const reply = await dispatchReply(context.dispatcher ?? getDispatcher(context.timeouts.connect), dispatchOptions, guard.signal);
+  const reply = await dispatchReply(
+    context.dispatcher ?? getDispatcher(context.timeouts.connect),
+    dispatchOptions,
+    guard.signal,
+    context.timeouts.idle,
+  );
   guard.attach(reply.body);
   return reply;
 }

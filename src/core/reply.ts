@@ -4,8 +4,10 @@
  * request path is measured): undici's own `request()` wraps each body in a Readable, and its
  * machinery (events, buffering, the async iterator) cost more than the rest of a streamed relay.
  *
- * The body keeps undici's guarantees: the body timeout (idle timer) and the headers timeout are
- * undici's; abort via AbortSignal; backpressure pauses the socket when too much is unread.
+ * The headers timeout is undici's. The idle timer is kept here, on a native timer refreshed by each
+ * chunk (undici's body timeout runs on a coarse clock and fires up to a second late), and stopped
+ * while the socket is paused for a slow reader. Abort comes from an AbortSignal; backpressure
+ * pauses the socket when too much is unread.
  */
 import type { Dispatcher } from 'undici';
 
@@ -14,6 +16,15 @@ const HIGH_WATER_BYTES = 256 * 1024;
 const LOW_WATER_BYTES = 64 * 1024;
 
 export type ReplyHeaders = Record<string, string | string[] | undefined>;
+
+/** No byte of the body for the idle limit (undici's code for it, so both map alike). */
+export class ReplyIdleTimeoutError extends Error {
+  readonly code = 'UND_ERR_BODY_TIMEOUT';
+  constructor(readonly limitMs: number) {
+    super(`no data for ${limitMs} ms`);
+    this.name = 'ReplyIdleTimeoutError';
+  }
+}
 
 /** The reason a reply was cut with `destroy()` and no error of the caller's. */
 export class ReplyAbortedError extends Error {
@@ -69,10 +80,18 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
   private started: ((reply: UpstreamReply) => void) | undefined;
   private failedToStart: ((error: unknown) => void) | undefined;
   private signal: AbortSignal | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleMs: number;
 
-  constructor(resolve: (reply: UpstreamReply) => void, reject: (error: unknown) => void, signal: AbortSignal | undefined) {
+  constructor(
+    resolve: (reply: UpstreamReply) => void,
+    reject: (error: unknown) => void,
+    signal: AbortSignal | undefined,
+    idleMs: number,
+  ) {
     this.started = resolve;
     this.failedToStart = reject;
+    this.idleMs = idleMs;
     if (signal !== undefined) {
       this.signal = signal;
       signal.addEventListener('abort', this.onAbort);
@@ -84,7 +103,20 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     this.destroy(reason instanceof Error ? reason : new ReplyAbortedError());
   };
 
+  private readonly onIdle = (): void => {
+    this.idleTimer = undefined;
+    this.destroy(new ReplyIdleTimeoutError(this.idleMs));
+  };
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
   private settle(): void {
+    this.stopIdleTimer();
     if (this.signal !== undefined) {
       this.signal.removeEventListener('abort', this.onAbort);
       this.signal = undefined;
@@ -110,6 +142,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     if (statusCode < 200) return; // 1xx: informational, the real head follows
     this.statusCode = statusCode;
     this.headers = headers;
+    if (this.idleMs > 0) this.idleTimer = setTimeout(this.onIdle, this.idleMs);
     const started = this.started;
     this.started = undefined;
     this.failedToStart = undefined;
@@ -123,7 +156,9 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     if (this.queuedBytes > HIGH_WATER_BYTES && !this.paused) {
       this.paused = true;
       controller.pause();
-    }
+      // A reader that is behind is not an upstream that is silent.
+      this.stopIdleTimer();
+    } else this.idleTimer?.refresh();
     this.wake();
   }
 
@@ -158,6 +193,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
       this.queuedBytes -= chunk.length;
       if (this.paused && this.queuedBytes < LOW_WATER_BYTES) {
         this.paused = false;
+        if (this.idleMs > 0 && !this.ended) this.idleTimer = setTimeout(this.onIdle, this.idleMs);
         this.controller?.resume();
       }
       return chunk;
@@ -210,16 +246,23 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
 }
 
 /**
- * Sends one request and resolves with the reply once its head has arrived. Connection and
+ * Sends one request and resolves with the reply once its head has arrived. The idle timer runs
+ * from the head on (give undici `bodyTimeout: 0`). Connection and
  * header failures reject; later ones are thrown by the body's `read()`.
  */
-export function dispatchReply(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal?: AbortSignal): Promise<UpstreamReply> {
+export function dispatchReply(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal?: AbortSignal,
+  /** Longest silence of the body, ms; 0: none. */
+  idleTimeoutMs = 0,
+): Promise<UpstreamReply> {
   if (signal?.aborted) {
     const reason = signal.reason as unknown;
     return Promise.reject(reason instanceof Error ? reason : new ReplyAbortedError());
   }
   return new Promise((resolve, reject) => {
-    const handler = new ReplyHandler(resolve, reject, signal);
+    const handler = new ReplyHandler(resolve, reject, signal, idleTimeoutMs);
     dispatcher.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
   });
 }
