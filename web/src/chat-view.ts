@@ -77,7 +77,9 @@ export function createChatView(options: ChatViewOptions): ChatView {
         if (pieces.length > 0 && !block.classList.contains('continued')) break;
         pieces.push(block.querySelector('code')?.textContent ?? '');
       }
-      const code = pieces.join('');
+      // Without the last line end (the one before the closing fence): a pasted command should
+      // not run before the user presses Enter. Blank lines before it are content and stay.
+      const code = pieces.join('').replace(/\r?\n$/, '');
       void copyText(code).then(() => flash(button));
     } else if (action === 'copy-message' && bubble !== null) {
       void copyText(bubble.dataset.text ?? '').then(() => flash(button));
