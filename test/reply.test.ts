@@ -113,6 +113,13 @@ test('the queue pauses past 256 KiB unread and resumes under 64 KiB', async () =
   assert.deepEqual(calls, ['pause']);
   reply.body.read(); // 32 KiB
   assert.deepEqual(calls, ['pause', 'resume']);
+  // Two waits at once are both woken by the next event.
+  reply.body.read();
+  reply.body.read();
+  assert.equal(reply.body.read(), undefined, 'all read');
+  const both = Promise.all([reply.body.wait(), reply.body.wait()]);
+  handler!.onResponseData(controller, chunk);
+  await both;
   handler!.onResponseEnd(controller);
   assert.equal(reply.body.read()?.length, chunk.length);
   assert.equal(reply.body.read(), null);

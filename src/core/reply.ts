@@ -77,6 +77,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
   private ended = false;
   private failure: Error | undefined;
   private waiter: (() => void) | undefined;
+  private waiting: Promise<void> | undefined;
   private started: ((reply: UpstreamReply) => void) | undefined;
   private failedToStart: ((error: unknown) => void) | undefined;
   private signal: AbortSignal | undefined;
@@ -127,6 +128,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     const waiter = this.waiter;
     if (waiter !== undefined) {
       this.waiter = undefined;
+      this.waiting = undefined;
       waiter();
     }
   }
@@ -205,9 +207,11 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
 
   wait(): Promise<void> {
     if (this.failure !== undefined || this.ended || this.head < this.chunks.length || this.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
+    // Callers waiting at once share one promise: none is left behind.
+    this.waiting ??= new Promise((resolve) => {
       this.waiter = resolve;
     });
+    return this.waiting;
   }
 
   async text(): Promise<string> {
