@@ -1,6 +1,8 @@
 /** The server's API over real sockets: wire format, listings, health, metrics, logs, disconnects, shutdown. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -492,6 +494,27 @@ describe('log lines', () => {
       await fixture.close();
     }
   });
+});
+
+test('request lines still waiting for their write are written when the process exits', async () => {
+  // A child process logs two request lines and exits in the same turn of the event loop.
+  const script = `
+    import { createJsonLogger } from ${JSON.stringify(new URL('../src/server/logger.ts', import.meta.url).href)};
+    const logger = createJsonLogger(process.stderr);
+    logger.logRequest('info', { event: 'request', id: 'one', method: 'GET', path: '/health', status: 200, latencyMs: 1 });
+    logger.logRequest('info', { event: 'request', id: 'two', method: 'GET', path: '/health', status: 200, latencyMs: 1 });
+    process.exit(3);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const [code] = (await once(child, 'close')) as [number];
+  assert.equal(code, 3);
+  const ids = stderr
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { id: string }).id);
+  assert.deepEqual(ids, ['one', 'two']);
 });
 
 describe('demo mode and the web page hook', () => {
