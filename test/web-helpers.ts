@@ -153,3 +153,68 @@ export function useWebStack(): WebFixture {
     },
   };
 }
+
+/** What a page shows of rendered Markdown: normalised text, element counts, list starts, where each code block sits and its code. */
+export interface RenderedShape {
+  text: string;
+  counts: Record<string, number>;
+  listStarts: string[];
+  /** List items whose content is wrapped in paragraphs (a loose list). */
+  looseItems: number;
+  /** Each code block (its pieces joined, as Copy joins them): its enclosing lists and quotes, and its code. */
+  codes: Array<{ path: string; code: string }>;
+}
+
+/**
+ * A script for `page.evaluate`: the page's own Markdown renderer (web/src/markdown.ts, bundled
+ * apart) as `window.renderWhole(text)`, which renders the whole text at once and returns its
+ * shape, and `window.renderedShape(element)`, the shape of what an element shows.
+ */
+export async function shapeScript(): Promise<string> {
+  const { build } = await import('esbuild');
+  const contents = `
+    import { renderMarkdown } from './web/src/markdown.ts';
+    function renderedShape(root) {
+      const counts = {};
+      for (const tag of ['ol', 'ul', 'li', 'blockquote', 'p', 'h1', 'h2', 'h3', 'table', 'hr']) counts[tag] = root.querySelectorAll(tag).length;
+      counts.codeBlocks = root.querySelectorAll('.code-block:not(.continued)').length;
+      const codes = [];
+      for (const head of root.querySelectorAll('.code-block:not(.continued)')) {
+        let code = '';
+        for (let block = head; block !== null; block = block.nextElementSibling) {
+          if (block !== head && !block.classList.contains('continued')) break;
+          code += block.querySelector('code')?.textContent ?? '';
+        }
+        const path = [];
+        for (let node = head.parentElement; node !== null && node !== root; node = node.parentElement) {
+          if (['OL', 'UL', 'LI', 'BLOCKQUOTE'].includes(node.tagName)) path.unshift(node.tagName.toLowerCase());
+        }
+        codes.push({ path: path.join('>'), code });
+      }
+      return {
+        text: (root.textContent ?? '').replace(/\\s+/g, ' ').trim(),
+        counts,
+        listStarts: [...root.querySelectorAll('ol')].map((list) => list.getAttribute('start') ?? '1'),
+        looseItems: [...root.querySelectorAll('li')].filter((item) => [...item.children].some((child) => child.tagName === 'P')).length,
+        codes,
+      };
+    }
+    window.renderedShape = renderedShape;
+    window.renderWhole = (text) => {
+      const root = document.createElement('div');
+      root.append(renderMarkdown(text, { highlight: true }));
+      return renderedShape(root);
+    };
+  `;
+  const result = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'js', sourcefile: 'shape.js' },
+    bundle: true,
+    format: 'iife',
+    write: false,
+    target: 'es2022',
+    logLevel: 'warning',
+  });
+  const output = result.outputFiles[0];
+  if (output === undefined) throw new Error('the shape script did not build');
+  return output.text;
+}
