@@ -28,20 +28,31 @@ export function hostName(header: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
+/** Whether a listen address (`127.0.0.1`, `localhost`, `::1`, `[::1]`...) is a loopback one. */
+export function isLoopbackAddress(bindHost: string): boolean {
+  const name = bindHost.startsWith('[') ? bindHost : bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+  return isLoopbackName(hostName(name));
+}
+
 /** The default for a server bound to `bindHost`: loopback names on a loopback address, else any. */
 export function defaultAllowedHosts(bindHost: string): AllowedHosts {
-  const name = bindHost.startsWith('[') ? bindHost : bindHost.includes(':') ? `[${bindHost}]` : bindHost;
-  return isLoopbackName(hostName(name)) ? [] : '*';
+  return isLoopbackAddress(bindHost) ? [] : '*';
+}
+
+/** A list of names as configured: `*` among them allows any. */
+export function allowedHostsFrom(names: readonly string[]): AllowedHosts {
+  return names.includes('*') ? '*' : names;
 }
 
 /** `G4F_ALLOWED_HOSTS`: comma-separated names, or `*`. */
 export function parseAllowedHosts(text: string | undefined): AllowedHosts | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const names = text
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-  return names.includes('*') ? '*' : names;
+  return allowedHostsFrom(
+    text
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  );
 }
 
 /**

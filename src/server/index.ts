@@ -10,7 +10,7 @@ import { createApp, type App, type WebHandler } from './app.js';
 import { createAuthorizer, parseApiKeys } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
 import { startDemo, type Demo } from './demo.js';
-import { createHostCheck, defaultAllowedHosts, parseAllowedHosts, type AllowedHosts } from './host-check.js';
+import { allowedHostsFrom, createHostCheck, defaultAllowedHosts, isLoopbackAddress, parseAllowedHosts, type AllowedHosts } from './host-check.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { WebHandlerOptions } from './web-api.js';
@@ -118,16 +118,6 @@ export function createRequestHandler(options: RequestHandlerOptions): App {
   });
 }
 
-function allowedHostsOf(config: G4FConfig): AllowedHosts | undefined {
-  const names = config.server?.allowedHosts;
-  if (names === undefined) return undefined;
-  return names.includes('*') ? '*' : names;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
-}
-
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
@@ -171,7 +161,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
   const allowedHosts =
-    options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ?? allowedHostsOf(config) ?? defaultAllowedHosts(host);
+    options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ??
+    (config.server?.allowedHosts === undefined ? undefined : allowedHostsFrom(config.server.allowedHosts)) ??
+    defaultAllowedHosts(host);
   const app = createApp({
     router,
     logger,
@@ -195,7 +187,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const urlHost = address.family === 'IPv6' || host.includes(':') ? `[${address.address}]` : host;
   const url = `http://${urlHost}:${address.port}`;
-  if (!isLoopback(host) && apiKeys.length === 0) {
+  if (!isLoopbackAddress(host) && apiKeys.length === 0) {
     logger.log('warn', {
       event: 'insecure-bind',
       message: `Listening on ${host} without API keys: anyone who can reach this address can use the server. Set G4F_API_KEYS to require a key.`,
