@@ -109,6 +109,10 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     this.destroy(new ReplyIdleTimeoutError(this.idleMs));
   };
 
+  private startIdleTimer(): void {
+    if (this.idleMs > 0) this.idleTimer = setTimeout(this.onIdle, this.idleMs);
+  }
+
   private stopIdleTimer(): void {
     if (this.idleTimer !== undefined) {
       clearTimeout(this.idleTimer);
@@ -144,7 +148,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     if (statusCode < 200) return; // 1xx: informational, the real head follows
     this.statusCode = statusCode;
     this.headers = headers;
-    if (this.idleMs > 0) this.idleTimer = setTimeout(this.onIdle, this.idleMs);
+    this.startIdleTimer();
     const started = this.started;
     this.started = undefined;
     this.failedToStart = undefined;
@@ -195,18 +199,16 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
       this.queuedBytes -= chunk.length;
       if (this.paused && this.queuedBytes < LOW_WATER_BYTES) {
         this.paused = false;
-        if (this.idleMs > 0 && !this.ended) this.idleTimer = setTimeout(this.onIdle, this.idleMs);
+        if (!this.ended) this.startIdleTimer();
         this.controller?.resume();
       }
       return chunk;
     }
-    if (this.ended) return null;
-    if (this.destroyed) throw new ReplyAbortedError();
-    return undefined;
+    return this.ended ? null : undefined;
   }
 
   wait(): Promise<void> {
-    if (this.failure !== undefined || this.ended || this.head < this.chunks.length || this.destroyed) return Promise.resolve();
+    if (this.failure !== undefined || this.ended || this.head < this.chunks.length) return Promise.resolve();
     // Callers waiting at once share one promise: none is left behind.
     this.waiting ??= new Promise((resolve) => {
       this.waiter = resolve;
@@ -225,6 +227,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     return Buffer.concat(pieces).toString('utf8');
   }
 
+  /** Leaves the reply ended or failed, so `read()` and `wait()` need no check of their own. */
   destroy(error?: Error): void {
     if (this.destroyed) return;
     this.destroyed = true;
