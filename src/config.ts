@@ -3,11 +3,12 @@
  * settings, timers, proxies. Validated with zod; secrets come from the
  * environment only (the file names variables, never values).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
+import { SECRET_HEADER_NAME } from './core/http.js';
 import { configure, type ProviderSettings, type Settings } from './core/settings.js';
 import type { Provider } from './core/spec.js';
 import { builtinProviders, createOpenAICompatibleProvider, createProviderRegistry } from './providers/index.js';
@@ -31,12 +32,21 @@ const retrySchema = z
 const url = z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore only');
 const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$/i;
-const headers = z
-  .record(z.string(), z.string())
-  .refine((value) => !Object.keys(value).some((name) => SECRET_HEADERS.test(name)), {
-    message: 'secrets do not belong in the file: name an environment variable with apiKeyEnv instead',
-  });
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
+/** Plain headers; any name that carries a credential (by pattern) is refused: its value is a secret. */
+const headers = z.record(headerName, z.string()).superRefine((value, context) => {
+  for (const name of Object.keys(value)) {
+    if (SECRET_HEADER_NAME.test(name)) {
+      context.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `"${name}" carries a credential, and secrets do not belong in the file: use apiKeyEnv, or headersEnv {"${name}": "ENV_VARIABLE"}`,
+      });
+    }
+  }
+});
+/** Header name → the environment variable that holds its value (for credentials). */
+const headersEnv = z.record(headerName, z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
 
 const configuredProviderSchema = z
   .object({
@@ -46,6 +56,7 @@ const configuredProviderSchema = z
     apiKeyEnv: environmentVariable.optional(),
     models: z.array(z.string().min(1)).min(1),
     headers: headers.optional(),
+    headersEnv: headersEnv.optional(),
     path: z.string().startsWith('/').optional(),
     supportsStream: z.boolean().optional(),
     needsAuth: z.boolean().optional(),
@@ -61,6 +72,7 @@ const builtinSettingsSchema = z
     /** Lockchat's query token: the name of an environment variable holding it. */
     tokenEnv: environmentVariable.optional(),
     headers: headers.optional(),
+    headersEnv: headersEnv.optional(),
     timeouts: timeoutsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
@@ -135,8 +147,12 @@ export async function loadConfig(path?: string): Promise<G4FConfig> {
   const absolute = resolvePath(chosen);
   let text: string;
   try {
+    // A FIFO or a device would block the read, or never end: only a regular file is read.
+    const info = await stat(absolute);
+    if (!info.isFile()) throw new ConfigError(`config file ${absolute} is not a regular file`);
     text = await readFile(absolute, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`cannot read config file ${absolute}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   let value: unknown;
@@ -148,13 +164,28 @@ export async function loadConfig(path?: string): Promise<G4FConfig> {
   return parseConfig(value, absolute);
 }
 
+/** Plain headers plus the ones whose values come from the environment (unset variables are left out). */
+function withHeadersFromEnvironment(
+  plain: Record<string, string> | undefined,
+  fromEnvironment: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  if (fromEnvironment === undefined) return plain;
+  const result: Record<string, string> = { ...plain };
+  for (const [name, variable] of Object.entries(fromEnvironment)) {
+    const value = process.env[variable];
+    if (value !== undefined && value !== '') result[name] = value;
+  }
+  return Object.keys(result).length === 0 ? undefined : result;
+}
+
 /** The process-wide provider settings a config describes. */
 export function settingsFromConfig(config: G4FConfig): Settings {
   const providers: Record<string, ProviderSettings> = {};
   for (const [name, builtin] of Object.entries(config.builtin ?? {})) {
     const settings: ProviderSettings = {};
     if (builtin.baseUrl) settings.baseUrl = builtin.baseUrl;
-    if (builtin.headers) settings.headers = builtin.headers;
+    const builtinHeaders = withHeadersFromEnvironment(builtin.headers, builtin.headersEnv);
+    if (builtinHeaders) settings.headers = builtinHeaders;
     if (builtin.timeouts) settings.timeouts = builtin.timeouts;
     if (builtin.proxy) settings.proxy = builtin.proxy;
     if (builtin.retry) settings.retry = builtin.retry;
@@ -167,6 +198,8 @@ export function settingsFromConfig(config: G4FConfig): Settings {
   for (const provider of config.providers ?? []) {
     const settings: ProviderSettings = { baseUrl: provider.baseUrl };
     if (provider.apiKeyEnv) settings.apiKeyEnv = provider.apiKeyEnv;
+    const secretHeaders = withHeadersFromEnvironment(undefined, provider.headersEnv);
+    if (secretHeaders) settings.headers = secretHeaders;
     if (provider.timeouts) settings.timeouts = provider.timeouts;
     if (provider.proxy) settings.proxy = provider.proxy;
     if (provider.retry) settings.retry = provider.retry;

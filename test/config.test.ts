@@ -218,7 +218,7 @@ test('a secret header in the file is refused, naming the field', async () => {
           { name: 'x', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'], headers: { Authorization: 'Bearer sk-1' } },
         ],
       }),
-    /providers\.0\.headers: secrets do not belong in the file/,
+    /providers\.0\.headers\.Authorization: .*secrets do not belong in the file: use apiKeyEnv, or headersEnv/,
   );
 });
 

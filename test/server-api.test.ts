@@ -179,7 +179,7 @@ describe('server API', () => {
       model: 'test-model',
       messages: [
         { role: 'developer', content: 'be brief' },
-        { role: 'user', name: 'ann', content: [{ type: 'text', text: 'two ' }, { type: 'text', text: 'parts' }] },
+        { role: 'user', name: 'ann', content: [{ type: 'text', text: 'two' }, { type: 'text', text: 'parts' }] },
         { role: 'assistant', content: null },
         { role: 'user', content: 'last' },
       ],
@@ -187,7 +187,7 @@ describe('server API', () => {
     assert.equal(response.status, 200);
     assert.deepEqual((fixture.alpha.requests.at(-1)?.body as { messages: unknown }).messages, [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: 'two parts' },
+      { role: 'user', content: 'two\nparts' },
       { role: 'assistant', content: '' },
       { role: 'user', content: 'last' },
     ]);

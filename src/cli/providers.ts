@@ -32,8 +32,9 @@ export interface CheckResult {
 
 export async function runProviders(options: ProvidersOptions, globals: GlobalOptions): Promise<number> {
   const router = await openRouter(globals);
+  const checks = options.check === true ? await checkAll(router, router.listProviders(), options.timeout) : undefined;
+  // Listed after the checks: their results are part of each provider's health.
   const providers = router.listProviders();
-  const checks = options.check === true ? await checkAll(router, providers, options.timeout) : undefined;
   if (options.json === true) {
     const listing = providers.map((provider) => ({ ...provider, check: checks?.get(provider.name) }));
     await writeOut(`${JSON.stringify(listing, null, 2)}\n`);
@@ -67,8 +68,9 @@ function renderTable(providers: readonly ProviderInfo[], checks: Map<string, Che
 }
 
 function describeHealth(provider: ProviderInfo, style: Style): string {
-  const { state, successRate, calls } = provider.health;
+  const { state, successRate, calls, consecutiveFailures } = provider.health;
   const rate = calls === 0 ? '' : ` ${Math.round(successRate * 100)}%`;
+  if (state === 'closed' && consecutiveFailures > 0) return style.yellow(`failing${rate}`);
   if (state === 'closed') return style.green(`healthy${rate}`);
   if (state === 'half-open') return style.yellow(`probing${rate}`);
   return style.red(`down${rate}`);
@@ -96,7 +98,9 @@ export async function checkAll(router: Router, providers: readonly ProviderInfo[
 async function checkOne(router: Router, provider: ProviderInfo, timeoutMs: number): Promise<CheckResult> {
   const model = provider.models[0] ?? 'gpt-3.5-turbo';
   const started = performance.now();
-  const signal = AbortSignal.timeout(timeoutMs);
+  // The router's own timers fire first (a timeout is a verdict on the provider's health); the
+  // signal is the backstop.
+  const signal = AbortSignal.timeout(timeoutMs + 1_000);
   const stream = router.stream({
     model,
     provider: provider.name,

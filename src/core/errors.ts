@@ -20,7 +20,9 @@ export type ErrorKind =
   | 'all_providers_failed'
   | 'config'
   | 'circuit_open'
-  | 'empty_answer';
+  | 'empty_answer'
+  /** A fault of this program, not of the upstream (never counted against a provider's health). */
+  | 'internal';
 
 export interface G4FErrorOptions {
   provider?: string;

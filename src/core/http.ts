@@ -219,3 +219,44 @@ export function errorFromResponse(
   }
   return new ProviderHttpError(status, body, { provider });
 }
+
+/**
+ * A base URL joined with a path: `http://host/v1?token=X` + `/chat/completions` gives
+ * `http://host/v1/chat/completions?token=X`. The base's query parameters come after the path's own.
+ */
+export function joinUrl(baseUrl: string, path: string): string {
+  const query = baseUrl.indexOf('?');
+  if (query === -1) return trimSlash(baseUrl) + path;
+  const base = trimSlash(baseUrl.slice(0, query));
+  const baseQuery = baseUrl.slice(query + 1);
+  if (baseQuery === '') return base + path;
+  return base + path + (path.includes('?') ? '&' : '?') + baseQuery;
+}
+
+function trimSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+/** The query values of a base URL (and its password): secrets to keep out of errors and logs. */
+export function urlSecrets(baseUrl: string): string[] {
+  const secrets: string[] = [];
+  try {
+    const parsed = new URL(baseUrl);
+    for (const value of parsed.searchParams.values()) if (value !== '') secrets.push(value);
+    if (parsed.password !== '') secrets.push(decodeURIComponent(parsed.password));
+  } catch {
+    // Not a URL: the request fails with its own error.
+  }
+  return secrets;
+}
+
+/** Header names that carry a credential: their values never belong in a file, an error or a log. */
+export const SECRET_HEADER_NAME = /key|token|secret|auth|cookie|password|passwd|credential|session|signature/i;
+
+/** The values of the credential-carrying headers among `headers`, to redact from upstream text. */
+export function secretHeaderValues(headers: Record<string, string> | undefined): string[] {
+  if (headers === undefined) return [];
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(headers)) if (SECRET_HEADER_NAME.test(name)) values.push(value);
+  return values;
+}

@@ -6,7 +6,7 @@
  */
 import { ModelNotFoundError, isG4FError } from '../core/errors.js';
 import { flattenBatches } from '../core/batches.js';
-import { createCallGuard, post } from '../core/http.js';
+import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { errorOfReply, readEventStreamReply } from './openai-stream.js';
@@ -30,7 +30,7 @@ export const Lockchat: Provider = {
 async function* lockchatBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
   const configured = context.settings?.token;
   const token = typeof configured === 'string' ? configured : process.env.G4F_LOCKCHAT_TOKEN || LOCKCHAT_DEFAULT_TOKEN;
-  const url = `${context.baseUrl}/v1/chat/completions?auth=${encodeURIComponent(token)}`;
+  const url = joinUrl(context.baseUrl, `/v1/chat/completions?auth=${encodeURIComponent(token)}`);
   const body = JSON.stringify({
     temperature: request.temperature ?? 0.7,
     messages: request.messages,
@@ -41,7 +41,7 @@ async function* lockchatBatches(request: CompletionRequest, context: ProviderCon
   const headers = { 'user-agent': LOCKCHAT_USER_AGENT, 'content-type': 'application/json', ...context.headers };
   const retry = context.retry ?? { attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 };
   const guard = createCallGuard(NAME, context.timeouts, { signal: request.signal, stream: request.stream });
-  const reply = { provider: NAME, guard, secrets: [token] };
+  const reply = { provider: NAME, guard, secrets: [token, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)] };
   let yieldedText = false;
   try {
     for (let attempt = 1; ; attempt++) {

@@ -3,7 +3,7 @@
  * hosted APIs, Mishalsgpt): a provider that is configuration only.
  */
 import { flattenBatches } from '../core/batches.js';
-import { createCallGuard, post } from '../core/http.js';
+import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { requestOptions } from './openai-wire.js';
 import { errorOfReply, isEventStream, jsonReplyChunks, readEventStreamReply } from './openai-stream.js';
@@ -48,10 +48,10 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     if (context.apiKey !== undefined) headers.authorization = `Bearer ${context.apiKey}`;
 
     const guard = createCallGuard(name, context.timeouts, { signal: request.signal, stream: request.stream });
-    const reply = { provider: name, guard, secrets: [context.apiKey] };
+    const reply = { provider: name, guard, secrets: [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)] };
     let response;
     try {
-      response = await post({ provider: name, url: `${context.baseUrl}${path}`, headers, body: JSON.stringify(payload), context, guard });
+      response = await post({ provider: name, url: joinUrl(context.baseUrl, path), headers, body: JSON.stringify(payload), context, guard });
       if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
       if (isEventStream(response)) yield* readEventStreamReply(response, reply);
       else yield await jsonReplyChunks(response, reply);

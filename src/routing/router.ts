@@ -57,7 +57,7 @@ export interface RouterOptions {
   random?: () => number;
 }
 
-const OWN_FIELDS = new Set(['provider', 'timeouts', 'auth', 'signal']);
+const OWN_FIELDS = new Set(['provider', 'timeouts', 'auth', 'signal', 'healthExempt']);
 
 export function createRouter(options: RouterOptions = {}): Router {
   const registry: ProviderRegistry =
@@ -198,7 +198,7 @@ export function createRouter(options: RouterOptions = {}): Router {
             breaker.release();
             throw isG4FError(error, 'AbortError') ? error : new AbortError(undefined, { provider: provider.name, cause: error });
           }
-          if (countsAgainstHealth(error)) breaker.failure(error);
+          if (countsAgainstHealth(error) && request.healthExempt !== true) breaker.failure(error);
           else breaker.release();
           if (committed && !replayable) throw new StreamInterruptedError(error, { provider: provider.name });
           const wait = attempt < budget.attempts && breaker.allow() ? retryWait(error, attempt, budget) : undefined;
@@ -328,6 +328,7 @@ function newState(model: string): RunState {
  * must not shut the provider off for everyone.
  */
 function countsAgainstHealth(error: G4FError): boolean {
+  if (error.code === 'internal') return false;
   if (error.code !== 'http_status') return true;
   const status = (error as ProviderHttpError).status;
   return status >= 500 || status === 408 || status === 409;
@@ -346,10 +347,14 @@ function publicUrl(url: string): string {
   }
 }
 
+/**
+ * Providers throw typed errors for what the upstream did; anything else (a RangeError, a
+ * TypeError) is a fault here, never the upstream's: it is kept apart from the provider's health.
+ */
 function toG4FError(error: unknown, provider: string): G4FError {
   if (isG4FError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new G4FError('connection', `${provider} failed: ${message}`, { provider, cause: error });
+  return new G4FError('internal', `${provider} could not be called: ${message}`, { provider, cause: error });
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

@@ -9,6 +9,11 @@ export interface RouteRequest extends CompletionRequest {
   timeouts?: Partial<Timeouts>;
   /** A secret for a provider that needs auth (g4f's `auth`). */
   auth?: string;
+  /**
+   * This call's failures say nothing about the providers' health (e.g. demo mode's fault
+   * prompts, which fail on purpose): they never count toward opening a circuit.
+   */
+  healthExempt?: boolean;
 }
 
 /** A routed stream of chunks. Iterate it once. */

@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isG4FError, UnknownModelError, type G4FError, type ProviderAttempt } from '../core/errors.js';
-import type { Router } from '../routing/types.js';
-import { readJsonBody } from './body.js';
+import type { RouteRequest, Router } from '../routing/types.js';
+import { expectsContinue, readJsonBody } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
 import { parseChatRequest } from './chat-request.js';
 import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { errorKind, HttpRequestError, toOpenAIError } from './openai-errors.js';
+import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
 import { hostName } from './host-check.js';
-import { listModels, findModel, listProviders, healthReport } from './listings.js';
+import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
 
 export interface WebHandler {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
@@ -35,6 +35,8 @@ export interface AppOptions {
   web?: WebHandler;
   /** Whether a request's Host header names this server (see host-check.ts); default: any. */
   hostAllowed?: (host: string | undefined) => boolean;
+  /** Requests whose failures must not count against the providers' health (demo fault prompts). */
+  healthExempt?: (messages: RouteRequest['messages']) => boolean;
 }
 
 export interface App {
@@ -45,9 +47,14 @@ export interface App {
   whenIdle(): Promise<void>;
   /** From now on every answer says `connection: close`. */
   startClosing(): void;
+  /**
+   * Ends every answer in flight now (the shutdown deadline): upstream calls are aborted, and
+   * each answer ends with a `server_shutting_down` error (an error event for a stream).
+   */
+  cutInFlight(): void;
 }
 
-const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms';
+const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
 type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
@@ -81,6 +88,7 @@ export function createApp(options: AppOptions): App {
   let closing = false;
   let idleWaiters: Array<() => void> = [];
   const nextId = createIdSource();
+  const inFlightStates = new Set<RequestState>();
 
   function corsOrigin(request: IncomingMessage): string | undefined {
     if (corsOrigins.size === 0) return undefined;
@@ -91,7 +99,12 @@ export function createApp(options: AppOptions): App {
 
   function sendJson(response: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
     const body = JSON.stringify(value);
-    response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    response.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-content-type-options': 'nosniff',
+    });
     response.end(body);
   }
 
@@ -101,7 +114,7 @@ export function createApp(options: AppOptions): App {
       if (!response.writableEnded) response.destroy();
       return;
     }
-    const mapped = toOpenAIError(error);
+    const mapped = toOpenAIError(shutdownReason(state.controller?.signal) ?? error);
     try {
       sendJson(response, mapped.status, mapped.headers === undefined ? headers : { ...headers, ...mapped.headers }, mapped.body);
     } catch (failure) {
@@ -113,6 +126,7 @@ export function createApp(options: AppOptions): App {
 
   function finished(request: IncomingMessage, response: ServerResponse, path: string, id: string, startedAt: number, state: RequestState): void {
     active -= 1;
+    inFlightStates.delete(state);
     if (active === 0 && idleWaiters.length > 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -142,8 +156,9 @@ export function createApp(options: AppOptions): App {
   }
 
   async function chat(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
-    const body = await readJsonBody(request, options.bodyLimitBytes);
+    const body = await readJsonBody(request, options.bodyLimitBytes, response);
     const parsed = parseChatRequest(body);
+    if (options.healthExempt?.(parsed.request.messages) === true) parsed.request.healthExempt = true;
     if (options.logMessages) state.messages = parsed.request.messages;
     const controller = new AbortController();
     state.controller = controller; // aborted by the close listener when the answer is not complete
@@ -202,7 +217,8 @@ export function createApp(options: AppOptions): App {
         state.route = 'model';
         requireMethod(method, 'GET');
         const modelId = decodePath(path.slice('/v1/models/'.length));
-        const model = findModel(router, modelId, startedAtSeconds);
+        if (modelId === '') throw new HttpRequestError(404, 'Name a model: GET /v1/models/{model}, or GET /v1/models for the list.', { code: 'unknown_url' });
+        const model = findModel(router, modelId, startedAtSeconds) ?? findPinnedModel(router, modelId, startedAtSeconds);
         if (model === undefined) throw new UnknownModelError(modelId, router.listModels().map((item) => item.id));
         return sendJson(response, 200, headers, model);
       }
@@ -234,6 +250,8 @@ export function createApp(options: AppOptions): App {
     }
     if (options.web !== undefined) {
       state.route = 'web';
+      // The page's routes have no key check; each reads its own body within its own limits.
+      if (expectsContinue(request)) response.writeContinue();
       for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
       const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
       if (await options.web.handle(request, response, url)) return;
@@ -250,6 +268,7 @@ export function createApp(options: AppOptions): App {
     const query = rawUrl.indexOf('?');
     const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
     const state: RequestState = { route: 'not_found' };
+    inFlightStates.add(state);
     const headers: Record<string, string> = { 'x-request-id': id };
     if (closing) headers.connection = 'close';
     const origin = corsOrigin(request);
@@ -271,6 +290,9 @@ export function createApp(options: AppOptions): App {
     whenIdle: () => (active === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
     startClosing() {
       closing = true;
+    },
+    cutInFlight() {
+      for (const state of inFlightStates) state.controller?.abort(shuttingDown());
     },
   };
 }
@@ -306,7 +328,8 @@ function upstreamFailures(attempts: readonly ProviderAttempt[] | undefined, fail
 }
 
 function requireMethod(method: string, expected: string): void {
-  if (method !== expected) {
+  // HEAD is answered wherever GET is: the same status and headers, no body (node:http drops it).
+  if (method !== expected && !(method === 'HEAD' && expected === 'GET')) {
     throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${expected}.`, {
       code: 'method_not_allowed',
       headers: { allow: expected },

@@ -8,7 +8,7 @@ import type { FinishReason, Usage } from '../core/spec.js';
 import type { Router } from '../routing/types.js';
 import type { ParsedChatRequest } from './chat-request.js';
 import type { Metrics } from './metrics.js';
-import { toOpenAIError } from './openai-errors.js';
+import { shutdownReason, toOpenAIError } from './openai-errors.js';
 import { countUsage } from './token-count.js';
 
 /** What a request did, for its log line and metrics (filled in as the answer goes). */
@@ -68,6 +68,7 @@ async function wholeAnswer(response: ServerResponse, parsed: ParsedChatRequest, 
     ...context.baseHeaders,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
     'x-g4f-provider': result.provider,
   });
   response.end(body);
@@ -184,7 +185,7 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
       // One error event, then the end without [DONE]: the client can tell the answer was cut.
       const events = pending;
       pending = '';
-      response.end(`${events}data: ${JSON.stringify(toOpenAIError(error).body)}\n\n`);
+      response.end(`${events}data: ${JSON.stringify(toOpenAIError(shutdownReason(context.signal) ?? error).body)}\n\n`);
     }
   } finally {
     if (started) {

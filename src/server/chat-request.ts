@@ -45,7 +45,7 @@ const chatBody = z.object({
 const INTERPRETED = new Set(['model', 'messages', 'stream', 'stream_options', 'provider', 'temperature', 'n', 'tools', 'functions']);
 
 /** Fields the router and providers read for themselves: a client may not set them. */
-const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', '__proto__']);
+const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', 'healthExempt', '__proto__']);
 
 export interface ParsedChatRequest {
   request: RouteRequest;
@@ -111,7 +111,8 @@ function normalizedMessages(list: unknown): ChatMessage[] {
   return result.data.map((item) => {
     let content = '';
     if (typeof item.content === 'string') content = item.content;
-    else if (item.content !== null) for (const part of item.content) content += part.text;
+    // Text parts are separate passages: a line break between them, as text-only providers take one text.
+    else if (item.content !== null) content = item.content.map((part) => part.text).join('\n');
     return { role: item.role === 'developer' ? 'system' : item.role, content };
   });
 }

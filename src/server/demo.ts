@@ -76,17 +76,29 @@ const TRIGGERS: ReadonlyArray<DemoTrigger & { plan(chunkDelayMs: number): Plan }
 /** The trigger prompts of demo mode, for the page's banner. */
 export const DEMO_TRIGGERS: readonly DemoTrigger[] = TRIGGERS.map(({ prompt, description }) => ({ prompt, description }));
 
-function lastUserText(request: RecordedRequest): string {
-  const body = request.body as { messages?: Array<{ role?: unknown; content?: unknown }> } | undefined;
-  const users = (body?.messages ?? []).filter((message) => message.role === 'user');
+function lastUserText(messages: ReadonlyArray<{ role?: unknown; content?: unknown }> | undefined): string {
+  const users = (messages ?? []).filter((message) => message.role === 'user');
   const content = users.at(-1)?.content;
   return typeof content === 'string' ? content.trim().toLowerCase() : '';
 }
 
+function triggerOf(messages: ReadonlyArray<{ role?: unknown; content?: unknown }> | undefined): (typeof TRIGGERS)[number] | undefined {
+  const text = lastUserText(messages);
+  return TRIGGERS.find((entry) => text === entry.prompt || text.startsWith(`${entry.prompt} `));
+}
+
+/**
+ * Whether a conversation ends with a demo trigger prompt. Those answers fail on purpose, so
+ * their failures must not count against the providers' health.
+ */
+export function isDemoTrigger(messages: ReadonlyArray<{ role?: unknown; content?: unknown }>): boolean {
+  return triggerOf(messages) !== undefined;
+}
+
 /** The plan for one request: a trigger's, else the friendly demo answer. */
 export function demoPlan(request: RecordedRequest, chunkDelayMs: number): Plan {
-  const text = lastUserText(request);
-  const trigger = TRIGGERS.find((entry) => text === entry.prompt || text.startsWith(`${entry.prompt} `));
+  const body = request.body as { messages?: Array<{ role?: unknown; content?: unknown }> } | undefined;
+  const trigger = triggerOf(body?.messages);
   return trigger === undefined ? { reply: 'demo', chunkDelayMs } : trigger.plan(chunkDelayMs);
 }
 

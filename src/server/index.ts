@@ -9,7 +9,7 @@ import type { Router } from '../routing/types.js';
 import { createApp, type App, type WebHandler } from './app.js';
 import { createAuthorizer, parseApiKeys } from './auth.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
-import { startDemo, type Demo } from './demo.js';
+import { isDemoTrigger, startDemo, type Demo } from './demo.js';
 import { allowedHostsFrom, createHostCheck, defaultAllowedHosts, isLoopbackAddress, parseAllowedHosts, type AllowedHosts } from './host-check.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -35,6 +35,8 @@ export type { App, WebHandler } from './app.js';
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 1337;
 export const DEFAULT_SHUTDOWN_DEADLINE_MS = 10_000;
+/** After the deadline: how long answers have to write their shutdown error. */
+const SHUTDOWN_GRACE_MS = 1_000;
 
 export interface ServerOptions {
   /** Default 127.0.0.1. Another address without API keys logs a warning. */
@@ -170,6 +172,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     metrics,
     authorize,
     ...(allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(allowedHosts) }),
+    ...(demo === undefined ? {} : { healthExempt: isDemoTrigger }),
     keysRequired: apiKeys.length > 0,
     corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -177,6 +180,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(web === undefined ? {} : { web }),
   });
   const server = createServer({ noDelay: true, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 60_000 }, app.listener);
+  // `Expect: 100-continue` is answered by the routes, once the host, key, type and size checks pass.
+  server.on('checkContinue', app.listener);
   let address: AddressInfo;
   try {
     address = await listen(server, options.port ?? DEFAULT_PORT, host);
@@ -206,7 +211,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     });
     const outcome = await Promise.race([app.whenIdle().then(() => 'idle' as const), deadline]);
     clearTimeout(timer);
-    if (outcome === 'deadline') logger.log('warn', { event: 'shutdown-deadline', inFlight: app.inFlight(), deadlineMs });
+    if (outcome === 'deadline') {
+      logger.log('warn', { event: 'shutdown-deadline', inFlight: app.inFlight(), deadlineMs });
+      // Each answer left gets its error (an event for a stream) before the connections close.
+      app.cutInFlight();
+      await Promise.race([app.whenIdle(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
+    }
     server.closeAllConnections();
     await closed;
     await web?.close();

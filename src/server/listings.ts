@@ -30,6 +30,20 @@ export function findModel(router: Router, id: string, created: number): ModelObj
   return loose === undefined ? undefined : toModelObject(loose, created);
 }
 
+/** A model pinned to a provider, `Provider/model`, when that provider serves it. */
+export function findPinnedModel(router: Router, id: string, created: number): ModelObject | undefined {
+  const slash = id.indexOf('/');
+  if (slash <= 0) return undefined;
+  const providerName = id.slice(0, slash).toLowerCase();
+  const provider = router.listProviders().find((item) => item.name.toLowerCase() === providerName);
+  if (provider === undefined) return undefined;
+  const name = id.slice(slash + 1);
+  const known = router.listModels().find((model) => model.id === name || model.aliases.includes(name));
+  const served = known === undefined ? provider.models.includes(name) : known.providers.includes(provider.name);
+  if (!served) return undefined;
+  return { id: `${provider.name}/${known?.id ?? name}`, object: 'model', created, owned_by: provider.name, aliases: [], providers: [provider.name] };
+}
+
 export function listProviders(router: Router): { object: 'list'; data: ReturnType<Router['listProviders']> } {
   return { object: 'list', data: router.listProviders() };
 }

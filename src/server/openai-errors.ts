@@ -57,12 +57,29 @@ export class HttpRequestError extends Error {
   }
 }
 
+/** What answers in flight end with when the server's shutdown deadline passes. */
+export function shuttingDown(): HttpRequestError {
+  return new HttpRequestError(503, 'The server is shutting down; this answer was cut at its shutdown deadline.', {
+    type: 'server_error',
+    code: 'server_shutting_down',
+  });
+}
+
+/** The shutdown error, when that is why `signal` was aborted. */
+export function shutdownReason(signal: AbortSignal | undefined): HttpRequestError | undefined {
+  const reason: unknown = signal?.aborted === true ? signal.reason : undefined;
+  return reason instanceof HttpRequestError && reason.code === 'server_shutting_down' ? reason : undefined;
+}
+
 function answer(status: number, message: string, type: string, code: string | null, param: string | null = null): OpenAIError {
   return { status, body: { error: { message, type, param, code } } };
 }
 
+/** An upstream's Retry-After passed on is clamped to this: a wait of years helps no client. */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000;
+
 function retryAfterHeaders(milliseconds: number): Record<string, string> {
-  const wait = Math.max(0, Math.round(milliseconds));
+  const wait = Number.isFinite(milliseconds) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(milliseconds))) : MAX_RETRY_AFTER_MS;
   return { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))), 'retry-after-ms': String(wait) };
 }
 
@@ -81,7 +98,10 @@ export function toOpenAIError(error: unknown): OpenAIError {
     return mapped;
   }
   if (!isG4FError(error)) return answer(500, 'The server had an error while processing your request.', 'server_error', 'internal_error');
-  return fromG4FError(error);
+  const mapped = fromG4FError(error);
+  // The server has already retried and fallen back: an SDK retrying on top only multiplies the load.
+  if (mapped.status === 429 || mapped.status >= 500) mapped.headers = { ...mapped.headers, 'x-should-retry': 'false' };
+  return mapped;
 }
 
 function fromG4FError(error: G4FError): OpenAIError {
@@ -96,6 +116,7 @@ function fromG4FError(error: G4FError): OpenAIError {
   if (isG4FError(error, 'CircuitOpenError')) return circuitOpen(error.message, error.retryInMs);
   if (isG4FError(error, 'StreamInterruptedError')) return answer(502, error.message, 'upstream_error', 'stream_interrupted');
   if (isG4FError(error, 'AllProvidersFailedError')) return fromAllFailed(error);
+  if (error.code === 'internal') return answer(500, error.message, 'server_error', 'internal_error');
   const refusal = clientRefusal(error);
   if (refusal !== undefined) return fromRefusal(refusal);
   // Upstream failures of one provider: HTTP status, auth refused, connection, parse, model not found.
@@ -188,6 +209,8 @@ function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
   if (firstRefusal !== undefined && refusals.every((refusal) => refusal !== undefined)) {
     // Every upstream refused the request itself (e.g. 400 for max_tokens): the client's error, not ours.
     mapped = fromRefusal(firstRefusal);
+  } else if (every((attempt) => attempt.error.code === 'internal')) {
+    mapped = answer(500, error.message, 'server_error', 'internal_error');
   } else if (every((attempt) => isG4FError(attempt.error, 'TimeoutError'))) {
     mapped = answer(504, error.message, 'timeout_error', 'timeout');
   } else if (every((attempt) => isG4FError(attempt.error, 'CircuitOpenError'))) {

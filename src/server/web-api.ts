@@ -20,7 +20,7 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { Router } from '../routing/types.js';
 import { exportJson, exportMarkdown, importJson, importMarkdown, openStore, type ConversationStore } from '../store/index.js';
 import { readJsonBody } from './body.js';
-import { DEMO_TRIGGERS } from './demo.js';
+import { DEMO_TRIGGERS, isDemoTrigger } from './demo.js';
 import type { Logger } from './logger.js';
 import { HttpRequestError, toOpenAIError } from './openai-errors.js';
 import { createStaticFiles } from './static.js';
@@ -67,7 +67,12 @@ export function createWebHandler(options: WebHandlerOptions): {
 } {
   const store = options.store ?? openStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   const files = createStaticFiles();
-  const chat = createChatStreamer({ router: options.router, store, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const chat = createChatStreamer({
+    router: options.router,
+    store,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.demo ? { healthExempt: isDemoTrigger } : {}),
+  });
   const version = packageVersion();
   let closed = false;
 

@@ -32,6 +32,8 @@ export interface ChatStreamerOptions {
   logger?: Logger;
   /** How often a growing answer is saved (default 1000 ms). */
   checkpointMs?: number;
+  /** Conversations whose failures must not count against the providers' health (demo fault prompts). */
+  healthExempt?: (messages: readonly ChatMessage[]) => boolean;
 }
 
 export interface ChatStreamer {
@@ -133,6 +135,7 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
         stream: true,
         signal: controller.signal,
         ...(provider === undefined ? {} : { provider }),
+        ...(options.healthExempt?.(fit.messages) === true ? { healthExempt: true } : {}),
       });
       for await (const chunk of stream) {
         if (chunk.type === 'finish') finishReason = chunk.reason;
