@@ -701,16 +701,20 @@ describe('g4f providers and g4f models', () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^Lockchat\s.*failed: HTTP 500: down for maintenance/m);
     assert.match(result.stdout, /^Mishalsgpt\s.*\sok\s/m);
+    // HEALTH and STATUS never contradict: the check's own result is part of the health shown.
+    assert.match(result.stdout, /^Lockchat\s.*\sfailing 0%\s+failed: /m);
+    assert.match(result.stdout, /^Mishalsgpt\s.*\shealthy 100%\s+ok\s/m);
   });
 
   test('providers --check --timeout: a silent provider times out', async () => {
     lockchat.setDefaultPlan({ stallAfterChunks: 0 });
     const result = await runG4f(['providers', '--check', '--timeout', '500', '--json']);
     assert.equal(result.code, 1);
-    const listing = JSON.parse(result.stdout) as Array<{ name: string; check: { ok: boolean; code?: string } }>;
+    const listing = JSON.parse(result.stdout) as Array<{ name: string; check: { ok: boolean; code?: string }; health: { consecutiveFailures: number } }>;
     const check = listing.find((provider) => provider.name === 'Lockchat')?.check;
     assert.equal(check?.ok, false);
     assert.equal(check?.code, 'timeout');
+    assert.equal(listing.find((provider) => provider.name === 'Lockchat')?.health.consecutiveFailures, 1, 'the timeout is in the health listed');
     assert.equal(listing.find((provider) => provider.name === 'Mishalsgpt')?.check.ok, true);
   });
 
