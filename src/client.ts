@@ -4,9 +4,10 @@
  * async iterable of `chat.completion.chunk` objects, on the routing machinery.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChatMessage, FinishReason, Provider, Timeouts } from './core/spec.js';
+import type { FinishReason, Provider, Timeouts } from './core/spec.js';
 import { getDefaultRouter } from './chat-completion.js';
 import type { RouteRequest, Router } from './routing/types.js';
+import { parseChatRequest } from './server/chat-request.js';
 
 export interface ClientOptions {
   router?: Router;
@@ -15,13 +16,32 @@ export interface ClientOptions {
   timeouts?: Partial<Timeouts>;
 }
 
+/** A message in OpenAI's shape, as the Client takes it. */
+export type ClientMessage =
+  | { role: 'system' | 'developer'; content: string | Array<{ type: 'text'; text: string }>; name?: string }
+  | {
+      role: 'user';
+      content: string | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }>;
+      name?: string;
+    }
+  | { role: 'assistant'; content?: string | null; tool_calls?: WireToolCall[]; reasoning_content?: string; name?: string }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface WireToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** OpenAI's chat request fields (`tools`, `tool_choice`, `response_format`, `max_tokens`, `n`, …), plus g4f's own. */
 export interface ChatCompletionCreateParams {
   model: string;
-  messages: ChatMessage[];
+  messages: ClientMessage[];
   stream?: boolean;
   provider?: string | Provider;
   temperature?: number;
   signal?: AbortSignal;
+  timeouts?: Partial<Timeouts>;
   [option: string]: unknown;
 }
 
@@ -29,6 +49,14 @@ export interface ChatCompletionUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+}
+
+export interface ChatCompletionMessage {
+  role: 'assistant';
+  /** Null when the answer is only tool calls. */
+  content: string | null;
+  reasoning_content?: string;
+  tool_calls?: WireToolCall[];
 }
 
 export interface ChatCompletionObject {
@@ -39,10 +67,18 @@ export interface ChatCompletionObject {
   provider: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string };
+    message: ChatCompletionMessage;
+    logprobs: { content: unknown[] } | null;
     finish_reason: FinishReason;
   }>;
   usage?: ChatCompletionUsage;
+}
+
+export interface ChatCompletionChunkDelta {
+  role?: 'assistant';
+  content?: string;
+  reasoning_content?: string;
+  tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }>;
 }
 
 export interface ChatCompletionChunkObject {
@@ -53,7 +89,8 @@ export interface ChatCompletionChunkObject {
   provider?: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string };
+    delta: ChatCompletionChunkDelta;
+    logprobs?: unknown;
     finish_reason: FinishReason | null;
   }>;
   usage?: ChatCompletionUsage;
@@ -79,10 +116,13 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     const router = options.router;
     const build = (params: ChatCompletionCreateParams, stream: boolean, signal?: AbortSignal): RouteRequest => {
-      const request: RouteRequest = { ...params, stream };
-      const provider = params.provider ?? options.provider;
+      const { provider: given, signal: _signal, timeouts, ...body } = params;
+      // The same reading of OpenAI's fields as the server's: nothing is dropped, bad input is named.
+      const request = parseChatRequest({ ...body, stream }).request;
+      const provider = given ?? options.provider;
       if (provider !== undefined) request.provider = provider;
-      if (options.timeouts !== undefined) request.timeouts = options.timeouts;
+      const chosenTimeouts = timeouts ?? options.timeouts;
+      if (chosenTimeouts !== undefined) request.timeouts = chosenTimeouts;
       if (signal !== undefined) request.signal = signal;
       return request;
     };
@@ -109,14 +149,26 @@ export class Client {
           },
         };
       }
-      const result = await active.complete(build(params, false));
+      const result = await active.complete(build(params, false, params.signal));
       const completion: ChatCompletionObject = {
         id: completionId(),
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: result.model,
         provider: result.provider,
-        choices: [{ index: 0, message: { role: 'assistant', content: result.text }, finish_reason: result.finishReason }],
+        choices: result.choices.map((choice) => {
+          const message: ChatCompletionMessage = { role: 'assistant', content: choice.toolCalls !== undefined && choice.text === '' ? null : choice.text };
+          if (choice.reasoning !== undefined) message.reasoning_content = choice.reasoning;
+          if (choice.toolCalls !== undefined) {
+            message.tool_calls = choice.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+          }
+          return {
+            index: choice.index,
+            message,
+            logprobs: choice.logprobs === undefined ? null : { content: choice.logprobs },
+            finish_reason: choice.finishReason,
+          };
+        }),
       };
       if (result.usage) {
         completion.usage = {
@@ -135,20 +187,13 @@ async function* chunkObjects(router: Router, request: RouteRequest): AsyncGenera
   const stream = router.stream(request);
   const id = completionId();
   const created = Math.floor(Date.now() / 1000);
-  let first = true;
+  const roleSent = new Set<number>();
+  const callsStarted = new Set<string>();
+  const toolChoices = new Set<number>();
   for await (const chunk of stream) {
     const base = { id, object: 'chat.completion.chunk' as const, created, model: stream.model };
     const provider = stream.provider === undefined ? {} : { provider: stream.provider };
-    if (chunk.type === 'text-delta') {
-      yield {
-        ...base,
-        ...provider,
-        choices: [{ index: 0, delta: first ? { role: 'assistant', content: chunk.text } : { content: chunk.text }, finish_reason: null }],
-      };
-      first = false;
-    } else if (chunk.type === 'finish') {
-      yield { ...base, ...provider, choices: [{ index: 0, delta: {}, finish_reason: chunk.reason }] };
-    } else {
+    if (chunk.type === 'usage') {
       yield {
         ...base,
         ...provider,
@@ -159,6 +204,36 @@ async function* chunkObjects(router: Router, request: RouteRequest): AsyncGenera
           total_tokens: chunk.usage.totalTokens,
         },
       };
+      continue;
     }
+    const index = chunk.choice ?? 0;
+    if (chunk.type === 'finish') {
+      const reason = toolChoices.has(index) && chunk.reason === 'stop' ? 'tool_calls' : chunk.reason;
+      yield { ...base, ...provider, choices: [{ index, delta: {}, finish_reason: reason }] };
+      continue;
+    }
+    const delta: ChatCompletionChunkDelta = {};
+    let logprobs: unknown;
+    if (chunk.type === 'text-delta') delta.content = chunk.text;
+    else if (chunk.type === 'reasoning-delta') delta.reasoning_content = chunk.text;
+    else if (chunk.type === 'logprobs') logprobs = chunk.logprobs;
+    else {
+      toolChoices.add(index);
+      const key = `${index}:${chunk.index}`;
+      if (callsStarted.has(key)) delta.tool_calls = [{ index: chunk.index, function: { arguments: chunk.argumentsDelta } }];
+      else {
+        callsStarted.add(key);
+        delta.tool_calls = [
+          { index: chunk.index, id: chunk.id ?? `call_${randomUUID().replaceAll('-', '')}`, type: 'function', function: { name: chunk.name ?? '', arguments: chunk.argumentsDelta } },
+        ];
+      }
+    }
+    if (!roleSent.has(index)) {
+      roleSent.add(index);
+      delta.role = 'assistant';
+    }
+    const choice: ChatCompletionChunkObject['choices'][number] = { index, delta, finish_reason: null };
+    if (logprobs !== undefined) choice.logprobs = logprobs;
+    yield { ...base, ...provider, choices: [choice] };
   }
 }

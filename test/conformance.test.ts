@@ -156,12 +156,13 @@ for (const fixture of cases) {
 
     check('uses temperature 0.7 by default and passes extra options through', async () => {
       emulator.reset();
-      await collect(call({ max_tokens: 64, top_p: 0.5 }));
+      await collect(call({ maxTokens: 64, topP: 0.5, extraBody: { logit_bias: { "50256": -100 } } }));
       const body = emulator.requests[0]?.body as Record<string, unknown>;
       // The seeds' providers default to 0.7; a configured provider leaves it to the upstream.
       assert.equal(body.temperature, fixture.kind === 'configured' ? undefined : 0.7);
       assert.equal(body.max_tokens, 64);
       assert.equal(body.top_p, 0.5);
+      assert.deepEqual(body.logit_bias, { '50256': -100 }, 'a field the contract does not model reaches the upstream as it came');
     });
 
     check('streams tokens as the upstream sends them', async () => {

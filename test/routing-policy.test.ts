@@ -74,7 +74,7 @@ test("a caller's request refused as invalid (400) does not open the circuit", as
   a.setDefaultPlan({ status: 400, errorMessage: 'max_tokens is too large' });
   b.setDefaultPlan({ status: 400, errorMessage: 'max_tokens is too large' });
   for (let index = 0; index < 4; index++) {
-    await assert.rejects(text(route.stream({ model: 'm', messages, stream: true, max_tokens: 999_999 })));
+    await assert.rejects(text(route.stream({ model: 'm', messages, stream: true, maxTokens: 999_999 })));
   }
   a.setDefaultPlan({});
   b.setDefaultPlan({});

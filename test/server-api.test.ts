@@ -174,7 +174,7 @@ describe('server API', () => {
     assert.ok(!('stream_options' in upstream), 'no stream_options for a plain answer');
   });
 
-  test('messages of any accepted shape reach the upstream as role and text content', async () => {
+  test('messages of any accepted shape reach an OpenAI-compatible upstream in its own shape', async () => {
     const response = await postChat(fixture.url, {
       model: 'test-model',
       messages: [
@@ -187,7 +187,7 @@ describe('server API', () => {
     assert.equal(response.status, 200);
     assert.deepEqual((fixture.alpha.requests.at(-1)?.body as { messages: unknown }).messages, [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: 'two\nparts' },
+      { role: 'user', content: [{ type: 'text', text: 'two' }, { type: 'text', text: 'parts' }], name: 'ann' },
       { role: 'assistant', content: '' },
       { role: 'user', content: 'last' },
     ]);

@@ -38,7 +38,7 @@ describe('the openai package', () => {
     const upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
     assert.deepEqual(
       { response_format: upstream.response_format, seed: upstream.seed, logit_bias: upstream.logit_bias, stop: upstream.stop, user: upstream.user },
-      { response_format: { type: 'json_object' }, seed: 3, logit_bias: { '1': 5 }, stop: 'END', user: 'u-1' },
+      { response_format: { type: 'json_object' }, seed: 3, logit_bias: { '1': 5 }, stop: ['END'], user: 'u-1' },
     );
     const refusal = {
       status: 400,

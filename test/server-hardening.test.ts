@@ -177,12 +177,17 @@ describe('request bodies', () => {
   });
 
   test('text parts of one message reach a text-only provider joined with a line break', async () => {
-    const response = await postChat(fixture.url, {
-      model: 'test-model',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }],
-    });
-    assert.equal(response.status, 200);
-    assert.deepEqual((fixture.alpha.requests.at(-1)?.body as { messages: unknown }).messages, [{ role: 'user', content: 'a\nb' }]);
+    const emulator = await createEmulator({ protocol: 'openai' });
+    const router = createRouter({ providers: [createOpenAICompatibleProvider({ name: 'plain', url: `${emulator.url}/v1`, models: ['m'], capabilities: {} })] });
+    const server = await startServer({ port: 0, quiet: true, web: false, router });
+    try {
+      const response = await postChat(server.url, { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] });
+      assert.equal(response.status, 200);
+      assert.deepEqual((emulator.requests.at(-1)?.body as { messages: unknown }).messages, [{ role: 'user', content: 'a\nb' }]);
+    } finally {
+      await server.close();
+      await emulator.close();
+    }
   });
 });
 

@@ -4,6 +4,7 @@
  * not. Loaded only for `--json`, after the answer: the tokenizer costs start-up time.
  */
 import { randomBytes } from 'node:crypto';
+import { messageText } from '../core/messages.js';
 import type { ChatMessage, FinishReason, Usage } from '../core/spec.js';
 import { writeOut } from './stdout.js';
 
@@ -27,7 +28,7 @@ export async function countUsage(messages: readonly ChatMessage[], completion: s
   const options = { disallowedSpecial: new Set<string>() };
   const count = (text: string): number => tokenizer.countTokens(text, options);
   let promptTokens = 3;
-  for (const message of messages) promptTokens += 3 + count(message.role) + count(message.content);
+  for (const message of messages) promptTokens += 3 + count(message.role) + count(messageText(message));
   const completionTokens = completion === '' ? 0 : count(completion);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

@@ -1,5 +1,5 @@
 /** The slash commands of `g4f chat`: /model, /provider, /system, /clear, /help, /exit. */
-import type { ChatMessage } from '../core/spec.js';
+import type { ChatTurn } from './chat-log.js';
 import type { Router } from '../routing/types.js';
 import type { ConversationLog } from './chat-log.js';
 import { describeFailure } from './failure.js';
@@ -12,7 +12,7 @@ export interface ChatSession {
   /** "" for none. */
   system: string;
   /** The conversation so far (without the system prompt). */
-  history: ChatMessage[];
+  history: ChatTurn[];
 }
 
 export interface SlashContext {

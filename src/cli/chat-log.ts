@@ -3,7 +3,13 @@
  * reading a stored conversation back for `--resume`. A store that fails while chatting
  * costs a warning, never the session.
  */
-import type { ChatMessage } from '../core/spec.js';
+import type { Role } from '../store/index.js';
+
+/** One turn of a `g4f chat` conversation, as shown and stored: text only. */
+export interface ChatTurn {
+  role: Role;
+  content: string;
+}
 import type { ConversationStore, MessageStatus, NewMessage } from '../store/types.js';
 import type { ChatSession } from './chat-commands.js';
 import { UsageError } from './usage-error.js';
@@ -19,7 +25,7 @@ export interface ConversationLog {
   readonly id: string | undefined;
   /** The id of the stored conversation when it still exists (read from the store), else undefined. */
   savedId(): Promise<string | undefined>;
-  append(message: ChatMessage, meta?: AppendMeta): Promise<void>;
+  append(message: ChatTurn, meta?: AppendMeta): Promise<void>;
   /** Removes the last appended message (a question that got no answer). */
   dropLast(): Promise<void>;
   /** `/clear`: later messages go to a new conversation. */

@@ -5,6 +5,7 @@
  */
 import { EmptyAnswerError, isG4FError } from '../core/errors.js';
 import type { ChatMessage } from '../core/spec.js';
+import type { ChatTurn } from './chat-log.js';
 import type { RouteRequest, Router } from '../routing/types.js';
 import { runSlashCommand, type ChatSession } from './chat-commands.js';
 import { openConversationLog, type ConversationLog } from './chat-log.js';
@@ -96,14 +97,14 @@ export async function runChat(options: ChatOptions, globals: GlobalOptions): Pro
   return interrupted ? EXIT.interrupted : EXIT.ok;
 
   async function answer(text: string, signal: AbortSignal): Promise<void> {
-    const user: ChatMessage = { role: 'user', content: text };
+    const user: ChatTurn = { role: 'user', content: text };
     session.history.push(user);
     await log.append(user);
     const outcome = await streamAnswer(router, session, AbortSignal.any([signal, stdoutClosed]), style);
     // Blanks are no answer either.
     const answered = outcome.text.trim() !== '';
     if (answered) {
-      const assistant: ChatMessage = { role: 'assistant', content: outcome.text };
+      const assistant: ChatTurn = { role: 'assistant', content: outcome.text };
       session.history.push(assistant);
       await log.append(assistant, {
         status: outcome.stopped ? 'stopped' : outcome.error === undefined ? 'complete' : 'interrupted',

@@ -106,7 +106,7 @@ async function checkOne(router: Router, provider: ProviderInfo, timeoutMs: numbe
     provider: provider.name,
     messages: [{ role: 'user', content: 'Say OK.' }],
     stream: provider.supportsStream,
-    max_tokens: 5,
+    maxTokens: 5,
     signal,
     timeouts: { connect: timeoutMs, firstToken: timeoutMs, total: timeoutMs },
   });

@@ -2,7 +2,7 @@
  * The end of a resumed conversation, shown (dimmed) when `g4f chat --resume` starts, so that
  * the user sees where it left off: the last few messages, long ones cut.
  */
-import type { ChatMessage } from '../core/spec.js';
+import type { ChatTurn } from './chat-log.js';
 import type { Style } from './style.js';
 
 /** Messages shown: the last two turns. */
@@ -11,7 +11,7 @@ const MAX_LINES = 8;
 const MAX_CHARACTERS = 600;
 
 /** Lines to print: `… N earlier messages`, then `> question` and the answers, as they were typed and shown. */
-export function recentTurns(history: readonly ChatMessage[], style: Style, count = RECENT_MESSAGES): string[] {
+export function recentTurns(history: readonly ChatTurn[], style: Style, count = RECENT_MESSAGES): string[] {
   const shown = history.slice(-count);
   const lines: string[] = [];
   const earlier = history.length - shown.length;

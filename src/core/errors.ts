@@ -79,8 +79,11 @@ export class UnknownProviderError extends G4FError {
 
 export class UnsupportedError extends G4FError {
   override readonly name = 'UnsupportedError';
-  constructor(message: string, options: G4FErrorOptions = {}) {
+  /** The request field that asks for what cannot be done, e.g. `tools`. */
+  readonly param: string | undefined;
+  constructor(message: string, options: G4FErrorOptions & { param?: string } = {}) {
     super('unsupported', message, options);
+    this.param = options.param;
   }
 }
 

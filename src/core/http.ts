@@ -172,7 +172,7 @@ export async function post(options: PostOptions): Promise<UpstreamReply> {
   };
   guard.check();
   const reply = await dispatchReply(
-    context.dispatcher ?? getDispatcher(context.timeouts.connect),
+    (context.dispatcher as Dispatcher | undefined) ?? getDispatcher(context.timeouts.connect),
     dispatchOptions,
     guard.signal,
     context.timeouts.idle,

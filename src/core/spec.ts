@@ -1,40 +1,148 @@
 /**
- * The provider contract: pure types, no runtime code.
+ * The provider contract: pure types, no runtime code and no imports.
  *
- * A provider is mostly data (name, base URL, models, capabilities) plus one
- * function that turns a completion request into an async iterable of typed
- * chunks. Everything above providers (routing, server, CLI, web) speaks these
- * types only.
+ * A provider is mostly data (name, base URL, models, capabilities) plus one function that turns
+ * a completion request into an async iterable of typed stream parts. Everything above providers
+ * (routing, server, CLI, web) speaks these types only.
  */
-import type { Dispatcher } from 'undici';
 
-export type Role = 'system' | 'user' | 'assistant';
+// ---- messages ----
 
-export interface ChatMessage {
-  role: Role;
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/** An image by `http(s)` URL or `data:` URL (base64). */
+export interface ImagePart {
+  type: 'image';
+  url: string;
+  detail?: 'auto' | 'low' | 'high';
+}
+
+/** Parts of a user message. Audio and files will be parts of their own kind. */
+export type ContentPart = TextPart | ImagePart;
+
+/** One call of a function tool, as the model made it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the exact JSON text the model wrote (not re-serialized). */
+  arguments: string;
+}
+
+export interface SystemMessage {
+  role: 'system' | 'developer';
   content: string;
 }
+
+export interface UserMessage {
+  role: 'user';
+  content: string | ContentPart[];
+  name?: string;
+}
+
+export interface AssistantMessage {
+  role: 'assistant';
+  /** Null (or empty) when the turn was only tool calls. */
+  content: string | null;
+  reasoning?: string;
+  toolCalls?: ToolCall[];
+  name?: string;
+}
+
+export interface ToolMessage {
+  role: 'tool';
+  toolCallId: string;
+  content: string;
+}
+
+export type ChatMessage = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
+
+// ---- call settings ----
+
+/** A function the model may call. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** A JSON Schema of type object. */
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; description?: string; strict?: boolean };
+
+/** What a call asks of the model besides the conversation. Every field is optional. */
+export interface CallSettings {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  stop?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Number of choices (alternative answers). */
+  n?: number;
+  logprobs?: boolean;
+  topLogprobs?: number;
+  user?: string;
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormat;
+  /** Reasoning effort for models that reason (`low`, `medium`, `high`...). */
+  reasoningEffort?: string;
+  /** Provider-specific options, keyed by provider name (case-insensitive). */
+  providerOptions?: Record<string, Record<string, unknown>>;
+  /**
+   * Wire fields this contract does not model, as the client sent them (snake_case): an
+   * OpenAI-compatible upstream receives them unchanged (forward compatibility).
+   */
+  extraBody?: Record<string, unknown>;
+}
+
+export interface CompletionRequest extends CallSettings {
+  model: string;
+  messages: ChatMessage[];
+  stream: boolean;
+  signal?: AbortSignal;
+}
+
+// ---- capabilities ----
+
+/** What a provider (or one of its models) can do beyond plain text in and out. */
+export interface Capabilities {
+  tools: boolean;
+  vision: boolean;
+  jsonSchema: boolean;
+  reasoning: boolean;
+  /** More than one choice per call. */
+  n: boolean;
+  logprobs: boolean;
+  embeddings: boolean;
+}
+
+export type Capability = keyof Capabilities;
+
+// ---- context ----
 
 /** The four timers that guard every request, in milliseconds. */
 export interface Timeouts {
   /** TCP (and TLS) connection set-up. */
   connect: number;
-  /** From sending the request to the first text chunk. */
+  /** From sending the request to the first output (text, reasoning or a tool call). */
   firstToken: number;
   /** Longest silence between two body chunks once the reply has started. */
   idle: number;
   /** Whole call, for non-streaming calls. */
   total: number;
-}
-
-export interface CompletionRequest {
-  model: string;
-  messages: ChatMessage[];
-  stream: boolean;
-  temperature?: number;
-  signal?: AbortSignal;
-  /** Options passed through to the upstream (max_tokens, top_p, ...). */
-  [option: string]: unknown;
 }
 
 /** What a provider is handed, besides the request, by whoever calls it. */
@@ -48,11 +156,13 @@ export interface ProviderContext {
   headers?: Record<string, string>;
   /** Provider-specific settings from configuration (e.g. Lockchat's token). */
   settings?: Readonly<Record<string, unknown>>;
-  /** The undici dispatcher to send through (connection pool, proxy). */
-  dispatcher?: Dispatcher;
+  /** The HTTP dispatcher to send through (an undici Dispatcher: connection pool, proxy). */
+  dispatcher?: unknown;
   /** Bounded in-provider retries (Lockchat's model-not-found). */
   retry?: { attempts: number; baseDelayMs: number; maxDelayMs: number };
 }
+
+// ---- stream parts ----
 
 export interface Usage {
   promptTokens: number;
@@ -62,11 +172,22 @@ export interface Usage {
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | (string & {});
 
-/** Chunks are a discriminated union, named noun-then-verb. */
+/**
+ * Stream parts: a discriminated union named noun-then-verb. `choice` is the choice index when a
+ * call asked for several (absent: 0).
+ */
 export type Chunk =
-  | { type: 'text-delta'; text: string }
+  | { type: 'text-delta'; text: string; choice?: number }
+  | { type: 'reasoning-delta'; text: string; choice?: number }
+  /**
+   * A piece of tool call `index`: its first part carries `id` and `name`, later parts only
+   * argument fragments (a whole call may come in one part).
+   */
+  | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string; choice?: number }
+  /** OpenAI's `logprobs` object of one event (`{content: [...]}`). */
+  | { type: 'logprobs'; logprobs: unknown; choice?: number }
   | { type: 'usage'; usage: Usage }
-  | { type: 'finish'; reason: FinishReason };
+  | { type: 'finish'; reason: FinishReason; choice?: number };
 
 export interface Provider {
   /** Unique name, as users type it (case-insensitive lookups). */
@@ -80,6 +201,10 @@ export interface Provider {
   readonly kind?: 'builtin' | 'openai-compatible';
   /** Environment variable holding this provider's secret, if any. */
   readonly apiKeyEnv?: string;
+  /** What it can do; absent capabilities are false (plain text only). */
+  readonly capabilities?: Readonly<Partial<Capabilities>>;
+  /** Per model, over the provider's own. */
+  readonly modelCapabilities?: Readonly<Record<string, Readonly<Partial<Capabilities>>>>;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
   /**
    * Optional: the same chunks grouped as they arrived (one group per network

@@ -7,10 +7,11 @@
 import { ModelNotFoundError, isG4FError } from '../core/errors.js';
 import { flattenBatches } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
+import { isOutputChunk } from '../core/messages.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { errorOfReply, readEventStreamReply } from './openai-stream.js';
-import { requestOptions } from './openai-wire.js';
+import { openAIMessages, requestOptions } from './openai-wire.js';
 
 const NAME = 'Lockchat';
 export const LOCKCHAT_DEFAULT_TOKEN = 'FnMNPlwZEnGFqvEc9470Vw==';
@@ -23,6 +24,8 @@ export const Lockchat: Provider = {
   supportsStream: true,
   needsAuth: false,
   kind: 'builtin',
+  // Text in, text out, as the seed describes: no tools, images, structured output or reasoning.
+  capabilities: {},
   createCompletion: (request, context) => flattenBatches(lockchatBatches(request, context)),
   createCompletionBatches: lockchatBatches,
 };
@@ -33,10 +36,10 @@ async function* lockchatBatches(request: CompletionRequest, context: ProviderCon
   const url = joinUrl(context.baseUrl, `/v1/chat/completions?auth=${encodeURIComponent(token)}`);
   const body = JSON.stringify({
     temperature: request.temperature ?? 0.7,
-    messages: request.messages,
+    messages: openAIMessages(request.messages, true),
     model: request.model,
     stream: true,
-    ...requestOptions(request),
+    ...requestOptions(request, NAME),
   });
   const headers = { 'user-agent': LOCKCHAT_USER_AGENT, 'content-type': 'application/json', ...context.headers };
   const retry = context.retry ?? { attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 };
@@ -49,7 +52,7 @@ async function* lockchatBatches(request: CompletionRequest, context: ProviderCon
       try {
         if (response.statusCode < 200 || response.statusCode >= 300) throw await errorOfReply(response, reply);
         for await (const batch of readEventStreamReply(response, reply)) {
-          if (!yieldedText) yieldedText = batch.some((chunk) => chunk.type === 'text-delta');
+          if (!yieldedText) yieldedText = batch.some(isOutputChunk);
           yield batch;
         }
         return;

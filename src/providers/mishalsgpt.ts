@@ -17,4 +17,6 @@ export const Mishalsgpt = createOpenAICompatibleProvider({
   sendStreamFalse: false,
   // The seed's default.
   defaultTemperature: 0.7,
+  // Text in, text out, as the seed describes: no tools, images, structured output or reasoning.
+  capabilities: {},
 });

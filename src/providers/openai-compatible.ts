@@ -4,8 +4,9 @@
  */
 import { flattenBatches } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
-import type { Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
-import { requestOptions } from './openai-wire.js';
+import { ALL_CAPABILITIES, capabilitiesOf } from '../core/messages.js';
+import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
+import { openAIMessages, requestOptions } from './openai-wire.js';
 import { errorOfReply, isEventStream, jsonReplyChunks, readEventStreamReply } from './openai-stream.js';
 
 export interface OpenAICompatibleSpec {
@@ -24,6 +25,10 @@ export interface OpenAICompatibleSpec {
   sendStreamFalse?: boolean;
   /** Temperature sent when the caller gives none; default: none sent (the upstream's own default). */
   defaultTemperature?: number;
+  /** What it can do; default: everything OpenAI's API can (tools, images, json_schema, reasoning, n, logprobs). */
+  capabilities?: Partial<Capabilities>;
+  /** Per model, over the provider's own. */
+  modelCapabilities?: Record<string, Partial<Capabilities>>;
 }
 
 export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Provider {
@@ -35,8 +40,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     const payload: Record<string, unknown> = { model: request.model };
     const temperature = request.temperature ?? spec.defaultTemperature;
     if (temperature !== undefined) payload.temperature = temperature;
-    payload.messages = request.messages;
-    Object.assign(payload, requestOptions(request));
+    payload.messages = openAIMessages(request.messages, !capabilitiesOf(provider, request.model).vision);
+    Object.assign(payload, requestOptions(request, name));
     if (request.stream) payload.stream = true;
     else if (sendStreamFalse) payload.stream = false;
     const headers: Record<string, string> = {
@@ -70,6 +75,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     supportsStream: spec.supportsStream ?? true,
     needsAuth: spec.needsAuth ?? false,
     kind: spec.kind ?? 'openai-compatible',
+    capabilities: spec.capabilities ?? ALL_CAPABILITIES,
+    ...(spec.modelCapabilities === undefined ? {} : { modelCapabilities: spec.modelCapabilities }),
     createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
     createCompletionBatches,
   };

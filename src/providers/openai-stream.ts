@@ -3,6 +3,7 @@ import { ModelNotFoundError, StreamParseError, truncate, type G4FError } from '.
 import { errorFromResponse, readErrorBody, type CallGuard } from '../core/http.js';
 import type { UpstreamReply } from '../core/reply.js';
 import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
+import { isOutputChunk } from '../core/messages.js';
 import type { Chunk } from '../core/spec.js';
 import {
   AFTER_DONE_GRACE_MS,
@@ -88,7 +89,7 @@ export async function* readEventStreamReply(
         failure = error ?? new Error('unknown failure');
       }
       if (batch.length > 0) {
-        if (!gotText && batch.some((chunk) => chunk.type === 'text-delta')) {
+        if (!gotText && batch.some(isOutputChunk)) {
           gotText = true;
           options.guard.gotFirstToken();
         }

@@ -1,23 +1,158 @@
 /** OpenAI's chat wire format, shared by Lockchat, Mishalsgpt and configured OpenAI-compatible providers. */
 import { ModelNotFoundError, ProviderHttpError, StreamParseError, redactSecrets, truncate, type G4FError } from '../core/errors.js';
-import type { Chunk, CompletionRequest, FinishReason, Usage } from '../core/spec.js';
-
-/** Fields of a completion request that are not upstream options. */
-const OWN_FIELDS = new Set(['model', 'messages', 'stream', 'temperature', 'signal', 'provider', 'timeouts', 'auth', 'apiKey']);
+import { messageText } from '../core/messages.js';
+import type {
+  CallSettings,
+  ChatMessage,
+  Chunk,
+  CompletionRequest,
+  ContentPart,
+  FinishReason,
+  ResponseFormat,
+  ToolChoice,
+  ToolDefinition,
+  Usage,
+} from '../core/spec.js';
 
 /** How long an upstream may keep a reply open after `data: [DONE]` before it is cut (the answer is complete). */
 export const AFTER_DONE_GRACE_MS = 1_000;
 
-/** The caller's extra options (max_tokens, top_p, …), to pass through to the upstream. */
-export function requestOptions(request: CompletionRequest): Record<string, unknown> {
-  let options: Record<string, unknown> | undefined;
-  for (const key in request) {
-    if (OWN_FIELDS.has(key)) continue;
-    const value = request[key];
-    if (value === undefined) continue;
-    (options ??= {})[key] = value;
+/**
+ * The call settings that are one field on OpenAI's wire, renamed: the one place that says which
+ * wire fields g4f models. The server reads them from a request body with it, the providers write
+ * them back with it; every other wire field travels in `extraBody`, as it came.
+ */
+export const OPENAI_SCALAR_SETTINGS = [
+  ['temperature', 'temperature'],
+  ['top_p', 'topP'],
+  ['max_tokens', 'maxTokens'],
+  ['seed', 'seed'],
+  ['presence_penalty', 'presencePenalty'],
+  ['frequency_penalty', 'frequencyPenalty'],
+  ['n', 'n'],
+  ['logprobs', 'logprobs'],
+  ['top_logprobs', 'topLogprobs'],
+  ['user', 'user'],
+  ['parallel_tool_calls', 'parallelToolCalls'],
+  ['reasoning_effort', 'reasoningEffort'],
+] as const satisfies ReadonlyArray<readonly [string, keyof CallSettings]>;
+
+/** Wire fields with a shape of their own in the contract (read and written apart). */
+export const OPENAI_SHAPED_FIELDS = ['model', 'messages', 'stream', 'stop', 'tools', 'tool_choice', 'response_format'] as const;
+
+/** Every wire field the contract models: the rest of a request body is `extraBody`. */
+export const OPENAI_MODELED_FIELDS: ReadonlySet<string> = new Set<string>([
+  ...OPENAI_SCALAR_SETTINGS.map(([wire]) => wire),
+  ...OPENAI_SHAPED_FIELDS,
+]);
+
+function toolChoiceWire(choice: ToolChoice): unknown {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+}
+
+function responseFormatWire(format: ResponseFormat): unknown {
+  if (format.type !== 'json_schema') return { type: format.type };
+  const schema: Record<string, unknown> = { name: format.name, schema: format.schema };
+  if (format.description !== undefined) schema.description = format.description;
+  if (format.strict !== undefined) schema.strict = format.strict;
+  return { type: 'json_schema', json_schema: schema };
+}
+
+function toolWire(tool: ToolDefinition): unknown {
+  const definition: Record<string, unknown> = { name: tool.name };
+  if (tool.description !== undefined) definition.description = tool.description;
+  if (tool.parameters !== undefined) definition.parameters = tool.parameters;
+  if (tool.strict !== undefined) definition.strict = tool.strict;
+  return { type: 'function', function: definition };
+}
+
+/** The provider's own options from `providerOptions` (its name matched case-insensitively). */
+function ownProviderOptions(request: CompletionRequest, provider: string): Record<string, unknown> | undefined {
+  const all = request.providerOptions;
+  if (all === undefined) return undefined;
+  const lower = provider.toLowerCase();
+  for (const key in all) if (key.toLowerCase() === lower) return all[key];
+  return undefined;
+}
+
+/**
+ * The request's settings in OpenAI's wire format (`temperature` aside: each provider has its
+ * own default), then the provider's own options, then the unmodeled fields as they came.
+ */
+export function requestOptions(request: CompletionRequest, provider = ''): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [wire, setting] of OPENAI_SCALAR_SETTINGS) {
+    if (setting === 'temperature') continue;
+    const value = request[setting];
+    if (value !== undefined) options[wire] = value;
   }
-  return options ?? {};
+  if (request.stop !== undefined) options.stop = request.stop;
+  if (request.tools !== undefined) options.tools = request.tools.map(toolWire);
+  if (request.toolChoice !== undefined) options.tool_choice = toolChoiceWire(request.toolChoice);
+  if (request.responseFormat !== undefined) options.response_format = responseFormatWire(request.responseFormat);
+  const extra = request.extraBody;
+  // A client that said max_completion_tokens meant that field (newer OpenAI models want it).
+  if (extra !== undefined && 'max_completion_tokens' in extra) delete options.max_tokens;
+  const own = ownProviderOptions(request, provider);
+  if (own !== undefined) Object.assign(options, own);
+  if (extra !== undefined) {
+    for (const key in extra) if (key !== 'model' && key !== 'messages' && key !== 'stream' && extra[key] !== undefined) options[key] = extra[key];
+  }
+  return options;
+}
+
+function userContentWire(content: string | ContentPart[], textOnly: boolean): unknown {
+  if (typeof content === 'string') return content;
+  // Separate passages: a line break between them.
+  if (textOnly) return messageText({ role: 'user', content });
+  return content.map((part) =>
+    part.type === 'text'
+      ? { type: 'text', text: part.text }
+      : { type: 'image_url', image_url: part.detail === undefined ? { url: part.url } : { url: part.url, detail: part.detail } },
+  );
+}
+
+/** One message in OpenAI's wire format (a `developer` message goes as `system`, which every server takes). */
+function messageWire(message: ChatMessage, textOnly: boolean): unknown {
+  switch (message.role) {
+    case 'system':
+    case 'developer':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return message.name === undefined
+        ? { role: 'user', content: userContentWire(message.content, textOnly) }
+        : { role: 'user', content: userContentWire(message.content, textOnly), name: message.name };
+    case 'assistant': {
+      const wire: Record<string, unknown> = { role: 'assistant', content: message.content };
+      if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
+        wire.tool_calls = message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+      }
+      if (message.name !== undefined) wire.name = message.name;
+      return wire;
+    }
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+/**
+ * The conversation in OpenAI's wire format. Plain `{role, content}` messages with string content
+ * are already in it and go as they are (the usual case: no copy). With `textOnly` (an upstream
+ * that takes no content parts), a message's text parts are joined with a line break.
+ */
+export function openAIMessages(messages: readonly ChatMessage[], textOnly = false): unknown[] {
+  let plain = true;
+  for (const message of messages) {
+    if (message.role === 'developer' || message.role === 'tool' || typeof message.content !== 'string') {
+      plain = false;
+      break;
+    }
+    if (message.role === 'assistant' ? message.toolCalls !== undefined || message.reasoning !== undefined || message.name !== undefined : message.role === 'user' && message.name !== undefined) {
+      plain = false;
+      break;
+    }
+  }
+  return plain ? (messages as unknown[]) : messages.map((message) => messageWire(message, textOnly));
 }
 
 const MODEL_NOT_FOUND = /The model: `[^`]*` does not exist/;
@@ -68,9 +203,24 @@ interface WireUsage {
   total_tokens?: unknown;
 }
 
+interface WireToolCall {
+  index?: unknown;
+  id?: unknown;
+  function?: { name?: unknown; arguments?: unknown } | null;
+}
+
+interface WireMessage {
+  content?: unknown;
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+  tool_calls?: unknown;
+}
+
 interface WireChoice {
-  delta?: { content?: unknown } | null;
-  message?: { content?: unknown } | null;
+  index?: unknown;
+  delta?: WireMessage | null;
+  message?: WireMessage | null;
+  logprobs?: unknown;
   finish_reason?: unknown;
 }
 
@@ -109,7 +259,45 @@ export function upstreamError(
   return new ProviderHttpError(status, message, { provider, message: `${provider} reported an error: ${message}` });
 }
 
-/** Chunks of one streamed `chat.completion.chunk` event. */
+/** `choice` on a part only when it is not the first choice (most parts). */
+function withChoice<T extends Exclude<Chunk, { type: 'usage' }>>(chunk: T, choice: number): T {
+  if (choice !== 0) chunk.choice = choice;
+  return chunk;
+}
+
+/** The parts of one choice's delta (streamed) or message (whole), appended to `into`. */
+function choiceChunks(value: WireChoice, position: number, whole: boolean, into: Chunk[]): void {
+  const choice = typeof value.index === 'number' ? value.index : position;
+  const message = whole ? value.message : value.delta;
+  if (typeof message === 'object' && message !== null) {
+    // DeepSeek and vLLM say reasoning_content; OpenRouter and Ollama say reasoning.
+    const reasoning = typeof message.reasoning_content === 'string' ? message.reasoning_content : message.reasoning;
+    if (typeof reasoning === 'string' && reasoning !== '') into.push(withChoice({ type: 'reasoning-delta', text: reasoning }, choice));
+    const content = message.content;
+    if (typeof content === 'string' && content !== '') into.push(withChoice({ type: 'text-delta', text: content }, choice));
+    if (Array.isArray(message.tool_calls)) {
+      (message.tool_calls as unknown[]).forEach((item, itemPosition) => {
+        if (!isObject(item)) return;
+        const call = item as WireToolCall;
+        const index = typeof call.index === 'number' ? call.index : itemPosition;
+        const part: Extract<Chunk, { type: 'tool-call-delta' }> = { type: 'tool-call-delta', index, argumentsDelta: '' };
+        if (typeof call.id === 'string' && call.id !== '') part.id = call.id;
+        const fn = call.function;
+        if (isObject(fn)) {
+          if (typeof fn.name === 'string' && fn.name !== '') part.name = fn.name;
+          // Some servers send whole arguments as an object instead of JSON text.
+          if (typeof fn.arguments === 'string') part.argumentsDelta = fn.arguments;
+          else if (isObject(fn.arguments)) part.argumentsDelta = JSON.stringify(fn.arguments);
+        }
+        into.push(withChoice(part, choice));
+      });
+    }
+  }
+  if (value.logprobs !== undefined && value.logprobs !== null) into.push(withChoice({ type: 'logprobs', logprobs: value.logprobs }, choice));
+  if (typeof value.finish_reason === 'string') into.push(withChoice({ type: 'finish', reason: value.finish_reason as FinishReason }, choice));
+}
+
+/** Chunks of one streamed `chat.completion.chunk` event: every choice's text, reasoning, tool calls, logprobs and finish. */
 export function chunksFromOpenAIEvent(provider: string, value: unknown, secrets?: ReadonlyArray<string | undefined>): Chunk[] {
   if (!isObject(value)) throw new StreamParseError(`${provider} sent an event that is not an object`, { provider });
   const event = value as WireEvent;
@@ -117,19 +305,16 @@ export function chunksFromOpenAIEvent(provider: string, value: unknown, secrets?
   if (error) throw error;
   const chunks: Chunk[] = [];
   if (Array.isArray(event.choices)) {
-    const choice = event.choices[0] as WireChoice | null | undefined;
-    if (typeof choice === 'object' && choice !== null) {
-      const content = choice.delta?.content;
-      if (typeof content === 'string' && content !== '') chunks.push({ type: 'text-delta', text: content });
-      if (typeof choice.finish_reason === 'string') chunks.push({ type: 'finish', reason: choice.finish_reason as FinishReason });
-    }
+    (event.choices as unknown[]).forEach((choice, position) => {
+      if (isObject(choice)) choiceChunks(choice as WireChoice, position, false, chunks);
+    });
   }
   const usage = toUsage(event.usage);
   if (usage) chunks.push({ type: 'usage', usage });
   return chunks;
 }
 
-/** Chunks of a whole `chat.completion` object: the content of each choice, as the Mishalsgpt seed says. */
+/** Chunks of a whole `chat.completion` object: each choice's content (as the Mishalsgpt seed says), reasoning and tool calls. */
 export function chunksFromOpenAICompletion(provider: string, value: unknown, secrets?: ReadonlyArray<string | undefined>): Chunk[] {
   if (!isObject(value)) throw new StreamParseError(`${provider} answered JSON that is not an object`, { provider });
   const completion = value as WireEvent;
@@ -141,15 +326,9 @@ export function chunksFromOpenAICompletion(provider: string, value: unknown, sec
     });
   }
   const chunks: Chunk[] = [];
-  let finish: FinishReason | undefined;
-  for (const choice of completion.choices as unknown[]) {
-    if (!isObject(choice)) continue;
-    const content = (choice as WireChoice).message?.content;
-    if (typeof content === 'string' && content !== '') chunks.push({ type: 'text-delta', text: content });
-    const reason = (choice as WireChoice).finish_reason;
-    if (typeof reason === 'string') finish ??= reason;
-  }
-  if (finish !== undefined) chunks.push({ type: 'finish', reason: finish });
+  (completion.choices as unknown[]).forEach((choice, position) => {
+    if (isObject(choice)) choiceChunks(choice as WireChoice, position, true, chunks);
+  });
   const usage = toUsage(completion.usage);
   if (usage) chunks.push({ type: 'usage', usage });
   return chunks;

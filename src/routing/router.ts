@@ -20,10 +20,12 @@ import {
 import { flattenBatches, singleChunkBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
-import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
+import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
+import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
 import { buildModelTable, unknownModel } from './models.js';
+import { createAnswerCollector } from './answer.js';
 import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
 import { validateMessages } from './validate.js';
 
@@ -56,8 +58,6 @@ export interface RouterOptions {
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
 }
-
-const OWN_FIELDS = new Set(['provider', 'timeouts', 'auth', 'signal', 'healthExempt']);
 
 export function createRouter(options: RouterOptions = {}): Router {
   const registry: ProviderRegistry =
@@ -111,15 +111,34 @@ export function createRouter(options: RouterOptions = {}): Router {
     return { model: canonical, providers };
   }
 
+  /** The request a provider sees: the routing fields left out, the model resolved. */
   function upstreamRequest(request: RouteRequest, model: string): CompletionRequest {
-    const upstream: CompletionRequest = { model, messages: request.messages, stream: request.stream };
-    for (const key in request) {
-      if (key === 'model' || key === 'messages' || key === 'stream' || OWN_FIELDS.has(key)) continue;
-      const value = request[key];
-      if (value !== undefined) upstream[key] = value;
-    }
-    if (request.signal !== undefined) upstream.signal = request.signal;
-    return upstream;
+    const { provider: _provider, timeouts: _timeouts, auth: _auth, healthExempt: _healthExempt, ...upstream } = request;
+    return { ...upstream, model };
+  }
+
+  /**
+   * The providers that can do what the request needs, in order. None: a 400 naming the
+   * features and the providers considered, and no upstream is asked. A feature is never dropped.
+   */
+  function capableProviders(providers: Provider[], request: CompletionRequest, model: string): Provider[] {
+    const needed = requiredCapabilities(request);
+    if (needed.length === 0) return providers;
+    const able = providers.filter((provider) => {
+      const capabilities = capabilitiesOf(provider, model);
+      return needed.every((capability) => capabilities[capability]);
+    });
+    if (able.length > 0) return able;
+    const lacking = providers.map((provider) => {
+      const capabilities = capabilitiesOf(provider, model);
+      const missing = needed.filter((capability) => !capabilities[capability]);
+      return `${provider.name} (no ${missing.map((capability) => CAPABILITY_NAMES[capability]).join(', no ')})`;
+    });
+    throw new UnsupportedError(
+      `The request needs ${describeNeeds(needed)}, and no provider of ${model} can do it: ${lacking.join('; ')}. ` +
+        'Choose a model whose provider has the capability, or leave the feature out.',
+      { param: PARAM_OF[needed[0] as Capability] },
+    );
   }
 
   /**
@@ -132,9 +151,10 @@ export function createRouter(options: RouterOptions = {}): Router {
     replayable: boolean,
   ): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
-    const { model, providers, pinned: forced } = resolvePinned(request.model, request.provider);
+    const { model, providers: listed, pinned: forced } = resolvePinned(request.model, request.provider);
     state.model = model;
     const upstream = upstreamRequest(request, model);
+    const providers = capableProviders(listed, upstream, model);
     const signal = request.signal;
 
     for (const provider of providers) {
@@ -161,7 +181,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         const started = performance.now();
         let committed = false;
         let settled = false;
-        // Chunks before the first text (a finish, usage) are held: the answer is uncommitted until text.
+        // Chunks before the first output (a finish, usage) are held: the answer is uncommitted until then.
         let held: Chunk[] | undefined;
         let latency = 0;
         state.exchanges++;
@@ -171,7 +191,7 @@ export function createRouter(options: RouterOptions = {}): Router {
           for await (const batch of batches) {
             if (committed) {
               if (batch.length > 0) yield batch;
-            } else if (batch.some((chunk) => chunk.type === 'text-delta')) {
+            } else if (batch.some(isOutputChunk)) {
               committed = true;
               state.provider = provider.name;
               latency = performance.now() - started;
@@ -181,7 +201,7 @@ export function createRouter(options: RouterOptions = {}): Router {
             }
           }
           if (!committed) {
-            // No text at all: a real answer only when the upstream said why (length, content filter…).
+            // No output at all: a real answer only when the upstream said why (length, content filter…).
             const finish = held?.find((chunk) => chunk.type === 'finish');
             if (finish === undefined || finish.reason === 'stop') throw new EmptyAnswerError(provider.name);
             state.provider = provider.name;
@@ -256,31 +276,30 @@ export function createRouter(options: RouterOptions = {}): Router {
 
     async complete(request) {
       const state = newState(request.model);
-      let text = '';
-      let usage: Usage | undefined;
-      let finishReason: FinishReason = 'stop';
+      let answer = createAnswerCollector();
       let exchange = 0;
       for await (const batch of run({ ...request, stream: false }, state, true)) {
         if (state.exchanges !== exchange) {
           // A replay after a failure mid-answer (same provider or the next) starts over.
           exchange = state.exchanges;
-          text = '';
-          usage = undefined;
-          finishReason = 'stop';
+          answer = createAnswerCollector();
         }
-        for (const chunk of batch) {
-          if (chunk.type === 'text-delta') text += chunk.text;
-          else if (chunk.type === 'usage') usage = chunk.usage;
-          else finishReason = chunk.reason;
-        }
+        for (const chunk of batch) answer.add(chunk);
       }
+      const choices = answer.choices();
+      const first = choices[0] as (typeof choices)[number];
       const result: CompletionResult = {
-        text,
+        text: first.text,
+        finishReason: first.finishReason,
+        choices,
         model: state.model,
         provider: state.provider ?? '',
-        finishReason,
         attempts: state.attempts,
       };
+      if (first.reasoning !== undefined) result.reasoning = first.reasoning;
+      if (first.toolCalls !== undefined) result.toolCalls = first.toolCalls;
+      if (first.logprobs !== undefined) result.logprobs = first.logprobs;
+      const usage = answer.usage();
       if (usage) result.usage = usage;
       return result;
     },
@@ -296,6 +315,8 @@ export function createRouter(options: RouterOptions = {}): Router {
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,
           kind: provider.kind ?? 'builtin',
+          capabilities: capabilitiesOf(provider, ''),
+          ...(provider.modelCapabilities === undefined ? {} : { modelCapabilities: { ...provider.modelCapabilities } }),
           health: breakerOf(provider.name).snapshot(),
         }),
       );
@@ -355,6 +376,21 @@ function toG4FError(error: unknown, provider: string): G4FError {
   if (isG4FError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new G4FError('internal', `${provider} could not be called: ${message}`, { provider, cause: error });
+}
+
+/** The request field that asks for each capability, for the error's `param`. */
+const PARAM_OF: Readonly<Record<Capability, string>> = {
+  tools: 'tools',
+  vision: 'messages',
+  jsonSchema: 'response_format',
+  reasoning: 'reasoning_effort',
+  n: 'n',
+  logprobs: 'logprobs',
+  embeddings: 'model',
+};
+
+function describeNeeds(needed: readonly Capability[]): string {
+  return needed.map((capability) => CAPABILITY_NAMES[capability]).join(' and ');
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

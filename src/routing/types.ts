@@ -1,6 +1,6 @@
 /** The public types of routing: what the server, the CLI and the web API code against. */
 import type { G4FError, ProviderAttempt } from '../core/errors.js';
-import type { Chunk, CompletionRequest, FinishReason, Provider, Timeouts, Usage } from '../core/spec.js';
+import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, Timeouts, ToolCall, Usage } from '../core/spec.js';
 
 export interface RouteRequest extends CompletionRequest {
   /** Force one provider, by object or (case-insensitive) name. `provider/model` in `model` does the same. */
@@ -31,11 +31,29 @@ export interface RouteStream extends AsyncIterable<Chunk> {
   batches(): AsyncIterable<readonly Chunk[]>;
 }
 
-export interface CompletionResult {
+/** One choice of a whole answer. */
+export interface ChoiceResult {
+  index: number;
   text: string;
+  /** The model's reasoning, when the upstream gave it. */
+  reasoning?: string;
+  toolCalls?: ToolCall[];
+  finishReason: FinishReason;
+  /** OpenAI's logprobs content entries, when asked for and given. */
+  logprobs?: unknown[];
+}
+
+export interface CompletionResult {
+  /** The first choice's text (the answer). */
+  text: string;
+  reasoning?: string;
+  toolCalls?: ToolCall[];
+  finishReason: FinishReason;
+  logprobs?: unknown[];
+  /** Every choice, by index (one unless the call asked for n > 1). */
+  choices: ChoiceResult[];
   model: string;
   provider: string;
-  finishReason: FinishReason;
   /** From the upstream, when it gave one. */
   usage?: Usage;
   attempts: readonly ProviderAttempt[];
@@ -72,6 +90,9 @@ export interface ProviderInfo {
   supportsStream: boolean;
   needsAuth: boolean;
   kind: 'builtin' | 'openai-compatible';
+  /** The provider's own capabilities (models may differ: see `modelCapabilities`). */
+  capabilities: Capabilities;
+  modelCapabilities?: Record<string, Partial<Capabilities>>;
   health: ProviderHealth;
 }
 

@@ -1,29 +1,21 @@
 /**
- * The body of `POST /v1/chat/completions`: checked with zod, then turned into a routed request.
- * Fields this server does not interpret are passed to the upstream as they came; only what cannot
- * be honoured faithfully is refused (more than one choice, tool calls, non-text content).
+ * The body of `POST /v1/chat/completions`, OpenAI's wire format, turned into the contract's
+ * request: messages with images and tool calls, typed call settings, and every other field kept
+ * in `extraBody` for the upstream. What cannot be carried faithfully is refused with a 400
+ * naming the field; nothing is dropped.
  */
 import { z } from 'zod';
 import { InvalidRequestError } from '../core/errors.js';
-import type { ChatMessage } from '../core/spec.js';
+import type { CallSettings, ChatMessage, ContentPart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../core/spec.js';
+import { OPENAI_MODELED_FIELDS, OPENAI_SCALAR_SETTINGS } from '../providers/openai-wire.js';
 import type { RouteRequest } from '../routing/types.js';
-
-const textPart = z.object({ type: z.literal('text'), text: z.string() });
-
-const message = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
-  content: z.union([z.string(), z.array(textPart), z.null()]),
-  name: z.string().optional(),
-});
-
-const messageList = z.array(message).min(1, 'must contain at least one message');
+import { checkImageUrl } from './images.js';
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
 
-/** What the server checks. `messages` is checked apart (see plainMessages); the rest passes through. */
+/** The top-level fields this server checks; `messages` and `tools` are read apart, by hand, to name the exact part at fault. */
 const chatBody = z.object({
   model: z.string().min(1, 'must be a non-empty string'),
-  messages: z.unknown(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   provider: z.string().min(1).nullish(),
@@ -33,19 +25,38 @@ const chatBody = z.object({
   frequency_penalty: optionalNumber(-2, 2),
   max_tokens: z.int().positive().nullish(),
   max_completion_tokens: z.int().positive().nullish(),
-  n: z.literal(1, 'only n=1 is supported').nullish(),
+  n: z.int().min(1).max(128).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().min(0).max(20).nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
   seed: z.int().nullish(),
   user: z.string().nullish(),
-  tools: z.array(z.unknown()).max(0, 'tool calls are not supported by this server').nullish(),
-  functions: z.array(z.unknown()).max(0, 'function calls are not supported by this server').nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  reasoning_effort: z.string().min(1).nullish(),
+  response_format: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({
+        type: z.literal('json_schema'),
+        json_schema: z.object({
+          name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must match ^[a-zA-Z0-9_-]{1,64}$'),
+          description: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullish(),
+        }),
+      }),
+    ])
+    .nullish(),
 });
 
-/** Fields read here, not passed on as they are. */
-const INTERPRETED = new Set(['model', 'messages', 'stream', 'stream_options', 'provider', 'temperature', 'n', 'tools', 'functions']);
-
 /** Fields the router and providers read for themselves: a client may not set them. */
-const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', 'healthExempt', '__proto__']);
+const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', 'healthExempt', 'extraBody', 'providerOptions', '__proto__']);
+
+/** Read here and not passed on as they are (besides the modeled ones). */
+const OWN_FIELDS = new Set(['stream_options', 'provider']);
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 export interface ParsedChatRequest {
   request: RouteRequest;
@@ -53,6 +64,13 @@ export interface ParsedChatRequest {
   includeUsage: boolean;
   /** The model as the client asked for it. */
   model: string;
+  /** Whether a message carries an image (such a body may use the larger image body limit). */
+  hasImages: boolean;
+}
+
+export interface ChatRequestLimits {
+  /** Largest decoded size of one data-URL image, bytes. */
+  imageBytes: number;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -61,86 +79,222 @@ function formatPath(path: readonly PropertyKey[]): string {
   return text;
 }
 
-function invalid(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): InvalidRequestError {
-  const issue = issues[0];
-  const param = issue === undefined ? formatPath(prefix) : formatPath([...prefix, ...issue.path]);
-  const detail = issue?.message ?? 'invalid request';
-  return new InvalidRequestError(param ? `Invalid value for '${param}': ${detail}` : detail, param || undefined);
+function invalid(param: string, detail: string): InvalidRequestError {
+  return new InvalidRequestError(`Invalid value for '${param}': ${detail}`, param);
 }
 
-/**
- * The messages as they came when every one is exactly `{role, content}` with a plain role and
- * string content (the usual case: no copy), else undefined.
- */
-function plainMessages(list: unknown): ChatMessage[] | undefined {
-  if (!Array.isArray(list) || list.length === 0) return undefined;
-  for (const item of list as unknown[]) {
-    if (typeof item !== 'object' || item === null) return undefined;
-    const { role, content } = item as { role?: unknown; content?: unknown };
-    if (typeof content !== 'string' || (role !== 'user' && role !== 'system' && role !== 'assistant')) return undefined;
-    let keys = 0;
-    for (const key in item) if (Object.hasOwn(item, key)) keys += 1;
-    if (keys !== 2) return undefined;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** Text from a string or a list of text parts (system, developer, tool and assistant content). */
+function textContent(content: unknown, param: string, allowNull: boolean): string | null {
+  if (typeof content === 'string') return content;
+  if ((content === null || content === undefined) && allowNull) return null;
+  if (!Array.isArray(content)) throw invalid(param, `expected a string or a list of text parts, got ${typeName(content)}`);
+  const texts: string[] = [];
+  content.forEach((part: unknown, index) => {
+    const type = isRecord(part) ? part.type : undefined;
+    if ((type === 'text' || type === 'refusal') && typeof (part as { text?: unknown; refusal?: unknown })[type] === 'string') {
+      texts.push((part as Record<string, string>)[type] as string);
+      return;
+    }
+    throw invalid(`${param}[${index}]`, `only text parts are allowed here (got ${typeof type === 'string' ? `a part of type '${type}'` : typeName(part)})`);
+  });
+  // Separate passages: a line break between them.
+  return texts.join('\n');
+}
+
+function userContent(content: unknown, param: string, limits: ChatRequestLimits, found: { images: boolean }): string | ContentPart[] {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw invalid(param, `expected a string or a list of content parts, got ${typeName(content)}`);
+  if (content.length === 0) throw invalid(param, 'must contain at least one part');
+  return content.map((part: unknown, index): ContentPart => {
+    const at = `${param}[${index}]`;
+    if (!isRecord(part)) throw invalid(at, `expected a content part object, got ${typeName(part)}`);
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') throw invalid(`${at}.text`, 'expected a string');
+      return { type: 'text', text: part.text };
+    }
+    if (part.type === 'image_url') {
+      const image = part.image_url;
+      const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
+      if (typeof url !== 'string') throw invalid(`${at}.image_url.url`, 'expected the image URL (https or a data URL)');
+      checkImageUrl(url, `${at}.image_url.url`, limits.imageBytes);
+      found.images = true;
+      const detail = isRecord(image) ? image.detail : undefined;
+      if (detail === undefined || detail === null) return { type: 'image', url };
+      if (detail !== 'auto' && detail !== 'low' && detail !== 'high') throw invalid(`${at}.image_url.detail`, "must be 'auto', 'low' or 'high'");
+      return { type: 'image', url, detail };
+    }
+    const type = typeof part.type === 'string' ? `'${part.type}'` : typeName(part.type);
+    throw invalid(at, `content parts of type ${type} are not supported by this server (text and image_url are)`);
+  });
+}
+
+function toolCalls(value: unknown, param: string): ToolCall[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw invalid(param, `expected a list, got ${typeName(value)}`);
+  return value.map((item: unknown, index): ToolCall => {
+    const at = `${param}[${index}]`;
+    if (!isRecord(item)) throw invalid(at, 'expected a tool call object');
+    if (typeof item.id !== 'string' || item.id === '') throw invalid(`${at}.id`, 'is required');
+    if (item.type !== undefined && item.type !== 'function') throw invalid(`${at}.type`, "only 'function' tool calls are supported");
+    const fn = item.function;
+    if (!isRecord(fn) || typeof fn.name !== 'string' || fn.name === '') throw invalid(`${at}.function.name`, 'is required');
+    if (typeof fn.arguments !== 'string') throw invalid(`${at}.function.arguments`, 'expected the arguments as a JSON string');
+    return { id: item.id, name: fn.name, arguments: fn.arguments };
+  });
+}
+
+function parseMessages(list: unknown, limits: ChatRequestLimits, found: { images: boolean }): ChatMessage[] {
+  if (list === undefined) throw invalid('messages', 'is required');
+  if (!Array.isArray(list)) throw invalid('messages', `expected a list of messages, got ${typeName(list)}`);
+  if (list.length === 0) throw invalid('messages', 'must contain at least one message');
+  return list.map((item: unknown, index): ChatMessage => {
+    const at = `messages[${index}]`;
+    if (!isRecord(item)) throw invalid(at, `expected a message object, got ${typeName(item)}`);
+    const role = item.role;
+    const name = item.name;
+    if (name !== undefined && name !== null && typeof name !== 'string') throw invalid(`${at}.name`, 'expected a string');
+    switch (role) {
+      case 'system':
+      case 'developer':
+        return { role, content: textContent(item.content, `${at}.content`, false) as string };
+      case 'user': {
+        const message: ChatMessage = { role: 'user', content: userContent(item.content, `${at}.content`, limits, found) };
+        if (typeof name === 'string') message.name = name;
+        return message;
+      }
+      case 'assistant': {
+        const calls = toolCalls(item.tool_calls, `${at}.tool_calls`);
+        const content = textContent(item.content, `${at}.content`, true);
+        if (item.function_call !== undefined && item.function_call !== null) {
+          throw invalid(`${at}.function_call`, 'the legacy function_call is not supported: use tool_calls');
+        }
+        // No text and no calls: an empty turn (OpenAI takes content: null there too).
+        const message: ChatMessage = { role: 'assistant', content: content === null && (calls === undefined || calls.length === 0) ? '' : content };
+        if (calls !== undefined && calls.length > 0) message.toolCalls = calls;
+        if (typeof item.reasoning_content === 'string' && item.reasoning_content !== '') message.reasoning = item.reasoning_content;
+        if (typeof name === 'string') message.name = name;
+        return message;
+      }
+      case 'tool': {
+        if (typeof item.tool_call_id !== 'string' || item.tool_call_id === '') {
+          throw invalid(`${at}.tool_call_id`, 'is required: the id of the tool call this message answers');
+        }
+        return { role: 'tool', toolCallId: item.tool_call_id, content: textContent(item.content, `${at}.content`, false) as string };
+      }
+      case 'function':
+        throw invalid(`${at}.role`, "the legacy 'function' role is not supported: use tool messages");
+      default:
+        throw invalid(`${at}.role`, `expected one of system, developer, user, assistant, tool (got ${JSON.stringify(role) ?? typeName(role)})`);
+    }
+  });
+}
+
+function parseTools(value: unknown): ToolDefinition[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw invalid('tools', `expected a list, got ${typeName(value)}`);
+  const names = new Set<string>();
+  return value.map((item: unknown, index): ToolDefinition => {
+    const at = `tools[${index}]`;
+    if (!isRecord(item)) throw invalid(at, 'expected a tool object');
+    if (item.type !== 'function') {
+      throw invalid(`${at}.type`, `only function tools are supported (got ${JSON.stringify(item.type) ?? typeName(item.type)})`);
+    }
+    const fn = item.function;
+    if (!isRecord(fn)) throw invalid(`${at}.function`, 'is required');
+    if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) throw invalid(`${at}.function.name`, 'must match ^[a-zA-Z0-9_-]{1,64}$');
+    if (names.has(fn.name)) throw invalid(`${at}.function.name`, `"${fn.name}" is defined twice`);
+    names.add(fn.name);
+    const tool: ToolDefinition = { name: fn.name };
+    if (fn.description !== undefined && fn.description !== null) {
+      if (typeof fn.description !== 'string') throw invalid(`${at}.function.description`, 'expected a string');
+      tool.description = fn.description;
+    }
+    if (fn.parameters !== undefined && fn.parameters !== null) {
+      const parameters = fn.parameters;
+      if (!isRecord(parameters) || (parameters.type !== undefined && parameters.type !== 'object')) {
+        throw invalid(`${at}.function.parameters`, 'must be a JSON Schema object with "type": "object"');
+      }
+      tool.parameters = parameters;
+    }
+    if (fn.strict !== undefined && fn.strict !== null) {
+      if (typeof fn.strict !== 'boolean') throw invalid(`${at}.function.strict`, 'expected a boolean');
+      tool.strict = fn.strict;
+    }
+    return tool;
+  });
+}
+
+function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | undefined): ToolChoice | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === 'auto' || value === 'none' || value === 'required') {
+    if (value === 'required' && (tools === undefined || tools.length === 0)) throw invalid('tool_choice', "'required' needs tools");
+    return value;
   }
-  return list as ChatMessage[];
+  const name = isRecord(value) && value.type === 'function' && isRecord(value.function) ? value.function.name : undefined;
+  if (typeof name !== 'string') throw invalid('tool_choice', "expected 'auto', 'none', 'required' or {type: 'function', function: {name}}");
+  if (tools === undefined || !tools.some((tool) => tool.name === name)) throw invalid('tool_choice', `names the function "${name}", which is not in tools`);
+  return { name };
 }
 
-/** A content part other than text gets its own clear refusal, naming it. */
-function refuseNonTextParts(list: unknown): void {
-  if (!Array.isArray(list)) return;
-  (list as unknown[]).forEach((item, index) => {
-    const content = typeof item === 'object' && item !== null ? (item as { content?: unknown }).content : undefined;
-    if (!Array.isArray(content)) return;
-    (content as unknown[]).forEach((part, partIndex) => {
-      const type = typeof part === 'object' && part !== null ? (part as { type?: unknown }).type : undefined;
-      if (type === 'text' || typeof type !== 'string') return;
-      const param = `messages[${index}].content[${partIndex}]`;
-      throw new InvalidRequestError(
-        `Invalid value for '${param}': only text content parts are supported by this server (got a part of type '${type}').`,
-        param,
-      );
-    });
-  });
-}
-
-/** Any accepted shape of messages, turned into `{role, content}` with text content. */
-function normalizedMessages(list: unknown): ChatMessage[] {
-  refuseNonTextParts(list);
-  const result = messageList.safeParse(list);
-  if (!result.success) throw invalid(result.error.issues, ['messages']);
-  return result.data.map((item) => {
-    let content = '';
-    if (typeof item.content === 'string') content = item.content;
-    // Text parts are separate passages: a line break between them, as text-only providers take one text.
-    else if (item.content !== null) content = item.content.map((part) => part.text).join('\n');
-    return { role: item.role === 'developer' ? 'system' : item.role, content };
-  });
+function responseFormat(value: z.infer<typeof chatBody>['response_format']): ResponseFormat | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value.type !== 'json_schema') return { type: value.type };
+  const format: ResponseFormat = { type: 'json_schema', name: value.json_schema.name, schema: value.json_schema.schema ?? {} };
+  if (value.json_schema.description !== undefined) format.description = value.json_schema.description;
+  if (value.json_schema.strict !== undefined && value.json_schema.strict !== null) format.strict = value.json_schema.strict;
+  return format;
 }
 
 /** Validates a parsed JSON body; throws InvalidRequestError naming the field at fault. */
-export function parseChatRequest(body: unknown): ParsedChatRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidRequestError('The request body must be a JSON object.');
-  }
-  const fields = body as Record<string, unknown>;
+export function parseChatRequest(body: unknown, limits: ChatRequestLimits = { imageBytes: 20 * 1024 * 1024 }): ParsedChatRequest {
+  if (!isRecord(body)) throw new InvalidRequestError('The request body must be a JSON object.');
   const result = chatBody.safeParse(body);
-  if (!result.success) throw invalid(result.error.issues);
-  if (fields.messages === undefined) throw new InvalidRequestError("Invalid value for 'messages': is required", 'messages');
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const param = issue === undefined ? '' : formatPath(issue.path);
+    const detail = issue?.message ?? 'invalid request';
+    throw new InvalidRequestError(param ? `Invalid value for '${param}': ${detail}` : detail, param || undefined);
+  }
   const parsed = result.data;
-  const messages = plainMessages(fields.messages) ?? normalizedMessages(fields.messages);
+  if (body.functions !== undefined && body.functions !== null) throw invalid('functions', 'the legacy functions field is not supported: use tools');
+  if (body.function_call !== undefined && body.function_call !== null) throw invalid('function_call', 'the legacy function_call field is not supported: use tool_choice');
+  const found = { images: false };
+  const messages = parseMessages(body.messages, limits, found);
+  const tools = parseTools(body.tools);
   const stream = parsed.stream === true;
   const request: RouteRequest = { model: parsed.model, messages, stream };
-  if (parsed.temperature !== undefined && parsed.temperature !== null) request.temperature = parsed.temperature;
+  const settings: CallSettings = request;
+  for (const [wire, setting] of OPENAI_SCALAR_SETTINGS) {
+    const value = parsed[wire];
+    if (value !== undefined && value !== null) (settings as Record<string, unknown>)[setting] = value;
+  }
+  if (parsed.max_tokens == null && parsed.max_completion_tokens != null) request.maxTokens = parsed.max_completion_tokens;
+  if (parsed.stop !== undefined && parsed.stop !== null) request.stop = typeof parsed.stop === 'string' ? [parsed.stop] : parsed.stop;
+  if (tools !== undefined) request.tools = tools;
+  const toolChoice = parseToolChoice(body.tool_choice, tools);
+  if (toolChoice !== undefined) request.toolChoice = toolChoice;
+  const format = responseFormat(parsed.response_format);
+  if (format !== undefined) request.responseFormat = format;
   if (parsed.provider !== undefined && parsed.provider !== null) request.provider = parsed.provider;
-  for (const key in fields) {
-    if (INTERPRETED.has(key) || !Object.hasOwn(fields, key)) continue;
+  let extra: Record<string, unknown> | undefined;
+  for (const key in body) {
+    if (!Object.hasOwn(body, key) || OPENAI_MODELED_FIELDS.has(key) || OWN_FIELDS.has(key)) continue;
     if (RESERVED.has(key)) throw new InvalidRequestError(`Invalid value for '${key}': this field cannot be set in a request.`, key);
-    const value = fields[key];
+    const value = body[key];
     // null is OpenAI's "not set".
-    if (value !== null && value !== undefined) request[key] = value;
+    if (value !== null && value !== undefined) (extra ??= {})[key] = value;
   }
   const includeUsage = stream && parsed.stream_options?.include_usage === true;
   // Asking the upstream for its usage too: counted locally only when it gives none.
-  if (includeUsage) request.stream_options = { include_usage: true };
-  return { request, stream, includeUsage, model: parsed.model };
+  if (includeUsage) (extra ??= {}).stream_options = { include_usage: true };
+  if (extra !== undefined) request.extraBody = extra;
+  return { request, stream, includeUsage, model: parsed.model, hasImages: found.images };
 }

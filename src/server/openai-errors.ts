@@ -108,7 +108,7 @@ function fromG4FError(error: G4FError): OpenAIError {
   if (isG4FError(error, 'InvalidRequestError')) return answer(400, error.message, 'invalid_request_error', 'invalid_request', error.param ?? null);
   if (isG4FError(error, 'UnknownModelError')) return answer(404, error.message, 'invalid_request_error', 'model_not_found', 'model');
   if (isG4FError(error, 'UnknownProviderError')) return answer(400, error.message, 'invalid_request_error', 'unknown_provider', 'provider');
-  if (isG4FError(error, 'UnsupportedError')) return answer(400, error.message, 'invalid_request_error', 'unsupported');
+  if (isG4FError(error, 'UnsupportedError')) return answer(400, error.message, 'invalid_request_error', 'unsupported', error.param ?? null);
   if (isG4FError(error, 'ConfigError')) return answer(500, error.message, 'server_error', 'config');
   if (isG4FError(error, 'AbortError')) return answer(499, error.message, 'invalid_request_error', 'aborted');
   if (isG4FError(error, 'TimeoutError')) return answer(504, error.message, 'timeout_error', 'timeout');

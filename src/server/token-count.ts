@@ -2,6 +2,7 @@
  * Token counts when the upstream gives none, with a real tokenizer (cl100k, as gpt-3.5/gpt-4).
  * The tokenizer is loaded on first use only: most answers carry the upstream's usage.
  */
+import { messageText } from '../core/messages.js';
 import type { ChatMessage, Usage } from '../core/spec.js';
 
 type CountTokens = (text: string) => number;
@@ -21,7 +22,7 @@ function loadCounter(): Promise<CountTokens> {
 export async function countUsage(messages: readonly ChatMessage[], completion: string): Promise<Usage> {
   const count = await loadCounter();
   let promptTokens = 3;
-  for (const message of messages) promptTokens += 3 + count(message.role) + count(message.content);
+  for (const message of messages) promptTokens += 3 + count(message.role) + count(messageText(message));
   const completionTokens = completion.length === 0 ? 0 : count(completion);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

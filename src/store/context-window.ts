@@ -4,6 +4,7 @@
  * user message) and the caller is told how many messages were left out.
  */
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
+import { messageText } from '../core/messages.js';
 import type { ChatMessage } from '../core/spec.js';
 
 /** Context sizes in tokens, by model id (lower case). */
@@ -47,7 +48,7 @@ export function contextTokensFor(model: string): number {
 }
 
 export function countMessageTokens(message: ChatMessage): number {
-  return countTokens(message.content) + MESSAGE_OVERHEAD_TOKENS;
+  return countTokens(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
 }
 
 export interface FitOptions {

@@ -3,9 +3,8 @@
  * SQLite, so that another backend (e.g. Postgres shared by several server replicas) can implement
  * the same interface.
  */
-import type { Role } from '../core/spec.js';
-
-export type { Role };
+/** Who wrote a stored message: the store's own display roles, apart from the provider contract's. */
+export type Role = 'system' | 'user' | 'assistant';
 
 /**
  * What became of a message.
