@@ -9,8 +9,9 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
 import { SECRET_HEADER_NAME } from './core/http.js';
+import { ALL_CAPABILITIES } from './core/messages.js';
 import { configure, type ProviderSettings, type Settings } from './core/settings.js';
-import type { Provider } from './core/spec.js';
+import type { Capabilities, Provider } from './core/spec.js';
 import { builtinProviders, createOpenAICompatibleProvider, createProviderRegistry } from './providers/index.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
@@ -48,6 +49,19 @@ const headers = z.record(headerName, z.string()).superRefine((value, context) =>
 /** Header name → the environment variable that holds its value (for credentials). */
 const headersEnv = z.record(headerName, z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
 
+const capabilitiesSchema = z
+  .object({
+    tools: z.boolean(),
+    vision: z.boolean(),
+    jsonSchema: z.boolean(),
+    reasoning: z.boolean(),
+    n: z.boolean(),
+    logprobs: z.boolean(),
+    embeddings: z.boolean(),
+  })
+  .partial()
+  .strict();
+
 const configuredProviderSchema = z
   .object({
     name: providerName,
@@ -63,6 +77,10 @@ const configuredProviderSchema = z
     timeouts: timeoutsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
+    /** What it can do; default: all of OpenAI's features. Turn one off with `false`. */
+    capabilities: capabilitiesSchema.optional(),
+    /** Per model, over the provider's capabilities. */
+    modelCapabilities: z.record(z.string(), capabilitiesSchema).optional(),
   })
   .strict();
 
@@ -104,6 +122,8 @@ export const configSchema = z
         apiKeysEnv: environmentVariable.optional(),
         corsOrigins: z.array(z.string()).optional(),
         bodyLimitBytes: z.number().int().positive().max(100 * 1024 * 1024).optional(),
+        /** The body limit of a request that carries images (default 20 MiB). */
+        imageBodyLimitBytes: z.number().int().positive().max(200 * 1024 * 1024).optional(),
         logMessages: z.boolean().optional(),
         /** Host names requests may use besides loopback ones; `*` for any, `.example.com` with subdomains. */
         allowedHosts: z.array(z.string().min(1).max(253)).optional(),
@@ -230,10 +250,20 @@ export function providersFromConfig(config: G4FConfig): Provider[] {
       ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
       ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
       ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+      ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
+      ...(spec.modelCapabilities === undefined
+        ? {}
+        : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
     });
     providers.push(provider);
   }
   return providers;
+}
+
+function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial<Capabilities> {
+  const result: Partial<Capabilities> = {};
+  for (const [name, on] of Object.entries(value)) if (on !== undefined) result[name as keyof Capabilities] = on;
+  return result;
 }
 
 /** Applies the config's provider settings process-wide and builds a router over its providers. */

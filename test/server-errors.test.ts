@@ -24,7 +24,7 @@ function errorOf(response: RawResponse): ErrorBody['error'] {
 describe('bad requests', () => {
   let fixture: Fixture;
   before(async () => {
-    fixture = await startFixture({ bodyLimitBytes: 4096 });
+    fixture = await startFixture({ bodyLimitBytes: 4096, imageBodyLimitBytes: 16 * 1024 });
   });
   after(async () => {
     await fixture.close();
@@ -144,12 +144,22 @@ describe('bad requests', () => {
       });
       socket.on('error', reject);
     });
-    // Send 8 KiB (twice the limit) and never the final chunk: the answer must come anyway.
-    for (let sent = 0; sent < 8; sent += 1) socket.write(frame);
+    // Send 32 KiB (twice the larger, image limit) and never the final chunk: the answer must come anyway.
+    for (let sent = 0; sent < 32; sent += 1) socket.write(frame);
     const head = await answered;
     socket.destroy();
     assert.match(head, /^HTTP\/1\.1 413 /);
     assert.match(head, /\r\nconnection: close\r\n/i);
+  });
+
+  test('a body with images may use the larger image limit; a text body over the plain limit is a 413', async () => {
+    const padding = 'p'.repeat(6000);
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${Buffer.alloc(3000, 7).toString('base64')}` } };
+    const withImage = await postChat(fixture.url, { model: 'test-model', messages: [{ role: 'user', content: [{ type: 'text', text: padding }, image] }] });
+    assert.equal(withImage.status, 200, withImage.body);
+    const textOnly = await postChat(fixture.url, { model: 'test-model', messages: userMessage(padding) });
+    assert.equal(textOnly.status, 413);
+    assert.match(errorOf(textOnly).message, /limit of 4096 bytes/);
   });
 
   test('the error shape is the same on every /v1 route and never leaks a stack', async () => {

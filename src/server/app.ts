@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isG4FError, UnknownModelError, type G4FError, type ProviderAttempt } from '../core/errors.js';
 import type { RouteRequest, Router } from '../routing/types.js';
-import { expectsContinue, readJsonBody } from './body.js';
+import { expectsContinue, readJsonBodySized, tooLarge } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
 import { parseChatRequest } from './chat-request.js';
 import type { Logger, RequestLogRecord } from './logger.js';
@@ -29,6 +29,8 @@ export interface AppOptions {
   /** Allowed browser origins (`*` for any); empty: no CORS headers at all. */
   corsOrigins: readonly string[];
   bodyLimitBytes: number;
+  /** The body limit of a chat request that carries images (larger). */
+  imageBodyLimitBytes: number;
   /** Put the request's messages in its log line. */
   logMessages: boolean;
   /** Everything outside `/v1`, `/health` and `/metrics`. */
@@ -156,8 +158,11 @@ export function createApp(options: AppOptions): App {
   }
 
   async function chat(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
-    const body = await readJsonBody(request, options.bodyLimitBytes, response);
-    const parsed = parseChatRequest(body);
+    const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
+    const body = await readJsonBodySized(request, limit, response);
+    const parsed = parseChatRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
+    // Only a request with images may use the larger limit.
+    if (body.bytes > options.bodyLimitBytes && !parsed.hasImages) throw tooLarge(options.bodyLimitBytes);
     if (options.healthExempt?.(parsed.request.messages) === true) parsed.request.healthExempt = true;
     if (options.logMessages) state.messages = parsed.request.messages;
     const controller = new AbortController();

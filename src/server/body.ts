@@ -8,6 +8,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { HttpRequestError } from './openai-errors.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** The body limit of a request that carries images. */
+export const DEFAULT_IMAGE_BODY_LIMIT_BYTES = 20 * 1024 * 1024;
 
 /** Arrays and objects nested deeper than this are refused before the body is parsed. */
 export const MAX_JSON_DEPTH = 128;
@@ -26,7 +28,7 @@ function isJsonMediaType(header: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-function tooLarge(limit: number): HttpRequestError {
+export function tooLarge(limit: number): HttpRequestError {
   return new HttpRequestError(413, `The request body is larger than the limit of ${limit} bytes.`, {
     code: 'request_too_large',
     headers: { connection: 'close' },
@@ -54,6 +56,11 @@ function contentEncoding(request: IncomingMessage): string | undefined {
  * told to go on only after the media type, encoding and declared size have passed.
  */
 export async function readJsonBody(request: IncomingMessage, limit: number, response?: ServerResponse): Promise<unknown> {
+  return (await readJsonBodySized(request, limit, response)).value;
+}
+
+/** Like readJsonBody, with the body's size in bytes (after decoding). */
+export async function readJsonBodySized(request: IncomingMessage, limit: number, response?: ServerResponse): Promise<{ value: unknown; bytes: number }> {
   if (!isJsonMediaType(request.headers['content-type'])) {
     throw new HttpRequestError(415, 'The request body must be JSON: send the header Content-Type: application/json.', {
       code: 'unsupported_media_type',
@@ -72,7 +79,7 @@ export async function readJsonBody(request: IncomingMessage, limit: number, resp
     });
   }
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    return { value: JSON.parse(body.toString('utf8')) as unknown, bytes: body.length };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new HttpRequestError(400, `We could not parse the JSON body of your request: ${reason}`, { code: 'invalid_json' });

@@ -8,7 +8,7 @@ import { createRouterFromConfig, type G4FConfig } from '../config.js';
 import type { Router } from '../routing/types.js';
 import { createApp, type App, type WebHandler } from './app.js';
 import { createAuthorizer, parseApiKeys } from './auth.js';
-import { DEFAULT_BODY_LIMIT_BYTES } from './body.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IMAGE_BODY_LIMIT_BYTES } from './body.js';
 import { isDemoTrigger, startDemo, type Demo } from './demo.js';
 import { allowedHostsFrom, createHostCheck, defaultAllowedHosts, isLoopbackAddress, parseAllowedHosts, type AllowedHosts } from './host-check.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
@@ -51,6 +51,8 @@ export interface ServerOptions {
   corsOrigins?: string[];
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** The body limit of a chat request with images; default 20 MiB. */
+  imageBodyLimitBytes?: number;
   /** Default: JSON lines on stderr. */
   logger?: Logger;
   /** No log lines at all. */
@@ -97,6 +99,7 @@ export interface RequestHandlerOptions {
   apiKeys?: readonly string[];
   corsOrigins?: readonly string[];
   bodyLimitBytes?: number;
+  imageBodyLimitBytes?: number;
   logMessages?: boolean;
   web?: WebHandler;
   /** Host names requests may use; default any (the embedding server decides). */
@@ -114,6 +117,7 @@ export function createRequestHandler(options: RequestHandlerOptions): App {
     keysRequired: keys.length > 0,
     corsOrigins: options.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    imageBodyLimitBytes: options.imageBodyLimitBytes ?? DEFAULT_IMAGE_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? false,
     ...(options.web === undefined ? {} : { web: options.web }),
     ...(options.allowedHosts === undefined || options.allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(options.allowedHosts) }),
@@ -176,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     keysRequired: apiKeys.length > 0,
     corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    imageBodyLimitBytes: options.imageBodyLimitBytes ?? config.server?.imageBodyLimitBytes ?? DEFAULT_IMAGE_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? config.server?.logMessages ?? false,
     ...(web === undefined ? {} : { web }),
   });
