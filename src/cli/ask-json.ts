@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { messageText } from '../core/messages.js';
-import type { ChatMessage, FinishReason, Usage } from '../core/spec.js';
+import type { ChatMessage, FinishReason, ToolCall, Usage } from '../core/spec.js';
 import { writeOut } from './stdout.js';
 
 export interface AskAnswer {
@@ -13,11 +13,15 @@ export interface AskAnswer {
   model: string;
   provider: string;
   finishReason: FinishReason;
+  reasoning?: string;
+  toolCalls?: ToolCall[];
   usage?: Usage;
 }
 
 export async function printChatCompletion(answer: AskAnswer, messages: readonly ChatMessage[]): Promise<boolean> {
-  const usage = answer.usage ?? (await countUsage(messages, answer.text));
+  let counted = answer.text + (answer.reasoning ?? '');
+  for (const call of answer.toolCalls ?? []) counted += call.name + call.arguments;
+  const usage = answer.usage ?? (await countUsage(messages, counted));
   return writeOut(`${JSON.stringify(toChatCompletion({ ...answer, usage }), null, 2)}\n`);
 }
 
@@ -33,6 +37,14 @@ export async function countUsage(messages: readonly ChatMessage[], completion: s
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
+function wireMessage(answer: AskAnswer): Record<string, unknown> {
+  const calls = answer.toolCalls;
+  const message: Record<string, unknown> = { role: 'assistant', content: calls !== undefined && answer.text === '' ? null : answer.text };
+  if (answer.reasoning !== undefined) message.reasoning_content = answer.reasoning;
+  if (calls !== undefined) message.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  return message;
+}
+
 /** An OpenAI `chat.completion` object, plus the provider that answered. */
 export function toChatCompletion(answer: AskAnswer): Record<string, unknown> {
   const completion: Record<string, unknown> = {
@@ -41,9 +53,7 @@ export function toChatCompletion(answer: AskAnswer): Record<string, unknown> {
     created: Math.floor(Date.now() / 1000),
     model: answer.model,
     provider: answer.provider,
-    choices: [
-      { index: 0, message: { role: 'assistant', content: answer.text }, logprobs: null, finish_reason: answer.finishReason },
-    ],
+    choices: [{ index: 0, message: wireMessage(answer), logprobs: null, finish_reason: answer.finishReason }],
   };
   if (answer.usage !== undefined) {
     completion.usage = {

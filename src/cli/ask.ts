@@ -6,10 +6,12 @@
  * (the spinner, the JSON output) is loaded.
  */
 import { EmptyAnswerError } from '../core/errors.js';
-import type { ChatMessage, Chunk, FinishReason, Usage } from '../core/spec.js';
+import { createToolCallCollector } from '../core/messages.js';
+import type { ChatMessage, Chunk, FinishReason, ImagePart, Usage } from '../core/spec.js';
 import type { RouteRequest, Router } from '../routing/types.js';
 import type { AskAnswer } from './ask-json.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
+import { loadImage } from './images.js';
 import { watchInterrupt } from './interrupt.js';
 import type { Spinner } from './spinner.js';
 import { readPipedStdin, STDIN_FIRST_BYTE_MS } from './stdin.js';
@@ -27,6 +29,8 @@ export interface AskOptions {
   json?: boolean;
   /** `--stdin`: wait for piped stdin to end, however long its first byte takes. */
   stdin?: boolean;
+  /** `--image PATH|URL`, repeatable: images sent with the prompt (a vision model is needed). */
+  image?: string[];
 }
 
 export async function runAsk(words: readonly string[], options: AskOptions, globals: GlobalOptions): Promise<number> {
@@ -40,7 +44,8 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
       signal: interrupt.signal,
       ...(prompt === '' || options.stdin === true ? {} : { firstByteTimeoutMs: STDIN_FIRST_BYTE_MS, onIgnoredInput: warnIgnoredInput }),
     });
-    const messages = buildMessages(prompt, piped, options.system);
+    const images = options.image === undefined || options.image.length === 0 ? [] : await Promise.all(options.image.map(loadImage));
+    const messages = buildMessages(prompt, piped, options.system, images);
     const router = await openRouter(globals);
     const request: RouteRequest = { model: options.model ?? DEFAULT_MODEL, messages, stream: options.stream, signal };
     if (options.provider !== undefined) request.provider = options.provider;
@@ -48,8 +53,8 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
     const print = options.stream && options.json !== true;
     const answer = options.stream ? await streamAnswer(router, request, print) : await complete(router, request);
     if (signal.aborted) return endCode(interrupt.interrupted);
-    // An answer without text is no answer (a whitespace-only one neither): say so, exit 1.
-    if (answer.text.trim() === '') throw new EmptyAnswerError(answer.provider || 'the provider');
+    // An answer without text or tool calls is no answer (a whitespace-only one neither): say so, exit 1.
+    if (answer.text.trim() === '' && answer.toolCalls === undefined) throw new EmptyAnswerError(answer.provider || 'the provider');
     if (options.json === true) {
       const { printChatCompletion } = await import('./ask-json.js');
       await printChatCompletion(answer, messages);
@@ -78,13 +83,13 @@ function endCode(interrupted: boolean): number {
   return interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
-export function buildMessages(prompt: string, piped: string | undefined, system: string | undefined): ChatMessage[] {
+export function buildMessages(prompt: string, piped: string | undefined, system: string | undefined, images: readonly ImagePart[] = []): ChatMessage[] {
   const input = piped?.trim() ?? '';
   const content = [prompt, input].filter((part) => part !== '').join('\n\n');
   if (content === '') throw new UsageError('no prompt: give it as an argument (g4f ask "...") or on stdin');
   const messages: ChatMessage[] = [];
   if (system !== undefined && system !== '') messages.push({ role: 'system', content: system });
-  messages.push({ role: 'user', content });
+  messages.push({ role: 'user', content: images.length === 0 ? content : [{ type: 'text', text: content }, ...images] });
   return messages;
 }
 
@@ -109,6 +114,8 @@ async function streamAnswer(router: Router, request: RouteRequest, print: boolea
   const spinner = await startSpinnerAfterRequest();
   let text = '';
   let held = '';
+  let reasoning = '';
+  const toolCalls = createToolCallCollector();
   let finishReason: FinishReason = 'stop';
   let usage: Usage | undefined;
   try {
@@ -119,6 +126,8 @@ async function streamAnswer(router: Router, request: RouteRequest, print: boolea
       const chunk = result.value;
       if (chunk.type === 'usage') usage = chunk.usage;
       else if (chunk.type === 'finish') finishReason = chunk.reason;
+      else if (chunk.type === 'reasoning-delta') reasoning += chunk.text;
+      else if (chunk.type === 'tool-call-delta') toolCalls.add(chunk);
       else if (chunk.type === 'text-delta' && chunk.text !== '') {
         text += chunk.text;
         if (!print) continue;
@@ -136,7 +145,10 @@ async function streamAnswer(router: Router, request: RouteRequest, print: boolea
     await iterator.return?.();
   }
   if (print && text.trim() !== '' && !text.endsWith('\n')) await writeOut('\n');
-  const answer: AskAnswer = { text, model: stream.model, provider: stream.provider ?? '', finishReason };
+  const calls = toolCalls.calls();
+  const answer: AskAnswer = { text, model: stream.model, provider: stream.provider ?? '', finishReason: calls.length > 0 && finishReason === 'stop' ? 'tool_calls' : finishReason };
+  if (reasoning !== '') answer.reasoning = reasoning;
+  if (calls.length > 0) answer.toolCalls = calls;
   if (usage !== undefined) answer.usage = usage;
   return answer;
 }
@@ -148,6 +160,8 @@ async function complete(router: Router, request: RouteRequest): Promise<AskAnswe
   try {
     const result = await pending;
     const answer: AskAnswer = { text: result.text, model: result.model, provider: result.provider, finishReason: result.finishReason };
+    if (result.reasoning !== undefined) answer.reasoning = result.reasoning;
+    if (result.toolCalls !== undefined) answer.toolCalls = result.toolCalls;
     if (result.usage !== undefined) answer.usage = result.usage;
     return answer;
   } finally {

@@ -149,9 +149,21 @@ async function streamAnswer(router: Router, session: ChatSession, signal: AbortS
   const outcome: AnswerOutcome = { text: '', stopped: false, model: session.model, provider: '' };
   const stream = router.stream(request);
   try {
+    let reasoning = false;
     for await (const chunk of stream) {
+      if (chunk.type === 'reasoning-delta' && chunk.text !== '') {
+        // The model's reasoning, dimmed and apart from the answer (not kept in the conversation).
+        spinner.stop();
+        reasoning = true;
+        if (!(await writeOut(style.dim(chunk.text)))) break;
+        continue;
+      }
       if (chunk.type !== 'text-delta' || chunk.text === '') continue;
       spinner.stop();
+      if (reasoning) {
+        reasoning = false;
+        if (!(await writeOut('\n\n'))) break;
+      }
       outcome.text += chunk.text;
       if (!(await writeOut(chunk.text))) break;
     }

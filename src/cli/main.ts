@@ -91,6 +91,7 @@ export function createProgram(): Command {
     .option('--no-stream', 'ask the upstream for the whole answer at once')
     .option('--json', 'print one OpenAI-shaped chat.completion object')
     .option('--stdin', 'wait for piped stdin to start and end, however long it takes')
+    .option('--image <path|url>', 'send an image with the prompt (repeatable; a vision model is needed)', (value: string, previous: string[] = []) => [...previous, value])
     .addHelpText(
       'after',
       '\nWith a prompt argument and without --stdin, piped stdin must start within 250 ms, else it is\n' +
