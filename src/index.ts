@@ -1,6 +1,31 @@
 /** g4f-ts: chat models through many providers. The library's public surface. */
 export * from './core/errors.js';
-export type { ChatMessage, Chunk, CompletionRequest, FinishReason, Provider, ProviderContext, Role, Timeouts, Usage } from './core/spec.js';
+export type {
+  AssistantMessage,
+  CallSettings,
+  Capabilities,
+  Capability,
+  ChatMessage,
+  Chunk,
+  CompletionRequest,
+  ContentPart,
+  FinishReason,
+  ImagePart,
+  Provider,
+  ProviderContext,
+  ResponseFormat,
+  Role,
+  SystemMessage,
+  TextPart,
+  Timeouts,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+  ToolMessage,
+  Usage,
+  UserMessage,
+} from './core/spec.js';
+export { ALL_CAPABILITIES, NO_CAPABILITIES, capabilitiesOf, isOutputChunk, messageText, requiredCapabilities } from './core/messages.js';
 export {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
@@ -33,7 +58,9 @@ export {
   Client,
   type ChatCompletionChunkObject,
   type ChatCompletionCreateParams,
+  type ChatCompletionMessage,
   type ChatCompletionObject,
+  type ClientMessage,
   type ChatCompletionStream,
   type ClientOptions,
 } from './client.js';
