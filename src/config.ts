@@ -267,10 +267,10 @@ function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial
 }
 
 /** Applies the config's provider settings process-wide and builds a router over its providers. */
-export function createRouterFromConfig(config: G4FConfig): Router {
+export function createRouterFromConfig(config: G4FConfig, extraProviders: readonly Provider[] = []): Router {
   configure(settingsFromConfig(config));
   return createRouter({
-    providers: createProviderRegistry(providersFromConfig(config)),
+    providers: createProviderRegistry([...providersFromConfig(config), ...extraProviders]),
     ...(config.models === undefined ? {} : { models: config.models }),
     ...(config.aliases === undefined ? {} : { aliases: config.aliases }),
     ...(config.routing?.order === undefined ? {} : { order: config.routing.order }),

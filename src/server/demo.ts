@@ -5,10 +5,19 @@
  * can be tried (the page lists them in its demo banner, from `/api/config`).
  */
 import { configureProvider } from '../core/settings.js';
+import type { Provider } from '../core/spec.js';
 import { startEmulators, type Plan, type RecordedRequest, type StartedEmulators } from '../emulators/index.js';
+import { createOpenAICompatibleProvider } from '../providers/openai-compatible.js';
+
+/** The demo's agent model: tool calls, images and reasoning, from an emulated OpenAI-compatible upstream. */
+export const DEMO_AGENT_MODEL = 'demo-agent';
 
 export interface Demo {
   emulators: StartedEmulators;
+  /** The provider `Demo`, serving `demo-agent` with every capability (its base URL is the emulator's). */
+  agent: Provider;
+  /** Routes Lockchat and Mishalsgpt to the emulators (process-wide provider settings). */
+  routeBuiltins(): void;
   close(): Promise<void>;
 }
 
@@ -95,14 +104,66 @@ export function isDemoTrigger(messages: ReadonlyArray<{ role?: unknown; content?
   return triggerOf(messages) !== undefined;
 }
 
-/** The plan for one request: a trigger's, else the friendly demo answer. */
-export function demoPlan(request: RecordedRequest, chunkDelayMs: number): Plan {
-  const body = request.body as { messages?: Array<{ role?: unknown; content?: unknown }> } | undefined;
-  const trigger = triggerOf(body?.messages);
-  return trigger === undefined ? { reply: 'demo', chunkDelayMs } : trigger.plan(chunkDelayMs);
+interface WireBody {
+  model?: unknown;
+  messages?: Array<{ role?: unknown; content?: unknown }>;
+  tools?: Array<{ function?: { name?: unknown; parameters?: { properties?: Record<string, { type?: unknown }>; required?: unknown } } }>;
 }
 
-/** Starts the emulators and routes Lockchat and Mishalsgpt to them (process-wide provider settings). */
+/** The plan for one request: a trigger's, the agent model's, else the friendly demo answer. */
+export function demoPlan(request: RecordedRequest, chunkDelayMs: number): Plan {
+  const body = request.body as WireBody | undefined;
+  const trigger = triggerOf(body?.messages);
+  if (trigger !== undefined) return trigger.plan(chunkDelayMs);
+  if (body?.model === DEMO_AGENT_MODEL) return agentPlan(body, chunkDelayMs);
+  return { reply: 'demo', chunkDelayMs };
+}
+
+/** A sample value of a JSON Schema property type, for the demo's tool calls. */
+function sampleValue(type: unknown): unknown {
+  if (type === 'number' || type === 'integer') return 1;
+  if (type === 'boolean') return true;
+  if (type === 'array') return [];
+  if (type === 'object') return {};
+  return 'Paris';
+}
+
+/**
+ * The agent model: with tools (and no tool result yet) it calls the first tool; with a tool result
+ * it answers from it; with images it says what it was sent; otherwise it reasons, then answers.
+ */
+function agentPlan(body: WireBody, chunkDelayMs: number): Plan {
+  const messages = body.messages ?? [];
+  const last = messages.at(-1);
+  const tool = body.tools?.[0]?.function;
+  if (last?.role === 'tool') {
+    const result = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+    return { text: `The tool answered: ${result}`, chunkDelayMs, reasoning: 'A tool result came back; I will report it.' };
+  }
+  if (tool !== undefined && typeof tool.name === 'string') {
+    const properties = tool.parameters?.properties ?? {};
+    const required = Array.isArray(tool.parameters?.required) ? (tool.parameters.required as unknown[]) : Object.keys(properties);
+    const args: Record<string, unknown> = {};
+    for (const name of required) if (typeof name === 'string') args[name] = sampleValue(properties[name]?.type);
+    return { toolCalls: [{ name: tool.name, arguments: args }], chunkDelayMs, reasoning: `The user needs ${tool.name}; I will call it.` };
+  }
+  const content = last?.content;
+  const images = Array.isArray(content) ? content.filter((part) => (part as { type?: unknown }).type === 'image_url').length : 0;
+  if (images > 0) {
+    return {
+      text: `Demo vision: I received ${images} image${images === 1 ? '' : 's'} with your message. (An emulated model: it cannot really see them.)`,
+      chunkDelayMs,
+      reasoning: 'The message carries images; I will say what arrived.',
+    };
+  }
+  return {
+    reply: 'demo',
+    chunkDelayMs,
+    reasoning: 'This is the demo agent thinking out loud before it answers: reasoning arrives apart from the answer.',
+  };
+}
+
+/** Starts the emulators, routes Lockchat and Mishalsgpt to them (process-wide provider settings) and makes the agent provider. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const chunkDelayMs = options.chunkDelayMs ?? 20;
   const emulators = await startEmulators({
@@ -110,7 +171,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     chunkDelayMs,
   });
   for (const emulator of [emulators.lockchat, emulators.openai]) emulator.setScript((request) => demoPlan(request, chunkDelayMs));
-  configureProvider('Lockchat', { baseUrl: emulators.lockchat.url });
-  configureProvider('Mishalsgpt', { baseUrl: emulators.openai.url });
-  return { emulators, close: () => emulators.close() };
+  const agent = createOpenAICompatibleProvider({ name: 'Demo', url: `${emulators.openai.url}/v1`, models: [DEMO_AGENT_MODEL] });
+  const routeBuiltins = (): void => {
+    configureProvider('Lockchat', { baseUrl: emulators.lockchat.url });
+    configureProvider('Mishalsgpt', { baseUrl: emulators.openai.url });
+  };
+  routeBuiltins();
+  return { emulators, agent, routeBuiltins, close: () => emulators.close() };
 }

@@ -144,9 +144,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const config = options.config ?? {};
   const host = options.host ?? DEFAULT_HOST;
   const logger = options.quiet === true ? silentLogger : (options.logger ?? createJsonLogger(process.stderr));
-  const router = options.router ?? createRouterFromConfig(config);
-  // After the router: building it from a config replaces the process-wide provider settings.
   const demo = options.demo === true ? await startDemo({ host: '127.0.0.1' }) : undefined;
+  const router = options.router ?? createRouterFromConfig(config, demo === undefined ? [] : [demo.agent]);
+  // After the router: building it from a config replaces the process-wide provider settings.
+  demo?.routeBuiltins();
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
   const authorize = createAuthorizer(apiKeys);
   const metrics = createMetrics();
