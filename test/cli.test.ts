@@ -880,3 +880,56 @@ describe('g4f serve', () => {
     }
   });
 });
+
+describe('g4f ask with images, reasoning and tool calls', () => {
+  function visionConfig(): string {
+    const path = join(workDir, 'vision.config.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ providers: [{ name: 'vision', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, models: ['vis'] }] }),
+    );
+    return path;
+  }
+
+  test('--image sends files as data URLs (byte-exact) and URLs as they are, with the prompt', async () => {
+    const image = join(workDir, 'pixel.png');
+    const bytes = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    writeFileSync(image, bytes);
+    const result = await runG4f(['ask', '--config', visionConfig(), '-m', 'vis', '--image', image, '--image', 'https://example.test/cat.jpg', 'what is this?']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\[2 images\]/);
+    const content = (openai.requests[0]?.body as { messages: Array<{ content: unknown }> }).messages[0]?.content;
+    assert.deepEqual(content, [
+      { type: 'text', text: 'what is this?' },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${bytes.toString('base64')}` } },
+      { type: 'image_url', image_url: { url: 'https://example.test/cat.jpg' } },
+    ]);
+  });
+
+  test('--image to a text-only model: exit 2 naming the missing capability, nothing sent', async () => {
+    const result = await runG4f(['ask', '-m', 'gpt-4', '--image', 'https://example.test/cat.jpg', 'what is this?']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /image input/);
+    assert.equal(openai.requests.length + lockchat.requests.length, 0);
+  });
+
+  test('--image with a file that is not an image: exit 2', async () => {
+    const result = await runG4f(['ask', '--config', visionConfig(), '-m', 'vis', '--image', join(workDir, 'missing.txt'), 'x']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--image .*missing\.txt/);
+  });
+
+  test('--json includes reasoning and tool calls', async () => {
+    openai.setDefaultPlan({ reasoning: 'let me think', toolCalls: [{ name: 'lookup', arguments: '{"q":"x"}', id: 'call_7' }] });
+    for (const mode of [[], ['--no-stream']]) {
+      openai.reset();
+      const result = await runG4f(['ask', '--config', visionConfig(), '-m', 'vis', '--json', ...mode, 'find x']);
+      assert.equal(result.code, 0, result.stderr);
+      const message = (JSON.parse(result.stdout) as { choices: Array<{ message: Record<string, unknown>; finish_reason: string }> }).choices[0];
+      assert.equal(message?.message.reasoning_content, 'let me think');
+      assert.equal(message?.message.content, null);
+      assert.deepEqual(message?.message.tool_calls, [{ id: 'call_7', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }]);
+      assert.equal(message?.finish_reason, 'tool_calls');
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { isG4FError, type G4FError } from '../core/errors.js';
 import { createStyle } from './style.js';
 import { EXIT, UsageError } from './usage-error.js';
 
-const USAGE_ERRORS = new Set(['InvalidRequestError', 'UnknownModelError', 'UnknownProviderError', 'ConfigError']);
+const USAGE_ERRORS = new Set(['InvalidRequestError', 'UnknownModelError', 'UnknownProviderError', 'ConfigError', 'UnsupportedError']);
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
