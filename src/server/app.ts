@@ -12,7 +12,7 @@ import { parseChatRequest } from './chat-request.js';
 import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
-import { hostName } from './host-check.js';
+import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
 
 export interface WebHandler {
@@ -180,6 +180,11 @@ export function createApp(options: AppOptions): App {
 
   async function route(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
     const method = request.method ?? 'GET';
+    const badHost = hostProblem(request.headers.host);
+    if (badHost !== undefined) {
+      state.route = 'host_rejected';
+      throw new HttpRequestError(400, badHost, { code: 'invalid_host' });
+    }
     if (options.hostAllowed !== undefined && !options.hostAllowed(request.headers.host)) {
       state.route = 'host_rejected';
       throw new HttpRequestError(
@@ -189,7 +194,8 @@ export function createApp(options: AppOptions): App {
         { type: 'permission_error', code: 'host_not_allowed' },
       );
     }
-    if (method === 'OPTIONS' && corsOrigins.size > 0) {
+    // CORS is for the OpenAI API only: the page's `/api` is never granted to another origin.
+    if (method === 'OPTIONS' && corsOrigins.size > 0 && isOpenAIPath(path)) {
       state.route = 'preflight';
       const allowed = headers['access-control-allow-origin'] !== undefined;
       response.writeHead(204, allowed ? {
@@ -258,7 +264,7 @@ export function createApp(options: AppOptions): App {
       // The page's routes have no key check; each reads its own body within its own limits.
       if (expectsContinue(request)) response.writeContinue();
       for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+      const url = requestUrl(request.url, request.headers.host);
       if (await options.web.handle(request, response, url)) return;
     }
     state.route = 'not_found';
@@ -276,7 +282,7 @@ export function createApp(options: AppOptions): App {
     inFlightStates.add(state);
     const headers: Record<string, string> = { 'x-request-id': id };
     if (closing) headers.connection = 'close';
-    const origin = corsOrigin(request);
+    const origin = isOpenAIPath(path) ? corsOrigin(request) : undefined;
     if (origin !== undefined) {
       headers['access-control-allow-origin'] = origin;
       headers.vary = 'origin';
@@ -330,6 +336,11 @@ function upstreamFailures(attempts: readonly ProviderAttempt[] | undefined, fail
   const list = attempts === undefined ? [] : attempts.map((attempt) => describeFailure(attempt.provider, attempt.error));
   if (own?.provider !== undefined) list.push(describeFailure(own.provider, own));
   return list;
+}
+
+/** `/v1` and below: the only routes CORS applies to. */
+function isOpenAIPath(path: string): boolean {
+  return path === '/v1' || path.startsWith('/v1/');
 }
 
 function requireMethod(method: string, expected: string): void {

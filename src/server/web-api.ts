@@ -5,7 +5,7 @@
  *   GET    /api/conversations?search=&limit=&offset=   list (newest first) → {data: [...]}
  *   POST   /api/conversations                          create {title?, systemPrompt?, model?, provider?}
  *   DELETE /api/conversations                          clear all → {deleted: n}
- *   POST   /api/conversations/import                   {format: "json"|"markdown", content}
+ *   POST   /api/conversations/import                   {format: "json"|"markdown", content} → summary with counts
  *   GET    /api/conversations/:id                      one, with its messages
  *   PATCH  /api/conversations/:id                      rename etc. {title?, systemPrompt?, model?, provider?}
  *   DELETE /api/conversations/:id
@@ -18,9 +18,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { InvalidRequestError } from '../core/errors.js';
 import type { Router } from '../routing/types.js';
-import { exportJson, exportMarkdown, importJson, importMarkdown, openStore, type ConversationStore } from '../store/index.js';
+import {
+  CONVERSATION_LIMITS,
+  exportJson,
+  exportMarkdown,
+  importJson,
+  importMarkdown,
+  openStore,
+  type ConversationStore,
+  type ConversationWithMessages,
+  type ImportSummary,
+} from '../store/index.js';
 import { readJsonBody } from './body.js';
 import { DEMO_TRIGGERS, isDemoTrigger } from './demo.js';
+import { crossOriginProblem } from './host-check.js';
 import type { Logger } from './logger.js';
 import { HttpRequestError, toOpenAIError } from './openai-errors.js';
 import { createStaticFiles } from './static.js';
@@ -38,18 +49,19 @@ export interface WebHandlerOptions {
 }
 
 const JSON_LIMIT_BYTES = 4 * 1024 * 1024;
-const IMPORT_LIMIT_BYTES = 32 * 1024 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+// The lengths are checked by the store, with the limits every way in shares (store/limits.ts).
 const conversationPatch = z
   .object({
-    title: z.string().max(2_000).optional(),
-    systemPrompt: z.string().max(200_000).optional(),
-    model: z.string().max(200).optional(),
-    provider: z.string().max(200).optional(),
+    title: z.string().optional(),
+    systemPrompt: z.string().optional(),
+    model: z.string().optional(),
+    provider: z.string().optional(),
   })
   .strict();
 
+// The text's own limits (characters, messages, each field) are checked by importJson/importMarkdown.
 const importBody = z.object({ format: z.enum(['json', 'markdown']), content: z.string() });
 
 function packageVersion(): string {
@@ -113,9 +125,10 @@ export function createWebHandler(options: WebHandlerOptions): {
     const id = parts[2] ?? '';
     if (id === 'import' && parts.length === 3) {
       allow(method, 'POST');
-      const body = importBody.parse(await readBody(request, IMPORT_LIMIT_BYTES));
+      const body = importBody.parse(await readBody(request, CONVERSATION_LIMITS.importBodyBytes));
       const data = body.format === 'json' ? importJson(body.content) : importMarkdown(body.content);
-      return sendJson(response, 201, await store.importConversation(data));
+      // A summary, never the messages: the reply of a large import would be as large again.
+      return sendJson(response, 201, importSummary(await store.importConversation(data)));
     }
     if (!ID_PATTERN.test(id)) throw notFoundConversation(id);
 
@@ -173,6 +186,7 @@ export function createWebHandler(options: WebHandlerOptions): {
         response.setHeader('cache-control', 'no-store');
         response.setHeader('x-content-type-options', 'nosniff');
         try {
+          refuseCrossOrigin(request);
           await api(request, response, url);
         } catch (error) {
           sendError(response, error);
@@ -188,6 +202,24 @@ export function createWebHandler(options: WebHandlerOptions): {
       await store.close();
     },
   };
+}
+
+/** Methods that read only; every other one changes the conversations. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Changes come from this server's own page only: a browser on another origin (even one listed in
+ * `corsOrigins`, which is for `/v1`) cannot create, change, delete or import conversations.
+ * Requests without `Origin` (curl, the command line) are not a browser's, and pass.
+ */
+function refuseCrossOrigin(request: IncomingMessage): void {
+  if (READ_METHODS.has(request.method ?? 'GET')) return;
+  const problem = crossOriginProblem(request);
+  if (problem === undefined) return;
+  throw new HttpRequestError(403, `${problem} The conversations API only takes changes from this server's own page.`, {
+    type: 'permission_error',
+    code: 'cross_origin_refused',
+  });
 }
 
 async function readBody(request: IncomingMessage, limit: number): Promise<unknown> {
@@ -252,6 +284,13 @@ function numberParam(url: URL, name: 'limit' | 'offset'): { limit?: number } | {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new HttpRequestError(400, `${name} must be a non-negative integer`, { code: 'invalid_parameter', param: name });
   return { [name]: value };
+}
+
+function importSummary(conversation: ConversationWithMessages): ImportSummary {
+  const { messages, systemPrompt, ...fields } = conversation;
+  let characterCount = 0;
+  for (const message of messages) characterCount += message.content.length;
+  return { ...fields, messageCount: messages.length, characterCount, systemPromptCharacters: systemPrompt.length };
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

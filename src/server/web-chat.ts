@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { isG4FError, StreamParseError } from '../core/errors.js';
 import type { ChatMessage } from '../core/spec.js';
 import type { Router } from '../routing/types.js';
-import { DEFAULT_TITLE, fitToContext, type ConversationStore, type Message } from '../store/index.js';
+import { CONVERSATION_LIMITS, DEFAULT_TITLE, fitToContext, type ConversationStore, type Message } from '../store/index.js';
 import type { Logger } from './logger.js';
 import { HttpRequestError, toOpenAIError } from './openai-errors.js';
 
@@ -45,14 +45,14 @@ export interface ChatStreamer {
 
 const chatBody = z
   .object({
-    content: z.string().min(1).max(500_000).optional(),
+    content: z.string().min(1).max(CONVERSATION_LIMITS.messageChars).optional(),
     regenerate: z.literal(true).optional(),
     replaceFrom: z.string().max(64).optional(),
     /** With `regenerate`: the id of the user message to answer; refused when it is no longer the last one. */
     replyTo: z.string().max(64).optional(),
-    model: z.string().min(1).max(200),
-    provider: z.string().max(200).optional(),
-    systemPrompt: z.string().max(200_000).optional(),
+    model: z.string().min(1).max(CONVERSATION_LIMITS.modelChars),
+    provider: z.string().max(CONVERSATION_LIMITS.providerChars).optional(),
+    systemPrompt: z.string().max(CONVERSATION_LIMITS.systemPromptChars).optional(),
   })
   .strict()
   .refine((body) => (body.content === undefined) !== (body.regenerate === undefined), {

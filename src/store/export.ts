@@ -8,12 +8,11 @@
  */
 import { z } from 'zod';
 import { InvalidRequestError } from '../core/errors.js';
+import { importProblem, importTextProblem } from './limits.js';
 import type { ConversationData, ConversationWithMessages, MessageStatus, NewMessage, Role } from './types.js';
 
 export const EXPORT_FORMAT = 'g4f-conversation';
 export const EXPORT_VERSION = 1;
-/** Imports larger than this are refused. */
-export const MAX_IMPORT_CHARS = 20_000_000;
 
 const roleSchema = z.enum(['system', 'user', 'assistant']);
 const statusSchema = z.enum(['complete', 'streaming', 'stopped', 'interrupted']);
@@ -23,7 +22,7 @@ const importSchema = z.object({
   version: z.number().int().min(1).max(EXPORT_VERSION).optional(),
   conversation: z
     .object({
-      title: z.string().max(10_000).optional(),
+      title: z.string().optional(),
       systemPrompt: z.string().optional(),
       model: z.string().optional(),
       provider: z.string().optional(),
@@ -41,8 +40,7 @@ const importSchema = z.object({
         provider: z.string().optional(),
         createdAt: z.string().optional(),
       }),
-    )
-    .max(100_000),
+    ),
 });
 
 export function exportJson(conversation: ConversationWithMessages): string {
@@ -84,7 +82,7 @@ export function importJson(text: string): ConversationData {
     throw new InvalidRequestError(`The import is not a g4f conversation: ${issue?.message ?? 'invalid'}${where ? ` at ${where}` : ''}`, where || undefined);
   }
   const { conversation = {}, messages } = result.data;
-  return {
+  return checkLimits({
     title: conversation.title ?? 'Imported conversation',
     systemPrompt: conversation.systemPrompt ?? '',
     model: conversation.model ?? '',
@@ -98,7 +96,7 @@ export function importJson(text: string): ConversationData {
       if (message.createdAt !== undefined) imported.createdAt = message.createdAt;
       return imported;
     }),
-  };
+  });
 }
 
 const HEADINGS: Record<Role, string> = { system: 'System', user: 'User', assistant: 'Assistant' };
@@ -162,7 +160,7 @@ export function importMarkdown(text: string): ConversationData {
   };
   const lines = normalised.split('\n');
   const hasMarkers = lines.some((line) => markerLine.test(line) && line.startsWith(`${MARKER}message `));
-  return hasMarkers ? parseMarked(normalised, data) : parseHeadings(lines, data);
+  return checkLimits(hasMarkers ? parseMarked(normalised, data) : parseHeadings(lines, data));
 }
 
 /** An export of this module: split on the message markers, take `length` characters of each body. */
@@ -255,6 +253,14 @@ function importedStatus(status: MessageStatus | undefined): MessageStatus {
 }
 
 function checkSize(text: string): void {
-  if (text.length > MAX_IMPORT_CHARS) throw new InvalidRequestError(`The import is larger than ${MAX_IMPORT_CHARS} characters`);
+  const problem = importTextProblem(text.length);
+  if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
+}
+
+/** The limits every way in shares (limits.ts): a long system prompt is refused here as by PATCH. */
+function checkLimits(data: ConversationData): ConversationData {
+  const problem = importProblem(data);
+  if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
+  return data;
 }
 

@@ -12,6 +12,7 @@ export type * from './types.js';
 export { createSqliteStore, cleanTitle, DEFAULT_TITLE, type SqliteStoreOptions } from './sqlite-store.js';
 export { MIGRATIONS, migrate, currentVersion, type Migration, type MigrationResult } from './migrations.js';
 export { exportJson, exportMarkdown, importJson, importMarkdown, EXPORT_FORMAT, EXPORT_VERSION } from './export.js';
+export { CONVERSATION_LIMITS, fieldsProblem, importProblem, importTextProblem, type ConversationLimits, type LimitProblem } from './limits.js';
 export {
   contextTokensFor,
   countMessageTokens,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { InvalidRequestError } from '../core/errors.js';
+import { fieldsProblem, importProblem, type LimitProblem } from './limits.js';
 import { migrate } from './migrations.js';
 import type {
   AppendOptions,
@@ -225,6 +226,7 @@ function storeOn(db: Database): ConversationStore {
 
     async create(input: NewConversation = {}): Promise<Conversation> {
       guard();
+      refuse(fieldsProblem(input));
       const row = newConversationRow(input, clock());
       db.transaction(() => statements.insertConversation.run(row))();
       return toConversation(row);
@@ -243,6 +245,7 @@ function storeOn(db: Database): ConversationStore {
 
     async update(id: string, patch: ConversationPatch): Promise<Conversation | undefined> {
       guard();
+      refuse(fieldsProblem(patch));
       return db.transaction(() => {
         const row = statements.getConversation.get(id) as ConversationRow | undefined;
         if (row === undefined) return undefined;
@@ -288,6 +291,7 @@ function storeOn(db: Database): ConversationStore {
 
     async importConversation(data) {
       guard();
+      refuse(importProblem(data));
       return importConversation(data);
     },
 
@@ -329,6 +333,11 @@ export function importedTime(value: string | undefined, now: string): string {
   const time = Date.parse(value.trim());
   if (!Number.isFinite(time) || time > Date.parse(now)) return now;
   return new Date(time).toISOString();
+}
+
+/** A value over the limits shared by every way in (limits.ts). */
+function refuse(problem: LimitProblem | undefined): void {
+  if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
 }
 
 function checkMessage(message: NewMessage): void {

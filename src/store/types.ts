@@ -102,6 +102,15 @@ export interface MessagePatch {
   provider?: string;
 }
 
+/** The answer to an import over the page's API: the conversation without its texts, and what it holds. */
+export interface ImportSummary extends Omit<Conversation, 'systemPrompt'> {
+  messageCount: number;
+  /** The characters of all its messages together. */
+  characterCount: number;
+  /** The characters of its system prompt. */
+  systemPromptCharacters: number;
+}
+
 /** A conversation as carried by export and import. */
 export interface ConversationData extends Omit<Conversation, 'id'> {
   messages: NewMessage[];
@@ -123,7 +132,7 @@ export interface ConversationStore {
   updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined>;
   /** Deletes one message and every later one; returns how many were deleted. */
   deleteMessagesFrom(conversationId: string, messageId: string): Promise<number>;
-  /** Creates a conversation with all its messages in one transaction. */
+  /** Creates a conversation with all its messages in one transaction; refused over the limits of limits.ts. */
   importConversation(data: ConversationData): Promise<ConversationWithMessages>;
   close(): Promise<void>;
 }

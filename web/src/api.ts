@@ -1,6 +1,6 @@
 /** The page's calls to its server. The API key (when the server needs one) lives in localStorage and goes in the Authorization header only. */
 import { createParser } from 'eventsource-parser';
-import type { Conversation as StoredConversation, Message as StoredMessage } from '../../src/store/types.js';
+import type { Conversation as StoredConversation, ImportSummary, Message as StoredMessage } from '../../src/store/types.js';
 
 export interface Config {
   version: string;
@@ -113,8 +113,9 @@ export const api = {
   clear: () => sendJson<{ deleted: number }>('DELETE', '/api/conversations'),
   exportText: (id: string, format: 'json' | 'markdown') =>
     getText(`/api/conversations/${encodeURIComponent(id)}/export?format=${format}`),
+  /** Answers with a summary (id, title, counts); the messages are read with `get`. */
   importText: (format: 'json' | 'markdown', content: string) =>
-    sendJson<Conversation>('POST', '/api/conversations/import', { format, content }),
+    sendJson<ImportSummary>('POST', '/api/conversations/import', { format, content }),
 };
 
 export interface ChatRequest {

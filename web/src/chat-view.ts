@@ -1,4 +1,5 @@
 /** The message list of the open conversation: rendering, sending, streaming, stop, regenerate, edit and resend, errors and retry. */
+import { CONVERSATION_LIMITS } from '../../src/store/limits.js';
 import { ApiError, streamChat, type ApiErrorBody, type ChatRequest, type Conversation } from './api.js';
 import { createErrorBubble, type Failure } from './error-bubble.js';
 import { t, type MessageKey } from './i18n.js';
@@ -6,8 +7,8 @@ import { copyText } from './markdown.js';
 import { actionButton, contentOf, createBubble, setMeta, setStatus } from './message-bubble.js';
 import { cancelRendering, createStreamRenderer, type StreamRenderer } from './stream-render.js';
 
-/** The server's limit on one message, checked before sending. */
-export const MAX_MESSAGE_CHARS = 500_000;
+/** The server's limit on one message (the one shared by every way in), checked before sending. */
+export const MAX_MESSAGE_CHARS = CONVERSATION_LIMITS.messageChars;
 
 export interface ChatSettings {
   model: string;
