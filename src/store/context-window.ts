@@ -2,10 +2,17 @@
  * Fitting a conversation into a model's context window. The whole history is sent when it fits;
  * when it does not, the oldest turns are left out (never the system prompt, never the newest
  * user message) and the caller is told how many messages were left out.
+ *
+ * Fitting runs before every answer of the chat page, synchronously, so its cost is bounded:
+ * text is counted piece by piece (linear, src/core/token-pieces.ts), a message longer than
+ * {@link EXACT_MESSAGE_CHARS} is estimated from samples, and one fitting hands at most
+ * {@link FIT_TOKENIZER_CHARS} to the tokenizer; older messages are then estimated at the rate
+ * measured on the newer ones. Ordinary conversations are counted exactly.
  */
 import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import { messageText } from '../core/messages.js';
 import type { ChatMessage } from '../core/spec.js';
+import { countByPieces } from '../core/token-pieces.js';
 
 /** Context sizes in tokens, by model id (lower case). */
 export const MODEL_CONTEXT_TOKENS: Readonly<Record<string, number>> = Object.freeze({
@@ -47,8 +54,71 @@ export function contextTokensFor(model: string): number {
   return best === undefined ? DEFAULT_CONTEXT_TOKENS : (MODEL_CONTEXT_TOKENS[best] ?? DEFAULT_CONTEXT_TOKENS);
 }
 
+/** A message longer than this (in UTF-16 units) is estimated from samples instead of counted. */
+export const EXACT_MESSAGE_CHARS = 8_192;
+/** The samples of a long message: this many, evenly spread, of {@link SAMPLE_CHARS} each. */
+const SAMPLES = 8;
+const SAMPLE_CHARS = 512;
+/** At most this many characters go through the tokenizer in one fitting (some tens of ms at worst). */
+export const FIT_TOKENIZER_CHARS = 12_288;
+
+// Special-token text (`<|endoftext|>`) in a message is counted as plain text, never refused.
+const COUNT_OPTIONS = { disallowedSpecial: new Set<string>() };
+const countPiece = (piece: string): number => countTokens(piece, COUNT_OPTIONS);
+
+/** Tokens of a text: exact up to {@link EXACT_MESSAGE_CHARS}, else samples scaled to its length. */
+function contentTokens(text: string): number {
+  if (text.length <= EXACT_MESSAGE_CHARS) return countByPieces(text, countPiece);
+  const stride = (text.length - SAMPLE_CHARS) / (SAMPLES - 1);
+  let sampled = 0;
+  for (let index = 0; index < SAMPLES; index += 1) {
+    let start = Math.round(index * stride);
+    const code = text.charCodeAt(start);
+    if (code >= 0xdc00 && code <= 0xdfff) start += 1; // not from inside a surrogate pair
+    sampled += countByPieces(text.slice(start, start + SAMPLE_CHARS), countPiece);
+  }
+  return Math.round((sampled * text.length) / (SAMPLES * SAMPLE_CHARS));
+}
+
+/**
+ * Tokens of one message, text and framing: exact for a message of up to
+ * {@link EXACT_MESSAGE_CHARS}, an estimate from samples beyond.
+ */
 export function countMessageTokens(message: ChatMessage): number {
-  return countTokens(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
+  return contentTokens(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+/**
+ * The counting of one fitting: each message as {@link countMessageTokens} while the
+ * tokenizer budget lasts (the first message always), then by the tokens per character of the
+ * messages counted so far.
+ */
+function createFitCounter(): { count(message: ChatMessage): number; readonly estimated: boolean } {
+  let tokenized = 0;
+  let countedChars = 0;
+  let countedTokens = 0;
+  let estimated = false;
+  return {
+    count(message) {
+      const text = messageText(message);
+      const length = text.length;
+      const cost = length <= EXACT_MESSAGE_CHARS ? length : SAMPLES * SAMPLE_CHARS;
+      if (tokenized === 0 || tokenized + cost <= FIT_TOKENIZER_CHARS) {
+        const tokens = contentTokens(text);
+        tokenized += cost;
+        countedChars += length;
+        countedTokens += tokens;
+        if (length > EXACT_MESSAGE_CHARS) estimated = true;
+        return tokens + MESSAGE_OVERHEAD_TOKENS;
+      }
+      estimated = true;
+      const rate = countedChars === 0 ? 0.25 : countedTokens / countedChars;
+      return Math.ceil(length * rate) + MESSAGE_OVERHEAD_TOKENS;
+    },
+    get estimated() {
+      return estimated;
+    },
+  };
 }
 
 export interface FitOptions {
@@ -67,6 +137,8 @@ export interface FitResult {
   /** Tokens of what is sent (estimate). */
   promptTokens: number;
   contextTokens: number;
+  /** True when some message was not counted exactly (too long, or past what one fitting counts). */
+  estimated: boolean;
 }
 
 /**
@@ -81,19 +153,22 @@ export function fitToContext(history: readonly ChatMessage[], options: FitOption
   const budget = Math.max(0, contextTokens - reserve - REPLY_PRIMING_TOKENS);
   const system = history.filter((message) => message.role === 'system');
   const turns = history.filter((message) => message.role !== 'system');
-  let used = system.reduce((sum, message) => sum + countMessageTokens(message), 0);
+  const counter = createFitCounter();
+  let used = system.reduce((sum, message) => sum + counter.count(message), 0);
+  const costs: number[] = [];
   let first = turns.length;
   while (first > 0) {
     const candidate = turns[first - 1];
     if (candidate === undefined) break;
-    const cost = countMessageTokens(candidate);
+    const cost = counter.count(candidate);
     if (used + cost > budget && first < turns.length) break;
+    costs[first - 1] = cost;
     used += cost;
     first -= 1;
   }
   // Do not start the sent history with an assistant message cut from its question.
   while (first > 0 && first < turns.length - 1 && turns[first]?.role === 'assistant') {
-    used -= countMessageTokens(turns[first] as ChatMessage);
+    used -= costs[first] ?? 0;
     first += 1;
   }
   return {
@@ -101,5 +176,6 @@ export function fitToContext(history: readonly ChatMessage[], options: FitOption
     omitted: first,
     promptTokens: used + REPLY_PRIMING_TOKENS,
     contextTokens,
+    estimated: counter.estimated,
   };
 }
