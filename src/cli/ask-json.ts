@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { messageText } from '../core/messages.js';
+import { countByPieces } from '../core/token-pieces.js';
 import type { ChatMessage, FinishReason, ToolCall, Usage } from '../core/spec.js';
 import { writeOut } from './stdout.js';
 
@@ -30,7 +31,8 @@ export async function countUsage(messages: readonly ChatMessage[], completion: s
   const tokenizer = await import('gpt-tokenizer/model/gpt-3.5-turbo');
   // Special-token text in a message is counted as plain text, never refused.
   const options = { disallowedSpecial: new Set<string>() };
-  const count = (text: string): number => tokenizer.countTokens(text, options);
+  // Piece by piece: linear in the text (a long run of one character is quadratic whole).
+  const count = (text: string): number => countByPieces(text, (piece) => tokenizer.countTokens(piece, options));
   let promptTokens = 3;
   for (const message of messages) promptTokens += 3 + count(message.role) + count(messageText(message));
   const completionTokens = completion === '' ? 0 : count(completion);
