@@ -20,6 +20,7 @@ export type {
   ModelNotFoundFraming,
   Plan,
   PlanScript,
+  PlanToolCall,
   RecordedRequest,
   ResponseOutcome,
   WaitForIdleOptions,

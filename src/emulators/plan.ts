@@ -22,7 +22,8 @@ export type ModelNotFoundFraming = 'line' | 'data' | 'json';
  * default plan.
  *
  * Chunk counts (`disconnectAfterChunks`, `stallAfterChunks`, `malformedAfterChunks`) count
- * CONTENT chunks only. A streamed answer always starts with a role chunk
+ * CONTENT chunks only: every delta event after the role chunk (text, reasoning and tool-call
+ * deltas, of every choice). A streamed answer always starts with a role chunk
  * (`delta: {"role":"assistant","content":""}`, as OpenAI does) that carries no text and is not
  * counted; a fault "after 0 chunks" therefore comes right after that role chunk (set
  * `roleInFirstChunk` to merge the role into the first content chunk instead, then "after 0
@@ -32,7 +33,8 @@ export interface Plan {
   // ---- the reply text ----
   /**
    * Where the text comes from when neither `chunks`, `text` nor `tokens` is given:
-   * `echo` (default) = `Echo: <content of the last user message>`;
+   * `echo` (default) = `Echo: <content of the last user message>`, followed by ` [1 image]` /
+   * ` [n images]` when that message has image parts;
    * `demo` = a friendly deterministic Markdown answer with a short code block, saying it is
    * an emulated answer (chunked word by word unless `chunkCount` is given).
    */
@@ -52,6 +54,59 @@ export interface Plan {
   model?: string;
   /** Put `role:"assistant"` in the first content chunk instead of a separate empty role chunk. */
   roleInFirstChunk?: boolean;
+  /** The `finish_reason` of every choice (default `stop`, or `tool_calls` when there are tool calls). */
+  finishReason?: string;
+
+  // ---- tool calls, reasoning, choices, logprobs (OpenAI's chat-completions wire format) ----
+  /**
+   * Answer with these function calls, after the text. With tool calls the text comes only from
+   * `text` or `chunks` (no echo): a turn of calls alone has no content (`content: null` in JSON).
+   * Streamed as OpenAI does: per call a first `delta.tool_calls` entry with `index`, `id`,
+   * `type: "function"`, `function.name` and `arguments: ""`, then entries with `index` and
+   * `function.arguments` fragments only (see `toolCallStyle`, `toolCallContinuation`).
+   * Not streamed: `message.tool_calls`. Ids default to `call_emu-<chatIndex>_<position>`
+   * (`call_emu-<chatIndex>_c<choice>_<position>` for choices after the first).
+   */
+  toolCalls?: readonly PlanToolCall[];
+  /**
+   * How tool calls are streamed:
+   * - `fragments` (default): OpenAI's first delta, then argument fragments;
+   * - `whole`: each call in one delta (index, id, type, name and all its arguments);
+   * - `together`: every call, whole, in one delta's `tool_calls` list.
+   */
+  toolCallStyle?: 'fragments' | 'whole' | 'together';
+  /** Argument fragments per call (`fragments` style) when the call gives no `cuts`; default 3. */
+  toolCallChunkCount?: number;
+  /** Interleave the deltas of parallel calls (first deltas of every call, then their fragments, round robin). */
+  interleaveToolCalls?: boolean;
+  /**
+   * Continuation deltas (`fragments` style):
+   * - `arguments` (default, OpenAI): `{"index":i,"function":{"arguments":"…"}}`;
+   * - `repeat`: id, type and name again on every fragment (as some servers do);
+   * - `index-only`: also a `{"index":i}` entry with nothing else before each fragment.
+   */
+  toolCallContinuation?: 'arguments' | 'repeat' | 'index-only';
+  /**
+   * Reasoning text sent before the content, split like the text: streamed as
+   * `delta.reasoning_content` (DeepSeek, vLLM), whole as `message.reasoning_content`.
+   */
+  reasoning?: string;
+  /** Name the reasoning field `reasoning` (OpenRouter, Ollama) instead of `reasoning_content`. */
+  reasoningField?: 'reasoning_content' | 'reasoning';
+  /**
+   * Number of choices. Default: the request's `n` (1 when absent). Streamed choices are
+   * interleaved: each choice's first delta, then each choice's second... Choice `i > 0` says the
+   * reply text followed by ` (choice i)` unless `choiceTexts` gives its text.
+   */
+  choiceCount?: number;
+  /** The text of each choice (by index); missing ones fall back to the default. */
+  choiceTexts?: readonly string[];
+  /**
+   * Send logprobs (default: when the request says `"logprobs": true`): one entry per content
+   * chunk, `{token, logprob, bytes, top_logprobs}` with the request's `top_logprobs` alternatives,
+   * in `choices[i].logprobs.content` (streamed: with the chunk that carries the token).
+   */
+  logprobs?: boolean;
 
   // ---- errors ----
   /**
@@ -142,6 +197,21 @@ export interface Plan {
   missingChoices?: boolean;
   /** A 200 `application/json` answer whose body is not JSON (a truncated object). */
   invalidJson?: boolean;
+}
+
+/** One function call of an answer (see {@link Plan.toolCalls}). */
+export interface PlanToolCall {
+  name: string;
+  /** The arguments: sent as this exact JSON text (an object is serialized with `JSON.stringify`). */
+  arguments: string | Readonly<Record<string, unknown>>;
+  /** The call id (default `call_emu-<chatIndex>_<position>`). */
+  id?: string;
+  /**
+   * Cut the arguments text at these offsets (UTF-16 code units, so a cut may fall inside a key,
+   * a string or an escape's text; a cut inside a surrogate pair moves one on). Overrides
+   * `toolCallChunkCount`. To cut the bytes on the wire anywhere, use `splitAt`.
+   */
+  cuts?: readonly number[];
 }
 
 /** Chooses the plan of a request when the queue is empty. `index` = {@link RecordedRequest.chatIndex}. */

@@ -44,9 +44,25 @@ export function requestedModel(body: unknown): string {
   return isRecord(body) && typeof body.model === 'string' && body.model !== '' ? body.model : DEFAULT_MODEL;
 }
 
-/** The default reply: `Echo: <content of the last user message>`. */
+/** The number of `image_url` parts of the last `user` message of a request body. */
+export function lastUserImageCount(body: unknown): number {
+  const messages = requestMessages(body);
+  for (let position = messages.length - 1; position >= 0; position -= 1) {
+    const message = messages[position];
+    if (message?.role !== 'user') continue;
+    return Array.isArray(message.content) ? message.content.filter((part: unknown) => isRecord(part) && part.type === 'image_url').length : 0;
+  }
+  return 0;
+}
+
+/**
+ * The default reply: `Echo: <content of the last user message>`, and the number of images that
+ * message carried (`Echo: look [2 images]`), so a test sees whether images reached the upstream.
+ */
 export function echoText(body: unknown): string {
-  return `Echo: ${lastUserText(body)}`;
+  const images = lastUserImageCount(body);
+  const note = images === 0 ? '' : images === 1 ? ' [1 image]' : ` [${images} images]`;
+  return `Echo: ${lastUserText(body)}${note}`;
 }
 
 /** Deterministic friendly Markdown answer of the demo mode. */

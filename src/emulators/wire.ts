@@ -3,6 +3,7 @@
  * {@link ResponseScript} says what to write (status, headers, body pieces) and how the answer
  * ends. `upstream.ts` only executes scripts.
  */
+import { answerChoices, choiceJson, completionWords, isPlainAnswer, streamEvents, type AnswerChoice, type DeltaEvent } from './choices.js';
 import type { EmulatorProtocol, Plan } from './plan.js';
 import { countPromptWords, countWords, isRecord, replyChunks, requestedModel } from './replies.js';
 
@@ -66,18 +67,21 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
 
   const status = plan.status ?? 200;
   const chunks = replyChunks(plan, context.body);
+  const plain = isPlainAnswer(plan, context.body);
+  // Several choices, reasoning, tool calls or logprobs: every choice spelled out.
+  const answer = plain ? undefined : answerChoices(plan, context.body, chunks, context.id.replace(/^chatcmpl-/, 'call_'));
   const usage =
     plan.usage === false
       ? undefined
       : (() => {
           const promptTokens = countPromptWords(context.body);
-          const completionTokens = countWords(chunks.text);
+          const completionTokens = answer === undefined ? countWords(chunks.text) : completionWords(answer);
           return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
         })();
   const wantsStream = context.protocol === 'lockchat' || (isRecord(context.body) && context.body.stream === true);
 
   if (plan.invalidJson === true || plan.forceJson === true || !wantsStream) {
-    const full = JSON.stringify(completionJson(plan, context, model, chunks.text, usage));
+    const full = JSON.stringify(completionJson(plan, context, model, answer ?? chunks.text, usage));
     const body = plan.invalidJson === true || plan.malformedAfterChunks !== undefined ? full.slice(0, Math.floor(full.length / 2)) : full;
     headers['content-type'] = plan.contentType ?? JSON_TYPE;
     headers['content-length'] = String(Buffer.byteLength(plan.disconnectAfterChunks !== undefined ? full : body));
@@ -102,32 +106,38 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
   const event = (data: string): string => (noise ? `id: ${(eventId += 1)}${eol}` : '') + `data: ${data}${eol}${eol}`;
 
   const prefix = `{"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${context.created},"model":${JSON.stringify(model)}`;
-  const choices = (delta: string, finish: string): string =>
+  const choices = (delta: string, finish: string, index = 0, logprobs?: string): string =>
     plan.emptyChoices === true
       ? ',"choices":[]'
       : plan.missingChoices === true
         ? ''
-        : `,"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]`;
+        : `,"choices":[{"index":${index},"delta":${delta},${logprobs === undefined ? '' : `"logprobs":${logprobs},`}"finish_reason":${finish}}]`;
   const merged = plan.roleInFirstChunk === true;
+  const choiceCount = answer?.length ?? 1;
 
   let head = noise ? noiseBlock : '';
-  if (!merged) head += event(`${prefix}${choices('{"role":"assistant","content":""}', 'null')}}`);
+  if (!merged) {
+    for (let index = 0; index < choiceCount; index += 1) head += event(`${prefix}${choices('{"role":"assistant","content":""}', 'null', index)}}`);
+  }
 
   const units: string[] = [];
   const simpleBefore = `data: ${prefix},"choices":[{"index":0,"delta":{"content":`;
   const simpleAfter = `},"finish_reason":null}]}${eol}${eol}`;
   const simple = !noise && plan.emptyChoices !== true && plan.missingChoices !== true;
-  for (let position = 0; position < chunks.pieces.length; position += 1) {
-    const encoded = chunks.encoded[position] ?? '""';
+  const deltas: readonly DeltaEvent[] = answer === undefined ? plainEvents(chunks.encoded) : streamEvents(plan, answer);
+  const roleSent = new Set<number>();
+  for (let position = 0; position < deltas.length; position += 1) {
+    const delta = deltas[position] as DeltaEvent;
     let unit = '';
     if (position > 0 && plan.keepAlive === true) unit += keepAliveFrame;
     if (position > 0 && noise) unit += noiseBlock;
-    if (merged && position === 0) {
-      unit += event(`${prefix}${choices(`{"role":"assistant","content":${encoded}}`, 'null')}}`);
-    } else if (simple) {
-      unit += simpleBefore + encoded + simpleAfter;
+    if (merged && !roleSent.has(delta.choice)) {
+      roleSent.add(delta.choice);
+      unit += event(`${prefix}${choices(`{"role":"assistant",${delta.delta.slice(1)}`, 'null', delta.choice, delta.logprobs)}}`);
+    } else if (simple && delta.encoded !== undefined && delta.choice === 0) {
+      unit += simpleBefore + delta.encoded + simpleAfter;
     } else {
-      unit += event(`${prefix}${choices(`{"content":${encoded}}`, 'null')}}`);
+      unit += event(`${prefix}${choices(delta.delta, 'null', delta.choice, delta.logprobs)}}`);
     }
     units.push(unit);
   }
@@ -142,7 +152,11 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
     return { status, headers, head, units: kept, tail: '', ending };
   }
 
-  let tail = event(`${prefix}${choices('{}', '"stop"')}}`);
+  let tail = '';
+  for (let index = 0; index < choiceCount; index += 1) {
+    const reason = answer?.[index]?.finishReason ?? plan.finishReason ?? 'stop';
+    tail += event(`${prefix}${choices('{}', JSON.stringify(reason), index)}}`);
+  }
   const includeUsage =
     context.protocol === 'openai' &&
     isRecord(context.body) &&
@@ -153,18 +167,27 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
   return { status, headers, head, units, tail, ending: { kind: 'end' } };
 }
 
-/** OpenAI's `chat.completion` object. */
+/** The plain content deltas of a one-choice text answer. */
+function plainEvents(encoded: readonly string[]): DeltaEvent[] {
+  return encoded.map((content) => ({ choice: 0, delta: `{"content":${content}}`, encoded: content }));
+}
+
+/** OpenAI's `chat.completion` object: one plain text choice, or every choice spelled out. */
 function completionJson(
   plan: Plan,
   context: ScriptContext,
   model: string,
-  text: string,
+  answer: string | readonly AnswerChoice[],
   usage: Record<string, number> | undefined,
 ): Record<string, unknown> {
   const json: Record<string, unknown> = { id: context.id, object: 'chat.completion', created: context.created, model };
   if (plan.missingChoices !== true) {
     json.choices =
-      plan.emptyChoices === true ? [] : [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }];
+      plan.emptyChoices === true
+        ? []
+        : typeof answer === 'string'
+          ? [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: plan.finishReason ?? 'stop' }]
+          : answer.map((choice) => choiceJson(choice, plan));
   }
   if (usage !== undefined) json.usage = usage;
   return json;
