@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
+import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { configureProvider } from '../src/core/settings.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
@@ -217,4 +218,30 @@ export async function shapeScript(): Promise<string> {
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error('the shape script did not build');
   return output.text;
+}
+
+/** A PNG of one colour (a real one: browsers decode it), `width` × `height` pixels. */
+export function pngImage(width: number, height: number, rgb: readonly [number, number, number] = [200, 60, 40]): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const check = Buffer.alloc(4);
+    check.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, check]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, no interlace
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3);
+  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** The width and height a PNG's header gives. */
+export function pngSize(png: Uint8Array): { width: number; height: number } {
+  const view = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  return { width: view.readUInt32BE(16), height: view.readUInt32BE(20) };
 }

@@ -2,6 +2,7 @@
  * Everything of the chat page outside `/v1`: the page and its assets, `/api/config`, and the
  * conversations API over a ConversationStore:
  *
+ *   GET    /api/models                                 models with their providers and whether they take images
  *   GET    /api/conversations?search=&limit=&offset=   list (newest first) → {data: [...]}
  *   POST   /api/conversations                          create {title?, systemPrompt?, model?, provider?}
  *   DELETE /api/conversations                          clear all → {deleted: n}
@@ -12,11 +13,13 @@
  *   GET    /api/conversations/:id/export?format=json|markdown
  *   POST   /api/conversations/:id/messages             send / edit / regenerate, answer streamed (see web-chat.ts)
  *   DELETE /api/conversations/:id/messages/:messageId  delete that message and every later one
+ *   GET    /api/conversations/:id/images/:imageId      an image of a message (its bytes)
  */
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { InvalidRequestError } from '../core/errors.js';
+import { capabilitiesOf } from '../core/messages.js';
 import type { Router } from '../routing/types.js';
 import {
   CONVERSATION_LIMITS,
@@ -96,7 +99,7 @@ export function createWebHandler(options: WebHandlerOptions): {
       allow(method, 'GET');
       return sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired });
     }
-    if (parts[1] !== 'conversations') throw notFound(method, url.pathname);
+    if (parts[1] !== 'conversations' && !(parts[1] === 'models' && parts.length === 2)) throw notFound(method, url.pathname);
     if (!options.authorize(request)) {
       throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
         type: 'authentication_error',
@@ -104,6 +107,10 @@ export function createWebHandler(options: WebHandlerOptions): {
       });
     }
     if (closed) throw new HttpRequestError(503, 'The server is shutting down.', { type: 'server_error', code: 'shutting_down' });
+    if (parts[1] === 'models') {
+      allow(method, 'GET');
+      return sendJson(response, 200, { object: 'list', data: pageModels(options.router) });
+    }
 
     if (parts.length === 2) {
       if (method === 'GET') {
@@ -125,6 +132,7 @@ export function createWebHandler(options: WebHandlerOptions): {
     const id = parts[2] ?? '';
     if (id === 'import' && parts.length === 3) {
       allow(method, 'POST');
+      // The images of a JSON import are inside this body too: their own character limit is checked in importJson.
       const body = importBody.parse(await readBody(request, CONVERSATION_LIMITS.importBodyBytes));
       const data = body.format === 'json' ? importJson(body.content) : importMarkdown(body.content);
       // A summary, never the messages: the reply of a large import would be as large again.
@@ -151,7 +159,7 @@ export function createWebHandler(options: WebHandlerOptions): {
       if (format !== 'json' && format !== 'markdown') {
         throw new HttpRequestError(400, 'format must be json or markdown', { code: 'invalid_format', param: 'format' });
       }
-      const text = format === 'json' ? exportJson(conversation) : exportMarkdown(conversation);
+      const text = format === 'json' ? exportJson(conversation, await store.imageData(id)) : exportMarkdown(conversation);
       const extension = format === 'json' ? 'json' : 'md';
       response.writeHead(200, {
         'content-type': format === 'json' ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8',
@@ -164,8 +172,23 @@ export function createWebHandler(options: WebHandlerOptions): {
     }
     if (parts[3] === 'messages' && parts.length === 4) {
       allow(method, 'POST');
-      const body = await readBody(request, JSON_LIMIT_BYTES);
-      return chat.stream(id, body, request, response);
+      // The body (up to CONVERSATION_LIMITS.sendBodyBytes, with images) is read by the streamer, within its budget.
+      return chat.stream(id, request, response);
+    }
+    if (parts[3] === 'images' && parts.length === 5) {
+      allow(method, 'GET');
+      const imageId = parts[4] ?? '';
+      const image = ID_PATTERN.test(imageId) ? await store.getImage(id, imageId) : undefined;
+      if (image === undefined) throw new HttpRequestError(404, `No image ${imageId.slice(0, 64)} in conversation ${id}`, { code: 'image_not_found' });
+      response.writeHead(200, {
+        'content-type': image.mediaType,
+        'content-length': image.data.byteLength,
+        // Stored images are checked to be what their media type says; never run as a page.
+        'content-security-policy': "default-src 'none'; sandbox",
+        'content-disposition': 'inline',
+      });
+      response.end(image.data);
+      return;
     }
     if (parts[3] === 'messages' && parts.length === 5) {
       allow(method, 'DELETE');
@@ -289,8 +312,33 @@ function numberParam(url: URL, name: 'limit' | 'offset'): { limit?: number } | {
 function importSummary(conversation: ConversationWithMessages): ImportSummary {
   const { messages, systemPrompt, ...fields } = conversation;
   let characterCount = 0;
-  for (const message of messages) characterCount += message.content.length;
-  return { ...fields, messageCount: messages.length, characterCount, systemPromptCharacters: systemPrompt.length };
+  let imageCount = 0;
+  for (const message of messages) {
+    characterCount += message.content.length;
+    imageCount += message.images?.length ?? 0;
+  }
+  return { ...fields, messageCount: messages.length, characterCount, systemPromptCharacters: systemPrompt.length, imageCount };
+}
+
+/** A model as the page lists it: whether it takes images through any provider, and through which. */
+export interface PageModel {
+  id: string;
+  providers: string[];
+  vision: boolean;
+  /** The providers through which it takes images. */
+  visionProviders: string[];
+}
+
+/** The models for the page's picker, with their image input (capabilitiesOf over each model's providers). */
+export function pageModels(router: Router): PageModel[] {
+  const providers = new Map(router.listProviders().map((provider) => [provider.name, provider]));
+  return router.listModels().map((model) => {
+    const visionProviders = model.providers.filter((name) => {
+      const provider = providers.get(name);
+      return provider !== undefined && capabilitiesOf(provider, model.id).vision;
+    });
+    return { id: model.id, providers: model.providers, vision: visionProviders.length > 0, visionProviders };
+  });
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

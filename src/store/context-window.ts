@@ -40,6 +40,11 @@ export const DEFAULT_CONTEXT_TOKENS = 4_096;
 const MESSAGE_OVERHEAD_TOKENS = 4;
 /** Tokens priming the answer. */
 const REPLY_PRIMING_TOKENS = 3;
+/**
+ * What one image counts, whatever its size: OpenAI's cost of a 1024×1024 image at high detail
+ * (85 + 4 tiles × 170), a fair middle for the images a chat carries.
+ */
+export const IMAGE_TOKENS = 765;
 
 /** The context size of a model: exact id, then without a `provider/` prefix, then the longest known prefix. */
 export function contextTokensFor(model: string): number {

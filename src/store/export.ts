@@ -1,18 +1,22 @@
 /**
  * Export and import of one conversation, as JSON and as Markdown.
  *
- * JSON: `{ format: "g4f-conversation", version: 1, conversation: {...}, messages: [...] }`.
+ * JSON: `{ format: "g4f-conversation", version: 2, conversation: {...}, messages: [...] }`; a
+ * message carries its images as base64 data URLs (`images: [{url}]`) and an answer its
+ * `reasoning` (version 1, without them, imports too).
  * Markdown: a `# Title`, then each message under a `## User` / `## Assistant` / `## System`
  * heading preceded by an HTML comment carrying its metadata, so that an export imports back
- * exactly; hand-written Markdown with only the headings imports too.
+ * exactly; hand-written Markdown with only the headings imports too. Its text only: a message's
+ * images are noted `[image]` in its heading, and are not imported back.
  */
 import { z } from 'zod';
 import { InvalidRequestError } from '../core/errors.js';
-import { importProblem, importTextProblem } from './limits.js';
+import { decodeImageDataUrl, imageDataUrl, imagePayloadChars } from './images.js';
+import { CONVERSATION_LIMITS, importProblem, importTextProblem } from './limits.js';
 import type { ConversationData, ConversationWithMessages, MessageStatus, NewMessage, Role } from './types.js';
 
 export const EXPORT_FORMAT = 'g4f-conversation';
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
 
 const roleSchema = z.enum(['system', 'user', 'assistant']);
 const statusSchema = z.enum(['complete', 'streaming', 'stopped', 'interrupted']);
@@ -35,6 +39,8 @@ const importSchema = z.object({
       z.object({
         role: roleSchema,
         content: z.string(),
+        reasoning: z.string().optional(),
+        images: z.array(z.object({ url: z.string() })).optional(),
         status: statusSchema.optional(),
         model: z.string().optional(),
         provider: z.string().optional(),
@@ -43,7 +49,11 @@ const importSchema = z.object({
     ),
 });
 
-export function exportJson(conversation: ConversationWithMessages): string {
+/**
+ * The JSON export. `images`: the bytes of the conversation's images by id (ConversationStore's
+ * `imageData`); an image whose bytes are not given is left out.
+ */
+export function exportJson(conversation: ConversationWithMessages, images: ReadonlyMap<string, Uint8Array> = new Map()): string {
   const document = {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
@@ -58,6 +68,8 @@ export function exportJson(conversation: ConversationWithMessages): string {
     messages: conversation.messages.map((message) => ({
       role: message.role,
       content: message.content,
+      ...(message.reasoning === undefined || message.reasoning === '' ? {} : { reasoning: message.reasoning }),
+      ...imagesOf(message.images, images),
       status: message.status,
       ...(message.model === undefined ? {} : { model: message.model }),
       ...(message.provider === undefined ? {} : { provider: message.provider }),
@@ -67,8 +79,17 @@ export function exportJson(conversation: ConversationWithMessages): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
+function imagesOf(stored: ConversationWithMessages['messages'][number]['images'], data: ReadonlyMap<string, Uint8Array>): { images?: Array<{ url: string }> } {
+  const urls: Array<{ url: string }> = [];
+  for (const image of stored ?? []) {
+    const bytes = data.get(image.id);
+    if (bytes !== undefined) urls.push({ url: imageDataUrl(image.mediaType, bytes) });
+  }
+  return urls.length === 0 ? {} : { images: urls };
+}
+
 export function importJson(text: string): ConversationData {
-  checkSize(text);
+  checkSize(text, imagePayloadChars(text));
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -89,8 +110,17 @@ export function importJson(text: string): ConversationData {
     provider: conversation.provider ?? '',
     createdAt: conversation.createdAt ?? '',
     updatedAt: conversation.updatedAt ?? '',
-    messages: messages.map((message) => {
+    messages: messages.map((message, index) => {
       const imported: NewMessage = { role: message.role, content: message.content, status: importedStatus(message.status) };
+      if (message.reasoning !== undefined && message.reasoning !== '') imported.reasoning = message.reasoning;
+      if (message.images !== undefined && message.images.length > 0) {
+        const param = `messages.${index}.images`;
+        const limit = CONVERSATION_LIMITS.messageImages;
+        if (message.images.length > limit) {
+          throw new InvalidRequestError(`The message has ${message.images.length} images; the limit is ${limit} images per message.`, param);
+        }
+        imported.images = message.images.map((image, position) => decodeImageDataUrl(image.url, `${param}.${position}.url`));
+      }
       if (message.model !== undefined) imported.model = message.model;
       if (message.provider !== undefined) imported.provider = message.provider;
       if (message.createdAt !== undefined) imported.createdAt = message.createdAt;
@@ -131,7 +161,8 @@ export function exportMarkdown(conversation: ConversationWithMessages): string {
       createdAt: message.createdAt,
       length: content.length,
     };
-    const note = message.status === 'complete' ? '' : ` (${message.status})`;
+    const status = message.status === 'complete' ? '' : ` (${message.status})`;
+    const note = `${status}${' [image]'.repeat(message.images?.length ?? 0)}`;
     parts.push(`${MARKER}message ${commentJson(meta)} -->`, `## ${HEADINGS[message.role]}${note}`, '', content, '');
   }
   return `${parts.join('\n')}\n`;
@@ -252,8 +283,8 @@ function importedStatus(status: MessageStatus | undefined): MessageStatus {
   return status === undefined ? 'complete' : status === 'streaming' ? 'interrupted' : status;
 }
 
-function checkSize(text: string): void {
-  const problem = importTextProblem(text.length);
+function checkSize(text: string, imageChars = 0): void {
+  const problem = importTextProblem(text.length, imageChars);
   if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
 }
 

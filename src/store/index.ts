@@ -12,12 +12,24 @@ export type * from './types.js';
 export { createSqliteStore, cleanTitle, DEFAULT_TITLE, type SqliteStoreOptions } from './sqlite-store.js';
 export { MIGRATIONS, migrate, currentVersion, type Migration, type MigrationResult } from './migrations.js';
 export { exportJson, exportMarkdown, importJson, importMarkdown, EXPORT_FORMAT, EXPORT_VERSION } from './export.js';
-export { CONVERSATION_LIMITS, fieldsProblem, importProblem, importTextProblem, type ConversationLimits, type LimitProblem } from './limits.js';
+export {
+  CONVERSATION_LIMITS,
+  IMAGE_MEDIA_TYPES,
+  fieldsProblem,
+  imagesProblem,
+  importProblem,
+  importTextProblem,
+  type ConversationLimits,
+  type LimitProblem,
+} from './limits.js';
+export { decodeImageDataUrl, hasImageSignature, imageDataUrl } from './images.js';
+export { answeredHistory, storedImageIds, withImageData } from './history.js';
 export {
   contextTokensFor,
   countMessageTokens,
   fitToContext,
   DEFAULT_CONTEXT_TOKENS,
+  IMAGE_TOKENS,
   MODEL_CONTEXT_TOKENS,
   type FitOptions,
   type FitResult,

@@ -42,6 +42,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_by_conversation ON messages (conversation_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'images of messages and reasoning of answers',
+    // The size check is the per-image limit of limits.ts when this shipped (5 MiB); the store
+    // checks the current limits (each, per message, per conversation) before writing.
+    sql: `
+      ALTER TABLE messages ADD COLUMN reasoning TEXT;
+      CREATE TABLE attachments (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL DEFAULT 'image' CHECK (kind IN ('image')),
+        media_type TEXT NOT NULL CHECK (media_type IN ('image/png', 'image/jpeg', 'image/gif', 'image/webp')),
+        bytes INTEGER NOT NULL CHECK (bytes BETWEEN 1 AND 5242880),
+        data BLOB NOT NULL CHECK (length(data) = bytes)
+      );
+      CREATE INDEX attachments_by_message ON attachments (message_id, seq);
+      CREATE INDEX attachments_by_conversation ON attachments (conversation_id, seq);
+    `,
+  },
 ];
 
 export interface MigrationResult {

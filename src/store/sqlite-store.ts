@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { InvalidRequestError } from '../core/errors.js';
-import { fieldsProblem, importProblem, type LimitProblem } from './limits.js';
+import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType, type LimitProblem } from './limits.js';
 import { migrate } from './migrations.js';
 import type {
   AppendOptions,
@@ -22,8 +22,10 @@ import type {
   MessagePatch,
   MessageStatus,
   NewConversation,
+  NewImage,
   NewMessage,
   Role,
+  StoredImage,
 } from './types.js';
 
 export const DEFAULT_TITLE = 'New conversation';
@@ -51,6 +53,14 @@ interface MessageRow {
   model: string | null;
   provider: string | null;
   created_at: string;
+  reasoning: string | null;
+}
+
+interface ImageRow {
+  id: string;
+  message_id: string;
+  media_type: string;
+  bytes: number;
 }
 
 export interface SqliteStoreOptions {
@@ -88,9 +98,19 @@ function storeOn(db: Database): ConversationStore {
     messagesOf: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq'),
     getMessage: db.prepare('SELECT * FROM messages WHERE id = ? AND conversation_id = ?'),
     insertMessage: db.prepare(
-      `INSERT INTO messages (id, conversation_id, role, content, status, model, provider, created_at)
-       VALUES (@id, @conversation_id, @role, @content, @status, @model, @provider, @created_at)`,
+      `INSERT INTO messages (id, conversation_id, role, content, status, model, provider, created_at, reasoning)
+       VALUES (@id, @conversation_id, @role, @content, @status, @model, @provider, @created_at, @reasoning)`,
     ),
+    insertImage: db.prepare(
+      `INSERT INTO attachments (id, message_id, conversation_id, kind, media_type, bytes, data)
+       VALUES (?, ?, ?, 'image', ?, ?, ?)`,
+    ),
+    imagesOf: db.prepare(`SELECT id, message_id, media_type, bytes FROM attachments WHERE conversation_id = ? ORDER BY seq`),
+    imagesOfMessage: db.prepare(`SELECT id, media_type, bytes, data FROM attachments WHERE message_id = ? ORDER BY seq`),
+    imageListOfMessage: db.prepare(`SELECT id, media_type, bytes FROM attachments WHERE message_id = ? ORDER BY seq`),
+    imageBytesOf: db.prepare(`SELECT COALESCE(SUM(bytes), 0) AS total FROM attachments WHERE conversation_id = ?`),
+    getImage: db.prepare(`SELECT id, media_type, bytes, data FROM attachments WHERE id = ? AND conversation_id = ?`),
+    imageDataOf: db.prepare(`SELECT id, data FROM attachments WHERE conversation_id = ? ORDER BY seq`),
     deleteFrom: db.prepare('DELETE FROM messages WHERE conversation_id = ? AND seq >= ?'),
     firstMatch: db.prepare(
       `SELECT content FROM messages WHERE conversation_id = ? AND instr(g4f_fold(content), ?) > 0 ORDER BY seq LIMIT 1`,
@@ -118,8 +138,11 @@ function storeOn(db: Database): ConversationStore {
     if (closed) throw new InvalidRequestError('The conversation store is closed');
   };
 
-  const insertMessage = (conversationId: string, message: NewMessage, now: string): Message => {
+  /** Inserts a message and its images; `imageBytes`: the conversation's images before it (their limit is checked). */
+  const insertMessage = (conversationId: string, message: NewMessage, now: string, imageBytes: number): Message => {
     checkMessage(message);
+    const images = message.images ?? [];
+    if (images.length > 0) refuse(imagesProblem(images.map(imageLimits), 'images', imageBytes));
     const row: MessageRow = {
       seq: 0,
       id: randomUUID(),
@@ -130,22 +153,42 @@ function storeOn(db: Database): ConversationStore {
       model: message.model ?? null,
       provider: message.provider ?? null,
       created_at: message.createdAt ?? now,
+      reasoning: message.reasoning === undefined || message.reasoning === '' ? null : message.reasoning,
     };
     const { seq: _seq, ...values } = row;
     statements.insertMessage.run(values);
-    return toMessage(row);
+    const saved = toMessage(row);
+    if (images.length > 0) {
+      saved.images = images.map((image) => {
+        const id = randomUUID();
+        statements.insertImage.run(id, row.id, conversationId, image.mediaType, image.data.byteLength, toBuffer(image.data));
+        return { id, mediaType: image.mediaType, bytes: image.data.byteLength };
+      });
+    }
+    return saved;
   };
+
+  const conversationImageBytes = (conversationId: string): number =>
+    (statements.imageBytesOf.get(conversationId) as { total: number }).total;
 
   const append = db.transaction(
     (conversationId: string, message: NewMessage, options: AppendOptions): Message | undefined => {
       if (statements.getConversation.get(conversationId) === undefined) return undefined;
+      let kept: NewImage[] = [];
       if (options.replaceFrom !== undefined) {
         const from = statements.getMessage.get(options.replaceFrom, conversationId) as MessageRow | undefined;
         if (from === undefined) return undefined;
+        if (options.keepImages === true) {
+          kept = (statements.imagesOfMessage.all(from.id) as Array<ImageRow & { data: Buffer }>).map((image) => ({
+            mediaType: image.media_type as ImageMediaType,
+            data: image.data,
+          }));
+        }
         statements.deleteFrom.run(conversationId, from.seq);
       }
       const now = clock();
-      const saved = insertMessage(conversationId, message, now);
+      const images = [...kept, ...(message.images ?? [])];
+      const saved = insertMessage(conversationId, images.length === 0 ? message : { ...message, images }, now, conversationImageBytes(conversationId));
       statements.touchConversation.run(now, conversationId);
       return saved;
     },
@@ -156,22 +199,28 @@ function storeOn(db: Database): ConversationStore {
     if (row === undefined) return undefined;
     if (patch.status !== undefined && !STATUSES.has(patch.status)) throw new InvalidRequestError(`Unknown message status: ${patch.status}`, 'status');
     if (patch.content !== undefined && typeof patch.content !== 'string') throw new InvalidRequestError('content must be a string', 'content');
+    if (patch.reasoning !== undefined && typeof patch.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
     const next: MessageRow = {
       ...row,
       content: patch.content ?? row.content,
+      reasoning: patch.reasoning === undefined ? row.reasoning : patch.reasoning === '' ? null : patch.reasoning,
       status: patch.status ?? row.status,
       model: patch.model ?? row.model,
       provider: patch.provider ?? row.provider,
     };
-    db.prepare('UPDATE messages SET content = ?, status = ?, model = ?, provider = ? WHERE seq = ?').run(
+    db.prepare('UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ? WHERE seq = ?').run(
       next.content,
+      next.reasoning,
       next.status,
       next.model,
       next.provider,
       row.seq,
     );
     statements.touchConversation.run(clock(), conversationId);
-    return toMessage(next);
+    const updated = toMessage(next);
+    const images = (statements.imageListOfMessage.all(row.id) as ImageRow[]).map(toStoredImage);
+    if (images.length > 0) updated.images = images;
+    return updated;
   });
 
   const deleteFrom = db.transaction((conversationId: string, messageId: string): number => {
@@ -193,9 +242,12 @@ function storeOn(db: Database): ConversationStore {
     }, createdAt);
     conversation.updated_at = importedTime(data.updatedAt, now);
     statements.insertConversation.run(conversation);
+    let imageBytes = 0;
     const messages = data.messages.map((message) => {
       const { createdAt: messageTime, ...rest } = message;
-      return insertMessage(conversation.id, { ...rest, createdAt: importedTime(messageTime, now) }, now);
+      const saved = insertMessage(conversation.id, { ...rest, createdAt: importedTime(messageTime, now) }, now, imageBytes);
+      for (const image of saved.images ?? []) imageBytes += image.bytes;
+      return saved;
     });
     return { ...toConversation(conversation), messages };
   });
@@ -238,6 +290,16 @@ function storeOn(db: Database): ConversationStore {
         const row = statements.getConversation.get(id) as ConversationRow | undefined;
         if (row === undefined) return undefined;
         const messages = (statements.messagesOf.all(id) as MessageRow[]).map(toMessage);
+        const images = new Map<string, StoredImage[]>();
+        for (const image of statements.imagesOf.all(id) as ImageRow[]) {
+          const list = images.get(image.message_id);
+          if (list === undefined) images.set(image.message_id, [toStoredImage(image)]);
+          else list.push(toStoredImage(image));
+        }
+        for (const message of messages) {
+          const own = images.get(message.id);
+          if (own !== undefined) message.images = own;
+        }
         return { ...toConversation(row), messages };
       });
       return read();
@@ -287,6 +349,30 @@ function storeOn(db: Database): ConversationStore {
     async deleteMessagesFrom(conversationId, messageId) {
       guard();
       return deleteFrom(conversationId, messageId);
+    },
+
+    async getImage(conversationId, imageId) {
+      guard();
+      const row = statements.getImage.get(imageId, conversationId) as (ImageRow & { data: Buffer }) | undefined;
+      return row === undefined ? undefined : { ...toStoredImage(row), data: row.data };
+    },
+
+    async imageData(conversationId, ids) {
+      guard();
+      const wanted = ids === undefined ? undefined : new Set(ids);
+      const found = new Map<string, Uint8Array>();
+      if (wanted?.size === 0) return found;
+      if (wanted !== undefined && wanted.size <= 16) {
+        for (const id of wanted) {
+          const row = statements.getImage.get(id, conversationId) as { id: string; data: Buffer } | undefined;
+          if (row !== undefined) found.set(row.id, row.data);
+        }
+        return found;
+      }
+      for (const row of statements.imageDataOf.iterate(conversationId) as IterableIterator<{ id: string; data: Buffer }>) {
+        if (wanted === undefined || wanted.has(row.id)) found.set(row.id, row.data);
+      }
+      return found;
     },
 
     async importConversation(data) {
@@ -343,6 +429,7 @@ function refuse(problem: LimitProblem | undefined): void {
 function checkMessage(message: NewMessage): void {
   if (!ROLES.has(message.role)) throw new InvalidRequestError(`Unknown message role: ${String(message.role)}`, 'role');
   if (typeof message.content !== 'string') throw new InvalidRequestError('Message content must be a string', 'content');
+  if (message.reasoning !== undefined && typeof message.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
   if (message.status !== undefined && !STATUSES.has(message.status)) {
     throw new InvalidRequestError(`Unknown message status: ${String(message.status)}`, 'status');
   }
@@ -371,7 +458,20 @@ function toMessage(row: MessageRow): Message {
   };
   if (row.model !== null) message.model = row.model;
   if (row.provider !== null) message.provider = row.provider;
+  if (row.reasoning !== null && row.reasoning !== undefined) message.reasoning = row.reasoning;
   return message;
+}
+
+function toStoredImage(row: Pick<ImageRow, 'id' | 'media_type' | 'bytes'>): StoredImage {
+  return { id: row.id, mediaType: row.media_type as ImageMediaType, bytes: row.bytes };
+}
+
+function imageLimits(image: NewImage): { mediaType: string; bytes: number } {
+  return { mediaType: image.mediaType, bytes: image.data.byteLength };
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function clampInteger(value: number | undefined, fallback: number, min: number, max: number): number {

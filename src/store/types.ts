@@ -3,6 +3,10 @@
  * SQLite, so that another backend (e.g. Postgres shared by several server replicas) can implement
  * the same interface.
  */
+import type { ImageMediaType } from './limits.js';
+
+export type { ImageMediaType };
+
 /** Who wrote a stored message: the store's own display roles, apart from the provider contract's. */
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -15,12 +19,35 @@ export type Role = 'system' | 'user' | 'assistant';
  */
 export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'interrupted';
 
+/** An image attached to a message, without its bytes (read them with `getImage`). */
+export interface StoredImage {
+  id: string;
+  mediaType: ImageMediaType;
+  /** Its size, decoded. */
+  bytes: number;
+}
+
+/** An image to store with a message. */
+export interface NewImage {
+  mediaType: ImageMediaType;
+  data: Uint8Array;
+}
+
+/** An image with its bytes. */
+export interface ImageData extends StoredImage {
+  data: Uint8Array;
+}
+
 export interface Message {
   id: string;
   conversationId: string;
   role: Role;
   content: string;
   status: MessageStatus;
+  /** Images the user attached, in order (absent when none). */
+  images?: StoredImage[];
+  /** An answer's reasoning, as the model streamed it apart from the answer (absent when none). */
+  reasoning?: string;
   /** The model that wrote an answer. */
   model?: string;
   /** The provider that wrote an answer. */
@@ -79,6 +106,9 @@ export interface ConversationPatch {
 export interface NewMessage {
   role: Role;
   content: string;
+  /** Within the image limits of limits.ts (each, per message, per conversation). */
+  images?: NewImage[];
+  reasoning?: string;
   /** Default `complete`. */
   status?: MessageStatus;
   model?: string;
@@ -93,10 +123,13 @@ export interface AppendOptions {
    * transaction (edit-and-resend, regenerate).
    */
   replaceFrom?: string;
+  /** With `replaceFrom`: the new message keeps the images of the one it replaces (before its own). */
+  keepImages?: boolean;
 }
 
 export interface MessagePatch {
   content?: string;
+  reasoning?: string;
   status?: MessageStatus;
   model?: string;
   provider?: string;
@@ -109,6 +142,8 @@ export interface ImportSummary extends Omit<Conversation, 'systemPrompt'> {
   characterCount: number;
   /** The characters of its system prompt. */
   systemPromptCharacters: number;
+  /** The images of its messages. */
+  imageCount: number;
 }
 
 /** A conversation as carried by export and import. */
@@ -132,6 +167,10 @@ export interface ConversationStore {
   updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<Message | undefined>;
   /** Deletes one message and every later one; returns how many were deleted. */
   deleteMessagesFrom(conversationId: string, messageId: string): Promise<number>;
+  /** One image of the conversation, with its bytes. */
+  getImage(conversationId: string, imageId: string): Promise<ImageData | undefined>;
+  /** The bytes of the conversation's images, by id: those named in `ids`, or all. */
+  imageData(conversationId: string, ids?: readonly string[]): Promise<Map<string, Uint8Array>>;
   /** Creates a conversation with all its messages in one transaction; refused over the limits of limits.ts. */
   importConversation(data: ConversationData): Promise<ConversationWithMessages>;
   close(): Promise<void>;

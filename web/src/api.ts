@@ -10,7 +10,15 @@ export interface Config {
   keysRequired: boolean;
 }
 
-export type { MessageStatus, Role } from '../../src/store/types.js';
+export type { ImageMediaType, MessageStatus, Role, StoredImage } from '../../src/store/types.js';
+
+/** A model of the picker: its providers, and whether it takes images (through any provider, and through which). */
+export interface PageModel {
+  id: string;
+  providers: string[];
+  vision: boolean;
+  visionProviders: string[];
+}
 
 /** A message as the API sends it (the store's, without the conversation id). */
 export type Message = Omit<StoredMessage, 'conversationId'>;
@@ -101,7 +109,7 @@ export async function getText(path: string): Promise<string> {
 
 export const api = {
   config: () => getJson<Config>('/api/config'),
-  models: () => getJson<{ data: Array<{ id: string; providers?: string[] }> }>('/v1/models'),
+  models: () => getJson<{ data: PageModel[] }>('/api/models'),
   providers: () => getJson<{ data: Array<{ name: string; models: string[] }> }>('/v1/providers'),
   list: (search: string) =>
     getJson<{ data: Conversation[] }>(`/api/conversations${search === '' ? '' : `?search=${encodeURIComponent(search)}`}`),
@@ -116,12 +124,19 @@ export const api = {
   /** Answers with a summary (id, title, counts); the messages are read with `get`. */
   importText: (format: 'json' | 'markdown', content: string) =>
     sendJson<ImportSummary>('POST', '/api/conversations/import', { format, content }),
+  /** A stored image's bytes (with the API key, which an <img src> could not send). */
+  image: async (conversationId: string, imageId: string) =>
+    (await call(`/api/conversations/${encodeURIComponent(conversationId)}/images/${encodeURIComponent(imageId)}`)).blob(),
 };
 
 export interface ChatRequest {
   content?: string;
+  /** Images of the new message, as base64 data URLs. */
+  images?: Array<{ url: string }>;
   regenerate?: true;
   replaceFrom?: string;
+  /** With `replaceFrom`: the edited message keeps the images of the one it replaces. */
+  keepImages?: true;
   /** With `regenerate`: the user message to answer (the server refuses if it is no longer the last). */
   replyTo?: string;
   model: string;
@@ -129,9 +144,22 @@ export interface ChatRequest {
   systemPrompt?: string;
 }
 
+export interface ContextInfo {
+  sent: number;
+  omitted: number;
+  promptTokens: number;
+  contextTokens: number;
+  /** Images sent with the request. */
+  images?: number;
+  /** Images of the conversation sent as the text `[image]` (the model takes no images). */
+  imagesAsText?: number;
+}
+
 export interface ChatHandlers {
   user(message: Message): void;
-  context(info: { sent: number; omitted: number; promptTokens: number; contextTokens: number }): void;
+  context(info: ContextInfo): void;
+  /** The model's reasoning (may come before `start`). */
+  reasoning(text: string): void;
   start(message: Message): void;
   delta(text: string): void;
   done(message: Message): void;
@@ -155,7 +183,10 @@ export async function streamChat(conversationId: string, request: ChatRequest, h
           handlers.user(data.message as Message);
           break;
         case 'context':
-          handlers.context(data as unknown as Parameters<ChatHandlers['context']>[0]);
+          handlers.context(data as unknown as ContextInfo);
+          break;
+        case 'reasoning':
+          handlers.reasoning(String(data.text ?? ''));
           break;
         case 'start':
           handlers.start(data.message as Message);

@@ -1,10 +1,14 @@
-/** The message list of the open conversation: rendering, sending, streaming, stop, regenerate, edit and resend, errors and retry. */
+/**
+ * The message list of the open conversation: rendering, sending (with images), streaming (the
+ * answer, and its reasoning folded above it), stop, regenerate, edit and resend, errors and retry.
+ */
 import { CONVERSATION_LIMITS } from '../../src/store/limits.js';
 import { ApiError, streamChat, type ApiErrorBody, type ChatRequest, type Conversation } from './api.js';
 import { createErrorBubble, type Failure } from './error-bubble.js';
 import { t, type MessageKey } from './i18n.js';
+import { releaseStoredImages, storedImageUrl, type PendingImage } from './images.js';
 import { copyText } from './markdown.js';
-import { actionButton, contentOf, createBubble, setMeta, setStatus } from './message-bubble.js';
+import { actionButton, appendReasoning, contentOf, createBubble, setMeta, setStatus } from './message-bubble.js';
 import { cancelRendering, createStreamRenderer, type StreamRenderer } from './stream-render.js';
 
 /** The server's limit on one message (the one shared by every way in), checked before sending. */
@@ -33,7 +37,8 @@ export type SendOutcome = 'answered' | 'saved' | 'unsaved' | 'refused';
 
 export interface ChatView {
   show(conversation: Conversation | undefined): void;
-  send(content: string): Promise<SendOutcome>;
+  /** Sends a message; the view owns the images' object URLs from then on. */
+  send(content: string, images?: readonly PendingImage[]): Promise<SendOutcome>;
   regenerate(): Promise<void>;
   stop(): void;
   streaming(): boolean;
@@ -54,6 +59,9 @@ export function createChatView(options: ChatViewOptions): ChatView {
   const { container } = options;
   const empty = container.querySelector<HTMLElement>('#empty');
   const failures = new WeakMap<HTMLElement, Failure>();
+  /** Object URLs of images sent from this page, shown in their bubbles until the view is cleared. */
+  const localUrls = new Set<string>();
+  let shownId: string | undefined;
   let current: Streaming | undefined;
   let stick = true;
 
@@ -105,6 +113,25 @@ export function createChatView(options: ChatViewOptions): ChatView {
   function clear(): void {
     cancelRendering(container);
     for (const node of [...container.children]) if (node !== empty) node.remove();
+    releaseStoredImages();
+    for (const url of localUrls) URL.revokeObjectURL(url);
+    localUrls.clear();
+  }
+
+  /** Fills in the stored images of the bubbles shown (read with the API key). */
+  function showStoredImages(conversationId: string): void {
+    for (const picture of container.querySelectorAll<HTMLImageElement>('img[data-image-id]:not([src])')) {
+      const imageId = picture.dataset.imageId ?? '';
+      void storedImageUrl(conversationId, imageId).then(
+        (url) => {
+          if (!picture.isConnected) return;
+          picture.src = url;
+          const link = picture.closest('a');
+          if (link !== null) link.href = url;
+        },
+        () => picture.classList.add('missing'),
+      );
+    }
   }
 
   function updateEmpty(): void {
@@ -148,9 +175,17 @@ export function createChatView(options: ChatViewOptions): ChatView {
       return;
     }
     const content = failure.content ?? '';
-    const bubble = user !== undefined && user.isConnected ? user : add(createBubble({ role: 'user', content, status: 'complete' }));
+    const bubble = user !== undefined && user.isConnected ? user : add(createBubble({ role: 'user', content, status: 'complete' }, undefined, failure.images ?? []));
     setStatus(bubble, 'complete');
-    await run(failure.replaceFrom === undefined ? { content } : { content, replaceFrom: failure.replaceFrom }, bubble);
+    await run(
+      {
+        content,
+        ...(failure.images === undefined ? {} : { images: failure.images }),
+        ...(failure.replaceFrom === undefined ? {} : { replaceFrom: failure.replaceFrom }),
+        ...(failure.keepImages === undefined ? {} : { keepImages: failure.keepImages }),
+      },
+      bubble,
+    );
   }
 
   async function run(request: RunRequest, userBubble: HTMLElement | undefined): Promise<SendOutcome> {
@@ -174,6 +209,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
     if (settings.provider !== '' && settings.provider !== 'auto') full.provider = settings.provider;
     const fail = (status: number, error: ApiErrorBody): void => {
       if (state.detached) return;
+      bubble.querySelector('details.reasoning')?.classList.remove('live');
       renderer?.finish();
       if (renderer === undefined || renderer.text === '') bubble.remove();
       else {
@@ -184,7 +220,12 @@ export function createChatView(options: ChatViewOptions): ChatView {
       const failure: Failure =
         savedUserId !== undefined
           ? { userId: savedUserId }
-          : { content: request.content ?? '', ...(request.replaceFrom === undefined ? {} : { replaceFrom: request.replaceFrom }) };
+          : {
+              content: request.content ?? '',
+              ...(request.images === undefined ? {} : { images: request.images }),
+              ...(request.replaceFrom === undefined ? {} : { replaceFrom: request.replaceFrom }),
+              ...(request.keepImages === undefined ? {} : { keepImages: request.keepImages }),
+            };
       if (userBubble !== undefined) failure.bubble = userBubble;
       showError(status, error, failure);
     };
@@ -201,12 +242,22 @@ export function createChatView(options: ChatViewOptions): ChatView {
           options.onSaved();
         },
         context(info) {
-          if (info.omitted > 0 && !state.detached) {
+          if (state.detached) return;
+          const notes: string[] = [];
+          if (info.omitted > 0) notes.push(t('contextOmitted', { omitted: info.omitted, model: settings.model, tokens: info.contextTokens }));
+          if ((info.imagesAsText ?? 0) > 0) notes.push(t('imagesAsText', { count: info.imagesAsText ?? 0, model: settings.model }));
+          for (const note of notes) {
             const notice = document.createElement('div');
             notice.className = 'notice';
-            notice.textContent = t('contextOmitted', { omitted: info.omitted, model: settings.model, tokens: info.contextTokens });
+            notice.textContent = note;
             container.insertBefore(notice, bubble);
           }
+        },
+        reasoning(text) {
+          if (state.detached) return;
+          appendReasoning(bubble, text);
+          bubble.querySelector('details.reasoning')?.classList.add('live');
+          scroll();
         },
         start(message) {
           bubble.dataset.id = message.id;
@@ -221,6 +272,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
         },
         done(message) {
           bubble.dataset.text = message.content;
+          bubble.querySelector('details.reasoning')?.classList.remove('live');
           setMeta(bubble, message);
           outcome = 'answered';
           // Complete once the last blocks are on the page (they render over a few frames).
@@ -268,10 +320,11 @@ export function createChatView(options: ChatViewOptions): ChatView {
       bubble.classList.remove('editing');
       body.textContent = bubble.dataset.text ?? '';
     };
+    const images = bubble.querySelector<HTMLElement>(':scope > .images');
     const submit = (): void => {
       const content = area.value.trim();
       const messageId = bubble.dataset.id;
-      if (content === '' || messageId === undefined || current !== undefined) return;
+      if ((content === '' && images === null) || messageId === undefined || current !== undefined) return;
       if (content.length > MAX_MESSAGE_CHARS) {
         showTooLong(content.length);
         return;
@@ -280,7 +333,9 @@ export function createChatView(options: ChatViewOptions): ChatView {
       removeAfter(bubble);
       bubble.remove();
       const user = add(createBubble({ role: 'user', content, status: 'complete' }));
-      void run({ content, replaceFrom: messageId }, user);
+      // The edited message keeps its images: the server copies them; the page shows the same ones.
+      if (images !== null) user.insertBefore(images, contentOf(user));
+      void run({ content, replaceFrom: messageId, ...(images === null ? {} : { keepImages: true as const }) }, user);
     };
     cancel.addEventListener('click', restore);
     save.addEventListener('click', submit);
@@ -331,21 +386,24 @@ export function createChatView(options: ChatViewOptions): ChatView {
         options.onStreamingChange(false);
       }
       clear();
+      shownId = conversation?.id;
       for (const message of conversation?.messages ?? []) add(createBubble(message, scroll));
+      if (shownId !== undefined) showStoredImages(shownId);
       markUnanswered();
       updateEmpty();
       stick = true;
       scroll();
     },
-    async send(content) {
-      if (current !== undefined || content.trim() === '') return 'refused';
+    async send(content, images = []) {
+      if (current !== undefined || (content.trim() === '' && images.length === 0)) return 'refused';
       if (content.length > MAX_MESSAGE_CHARS) {
         showTooLong(content.length);
         return 'refused';
       }
       removeTransient();
-      const user = add(createBubble({ role: 'user', content, status: 'complete' }));
-      return run({ content }, user);
+      for (const image of images) localUrls.add(image.url);
+      const user = add(createBubble({ role: 'user', content, status: 'complete' }, undefined, images.map((image) => ({ url: image.url }))));
+      return run(images.length === 0 ? { content } : { content, images: images.map((image) => ({ url: image.dataUrl })) }, user);
     },
     async regenerate() {
       if (current !== undefined) return;
@@ -362,6 +420,7 @@ export function createChatView(options: ChatViewOptions): ChatView {
       state.stopped = true;
       state.controller.abort();
       current = undefined;
+      state.bubble.querySelector('details.reasoning')?.classList.remove('live');
       state.renderer?.finish();
       const text = state.renderer?.text ?? '';
       if (text === '') state.bubble.remove();

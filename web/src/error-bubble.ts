@@ -8,7 +8,10 @@ import { t } from './i18n.js';
 /** What a Retry does: resend this text, or answer again the saved user message `userId`. */
 export interface Failure {
   content?: string;
+  /** The images sent with `content` (data URLs). */
+  images?: Array<{ url: string }>;
   replaceFrom?: string;
+  keepImages?: true;
   userId?: string;
   /** The user bubble the failed request belongs to. */
   bubble?: HTMLElement;

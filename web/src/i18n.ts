@@ -63,6 +63,16 @@ const en = {
   imageLink: 'image',
   conversationId: 'Conversation id',
   demoTriggers: 'Try: {triggers}',
+  attach: 'Attach images (PNG, JPEG, GIF, WebP); you can also paste or drop them here',
+  attachDisabled: '{model} does not take images: choose a model with image input to attach them',
+  attachedImage: 'Attached image {number}',
+  removeImage: 'Remove this image',
+  imageType: 'not an image the models take ({type}); use PNG, JPEG, GIF or WebP',
+  imageTooLarge: 'the image is {size} MiB; at most {limit} MiB per image',
+  imageUnreadable: 'the image could not be read',
+  tooManyImages: 'At most {limit} images per message',
+  imagesAsText: '{count} images of this conversation were sent as “[image]”: {model} does not take images.',
+  reasoning: 'Reasoning',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -131,6 +141,16 @@ const ru: Record<MessageKey, string> = {
   imageLink: 'изображение',
   conversationId: 'Id беседы',
   demoTriggers: 'Попробуйте: {triggers}',
+  attach: 'Прикрепить изображения (PNG, JPEG, GIF, WebP); их можно также вставить или перетащить сюда',
+  attachDisabled: '{model} не принимает изображения: чтобы их прикрепить, выберите модель, которая их принимает',
+  attachedImage: 'Изображение {number}',
+  removeImage: 'Убрать это изображение',
+  imageType: 'модели не принимают такой файл ({type}); подойдут PNG, JPEG, GIF и WebP',
+  imageTooLarge: 'изображение занимает {size} МиБ; можно не больше {limit} МиБ',
+  imageUnreadable: 'изображение не удалось прочитать',
+  tooManyImages: 'Не больше {limit} изображений в сообщении',
+  imagesAsText: 'Изображения этой беседы ({count}) отправлены как «[image]»: {model} не принимает изображения.',
+  reasoning: 'Рассуждение',
 };
 
 const dictionaries: Record<Language, Record<MessageKey, string>> = { en, ru };

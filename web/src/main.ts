@@ -1,6 +1,7 @@
 /** The chat page: wires the sidebar, the pickers, the system prompt, the composer and the message view. */
-import { api, ApiError, getApiKey, setUnauthorizedHandler, type Conversation } from './api.js';
+import { api, ApiError, getApiKey, setUnauthorizedHandler, type Conversation, type PageModel } from './api.js';
 import { createChatView } from './chat-view.js';
+import { createComposerImages } from './composer-images.js';
 import { confirmDialog, promptDialog } from './dialogs.js';
 import { createKeyDialog } from './key-dialog.js';
 import { showToast } from './toast.js';
@@ -34,7 +35,7 @@ const ui = {
   backdrop: element<HTMLElement>('backdrop'),
 };
 
-let models: Array<{ id: string; providers?: string[] }> = [];
+let models: PageModel[] = [];
 let providerNames: string[] = [];
 let currentId: string | undefined;
 let current: Conversation | undefined;
@@ -89,6 +90,29 @@ const chat = createChatView({
     });
   },
 });
+
+const composerImages = createComposerImages({
+  button: element<HTMLButtonElement>('attach'),
+  input: element<HTMLInputElement>('attach-file'),
+  strip: element<HTMLElement>('attachments'),
+  dropZone: element<HTMLElement>('composer'),
+  pasteTarget: ui.input,
+  report: (message) => showToast(message),
+});
+
+/** Whether the chosen model takes images through the chosen provider (any of its providers for auto). */
+function takesImages(): boolean {
+  const model = models.find((entry) => entry.id === ui.model.value);
+  if (model === undefined) return false;
+  const provider = ui.provider.value;
+  return provider === '' || provider === 'auto' ? model.vision : model.visionProviders.includes(provider);
+}
+
+/** Attaching follows the chosen model and provider. */
+function syncAttach(): void {
+  const provider = ui.provider.value;
+  composerImages.setEnabled(takesImages(), provider === '' || provider === 'auto' ? ui.model.value : `${ui.model.value} (${provider})`);
+}
 
 function report(error: unknown): void {
   showToast(error instanceof Error ? error.message : String(error));
@@ -153,6 +177,7 @@ function fillProviders(wanted = localStorage.getItem('g4f.provider') ?? ''): voi
   auto.dataset.i18n = 'auto';
   ui.provider.replaceChildren(auto, ...names.map((name) => new Option(name, name)));
   ui.provider.value = names.includes(wanted) ? wanted : 'auto';
+  syncAttach();
 }
 
 /** Fills the preset picker; `chosen` stays chosen if its prompt is the one in the field. */
@@ -213,15 +238,25 @@ async function download(format: 'json' | 'markdown'): Promise<void> {
 
 function sendFromComposer(): void {
   const content = ui.input.value;
-  if (content.trim() === '' || chat.streaming()) return;
+  const pending = composerImages.images();
+  // An image still being read would be left behind: Enter waits for it.
+  if ((content.trim() === '' && pending.length === 0) || chat.streaming() || document.body.classList.contains('preparing-images')) return;
+  if (pending.length > 0 && !composerImages.enabled()) {
+    showToast(t('attachDisabled', { model: ui.model.value }));
+    return;
+  }
+  const images = composerImages.take();
   ui.input.value = '';
   autosize();
-  void chat.send(content).then((outcome) => {
-    // Not saved by the server: the text goes back to the composer (unless something new was typed).
-    if ((outcome === 'unsaved' || outcome === 'refused') && ui.input.value === '') {
+  void chat.send(content, images).then((outcome) => {
+    // Not saved by the server: the text and images go back to the composer (unless something new was typed).
+    if (outcome !== 'unsaved' && outcome !== 'refused') return;
+    if (ui.input.value === '') {
       ui.input.value = content;
       autosize();
     }
+    if (outcome === 'refused') for (const image of images) URL.revokeObjectURL(image.url);
+    composerImages.restore(images.map((image) => ({ ...image, url: URL.createObjectURL(image.blob) })));
   });
 }
 
@@ -249,6 +284,7 @@ function wire(): void {
     setLanguage(currentLanguage() === 'en' ? 'ru' : 'en');
     ui.langToggle.textContent = currentLanguage() === 'en' ? 'RU' : 'EN';
     fillPresets();
+    syncAttach();
     ui.title.textContent = displayTitle(current?.title);
     void sidebar.refresh();
   });
@@ -256,7 +292,10 @@ function wire(): void {
     localStorage.setItem('g4f.model', ui.model.value);
     fillProviders(ui.provider.value);
   });
-  ui.provider.addEventListener('change', () => localStorage.setItem('g4f.provider', ui.provider.value));
+  ui.provider.addEventListener('change', () => {
+    localStorage.setItem('g4f.provider', ui.provider.value);
+    syncAttach();
+  });
   ui.preset.addEventListener('change', () => {
     const preset = listPresets().find((entry) => entry.id === ui.preset.value);
     ui.systemPrompt.value = preset?.prompt ?? '';
