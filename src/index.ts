@@ -1,7 +1,8 @@
 /** g4f-ts: chat models through many providers. The library's public surface. */
 export * from './core/errors.js';
-export type { ChatMessage, Chunk, CompletionRequest, FinishReason, Provider, ProviderContext, Role, Timeouts, Usage } from './core/spec.js';
+export type { ChatMessage, Chunk, CompletionRequest, FinishReason, Provider, ProviderContext, ReplyLimits, Role, Timeouts, Usage } from './core/spec.js';
 export {
+  DEFAULT_LIMITS,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   configure,

@@ -13,13 +13,14 @@ import {
   G4FError,
   StreamInterruptedError,
   UnsupportedError,
+  UpstreamResponseTooLargeError,
   isG4FError,
   type ProviderAttempt,
   type ProviderHttpError,
 } from '../core/errors.js';
 import { flattenBatches, singleChunkBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
+import { DEFAULT_LIMITS, providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import type { Chunk, CompletionRequest, FinishReason, Provider, Usage } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
@@ -57,7 +58,7 @@ export interface RouterOptions {
   random?: () => number;
 }
 
-const OWN_FIELDS = new Set(['provider', 'timeouts', 'auth', 'signal', 'healthExempt']);
+const OWN_FIELDS = new Set(['provider', 'timeouts', 'limits', 'auth', 'signal', 'healthExempt']);
 
 export function createRouter(options: RouterOptions = {}): Router {
   const registry: ProviderRegistry =
@@ -144,7 +145,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         state.attempts.push({ provider: provider.name, error });
         continue;
       }
-      const context = resolveContext(provider, { timeouts: request.timeouts, apiKey: request.auth });
+      const context = resolveContext(provider, { timeouts: request.timeouts, limits: request.limits, apiKey: request.auth });
       if (provider.needsAuth && context.apiKey === undefined) {
         const error = new AuthError(`${provider.name} needs auth and none was given`, { provider: provider.name });
         if (forced) throw error;
@@ -157,6 +158,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         continue;
       }
       const budget = retryFor(provider.name);
+      const answerLimit = (context.limits ?? DEFAULT_LIMITS).answerChars;
       for (let attempt = 1; ; attempt++) {
         const started = performance.now();
         let committed = false;
@@ -164,11 +166,15 @@ export function createRouter(options: RouterOptions = {}): Router {
         // Chunks before the first text (a finish, usage) are held: the answer is uncommitted until text.
         let held: Chunk[] | undefined;
         let latency = 0;
+        // Characters of text so far: an answer that never ends is cut here, by the upstream's fault.
+        let answered = 0;
         state.exchanges++;
         try {
           const batches =
             provider.createCompletionBatches?.(upstream, context) ?? singleChunkBatches(provider.createCompletion(upstream, context));
           for await (const batch of batches) {
+            for (const chunk of batch) if (chunk.type === 'text-delta') answered += chunk.text.length;
+            if (answered > answerLimit) throw new UpstreamResponseTooLargeError('answer', answerLimit, { provider: provider.name });
             if (committed) {
               if (batch.length > 0) yield batch;
             } else if (batch.some((chunk) => chunk.type === 'text-delta')) {

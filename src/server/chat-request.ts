@@ -45,7 +45,7 @@ const chatBody = z.object({
 const INTERPRETED = new Set(['model', 'messages', 'stream', 'stream_options', 'provider', 'temperature', 'n', 'tools', 'functions']);
 
 /** Fields the router and providers read for themselves: a client may not set them. */
-const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', 'healthExempt', '__proto__']);
+const RESERVED = new Set(['signal', 'timeouts', 'limits', 'auth', 'apiKey', 'healthExempt', '__proto__']);
 
 export interface ParsedChatRequest {
   request: RouteRequest;
