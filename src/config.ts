@@ -1,6 +1,6 @@
 /**
  * The JSON config file: OpenAI-compatible providers, routes, built-in provider
- * settings, timers, proxies. Validated with zod; secrets come from the
+ * settings, timers, reply limits, proxies. Validated with zod; secrets come from the
  * environment only (the file names variables, never values).
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -21,6 +21,9 @@ const timeoutsSchema = z
   .object({ connect: milliseconds, firstToken: milliseconds, idle: milliseconds, total: milliseconds })
   .partial()
   .strict();
+/** Bounds on one upstream reply (DEFAULT_LIMITS in core/settings.ts). */
+const size = z.number().int().positive().max(1024 * 1024 * 1024);
+const limitsSchema = z.object({ bodyBytes: size, eventChars: size, answerChars: size }).partial().strict();
 const retrySchema = z
   .object({
     attempts: z.number().int().min(1).max(10),
@@ -75,6 +78,7 @@ const configuredProviderSchema = z
     supportsStream: z.boolean().optional(),
     needsAuth: z.boolean().optional(),
     timeouts: timeoutsSchema.optional(),
+    limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
     /** What it can do; default: all of OpenAI's features. Turn one off with `false`. */
@@ -92,6 +96,7 @@ const builtinSettingsSchema = z
     headers: headers.optional(),
     headersEnv: headersEnv.optional(),
     timeouts: timeoutsSchema.optional(),
+    limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
     enabled: z.boolean().optional(),
@@ -106,6 +111,7 @@ export const configSchema = z
     models: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
     aliases: z.record(z.string(), z.string()).optional(),
     timeouts: timeoutsSchema.optional(),
+    limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
     routing: z.object({ order: z.enum(['ordered', 'shuffle']) }).partial().strict().optional(),
@@ -207,6 +213,7 @@ export function settingsFromConfig(config: G4FConfig): Settings {
     const builtinHeaders = withHeadersFromEnvironment(builtin.headers, builtin.headersEnv);
     if (builtinHeaders) settings.headers = builtinHeaders;
     if (builtin.timeouts) settings.timeouts = builtin.timeouts;
+    if (builtin.limits) settings.limits = builtin.limits;
     if (builtin.proxy) settings.proxy = builtin.proxy;
     if (builtin.retry) settings.retry = builtin.retry;
     if (builtin.tokenEnv) {
@@ -221,12 +228,14 @@ export function settingsFromConfig(config: G4FConfig): Settings {
     const secretHeaders = withHeadersFromEnvironment(undefined, provider.headersEnv);
     if (secretHeaders) settings.headers = secretHeaders;
     if (provider.timeouts) settings.timeouts = provider.timeouts;
+    if (provider.limits) settings.limits = provider.limits;
     if (provider.proxy) settings.proxy = provider.proxy;
     if (provider.retry) settings.retry = provider.retry;
     providers[provider.name] = settings;
   }
   const settings: Settings = { providers };
   if (config.timeouts) settings.timeouts = config.timeouts;
+  if (config.limits) settings.limits = config.limits;
   if (config.proxy) settings.proxy = config.proxy;
   if (config.retry) settings.retry = config.retry;
   return settings;

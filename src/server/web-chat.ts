@@ -134,6 +134,8 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
         messages: fit.messages,
         stream: true,
         signal: controller.signal,
+        // An answer is stored as one message: no longer than a message may be (an export must import again).
+        limits: { answerChars: CONVERSATION_LIMITS.messageChars },
         ...(provider === undefined ? {} : { provider }),
         ...(options.healthExempt?.(fit.messages) === true ? { healthExempt: true } : {}),
       });
