@@ -200,7 +200,11 @@ const cases: ProtocolCase[] = [
       { role: 'user', parts: [{ text: 'Weather and time in Paris?' }] },
       {
         role: 'model',
-        parts: [{ text: 'Let me check.' }, { functionCall: { name: 'get_weather', args: { city: 'Paris' } } }, { functionCall: { name: 'get_time', args: { zone: 'CET' } } }],
+        parts: [
+          { text: 'Let me check.' },
+          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'skip_thought_signature_validator' },
+          { functionCall: { name: 'get_time', args: { zone: 'CET' } } },
+        ],
       },
       {
         role: 'user',

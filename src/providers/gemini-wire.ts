@@ -29,6 +29,9 @@ interface Content {
   parts: Part[];
 }
 
+/** Google's documented stand-in for the thought signature of a function call replayed without its own. */
+export const REPLAYED_CALL_SIGNATURE = 'skip_thought_signature_validator';
+
 /** Thinking budgets (tokens) for the reasoning efforts a caller may name. */
 const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 512, low: 1024, medium: 8192, high: 24576 };
 
@@ -57,7 +60,13 @@ export function geminiContents(provider: string, messages: readonly ChatMessage[
         return;
       case 'assistant': {
         const parts: Part[] = message.content ? [{ text: message.content }] : [];
-        for (const call of message.toolCalls ?? []) parts.push({ functionCall: { name: call.name, args: argumentsObject(call) } });
+        (message.toolCalls ?? []).forEach((call, index) => {
+          const part: Part = { functionCall: { name: call.name, args: argumentsObject(call) } };
+          // Thinking models want the turn's first call to carry the thought signature they gave it;
+          // the contract keeps none, so the value Google documents for such history stands in.
+          if (index === 0) part.thoughtSignature = REPLAYED_CALL_SIGNATURE;
+          parts.push(part);
+        });
         add('model', parts.length === 0 ? [{ text: '' }] : parts);
         return;
       }
