@@ -24,6 +24,7 @@ import { createNativeEmulator, type NativeEmulator, type NativePlan, type Native
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const KEY = 'native-secret-0042';
+const ANSWER_SCHEMA = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
 
 const weather: ToolDefinition = {
   name: 'get_weather',
@@ -71,6 +72,13 @@ interface ProtocolCase {
   /** The field reasoningEffort "high" sets. */
   reasoningField(body: Body): unknown;
   expectedReasoningField: unknown;
+  /** providerOptions for this provider, and the body fields they must give. */
+  providerOptions: Record<string, unknown>;
+  expectedOptions(body: Body): unknown;
+  expectedOptionsValue: unknown;
+  /** The field a json_schema response format sets. */
+  formatField(body: Body): unknown;
+  expectedFormatField: unknown;
   /** The protocol's stop words and the finish reason each gives. */
   finishes: Array<[string, string]>;
   /** The answer to a retryable overload, and its status. */
@@ -131,6 +139,11 @@ const cases: ProtocolCase[] = [
     },
     reasoningField: (body) => ({ thinking: body.thinking, max_tokens: body.max_tokens }),
     expectedReasoningField: { thinking: { type: 'enabled', budget_tokens: 16384 }, max_tokens: 16384 + 4096 },
+    providerOptions: { top_k: 5, service_tier: 'auto' },
+    expectedOptions: (body) => ({ top_k: body.top_k, service_tier: body.service_tier }),
+    expectedOptionsValue: { top_k: 5, service_tier: 'auto' },
+    formatField: (body) => body.output_config,
+    expectedFormatField: { format: { type: 'json_schema', schema: ANSWER_SCHEMA } },
     finishes: [
       ['end_turn', 'stop'],
       ['stop_sequence', 'stop'],
@@ -174,6 +187,11 @@ const cases: ProtocolCase[] = [
     expectedTools: { tools: [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weather.parameters } }] },
     reasoningField: (body) => body.think,
     expectedReasoningField: 'high',
+    providerOptions: { keep_alive: '1m', options: { num_ctx: 8192 } },
+    expectedOptions: (body) => ({ keep_alive: body.keep_alive, options: body.options }),
+    expectedOptionsValue: { keep_alive: '1m', options: { num_ctx: 8192 } },
+    formatField: (body) => body.format,
+    expectedFormatField: ANSWER_SCHEMA,
     finishes: [
       ['stop', 'stop'],
       ['length', 'length'],
@@ -222,6 +240,11 @@ const cases: ProtocolCase[] = [
     },
     reasoningField: (body) => (body.generationConfig as Body | undefined)?.thinkingConfig,
     expectedReasoningField: { includeThoughts: true, thinkingBudget: 24576 },
+    providerOptions: { generationConfig: { topK: 3 }, safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_NONE' }] },
+    expectedOptions: (body) => ({ generationConfig: body.generationConfig, safetySettings: body.safetySettings }),
+    expectedOptionsValue: { generationConfig: { topK: 3 }, safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT', threshold: 'BLOCK_NONE' }] },
+    formatField: (body) => body.generationConfig,
+    expectedFormatField: { responseMimeType: 'application/json', responseJsonSchema: ANSWER_SCHEMA },
     finishes: [
       ['STOP', 'stop'],
       ['MAX_TOKENS', 'length'],
@@ -461,6 +484,18 @@ for (const fixture of cases) {
       const whole = await router.complete(base({ stream: false, reasoningEffort: 'high' }));
       assert.equal(whole.reasoning, 'Whole thought.');
       assert.equal(whole.text, 'Done.');
+    });
+
+    test('providerOptions under the provider name reach the body, merged', async () => {
+      emulator.reset();
+      await stream({ providerOptions: { NATIVE: fixture.providerOptions } });
+      assert.deepEqual(fixture.expectedOptions(emulator.requests[0]?.body as Body), fixture.expectedOptionsValue);
+    });
+
+    test('a json_schema response format is asked for in the vendor field', async () => {
+      emulator.reset();
+      await stream({ responseFormat: { type: 'json_schema', name: 'answer', schema: ANSWER_SCHEMA } });
+      assert.deepEqual(fixture.formatField(emulator.requests[0]?.body as Body), fixture.expectedFormatField);
     });
 
     for (const [word, reason] of fixture.finishes) {
