@@ -21,6 +21,7 @@ import {
   type ToolDefinition,
 } from '../src/index.js';
 import { createNativeEmulator, type NativeEmulator, type NativePlan, type NativeProtocol } from '../src/emulators/native.js';
+import { createLineDecoder } from '../src/providers/ndjson.js';
 
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const KEY = 'native-secret-0042';
@@ -690,5 +691,27 @@ describe('native provider: Ollama refusals', () => {
       configure({});
       await closeDispatchers();
     }
+  });
+});
+
+describe('NDJSON lines', () => {
+  test('whole lines only, split anywhere (inside a character too), CRLF and blank lines', () => {
+    const decoder = createLineDecoder('test');
+    const bytes = Buffer.from('{"a":"é"}\r\n\n{"b":"🌍"}\n{"c":1}');
+    const lines: string[] = [];
+    for (let start = 0; start < bytes.length; start += 3) lines.push(...decoder.push(bytes.subarray(start, start + 3)));
+    lines.push(...decoder.end());
+    assert.deepEqual(lines, ['{"a":"é"}', '{"b":"🌍"}', '{"c":1}']);
+  });
+
+  test('a line over the bound is a StreamParseError, not an ever-growing buffer', () => {
+    const decoder = createLineDecoder('test', 64);
+    assert.deepEqual(decoder.push(Buffer.from(`${'x'.repeat(60)}\n`)), ['x'.repeat(60)]);
+    assert.throws(
+      () => {
+        for (let piece = 0; piece < 10; piece++) decoder.push(Buffer.from('y'.repeat(10)));
+      },
+      (error: unknown) => isG4FError(error, 'StreamParseError') && /longer than 64 bytes/.test(error.message),
+    );
   });
 });
