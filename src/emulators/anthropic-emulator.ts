@@ -107,6 +107,12 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
 export const anthropicModule: NativeProtocolModule = {
   chatRoute: (method, path) => (path !== '/v1/messages' ? undefined : method !== 'POST' ? 'wrong-method' : { stream: (body) => body.stream === true }),
   script,
+  refuse: (headers, body) => {
+    if (headers['anthropic-version'] === undefined) return [400, 'anthropic-version: header is required'];
+    if (typeof body.max_tokens !== 'number') return [400, 'max_tokens: Field required'];
+    if (!Array.isArray(body.messages)) return [400, 'messages: Field required'];
+    return undefined;
+  },
   errorBody: (status, message) => errorJson(ERROR_TYPES[status] ?? 'api_error', message),
   hasKey: (headers, _query, key) => headers['x-api-key'] === key,
 };

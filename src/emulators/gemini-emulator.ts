@@ -98,6 +98,8 @@ export const geminiModule: NativeProtocolModule = {
     return { stream: true, model };
   },
   script,
+  refuse: (_headers, body) =>
+    Array.isArray(body.contents) && body.contents.length > 0 ? undefined : [400, '* GenerateContentRequest.contents: contents is not specified'],
   errorBody: (status, message) => errorJson(status, undefined, message),
   hasKey: (headers, query, key) => headers['x-goog-api-key'] === key || query.key === key,
 };

@@ -188,6 +188,8 @@ export interface NativeProtocolModule {
   script(plan: NativePlan, request: ChatContext): NativeScript;
   /** The protocol's error body for a status. */
   errorBody(status: number, message: string): string;
+  /** What the upstream refuses before answering (a missing required header or field): status and message. */
+  refuse?(headers: Readonly<Record<string, string>>, body: Record<string, unknown>): [number, string] | undefined;
   /** Whether the request carries `key` where the protocol sends it. */
   hasKey(headers: Readonly<Record<string, string>>, query: Readonly<Record<string, string>>, key: string): boolean;
 }

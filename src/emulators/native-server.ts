@@ -152,6 +152,8 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     const body = record.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return answer(response, 400, module.errorBody(400, 'The request body must be a JSON object.'));
     if (options.apiKey !== undefined && !module.hasKey(record.headers, record.query, options.apiKey)) return answer(response, 401, module.errorBody(401, 'invalid x-api-key'));
+    const refusal = module.refuse?.(record.headers, body as Record<string, unknown>);
+    if (refusal !== undefined) return answer(response, refusal[0], module.errorBody(refusal[0], refusal[1]));
     record.chatIndex = chatCount;
     chatCount += 1;
     const plan = queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);

@@ -72,6 +72,7 @@ export const ollamaModule: NativeProtocolModule = {
       ? { models: [{ name: 'llama3.2:latest', model: 'llama3.2:latest', modified_at: '2025-01-01T00:00:00Z', size: 2019393189, digest: 'emulated' }] }
       : undefined,
   script,
+  refuse: (_headers, body) => (typeof body.model === 'string' && body.model !== '' ? undefined : [400, 'model is required']),
   errorBody: (_status, message) => JSON.stringify({ error: message }),
   hasKey: (headers, _query, key) => headers.authorization === `Bearer ${key}`,
 };
