@@ -1,6 +1,6 @@
 /**
- * The JSON config file: OpenAI-compatible providers, routes, built-in provider
- * settings, timers, reply limits, proxies. Validated with zod; secrets come from the
+ * The JSON config file: OpenAI-compatible and native (Anthropic, Ollama, Gemini) providers, routes,
+ * built-in provider settings, timers, reply limits, proxies. Validated with zod; secrets come from the
  * environment only (the file names variables, never values).
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -12,7 +12,14 @@ import { SECRET_HEADER_NAME } from './core/http.js';
 import { ALL_CAPABILITIES } from './core/messages.js';
 import { configure, type ProviderSettings, type Settings } from './core/settings.js';
 import type { Capabilities, Provider } from './core/spec.js';
-import { builtinProviders, createOpenAICompatibleProvider, createProviderRegistry } from './providers/index.js';
+import {
+  builtinProviders,
+  createAnthropicProvider,
+  createGeminiProvider,
+  createOllamaProvider,
+  createOpenAICompatibleProvider,
+  createProviderRegistry,
+} from './providers/index.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
 
@@ -65,28 +72,50 @@ const capabilitiesSchema = z
   .partial()
   .strict();
 
-const configuredProviderSchema = z
-  .object({
-    name: providerName,
-    type: z.literal('openai-compatible'),
-    baseUrl: url,
-    apiKeyEnv: environmentVariable.optional(),
-    models: z.array(z.string().min(1)).min(1),
-    headers: headers.optional(),
-    headersEnv: headersEnv.optional(),
-    path: z.string().startsWith('/').optional(),
-    supportsStream: z.boolean().optional(),
-    needsAuth: z.boolean().optional(),
-    timeouts: timeoutsSchema.optional(),
-    limits: limitsSchema.optional(),
-    proxy: url.optional(),
-    retry: retrySchema.optional(),
-    /** What it can do; default: all of OpenAI's features. Turn one off with `false`. */
-    capabilities: capabilitiesSchema.optional(),
-    /** Per model, over the provider's capabilities. */
-    modelCapabilities: z.record(z.string(), capabilitiesSchema).optional(),
-  })
-  .strict();
+/** Fields every configured provider has, whatever its protocol. */
+const configuredProviderFields = {
+  name: providerName,
+  baseUrl: url,
+  apiKeyEnv: environmentVariable.optional(),
+  models: z.array(z.string().min(1)).min(1),
+  headers: headers.optional(),
+  headersEnv: headersEnv.optional(),
+  supportsStream: z.boolean().optional(),
+  needsAuth: z.boolean().optional(),
+  timeouts: timeoutsSchema.optional(),
+  limits: limitsSchema.optional(),
+  proxy: url.optional(),
+  retry: retrySchema.optional(),
+  /** What it can do; default: all its protocol can. Turn one off with `false`. */
+  capabilities: capabilitiesSchema.optional(),
+  /** Per model, over the provider's capabilities. */
+  modelCapabilities: z.record(z.string(), capabilitiesSchema).optional(),
+};
+
+const maxTokens = z.number().int().positive().max(10_000_000);
+
+/**
+ * A configured provider, by protocol: `openai-compatible` (`{baseUrl}/chat/completions`), or a
+ * native one: `anthropic` (`{baseUrl}/v1/messages`), `ollama` (`{baseUrl}/api/chat`), `gemini`
+ * (`{baseUrl}/v1beta/models/{model}:generateContent`).
+ */
+const configuredProviderSchema = z.discriminatedUnion('type', [
+  z.object({ ...configuredProviderFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() }).strict(),
+  z
+    .object({
+      ...configuredProviderFields,
+      type: z.literal('anthropic'),
+      /** `max_tokens` when the caller gives none (Anthropic requires one); default 4096. */
+      maxTokens: maxTokens.optional(),
+      /** Per model, over `maxTokens`. */
+      modelMaxTokens: z.record(z.string(), maxTokens).optional(),
+    })
+    .strict(),
+  z.object({ ...configuredProviderFields, type: z.literal('ollama') }).strict(),
+  z.object({ ...configuredProviderFields, type: z.literal('gemini') }).strict(),
+]);
+
+type ConfiguredProvider = z.infer<typeof configuredProviderSchema>;
 
 const builtinSettingsSchema = z
   .object({
@@ -249,24 +278,45 @@ export function providersFromConfig(config: G4FConfig): Provider[] {
       .map(([name]) => name.toLowerCase()),
   );
   const providers: Provider[] = builtinProviders.filter((provider) => !disabled.has(provider.name.toLowerCase()));
-  for (const spec of config.providers ?? []) {
-    const provider = createOpenAICompatibleProvider({
-      name: spec.name,
-      url: spec.baseUrl,
-      models: spec.models,
-      ...(spec.path === undefined ? {} : { path: spec.path }),
-      ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
-      ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
-      ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
-      ...(spec.headers === undefined ? {} : { headers: spec.headers }),
-      ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
-      ...(spec.modelCapabilities === undefined
-        ? {}
-        : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
-    });
-    providers.push(provider);
-  }
+  for (const spec of config.providers ?? []) providers.push(providerFromConfig(spec));
   return providers;
+}
+
+/** One configured provider, made by its protocol's factory. */
+function providerFromConfig(spec: ConfiguredProvider): Provider {
+  const common = {
+    name: spec.name,
+    url: spec.baseUrl,
+    models: spec.models,
+    ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
+    ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
+    ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
+    ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+    ...(spec.modelCapabilities === undefined
+      ? {}
+      : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
+  };
+  // The protocol's own capabilities, with the ones the file turns on or off over them.
+  const capabilities = spec.capabilities === undefined ? {} : { capabilities: definedCapabilities(spec.capabilities) };
+  switch (spec.type) {
+    case 'openai-compatible':
+      return createOpenAICompatibleProvider({
+        ...common,
+        ...(spec.path === undefined ? {} : { path: spec.path }),
+        ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
+      });
+    case 'anthropic':
+      return createAnthropicProvider({
+        ...common,
+        ...capabilities,
+        ...(spec.maxTokens === undefined ? {} : { maxTokens: spec.maxTokens }),
+        ...(spec.modelMaxTokens === undefined ? {} : { modelMaxTokens: spec.modelMaxTokens }),
+      });
+    case 'ollama':
+      return createOllamaProvider({ ...common, ...capabilities });
+    case 'gemini':
+      return createGeminiProvider({ ...common, ...capabilities });
+  }
 }
 
 function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial<Capabilities> {

@@ -50,8 +50,14 @@ export {
   Mishalsgpt,
   builtinProviders,
   createOpenAICompatibleProvider,
+  createAnthropicProvider,
+  createGeminiProvider,
+  createOllamaProvider,
   createProviderRegistry,
   type OpenAICompatibleSpec,
+  type AnthropicSpec,
+  type GeminiSpec,
+  type OllamaSpec,
   type ProviderRegistry,
 } from './providers/index.js';
 export * from './routing/index.js';

@@ -204,6 +204,9 @@ export type Chunk =
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; reason: FinishReason; choice?: number };
 
+/** Where a provider comes from: the seeds (built in), or the protocol of a configured one. */
+export type ProviderKind = 'builtin' | 'openai-compatible' | 'anthropic' | 'gemini' | 'ollama';
+
 export interface Provider {
   /** Unique name, as users type it (case-insensitive lookups). */
   readonly name: string;
@@ -213,7 +216,7 @@ export interface Provider {
   readonly supportsStream: boolean;
   readonly needsAuth: boolean;
   /** Where the original system came from, for listings. */
-  readonly kind?: 'builtin' | 'openai-compatible';
+  readonly kind?: ProviderKind;
   /** Environment variable holding this provider's secret, if any. */
   readonly apiKeyEnv?: string;
   /** What it can do; absent capabilities are false (plain text only). */

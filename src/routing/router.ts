@@ -358,7 +358,8 @@ function newState(model: string): RunState {
  * must not shut the provider off for everyone.
  */
 function countsAgainstHealth(error: G4FError): boolean {
-  if (error.code === 'internal') return false;
+  // A fault here, or a provider refusing what this request asks (before sending it), says nothing of its health.
+  if (error.code === 'internal' || error.code === 'unsupported' || error.code === 'invalid_request') return false;
   if (error.code !== 'http_status') return true;
   const status = (error as ProviderHttpError).status;
   return status >= 500 || status === 408 || status === 409;

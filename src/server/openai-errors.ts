@@ -210,6 +210,10 @@ function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
   if (firstRefusal !== undefined && refusals.every((refusal) => refusal !== undefined)) {
     // Every upstream refused the request itself (e.g. 400 for max_tokens): the client's error, not ours.
     mapped = fromRefusal(firstRefusal);
+  } else if (every((attempt) => attempt.error.code === 'unsupported')) {
+    // Every provider refused what the request asks before sending it: the request's doing.
+    const first = attempts[0]?.error as { message: string; param?: string } | undefined;
+    mapped = answer(400, `${error.message}`, 'invalid_request_error', 'unsupported', first?.param ?? null);
   } else if (every((attempt) => attempt.error.code === 'internal')) {
     mapped = answer(500, error.message, 'server_error', 'internal_error');
   } else if (every((attempt) => isG4FError(attempt.error, 'TimeoutError'))) {
