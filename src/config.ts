@@ -20,6 +20,7 @@ import {
   createOpenAICompatibleProvider,
   createProviderRegistry,
 } from './providers/index.js';
+import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
 
@@ -270,7 +271,7 @@ export function settingsFromConfig(config: G4FConfig): Settings {
   return settings;
 }
 
-/** The providers a config describes: enabled built-ins, then configured ones. */
+/** The providers a config describes: enabled built-ins, configured ones, then the catalog's enabled presets. */
 export function providersFromConfig(config: G4FConfig): Provider[] {
   const disabled = new Set(
     Object.entries(config.builtin ?? {})
@@ -279,6 +280,9 @@ export function providersFromConfig(config: G4FConfig): Provider[] {
   );
   const providers: Provider[] = builtinProviders.filter((provider) => !disabled.has(provider.name.toLowerCase()));
   for (const spec of config.providers ?? []) providers.push(providerFromConfig(spec));
+  // The catalog's presets enabled in this environment, unless a configured provider takes the name.
+  const taken = new Set(providers.map((provider) => provider.name.toLowerCase()));
+  providers.push(...catalogProviders(taken));
   return providers;
 }
 

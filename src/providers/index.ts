@@ -11,6 +11,7 @@ export { ANTHROPIC_CAPABILITIES, createAnthropicProvider, type AnthropicSpec } f
 export { GEMINI_CAPABILITIES, createGeminiProvider, type GeminiSpec } from './gemini.js';
 export { OLLAMA_CAPABILITIES, createOllamaProvider, type OllamaSpec } from './ollama.js';
 export type { NativeProviderSpec } from './native-call.js';
+export { CATALOG, catalogStates, presetProvider, type Preset, type PresetState } from './catalog.js';
 
 export const builtinProviders: readonly Provider[] = [Lockchat, Mishalsgpt];
 
