@@ -1,6 +1,6 @@
 /**
- * The JSON config file: OpenAI-compatible providers, routes, built-in provider
- * settings, timers, proxies. Validated with zod; secrets come from the
+ * The JSON config file: OpenAI-compatible and native (Anthropic, Ollama, Gemini) providers, routes,
+ * built-in provider settings, timers, reply limits, proxies. Validated with zod; secrets come from the
  * environment only (the file names variables, never values).
  */
 import { readFile, stat } from 'node:fs/promises';
@@ -12,7 +12,15 @@ import { SECRET_HEADER_NAME } from './core/http.js';
 import { ALL_CAPABILITIES } from './core/messages.js';
 import { configure, type ProviderSettings, type Settings } from './core/settings.js';
 import type { Capabilities, Provider } from './core/spec.js';
-import { builtinProviders, createOpenAICompatibleProvider, createProviderRegistry } from './providers/index.js';
+import {
+  builtinProviders,
+  createAnthropicProvider,
+  createGeminiProvider,
+  createOllamaProvider,
+  createOpenAICompatibleProvider,
+  createProviderRegistry,
+} from './providers/index.js';
+import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
 
@@ -21,6 +29,9 @@ const timeoutsSchema = z
   .object({ connect: milliseconds, firstToken: milliseconds, idle: milliseconds, total: milliseconds })
   .partial()
   .strict();
+/** Bounds on one upstream reply (DEFAULT_LIMITS in core/settings.ts). */
+const size = z.number().int().positive().max(1024 * 1024 * 1024);
+const limitsSchema = z.object({ bodyBytes: size, eventChars: size, answerChars: size }).partial().strict();
 const retrySchema = z
   .object({
     attempts: z.number().int().min(1).max(10),
@@ -62,27 +73,50 @@ const capabilitiesSchema = z
   .partial()
   .strict();
 
-const configuredProviderSchema = z
-  .object({
-    name: providerName,
-    type: z.literal('openai-compatible'),
-    baseUrl: url,
-    apiKeyEnv: environmentVariable.optional(),
-    models: z.array(z.string().min(1)).min(1),
-    headers: headers.optional(),
-    headersEnv: headersEnv.optional(),
-    path: z.string().startsWith('/').optional(),
-    supportsStream: z.boolean().optional(),
-    needsAuth: z.boolean().optional(),
-    timeouts: timeoutsSchema.optional(),
-    proxy: url.optional(),
-    retry: retrySchema.optional(),
-    /** What it can do; default: all of OpenAI's features. Turn one off with `false`. */
-    capabilities: capabilitiesSchema.optional(),
-    /** Per model, over the provider's capabilities. */
-    modelCapabilities: z.record(z.string(), capabilitiesSchema).optional(),
-  })
-  .strict();
+/** Fields every configured provider has, whatever its protocol. */
+const configuredProviderFields = {
+  name: providerName,
+  baseUrl: url,
+  apiKeyEnv: environmentVariable.optional(),
+  models: z.array(z.string().min(1)).min(1),
+  headers: headers.optional(),
+  headersEnv: headersEnv.optional(),
+  supportsStream: z.boolean().optional(),
+  needsAuth: z.boolean().optional(),
+  timeouts: timeoutsSchema.optional(),
+  limits: limitsSchema.optional(),
+  proxy: url.optional(),
+  retry: retrySchema.optional(),
+  /** What it can do; default: all its protocol can. Turn one off with `false`. */
+  capabilities: capabilitiesSchema.optional(),
+  /** Per model, over the provider's capabilities. */
+  modelCapabilities: z.record(z.string(), capabilitiesSchema).optional(),
+};
+
+const maxTokens = z.number().int().positive().max(10_000_000);
+
+/**
+ * A configured provider, by protocol: `openai-compatible` (`{baseUrl}/chat/completions`), or a
+ * native one: `anthropic` (`{baseUrl}/v1/messages`), `ollama` (`{baseUrl}/api/chat`), `gemini`
+ * (`{baseUrl}/v1beta/models/{model}:generateContent`).
+ */
+const configuredProviderSchema = z.discriminatedUnion('type', [
+  z.object({ ...configuredProviderFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() }).strict(),
+  z
+    .object({
+      ...configuredProviderFields,
+      type: z.literal('anthropic'),
+      /** `max_tokens` when the caller gives none (Anthropic requires one); default 4096. */
+      maxTokens: maxTokens.optional(),
+      /** Per model, over `maxTokens`. */
+      modelMaxTokens: z.record(z.string(), maxTokens).optional(),
+    })
+    .strict(),
+  z.object({ ...configuredProviderFields, type: z.literal('ollama') }).strict(),
+  z.object({ ...configuredProviderFields, type: z.literal('gemini') }).strict(),
+]);
+
+type ConfiguredProvider = z.infer<typeof configuredProviderSchema>;
 
 const builtinSettingsSchema = z
   .object({
@@ -92,6 +126,7 @@ const builtinSettingsSchema = z
     headers: headers.optional(),
     headersEnv: headersEnv.optional(),
     timeouts: timeoutsSchema.optional(),
+    limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
     enabled: z.boolean().optional(),
@@ -106,6 +141,7 @@ export const configSchema = z
     models: z.record(z.string(), z.array(z.string().min(1)).min(1)).optional(),
     aliases: z.record(z.string(), z.string()).optional(),
     timeouts: timeoutsSchema.optional(),
+    limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
     routing: z.object({ order: z.enum(['ordered', 'shuffle']) }).partial().strict().optional(),
@@ -207,6 +243,7 @@ export function settingsFromConfig(config: G4FConfig): Settings {
     const builtinHeaders = withHeadersFromEnvironment(builtin.headers, builtin.headersEnv);
     if (builtinHeaders) settings.headers = builtinHeaders;
     if (builtin.timeouts) settings.timeouts = builtin.timeouts;
+    if (builtin.limits) settings.limits = builtin.limits;
     if (builtin.proxy) settings.proxy = builtin.proxy;
     if (builtin.retry) settings.retry = builtin.retry;
     if (builtin.tokenEnv) {
@@ -221,18 +258,20 @@ export function settingsFromConfig(config: G4FConfig): Settings {
     const secretHeaders = withHeadersFromEnvironment(undefined, provider.headersEnv);
     if (secretHeaders) settings.headers = secretHeaders;
     if (provider.timeouts) settings.timeouts = provider.timeouts;
+    if (provider.limits) settings.limits = provider.limits;
     if (provider.proxy) settings.proxy = provider.proxy;
     if (provider.retry) settings.retry = provider.retry;
     providers[provider.name] = settings;
   }
   const settings: Settings = { providers };
   if (config.timeouts) settings.timeouts = config.timeouts;
+  if (config.limits) settings.limits = config.limits;
   if (config.proxy) settings.proxy = config.proxy;
   if (config.retry) settings.retry = config.retry;
   return settings;
 }
 
-/** The providers a config describes: enabled built-ins, then configured ones. */
+/** The providers a config describes: enabled built-ins, configured ones, then the catalog's enabled presets. */
 export function providersFromConfig(config: G4FConfig): Provider[] {
   const disabled = new Set(
     Object.entries(config.builtin ?? {})
@@ -240,24 +279,48 @@ export function providersFromConfig(config: G4FConfig): Provider[] {
       .map(([name]) => name.toLowerCase()),
   );
   const providers: Provider[] = builtinProviders.filter((provider) => !disabled.has(provider.name.toLowerCase()));
-  for (const spec of config.providers ?? []) {
-    const provider = createOpenAICompatibleProvider({
-      name: spec.name,
-      url: spec.baseUrl,
-      models: spec.models,
-      ...(spec.path === undefined ? {} : { path: spec.path }),
-      ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
-      ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
-      ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
-      ...(spec.headers === undefined ? {} : { headers: spec.headers }),
-      ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
-      ...(spec.modelCapabilities === undefined
-        ? {}
-        : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
-    });
-    providers.push(provider);
-  }
+  for (const spec of config.providers ?? []) providers.push(providerFromConfig(spec));
+  // The catalog's presets enabled in this environment, unless a configured provider takes the name.
+  const taken = new Set(providers.map((provider) => provider.name.toLowerCase()));
+  providers.push(...catalogProviders(taken));
   return providers;
+}
+
+/** One configured provider, made by its protocol's factory. */
+function providerFromConfig(spec: ConfiguredProvider): Provider {
+  const common = {
+    name: spec.name,
+    url: spec.baseUrl,
+    models: spec.models,
+    ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
+    ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
+    ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
+    ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+    ...(spec.modelCapabilities === undefined
+      ? {}
+      : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
+  };
+  // The protocol's own capabilities, with the ones the file turns on or off over them.
+  const capabilities = spec.capabilities === undefined ? {} : { capabilities: definedCapabilities(spec.capabilities) };
+  switch (spec.type) {
+    case 'openai-compatible':
+      return createOpenAICompatibleProvider({
+        ...common,
+        ...(spec.path === undefined ? {} : { path: spec.path }),
+        ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
+      });
+    case 'anthropic':
+      return createAnthropicProvider({
+        ...common,
+        ...capabilities,
+        ...(spec.maxTokens === undefined ? {} : { maxTokens: spec.maxTokens }),
+        ...(spec.modelMaxTokens === undefined ? {} : { modelMaxTokens: spec.modelMaxTokens }),
+      });
+    case 'ollama':
+      return createOllamaProvider({ ...common, ...capabilities });
+    case 'gemini':
+      return createGeminiProvider({ ...common, ...capabilities });
+  }
 }
 
 function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial<Capabilities> {

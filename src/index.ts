@@ -13,6 +13,7 @@ export type {
   ImagePart,
   Provider,
   ProviderContext,
+  ReplyLimits,
   ResponseFormat,
   Role,
   SystemMessage,
@@ -27,6 +28,7 @@ export type {
 } from './core/spec.js';
 export { ALL_CAPABILITIES, NO_CAPABILITIES, capabilitiesOf, isOutputChunk, messageText, requiredCapabilities } from './core/messages.js';
 export {
+  DEFAULT_LIMITS,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
   configure,
@@ -48,8 +50,14 @@ export {
   Mishalsgpt,
   builtinProviders,
   createOpenAICompatibleProvider,
+  createAnthropicProvider,
+  createGeminiProvider,
+  createOllamaProvider,
   createProviderRegistry,
   type OpenAICompatibleSpec,
+  type AnthropicSpec,
+  type GeminiSpec,
+  type OllamaSpec,
   type ProviderRegistry,
 } from './providers/index.js';
 export * from './routing/index.js';

@@ -3,6 +3,7 @@
  * health; `--check` sends a tiny request to each at once and adds status and latency.
  */
 import { isG4FError } from '../core/errors.js';
+import { catalogStates } from '../providers/catalog.js';
 import type { ProviderInfo, Router } from '../routing/types.js';
 import { openRouter, type GlobalOptions } from './context.js';
 import { describeFailure, describeReason } from './failure.js';
@@ -35,11 +36,18 @@ export async function runProviders(options: ProvidersOptions, globals: GlobalOpt
   const checks = options.check === true ? await checkAll(router, router.listProviders(), options.timeout) : undefined;
   // Listed after the checks: their results are part of each provider's health.
   const providers = router.listProviders();
+  // The catalog's presets that are off here, and what turns each on.
+  const listed = new Set(providers.map((provider) => provider.name.toLowerCase()));
+  const off = catalogStates().filter((state) => !state.enabled && !listed.has(state.preset.name.toLowerCase()));
   if (options.json === true) {
-    const listing = providers.map((provider) => ({ ...provider, check: checks?.get(provider.name) }));
+    const listing: unknown[] = providers.map((provider) => ({ ...provider, enabled: true, check: checks?.get(provider.name) }));
+    for (const state of off) listing.push({ name: state.preset.name, kind: state.preset.protocol, url: state.preset.baseUrl, models: [...state.preset.models], enabled: false, reason: state.reason });
     await writeOut(`${JSON.stringify(listing, null, 2)}\n`);
   } else {
-    await writeOut(`${renderTable(providers, checks, createStyle(process.stdout))}\n`);
+    const style = createStyle(process.stdout);
+    let text = renderTable(providers, checks, style);
+    if (off.length > 0) text += `\n\n${style.dim(`Not enabled (catalog): ${off.map((state) => `${state.preset.name} (${state.reason})`).join(', ')}`)}`;
+    await writeOut(`${text}\n`);
   }
   if (checks === undefined) return EXIT.ok;
   return [...checks.values()].every((result) => result.ok) ? EXIT.ok : EXIT.failed;

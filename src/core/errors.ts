@@ -21,6 +21,7 @@ export type ErrorKind =
   | 'config'
   | 'circuit_open'
   | 'empty_answer'
+  | 'upstream_response_too_large'
   /** A fault of this program, not of the upstream (never counted against a provider's health). */
   | 'internal';
 
@@ -210,6 +211,38 @@ export class EmptyAnswerError extends G4FError {
   }
 }
 
+/** What a limit on an upstream's reply bounds: a whole body read at once, one event, one answer's text. */
+export type ReplyLimitPart = 'body' | 'event' | 'answer';
+
+/**
+ * The upstream's reply passed a limit (settings `limits`): the request was aborted there. The
+ * upstream's fault, like a broken stream: it counts against the provider's health.
+ */
+export class UpstreamResponseTooLargeError extends G4FError {
+  override readonly name = 'UpstreamResponseTooLargeError';
+  override readonly retryable = true;
+  readonly part: ReplyLimitPart;
+  /** The limit passed: bytes for a body, characters for an event or an answer. */
+  readonly limit: number;
+  constructor(part: ReplyLimitPart, limit: number, options: G4FErrorOptions = {}) {
+    super('upstream_response_too_large', `${options.provider ?? 'Upstream'} sent ${describePart(part, limit)}; the reply was cut there`, options);
+    this.part = part;
+    this.limit = limit;
+  }
+}
+
+function describePart(part: ReplyLimitPart, limit: number): string {
+  const count = limit.toLocaleString('en-US');
+  switch (part) {
+    case 'body':
+      return `a reply body larger than ${count} bytes`;
+    case 'event':
+      return `one event (or line) longer than ${count} characters`;
+    case 'answer':
+      return `an answer longer than ${count} characters`;
+  }
+}
+
 export class CircuitOpenError extends G4FError {
   override readonly name = 'CircuitOpenError';
   override readonly retryable = true;
@@ -285,6 +318,7 @@ interface ErrorsByName {
   StreamInterruptedError: StreamInterruptedError;
   CircuitOpenError: CircuitOpenError;
   EmptyAnswerError: EmptyAnswerError;
+  UpstreamResponseTooLargeError: UpstreamResponseTooLargeError;
   AllProvidersFailedError: AllProvidersFailedError;
   ConfigError: ConfigError;
 }
@@ -307,6 +341,7 @@ const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   'config',
   'circuit_open',
   'empty_answer',
+  'upstream_response_too_large',
 ]);
 
 /** A guard by `name` and `code`, not `instanceof`, so it works across duplicate installs. */

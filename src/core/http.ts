@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { Agent, createProxyAgent } from './undici.js';
-import { dispatchReply, type ReplyBody, type UpstreamReply } from './reply.js';
+import { dispatchReply, type ReplyBody, type ReplyTooLargeError, type UpstreamReply } from './reply.js';
 import {
   AbortError,
   AuthError,
@@ -13,6 +13,7 @@ import {
   ProviderHttpError,
   RateLimitError,
   TimeoutError,
+  UpstreamResponseTooLargeError,
   isG4FError,
   redactSecrets,
   truncate,
@@ -131,6 +132,8 @@ function mapTransportError(error: unknown, provider: string, timeouts: Timeouts,
         : new TimeoutError('total', timeouts.total, { provider, cause: error });
     case 'UND_ERR_BODY_TIMEOUT':
       return new TimeoutError('idle', timeouts.idle, { provider, cause: error });
+    case 'G4F_REPLY_TOO_LARGE':
+      return new UpstreamResponseTooLargeError('body', (error as ReplyTooLargeError).limitBytes, { provider, cause: error });
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
       return new AbortError(undefined, { provider, cause: error });

@@ -35,6 +35,15 @@ export class ReplyAbortedError extends Error {
   }
 }
 
+/** The body passed the bytes a caller would read whole. */
+export class ReplyTooLargeError extends Error {
+  readonly code = 'G4F_REPLY_TOO_LARGE';
+  constructor(readonly limitBytes: number) {
+    super(`reply body larger than ${limitBytes} bytes`);
+    this.name = 'ReplyTooLargeError';
+  }
+}
+
 export interface ReplyBody extends AsyncIterable<Uint8Array> {
   /**
    * The next chunk that has arrived, `null` at the end, or `undefined` when none has yet
@@ -43,8 +52,11 @@ export interface ReplyBody extends AsyncIterable<Uint8Array> {
   read(): Uint8Array | null | undefined;
   /** Resolves when `read()` has something new: a chunk, the end, or a failure. */
   wait(): Promise<void>;
-  /** The whole body as text (UTF-8). */
-  text(): Promise<string>;
+  /**
+   * The whole body as text (UTF-8). Past `maxBytes` (announced or received) the reply is cut,
+   * which aborts the request, and this throws ReplyTooLargeError.
+   */
+  text(maxBytes?: number): Promise<string>;
   /** Stops the reply: the request is aborted unless it already ended. Unread chunks are dropped. */
   destroy(error?: Error): void;
   readonly destroyed: boolean;
@@ -216,15 +228,27 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
     return this.waiting;
   }
 
-  async text(): Promise<string> {
+  async text(maxBytes = Infinity): Promise<string> {
+    if (Number(this.headers['content-length']) > maxBytes) this.tooLarge(maxBytes);
     const pieces: Uint8Array[] = [];
+    let length = 0;
     for (;;) {
       const chunk = this.read();
       if (chunk === null) break;
       if (chunk === undefined) await this.wait();
-      else pieces.push(chunk);
+      else {
+        length += chunk.length;
+        if (length > maxBytes) this.tooLarge(maxBytes);
+        pieces.push(chunk);
+      }
     }
-    return Buffer.concat(pieces).toString('utf8');
+    return Buffer.concat(pieces, length).toString('utf8');
+  }
+
+  private tooLarge(maxBytes: number): never {
+    const error = new ReplyTooLargeError(maxBytes);
+    this.destroy(error);
+    throw error;
   }
 
   /** Leaves the reply ended or failed, so `read()` and `wait()` need no check of their own. */

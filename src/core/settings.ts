@@ -1,5 +1,5 @@
 /**
- * Process-wide settings of providers (base URLs, secrets, timeouts, proxies),
+ * Process-wide settings of providers (base URLs, secrets, timeouts, reply limits, proxies),
  * and the resolution of one provider's context for one call.
  *
  * Precedence, highest first: the call, the provider's settings (code or config
@@ -7,13 +7,27 @@
  * settings (code or config file), the defaults.
  */
 import { dispatcherGeneration, getDispatcher } from './http.js';
-import type { Provider, ProviderContext, Timeouts } from './spec.js';
+import type { Provider, ProviderContext, ReplyLimits, Timeouts } from './spec.js';
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   connect: 10_000,
   firstToken: 60_000,
   idle: 30_000,
   total: 120_000,
+});
+
+const MEBI = 1024 * 1024;
+
+/**
+ * Bounds on one upstream reply: far above any real answer (4 Mi characters is about a million
+ * tokens), and sized so that a reply just under them fits the heap `g4f serve` runs with
+ * (bench/upstream-limits.ts): a non-streamed answer is held several times over (its text, its JSON,
+ * its usage count).
+ */
+export const DEFAULT_LIMITS: Readonly<ReplyLimits> = Object.freeze({
+  bodyBytes: 16 * MEBI,
+  eventChars: MEBI,
+  answerChars: 4 * MEBI,
 });
 
 export interface RetrySettings {
@@ -58,6 +72,7 @@ export interface ProviderSettings {
   apiKeyEnv?: string;
   headers?: Record<string, string>;
   timeouts?: Loose<Timeouts>;
+  limits?: Loose<ReplyLimits>;
   proxy?: string;
   retry?: Loose<RetrySettings>;
   /** Provider-specific settings, e.g. `{ token }` for Lockchat. */
@@ -66,6 +81,7 @@ export interface ProviderSettings {
 
 export interface Settings {
   timeouts?: Loose<Timeouts>;
+  limits?: Loose<ReplyLimits>;
   proxy?: string;
   retry?: Loose<RetrySettings>;
   providers?: Record<string, ProviderSettings>;
@@ -119,6 +135,18 @@ export function resolveTimeouts(providerName: string, call?: Loose<Timeouts>): T
   return merge<Timeouts>(DEFAULT_TIMEOUTS, current.timeouts, providerSettings(providerName)?.timeouts, call);
 }
 
+/** The provider's limits; a call's own (`call`) may only lower them. */
+export function resolveLimits(providerName: string, call?: Loose<ReplyLimits>): ReplyLimits {
+  const limits = merge<ReplyLimits>(DEFAULT_LIMITS, current.limits, providerSettings(providerName)?.limits);
+  if (call !== undefined) {
+    for (const key of Object.keys(limits) as Array<keyof ReplyLimits>) {
+      const own = call[key];
+      if (own !== undefined && own < limits[key]) limits[key] = own;
+    }
+  }
+  return limits;
+}
+
 export function resolveRetry(providerName: string): RetrySettings {
   return merge<RetrySettings>(DEFAULT_RETRY, current.retry, providerSettings(providerName)?.retry);
 }
@@ -129,6 +157,14 @@ export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): s
   const variable = settings?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY');
   const value = process.env[variable];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** What one call sets for itself, over the settings. */
+export interface CallSettings {
+  timeouts?: Loose<Timeouts> | undefined;
+  /** Only lower than the provider's. */
+  limits?: Loose<ReplyLimits> | undefined;
+  apiKey?: string | undefined;
 }
 
 interface CachedContext {
@@ -143,9 +179,9 @@ let version = 0;
 /** Everything a provider needs for one call. Cached per provider: the request path is measured. */
 export function resolveContext(
   provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
-  call: { timeouts?: Loose<Timeouts> | undefined; apiKey?: string | undefined } = {},
+  call: CallSettings = {},
 ): ProviderContext {
-  if (call.timeouts !== undefined || call.apiKey !== undefined) return buildContext(provider, call);
+  if (call.timeouts !== undefined || call.apiKey !== undefined || call.limits !== undefined) return buildContext(provider, call);
   const settings = providerSettings(provider.name);
   const environment = process.env;
   // The environment is read on every call, so a changed variable takes effect at once.
@@ -159,16 +195,14 @@ export function resolveContext(
   return context;
 }
 
-function buildContext(
-  provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
-  call: { timeouts?: Loose<Timeouts> | undefined; apiKey?: string | undefined },
-): ProviderContext {
+function buildContext(provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>, call: CallSettings): ProviderContext {
   const settings = providerSettings(provider.name);
   const timeouts = resolveTimeouts(provider.name, call.timeouts);
   const proxy = resolveProxy(provider.name);
   const context: ProviderContext = {
     baseUrl: resolveBaseUrl(provider),
     timeouts,
+    limits: resolveLimits(provider.name, call.limits),
     dispatcher: getDispatcher(timeouts.connect, proxy),
     retry: resolveRetry(provider.name),
   };

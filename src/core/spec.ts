@@ -145,11 +145,26 @@ export interface Timeouts {
   total: number;
 }
 
+/**
+ * Bounds on one upstream reply, so that no reply can exhaust the heap. Past one, the call fails
+ * with UpstreamResponseTooLargeError and the upstream request is aborted.
+ */
+export interface ReplyLimits {
+  /** Bytes of a body read whole (a non-streamed JSON answer). */
+  bodyBytes: number;
+  /** Characters of one server-sent event, or of one line not yet ended. */
+  eventChars: number;
+  /** Characters of one answer's text, streamed or not (what a whole answer, usage counting and the chat page keep). */
+  answerChars: number;
+}
+
 /** What a provider is handed, besides the request, by whoever calls it. */
 export interface ProviderContext {
   /** The resolved base URL (configuration, then G4F_<NAME>_URL, then the default). */
   baseUrl: string;
   timeouts: Timeouts;
+  /** Bounds on the reply; default DEFAULT_LIMITS (core/settings.ts). */
+  limits?: ReplyLimits;
   /** A secret (API key or token) from the environment or the caller, when there is one. */
   apiKey?: string;
   /** Extra headers from configuration. */
@@ -189,6 +204,9 @@ export type Chunk =
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; reason: FinishReason; choice?: number };
 
+/** Where a provider comes from: the seeds (built in), or the protocol of a configured one. */
+export type ProviderKind = 'builtin' | 'openai-compatible' | 'anthropic' | 'gemini' | 'ollama';
+
 export interface Provider {
   /** Unique name, as users type it (case-insensitive lookups). */
   readonly name: string;
@@ -198,7 +216,7 @@ export interface Provider {
   readonly supportsStream: boolean;
   readonly needsAuth: boolean;
   /** Where the original system came from, for listings. */
-  readonly kind?: 'builtin' | 'openai-compatible';
+  readonly kind?: ProviderKind;
   /** Environment variable holding this provider's secret, if any. */
   readonly apiKeyEnv?: string;
   /** What it can do; absent capabilities are false (plain text only). */

@@ -4,6 +4,7 @@
  * a streaming TextDecoder reassembles them before the parser sees text.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { UpstreamResponseTooLargeError } from './errors.js';
 
 export type ServerSentEvent = EventSourceMessage;
 
@@ -26,7 +27,17 @@ export interface EventStreamDecoder {
   end(): readonly EventStreamItem[];
 }
 
-export function createEventStreamDecoder(): EventStreamDecoder {
+export interface EventStreamOptions {
+  /**
+   * The longest event, in characters: a line not yet ended plus the data of its event. Past it,
+   * `push()` throws UpstreamResponseTooLargeError (eventsource-parser's own bound on its buffer).
+   */
+  maxEventChars?: number;
+  /** Named in that error. */
+  provider?: string;
+}
+
+export function createEventStreamDecoder(options: EventStreamOptions = {}): EventStreamDecoder {
   // The byte order mark is stripped here, once, at the start of the stream (the decoder does not
   // always see the first read).
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -51,29 +62,38 @@ export function createEventStreamDecoder(): EventStreamDecoder {
     return decoder.decode(bytes, { stream: true });
   };
   const ready: EventStreamItem[] = [];
+  const { maxEventChars } = options;
+  let tooLarge = false;
   const parser = createParser({
     onEvent: (event) => ready.push(event),
     onError: (error) => {
       if (error.type === 'unknown-field' && error.line !== undefined) ready.push({ stray: error.line });
+      else if (error.type === 'max-buffer-size-exceeded') tooLarge = true;
     },
+    ...(maxEventChars === undefined ? {} : { maxBufferSize: maxEventChars }),
   });
+  const tooLargeError = (): UpstreamResponseTooLargeError =>
+    new UpstreamResponseTooLargeError('event', maxEventChars ?? 0, options.provider === undefined ? {} : { provider: options.provider });
+  const feed = (text: string): readonly EventStreamItem[] => {
+    ready.length = 0;
+    if (tooLarge) throw tooLargeError();
+    parser.feed(text);
+    // The parser has dropped its buffer; the events completed before it are given, the next call throws.
+    if (tooLarge && ready.length === 0) throw tooLargeError();
+    return ready;
+  };
   return {
-    push(bytes) {
-      ready.length = 0;
-      parser.feed(decode(bytes));
-      return ready;
-    },
-    end() {
-      ready.length = 0;
-      parser.feed(`${decoder.decode()}\n\n`);
-      return ready;
-    },
+    push: (bytes) => feed(decode(bytes)),
+    end: () => feed(`${decoder.decode()}\n\n`),
   };
 }
 
 /** The same as an async generator, for callers that prefer one. */
-export async function* parseEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<EventStreamItem, void, undefined> {
-  const decoder = createEventStreamDecoder();
+export async function* parseEventStream(
+  body: AsyncIterable<Uint8Array>,
+  options: EventStreamOptions = {},
+): AsyncGenerator<EventStreamItem, void, undefined> {
+  const decoder = createEventStreamDecoder(options);
   for await (const bytes of body) yield* [...decoder.push(bytes)];
   yield* [...decoder.end()];
 }

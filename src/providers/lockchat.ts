@@ -44,7 +44,7 @@ async function* lockchatBatches(request: CompletionRequest, context: ProviderCon
   const headers = { 'user-agent': LOCKCHAT_USER_AGENT, 'content-type': 'application/json', ...context.headers };
   const retry = context.retry ?? { attempts: 3, baseDelayMs: 250, maxDelayMs: 4_000 };
   const guard = createCallGuard(NAME, context.timeouts, { signal: request.signal, stream: request.stream });
-  const reply = { provider: NAME, guard, secrets: [token, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)] };
+  const reply = { provider: NAME, guard, secrets: [token, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)], limits: context.limits };
   let yieldedText = false;
   try {
     for (let attempt = 1; ; attempt++) {

@@ -53,7 +53,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     if (context.apiKey !== undefined) headers.authorization = `Bearer ${context.apiKey}`;
 
     const guard = createCallGuard(name, context.timeouts, { signal: request.signal, stream: request.stream });
-    const reply = { provider: name, guard, secrets: [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)] };
+    const reply = { provider: name, guard, secrets: [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)], limits: context.limits };
     let response;
     try {
       response = await post({ provider: name, url: joinUrl(context.baseUrl, path), headers, body: JSON.stringify(payload), context, guard });

@@ -2,9 +2,10 @@
 import { ModelNotFoundError, StreamParseError, truncate, type G4FError } from '../core/errors.js';
 import { errorFromResponse, readErrorBody, type CallGuard } from '../core/http.js';
 import type { UpstreamReply } from '../core/reply.js';
+import { DEFAULT_LIMITS } from '../core/settings.js';
 import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
 import { isOutputChunk } from '../core/messages.js';
-import type { Chunk } from '../core/spec.js';
+import type { Chunk, ReplyLimits } from '../core/spec.js';
 import {
   AFTER_DONE_GRACE_MS,
   chunksFromOpenAICompletion,
@@ -19,6 +20,8 @@ export interface ReplyOptions {
   guard: CallGuard;
   /** Values to redact from upstream text: API keys, tokens. */
   secrets: ReadonlyArray<string | undefined>;
+  /** The context's limits; default DEFAULT_LIMITS. */
+  limits?: ReplyLimits | undefined;
 }
 
 /** The typed error of a non-2xx reply; OpenAI's model-not-found keeps its class. */
@@ -60,7 +63,7 @@ export async function* readEventStreamReply(
   options: ReplyOptions,
 ): AsyncGenerator<readonly Chunk[]> {
   const { body } = response;
-  const decoder = createEventStreamDecoder();
+  const decoder = createEventStreamDecoder({ maxEventChars: (options.limits ?? DEFAULT_LIMITS).eventChars, provider: options.provider });
   let done = false;
   let gotText = false;
   let grace: NodeJS.Timeout | undefined;
@@ -111,7 +114,7 @@ export async function* readEventStreamReply(
 
 /** The chunks of a whole `chat.completion` JSON reply: each choice's content, once. */
 export async function jsonReplyChunks(response: UpstreamReply, options: ReplyOptions): Promise<readonly Chunk[]> {
-  const text = await response.body.text();
+  const text = await response.body.text((options.limits ?? DEFAULT_LIMITS).bodyBytes);
   let value: unknown;
   try {
     value = JSON.parse(text);

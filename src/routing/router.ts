@@ -13,13 +13,14 @@ import {
   G4FError,
   StreamInterruptedError,
   UnsupportedError,
+  UpstreamResponseTooLargeError,
   isG4FError,
   type ProviderAttempt,
   type ProviderHttpError,
 } from '../core/errors.js';
 import { flattenBatches, singleChunkBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
+import { DEFAULT_LIMITS, providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
 import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
@@ -113,7 +114,7 @@ export function createRouter(options: RouterOptions = {}): Router {
 
   /** The request a provider sees: the routing fields left out, the model resolved. */
   function upstreamRequest(request: RouteRequest, model: string): CompletionRequest {
-    const { provider: _provider, timeouts: _timeouts, auth: _auth, healthExempt: _healthExempt, ...upstream } = request;
+    const { provider: _provider, timeouts: _timeouts, limits: _limits, auth: _auth, healthExempt: _healthExempt, ...upstream } = request;
     return { ...upstream, model };
   }
 
@@ -164,7 +165,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         state.attempts.push({ provider: provider.name, error });
         continue;
       }
-      const context = resolveContext(provider, { timeouts: request.timeouts, apiKey: request.auth });
+      const context = resolveContext(provider, { timeouts: request.timeouts, limits: request.limits, apiKey: request.auth });
       if (provider.needsAuth && context.apiKey === undefined) {
         const error = new AuthError(`${provider.name} needs auth and none was given`, { provider: provider.name });
         if (forced) throw error;
@@ -177,6 +178,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         continue;
       }
       const budget = retryFor(provider.name);
+      const answerLimit = (context.limits ?? DEFAULT_LIMITS).answerChars;
       for (let attempt = 1; ; attempt++) {
         const started = performance.now();
         let committed = false;
@@ -184,11 +186,18 @@ export function createRouter(options: RouterOptions = {}): Router {
         // Chunks before the first output (a finish, usage) are held: the answer is uncommitted until then.
         let held: Chunk[] | undefined;
         let latency = 0;
+        // Characters of text so far: an answer that never ends is cut here, by the upstream's fault.
+        let answered = 0;
         state.exchanges++;
         try {
           const batches =
             provider.createCompletionBatches?.(upstream, context) ?? singleChunkBatches(provider.createCompletion(upstream, context));
           for await (const batch of batches) {
+            for (const chunk of batch) {
+              if (chunk.type === 'text-delta' || chunk.type === 'reasoning-delta') answered += chunk.text.length;
+              else if (chunk.type === 'tool-call-delta') answered += chunk.argumentsDelta.length;
+            }
+            if (answered > answerLimit) throw new UpstreamResponseTooLargeError('answer', answerLimit, { provider: provider.name });
             if (committed) {
               if (batch.length > 0) yield batch;
             } else if (batch.some(isOutputChunk)) {
@@ -349,7 +358,8 @@ function newState(model: string): RunState {
  * must not shut the provider off for everyone.
  */
 function countsAgainstHealth(error: G4FError): boolean {
-  if (error.code === 'internal') return false;
+  // A fault here, or a provider refusing what this request asks (before sending it), says nothing of its health.
+  if (error.code === 'internal' || error.code === 'unsupported' || error.code === 'invalid_request') return false;
   if (error.code !== 'http_status') return true;
   const status = (error as ProviderHttpError).status;
   return status >= 500 || status === 408 || status === 409;

@@ -1,12 +1,14 @@
 /** The public types of routing: what the server, the CLI and the web API code against. */
 import type { G4FError, ProviderAttempt } from '../core/errors.js';
-import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, Timeouts, ToolCall, Usage } from '../core/spec.js';
+import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, ProviderKind, ReplyLimits, Timeouts, ToolCall, Usage } from '../core/spec.js';
 
 export interface RouteRequest extends CompletionRequest {
   /** Force one provider, by object or (case-insensitive) name. `provider/model` in `model` does the same. */
   provider?: string | Provider;
   /** Per-call timers, over the provider's and the global ones. */
   timeouts?: Partial<Timeouts>;
+  /** Per-call bounds on the reply: they may only lower the provider's and the global ones. */
+  limits?: Partial<ReplyLimits>;
   /** A secret for a provider that needs auth (g4f's `auth`). */
   auth?: string;
   /**
@@ -89,7 +91,7 @@ export interface ProviderInfo {
   models: string[];
   supportsStream: boolean;
   needsAuth: boolean;
-  kind: 'builtin' | 'openai-compatible';
+  kind: ProviderKind;
   /** The provider's own capabilities (models may differ: see `modelCapabilities`). */
   capabilities: Capabilities;
   modelCapabilities?: Record<string, Partial<Capabilities>>;

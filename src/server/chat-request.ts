@@ -51,7 +51,7 @@ const chatBody = z.object({
 });
 
 /** Fields the router and providers read for themselves: a client may not set them. */
-const RESERVED = new Set(['signal', 'timeouts', 'auth', 'apiKey', 'healthExempt', 'extraBody', 'providerOptions', '__proto__']);
+const RESERVED = new Set(['signal', 'timeouts', 'limits', 'auth', 'apiKey', 'healthExempt', 'extraBody', 'providerOptions', '__proto__']);
 
 /** Read here and not passed on as they are (besides the modeled ones). */
 const OWN_FIELDS = new Set(['stream_options', 'provider']);

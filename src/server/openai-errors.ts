@@ -119,7 +119,8 @@ function fromG4FError(error: G4FError): OpenAIError {
   if (error.code === 'internal') return answer(500, error.message, 'server_error', 'internal_error');
   const refusal = clientRefusal(error);
   if (refusal !== undefined) return fromRefusal(refusal);
-  // Upstream failures of one provider: HTTP status, auth refused, connection, parse, model not found.
+  // Upstream failures of one provider: HTTP status, auth refused, connection, parse, model not found,
+  // a reply past its limits (`upstream_response_too_large`).
   return answer(502, error.message, 'upstream_error', error.code);
 }
 
@@ -209,10 +210,16 @@ function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
   if (firstRefusal !== undefined && refusals.every((refusal) => refusal !== undefined)) {
     // Every upstream refused the request itself (e.g. 400 for max_tokens): the client's error, not ours.
     mapped = fromRefusal(firstRefusal);
+  } else if (every((attempt) => attempt.error.code === 'unsupported')) {
+    // Every provider refused what the request asks before sending it: the request's doing.
+    const first = attempts[0]?.error as { message: string; param?: string } | undefined;
+    mapped = answer(400, `${error.message}`, 'invalid_request_error', 'unsupported', first?.param ?? null);
   } else if (every((attempt) => attempt.error.code === 'internal')) {
     mapped = answer(500, error.message, 'server_error', 'internal_error');
   } else if (every((attempt) => isG4FError(attempt.error, 'TimeoutError'))) {
     mapped = answer(504, error.message, 'timeout_error', 'timeout');
+  } else if (every((attempt) => isG4FError(attempt.error, 'UpstreamResponseTooLargeError'))) {
+    mapped = answer(502, error.message, 'upstream_error', 'upstream_response_too_large');
   } else if (every((attempt) => isG4FError(attempt.error, 'CircuitOpenError'))) {
     mapped = circuitOpen(error.message, smallest(attempts.map((attempt) => (attempt.error as CircuitOpenError).retryInMs)));
   } else if (every((attempt) => isG4FError(attempt.error, 'RateLimitError') || isG4FError(attempt.error, 'CircuitOpenError'))) {

@@ -307,6 +307,8 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
         messages: fit.messages,
         stream: true,
         signal: controller.signal,
+        // An answer is stored as one message: no longer than a message may be (an export must import again).
+        limits: { answerChars: CONVERSATION_LIMITS.messageChars },
         ...(providerName === undefined ? {} : { provider: providerName }),
         ...(options.healthExempt?.(fit.messages) === true ? { healthExempt: true } : {}),
       });

@@ -1,0 +1,105 @@
+/**
+ * The Gemini API as the emulator speaks it: `POST /v1beta/models/{model}:generateContent` (one
+ * GenerateContentResponse) and `:streamGenerateContent?alt=sse` (one per SSE event; without
+ * `alt=sse`, a JSON array of them); thought parts, whole function calls without ids, finishReason
+ * and usageMetadata; errors as `{"error": {code, message, status, details}}`.
+ */
+import type { NativePlan } from './native-plan.js';
+import {
+  allText,
+  answerOf,
+  groupEvents,
+  planErrorScript,
+  streamScript,
+  wholeScript,
+  type ChatContext,
+  type NativeProtocolModule,
+  type NativeScript,
+  type StreamEvent,
+} from './native-replies.js';
+
+const STATUSES: Readonly<Record<number, string>> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'INVALID_ARGUMENT',
+  413: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+function errorJson(code: number, status: string | undefined, message: string, retryDelay?: string): string {
+  const error: Record<string, unknown> = { code, message, status: status ?? STATUSES[code] ?? 'UNKNOWN' };
+  if (retryDelay !== undefined) error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay }];
+  return JSON.stringify({ error });
+}
+
+function lastUserText(body: Record<string, unknown>): string {
+  const contents = Array.isArray(body.contents) ? (body.contents as Array<Record<string, unknown>>) : [];
+  const parts = [...contents].reverse().find((content) => content?.role === 'user' && Array.isArray(content.parts) && (content.parts as Array<Record<string, unknown>>).some((part) => typeof part?.text === 'string'))?.parts;
+  return Array.isArray(parts) ? (parts as Array<Record<string, unknown>>).flatMap((part) => (typeof part?.text === 'string' ? [part.text] : [])).join('\n') : '';
+}
+
+const METHOD = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+function script(plan: NativePlan, request: ChatContext): NativeScript {
+  const failure = planErrorScript(plan, {
+    errorJson: (status, type, message) => errorJson(status, type, message ?? `Emulated error ${status}.`, plan.retryDelay),
+    modelNotFound: () =>
+      errorJson(404, 'NOT_FOUND', `models/${request.model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`),
+  });
+  if (failure !== undefined) return failure;
+  const answer = answerOf(plan, { model: request.model, lastUserText: lastUserText(request.body), promptText: allText([request.body.systemInstruction, request.body.contents]), callIdPrefix: '' });
+  const finishReason = plan.finishReason ?? 'STOP';
+  const usageMetadata =
+    answer.usage === undefined ? undefined : { promptTokenCount: answer.usage.input, candidatesTokenCount: answer.usage.output, totalTokenCount: answer.usage.input + answer.usage.output };
+  const calls = answer.calls.map((call, position) => ({
+    functionCall: { ...(plan.toolCalls?.[position]?.id === undefined ? {} : { id: call.id }), name: call.name, args: JSON.parse(call.arguments) as unknown },
+  }));
+  const response = (parts: unknown[], last: boolean): Record<string, unknown> => ({
+    candidates: [{ content: { parts, role: 'model' }, ...(last ? { finishReason } : {}), index: 0 }],
+    ...(usageMetadata === undefined ? {} : { usageMetadata }),
+    modelVersion: answer.model,
+    responseId: `emu-${request.index}`,
+  });
+  if (!request.stream) {
+    const parts: unknown[] = [];
+    if (answer.reasoning.length > 0) parts.push({ text: answer.reasoning.join(''), thought: true });
+    if (answer.text.length > 0) parts.push({ text: answer.text.join('') });
+    parts.push(...calls);
+    return wholeScript(plan.status ?? 200, 'application/json; charset=UTF-8', JSON.stringify(response(parts, true)), plan);
+  }
+  // Without alt=sse the stream is one JSON array.
+  const sse = request.query.alt === 'sse';
+  const frame = (value: Record<string, unknown>): string => (sse ? `data: ${JSON.stringify(value)}\r\n\r\n` : `${JSON.stringify(value)},\n`);
+  const events: StreamEvent[] = [
+    ...answer.reasoning.map((text) => ({ text: frame(response([{ text, thought: true }], false)), content: true })),
+    ...answer.text.map((text) => ({ text: frame(response([{ text }], false)), content: true })),
+  ];
+  if (calls.length > 0) events.push({ text: frame(response(calls, false)), content: true });
+  const last = JSON.stringify(response([{ text: '' }], true));
+  const tail = sse ? `data: ${last}\r\n\r\n` : `${last}\n]`;
+  return streamScript(plan, sse ? 'text/event-stream' : 'application/json; charset=UTF-8', { head: sse ? '' : '[', ...groupEvents(events, tail) }, {
+    malformed: sse ? 'data: {"candidates":[{"content":\r\n\r\n' : '{"candidates":[{"content":',
+    errorEvent: `data: ${errorJson(503, 'UNAVAILABLE', plan.errorMessage ?? 'The model is overloaded. Please try again later.')}\r\n\r\n`,
+  });
+}
+
+export const geminiModule: NativeProtocolModule = {
+  chatRoute: (method, path) => {
+    const match = METHOD.exec(path);
+    if (match === null) return undefined;
+    if (method !== 'POST') return 'wrong-method';
+    const model = decodeURIComponent(match[1] as string);
+    if (match[2] === 'generateContent') return { stream: false, model };
+    return { stream: true, model };
+  },
+  script,
+  refuse: (_headers, body) =>
+    Array.isArray(body.contents) && body.contents.length > 0 ? undefined : [400, '* GenerateContentRequest.contents: contents is not specified'],
+  errorBody: (status, message) => errorJson(status, undefined, message),
+  hasKey: (headers, query, key) => headers['x-goog-api-key'] === key || query.key === key,
+};
