@@ -151,6 +151,26 @@ describe('messages door: bad requests', () => {
   });
 });
 
+describe('messages door: shutdown', () => {
+  test('a stream still running at the shutdown deadline ends with an overloaded_error event, not message_stop', async () => {
+    const fixture = await startFixture();
+    try {
+      fixture.alpha.enqueue({ chunks: ['never ', 'ends'], stallAfterChunks: 1 });
+      const answer = postMessages(fixture.url, { ...BASE, stream: true });
+      await fixture.alpha.waitForRequests(1, 10_000);
+      const aborted = fixture.alpha.waitForAbort(0, 10_000);
+      await fixture.server.close(200);
+      await aborted;
+      const list = events((await answer).body);
+      assert.equal(list.at(-1)?.event, 'error');
+      assert.equal((list.at(-1)?.data.error as { type: string }).type, 'overloaded_error');
+      assert.ok(!list.some((item) => item.event === 'message_stop'));
+    } finally {
+      await fixture.close();
+    }
+  });
+});
+
 describe('messages door: API keys', () => {
   let fixture: Fixture;
   before(async () => {

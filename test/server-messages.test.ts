@@ -134,12 +134,24 @@ describe('messages door with the Anthropic SDK', () => {
     const created = await client.messages.create({ model: 'test-model', max_tokens: 20000, thinking: { type: 'enabled', budget_tokens: 16384 }, messages: [{ role: 'user', content: '2+2?' }] });
     assert.deepEqual(created.content, [{ type: 'thinking', thinking: 'Two and two.', signature: '' }, { type: 'text', text: 'Four.' }]);
     assert.equal(upstreamBody(fixture).reasoning_effort, 'high');
+
+    // Sent back, the thinking block is accepted and not sent upstream; output_config sets effort and format.
+    await client.messages.create({
+      model: 'test-model',
+      max_tokens: 100,
+      output_config: { effort: 'medium', format: { type: 'json_schema', schema: { type: 'object', properties: { n: { type: 'number' } } } } },
+      messages: [{ role: 'user', content: '2+2?' }, { role: 'assistant', content: created.content }, { role: 'user', content: 'And 3+3?' }],
+    });
+    const body = upstreamBody(fixture);
+    assert.deepEqual((body.messages as unknown[])[1], { role: 'assistant', content: 'Four.' });
+    assert.equal(body.reasoning_effort, 'medium');
+    assert.deepEqual(body.response_format, { type: 'json_schema', json_schema: { name: 'response', schema: { type: 'object', properties: { n: { type: 'number' } } } } });
   });
 
   test('tools: tool_use, then the tool_result turn reaches the upstream as OpenAI tool messages with the same ids', async () => {
     fixture.alpha.enqueue(whole({ role: 'assistant', content: 'Let me look.', tool_calls: [{ id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, 'tool_calls'));
     const question = { role: 'user' as const, content: 'Weather in Paris?' };
-    const first = await client.messages.create({ model: 'test-model', max_tokens: 200, tools: [WEATHER_TOOL], tool_choice: { type: 'any' }, messages: [question] });
+    const first = await client.messages.create({ model: 'test-model', max_tokens: 200, tools: [WEATHER_TOOL], tool_choice: { type: 'any', disable_parallel_tool_use: true }, messages: [question] });
     assert.equal(first.stop_reason, 'tool_use');
     assert.deepEqual(first.content, [
       { type: 'text', text: 'Let me look.' },
@@ -148,6 +160,7 @@ describe('messages door with the Anthropic SDK', () => {
     const sent = upstreamBody(fixture);
     assert.deepEqual(sent.tools, [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: WEATHER_TOOL.input_schema } }]);
     assert.equal(sent.tool_choice, 'required');
+    assert.equal(sent.parallel_tool_calls, false);
 
     const answer = await client.messages.create({
       model: 'test-model',
@@ -180,6 +193,7 @@ describe('messages door with the Anthropic SDK', () => {
     const body = { model: 'test-model', max_tokens: 200, stream: true, tools: [WEATHER_TOOL], tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: false }, messages: [{ role: 'user', content: 'Oslo and Rome?' }] };
     const raw = await postMessages(fixture.url, body);
     assert.deepEqual(upstreamBody(fixture).tool_choice, { type: 'function', function: { name: 'get_weather' } });
+    assert.equal(upstreamBody(fixture).parallel_tool_calls, undefined);
     const list = events(raw.body);
     assert.deepEqual(list.slice(2, -2).map((item) => item.data), [
       { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'call_a', name: 'get_weather', input: {} } },

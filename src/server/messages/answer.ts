@@ -37,12 +37,9 @@ export async function wholeMessage(response: ServerResponse, parsed: ParsedMessa
     content.push(block);
     counted += call.name + call.arguments;
   }
-  const usage = result.usage ?? {
-    promptTokens: await countInputTokens(parsed.request),
-    completionTokens: await countOutputTokens(counted),
-    totalTokens: 0,
-  };
-  outcome.usage = { ...usage, totalTokens: usage.promptTokens + usage.completionTokens };
+  const inputTokens = result.usage?.promptTokens ?? (await countInputTokens(parsed.request));
+  const outputTokens = result.usage?.completionTokens ?? (await countOutputTokens(counted));
+  outcome.usage = { promptTokens: inputTokens, completionTokens: outputTokens, totalTokens: inputTokens + outputTokens };
   const body = JSON.stringify({
     id: context.messageId,
     type: 'message',
@@ -51,7 +48,7 @@ export async function wholeMessage(response: ServerResponse, parsed: ParsedMessa
     content,
     stop_reason: stopReason(choice?.finishReason ?? result.finishReason, calls.length > 0),
     stop_sequence: null,
-    usage: wireUsage(usage.promptTokens, usage.completionTokens),
+    usage: wireUsage(inputTokens, outputTokens),
   });
   if (response.destroyed) return;
   response.writeHead(200, {

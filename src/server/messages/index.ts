@@ -60,7 +60,9 @@ export function acceptApiKeyHeader(authorize: (request: IncomingMessage) => bool
     if (authorize(request)) return true;
     const key = request.headers['x-api-key'];
     if (typeof key !== 'string' || key.trim() === '') return false;
-    return authorize({ headers: { authorization: `Bearer ${key.trim()}` } } as IncomingMessage);
+    // The same request, seen with the key as its bearer token.
+    const headers = { ...request.headers, authorization: `Bearer ${key.trim()}` };
+    return authorize(Object.create(request, { headers: { value: headers } }) as IncomingMessage);
   };
 }
 
