@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
 import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
+import { acceptApiKeyHeader, handleCountTokens, handleMessages, isMessagesPath, messagesErrorFormatter } from './messages/index.js';
 
 export interface WebHandler {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
@@ -58,7 +59,7 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
-type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
+type RouteName = 'chat' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
 interface RequestState extends ChatOutcome {
   route: RouteName;
@@ -66,6 +67,8 @@ interface RequestState extends ChatOutcome {
   messages?: unknown;
   /** Aborts the upstream call of a chat request when the client goes away. */
   controller?: AbortController;
+  /** The error shape of the route's API (Anthropic's on /v1/messages); default OpenAI's. */
+  formatError?: (error: unknown) => { status: number; body: unknown; headers?: Record<string, string> };
 }
 
 /**
@@ -90,6 +93,8 @@ export function createApp(options: AppOptions): App {
   let closing = false;
   let idleWaiters: Array<() => void> = [];
   const nextId = createIdSource();
+  // A key is taken from Anthropic's x-api-key header too.
+  const authorize = acceptApiKeyHeader(options.authorize);
   const inFlightStates = new Set<RequestState>();
 
   function corsOrigin(request: IncomingMessage): string | undefined {
@@ -116,7 +121,7 @@ export function createApp(options: AppOptions): App {
       if (!response.writableEnded) response.destroy();
       return;
     }
-    const mapped = toOpenAIError(shutdownReason(state.controller?.signal) ?? error);
+    const mapped = (state.formatError ?? toOpenAIError)(shutdownReason(state.controller?.signal) ?? error);
     try {
       sendJson(response, mapped.status, mapped.headers === undefined ? headers : { ...headers, ...mapped.headers }, mapped.body);
     } catch (failure) {
@@ -139,7 +144,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream = state.route === 'chat' || state.route === 'messages' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
@@ -208,7 +213,7 @@ export function createApp(options: AppOptions): App {
       return;
     }
     if (path === '/v1' || path.startsWith('/v1/')) {
-      if (!options.authorize(request)) {
+      if (!authorize(request)) {
         throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
           type: 'authentication_error',
           code: 'invalid_api_key',
@@ -218,6 +223,14 @@ export function createApp(options: AppOptions): App {
         state.route = 'chat';
         requireMethod(method, 'POST');
         return chat(request, response, headers, id, startedAt, state);
+      }
+      if (path === '/v1/messages' || path === '/v1/messages/count_tokens') {
+        const count = path === '/v1/messages/count_tokens';
+        state.route = count ? 'count_tokens' : 'messages';
+        requireMethod(method, 'POST');
+        const { bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt } = options;
+        const context = { router, metrics, headers, id, startedAt, bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt };
+        return (count ? handleCountTokens : handleMessages)(request, response, context, state);
       }
       if (path === '/v1/models') {
         state.route = 'models';
@@ -248,7 +261,7 @@ export function createApp(options: AppOptions): App {
     if (path === '/metrics') {
       state.route = 'metrics';
       requireMethod(method, 'GET');
-      if (!options.authorize(request)) {
+      if (!authorize(request)) {
         throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
           type: 'authentication_error',
           code: 'invalid_api_key',
@@ -279,6 +292,7 @@ export function createApp(options: AppOptions): App {
     const query = rawUrl.indexOf('?');
     const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
     const state: RequestState = { route: 'not_found' };
+    if (isMessagesPath(path)) state.formatError = messagesErrorFormatter(id);
     inFlightStates.add(state);
     const headers: Record<string, string> = { 'x-request-id': id };
     if (closing) headers.connection = 'close';

@@ -99,7 +99,7 @@ export function createMetrics(): Metrics {
       if (observation.errorKind !== undefined) {
         increment(errors, `route="${observation.route}",provider="${providerLabel}",kind="${label(observation.errorKind)}"`);
       }
-      if (observation.route === 'chat') {
+      if (observation.route === 'chat' || observation.route === 'messages') {
         const key = `provider="${providerLabel}",stream="${observation.stream}"`;
         observe(histogramFor(durations, key), observation.durationMs / 1000);
       }
@@ -127,7 +127,7 @@ export function createMetrics(): Metrics {
       lines.push('# HELP g4f_upstream_errors_total Failed calls to upstream providers, by provider and error kind (every fallback attempt).');
       lines.push('# TYPE g4f_upstream_errors_total counter');
       for (const [key, value] of upstreamErrors) lines.push(`g4f_upstream_errors_total{${key}} ${value}`);
-      lines.push('# HELP g4f_request_duration_seconds Duration of chat completion requests.');
+      lines.push('# HELP g4f_request_duration_seconds Duration of model requests (chat completions and messages).');
       lines.push('# TYPE g4f_request_duration_seconds histogram');
       renderHistogram(lines, 'g4f_request_duration_seconds', durations);
       lines.push('# HELP g4f_time_to_first_token_seconds Time from a chat request to its first content chunk.');
