@@ -14,6 +14,8 @@ import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
 import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
+import { createResponsesDoor } from './responses/door.js';
+import type { ResponseStore } from '../store/response-store.js';
 
 export interface WebHandler {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
@@ -39,6 +41,8 @@ export interface AppOptions {
   hostAllowed?: (host: string | undefined) => boolean;
   /** Requests whose failures must not count against the providers' health (demo fault prompts). */
   healthExempt?: (messages: RouteRequest['messages']) => boolean;
+  /** Where `/v1/responses` keeps stored responses. */
+  responseStore: ResponseStore;
 }
 
 export interface App {
@@ -58,7 +62,7 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
-type RouteName = 'chat' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
+type RouteName = 'chat' | 'responses' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
 interface RequestState extends ChatOutcome {
   route: RouteName;
@@ -91,6 +95,16 @@ export function createApp(options: AppOptions): App {
   let idleWaiters: Array<() => void> = [];
   const nextId = createIdSource();
   const inFlightStates = new Set<RequestState>();
+  const responses = createResponsesDoor({
+    router,
+    metrics,
+    bodyLimitBytes: options.bodyLimitBytes,
+    imageBodyLimitBytes: options.imageBodyLimitBytes,
+    logMessages: options.logMessages,
+    keysRequired: options.keysRequired,
+    store: options.responseStore,
+    ...(options.healthExempt === undefined ? {} : { healthExempt: options.healthExempt }),
+  });
 
   function corsOrigin(request: IncomingMessage): string | undefined {
     if (corsOrigins.size === 0) return undefined;
@@ -139,7 +153,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream = state.route === 'chat' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
@@ -200,7 +214,7 @@ export function createApp(options: AppOptions): App {
       const allowed = headers['access-control-allow-origin'] !== undefined;
       response.writeHead(204, allowed ? {
         ...headers,
-        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
         'access-control-allow-headers': request.headers['access-control-request-headers'] ?? 'authorization, content-type',
         'access-control-max-age': '600',
       } : headers);
@@ -218,6 +232,10 @@ export function createApp(options: AppOptions): App {
         state.route = 'chat';
         requireMethod(method, 'POST');
         return chat(request, response, headers, id, startedAt, state);
+      }
+      if (path === '/v1/responses' || path.startsWith('/v1/responses/')) {
+        state.route = 'responses';
+        return responses.handle({ request, response, path, method, headers, startedAt, state });
       }
       if (path === '/v1/models') {
         state.route = 'models';
