@@ -104,6 +104,9 @@ export function createResponsesDoor(options: ResponsesDoorOptions): { handle(cal
       const previous = await store.get(parsed.previousResponseId, owner);
       if (previous === undefined) throw responseNotFound(parsed.previousResponseId, 'previous_response_id');
       history = historyOf(previous.history);
+    } else if (parsed.store) {
+      // Opens the store now: a store that cannot be opened fails the request before any upstream is asked.
+      await store.get('', owner);
     }
     if (parsed.unmatched.length > 0) {
       const known = callIdsOf(history);
