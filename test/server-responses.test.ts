@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import type { Plan } from '../src/emulators/index.js';
 import { send, startFixture, type Fixture, type RawResponse } from './server-fixture.js';
 
 const WEATHER = {
@@ -448,6 +449,56 @@ describe('the Responses API', () => {
     assert.equal(line?.provider, 'alpha');
   });
 
+  describe('function calls however the upstream streams them: items whole, events consistent', () => {
+    const CALLS = [
+      { name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_1' },
+      { name: 'get_weather', arguments: '{"city":"Tromsø, \\"north\\""}', id: 'call_2' },
+    ];
+    const variants: Array<[string, Plan]> = [
+      ['fragments, one call after the other', { toolCalls: CALLS }],
+      ['interleaved parallel calls', { toolCalls: CALLS, interleaveToolCalls: true }],
+      ['each call whole in one delta', { toolCalls: CALLS, toolCallStyle: 'whole' }],
+      ['every call in one delta', { toolCalls: CALLS, toolCallStyle: 'together' }],
+      ['id and name repeated on every delta', { toolCalls: CALLS, toolCallContinuation: 'repeat' }],
+      ['index-only continuations, interleaved', { toolCalls: CALLS, toolCallContinuation: 'index-only', interleaveToolCalls: true }],
+      ['text, then the calls', { text: 'Let me check.', toolCalls: CALLS, finishReason: 'stop' }],
+      ['the raw body cut at odd byte offsets', { reasoning: 'hmm', toolCalls: CALLS, splitAt: [150, 151, 300, 333, 420, 421, 422, 700], splitDelayMs: 1 }],
+    ];
+    for (const [name, plan] of variants) {
+      test(name, async () => {
+        fixture.alpha.enqueue(plan);
+        const raw = await postResponses(fixture.url, { model: 'test-model', input: 'q', tools: [WEATHER], stream: true });
+        assert.equal(raw.status, 200, raw.body);
+        const events = parseEvents(raw.body);
+        checkedNames(events);
+        // Every delta belongs to an item added before it and not done yet; each done item says what its deltas built.
+        const open = new Map<number, { id: string; text: string }>();
+        for (const { event, data } of events) {
+          const index = data.output_index as number;
+          if (event === 'response.output_item.added') open.set(index, { id: (data.item as { id: string }).id, text: '' });
+          else if (event.endsWith('.delta')) {
+            assert.equal(open.get(index)?.id, data.item_id, `${event} of an open item`);
+            (open.get(index) as { text: string }).text += String(data.delta);
+          } else if (event === 'response.function_call_arguments.done') assert.equal(data.arguments, open.get(index)?.text);
+          else if (event === 'response.output_item.done') assert.ok(open.delete(index), 'done once');
+        }
+        assert.equal(open.size, 0, 'every item is done');
+        const final = events.at(-1)?.data.response as { output: Array<Record<string, unknown>> };
+        const calls = final.output.filter((item) => item.type === 'function_call').map((item) => [item.call_id, item.name, item.arguments, item.status]);
+        assert.deepEqual(calls, CALLS.map((call) => [call.id, call.name, call.arguments, 'completed']));
+        fixture.alpha.enqueue(plan);
+        const viaSdk = await client.responses.stream({ model: 'test-model', input: 'q', tools: [WEATHER] }).finalResponse();
+        // The SDK adds `parsed` and `parsed_arguments` of its own; the rest is the stored output.
+        const unparsed = JSON.parse(JSON.stringify(viaSdk.output, (key, value: unknown) => (key === 'parsed' || key === 'parsed_arguments' ? undefined : value))) as unknown;
+        assert.deepEqual(unparsed, (await client.responses.retrieve(viaSdk.id)).output);
+        assert.deepEqual(
+          viaSdk.output.flatMap((item) => (item.type === 'function_call' ? [[item.call_id, item.arguments]] : [])),
+          CALLS.map((call) => [call.id, call.arguments]),
+        );
+      });
+    }
+  });
+
   describe('malformed bodies: a 400 naming the field, and no upstream asked', () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['no model', { input: 'x' }, 'model'],
@@ -531,5 +582,38 @@ describe('stored responses belong to the API key that made them', () => {
     assert.equal(continued.output_text, 'Echo: again');
     const unauthorised = await send(fixture.url, { path: `/v1/responses/${mine.id}` });
     assert.equal(unauthorised.status, 401);
+  });
+});
+
+describe('limits and shutdown', () => {
+  test('a body over the limit is a 413, unless it carries images (then the image limit holds)', async () => {
+    const fixture = await startFixture({ dataDir: mkdtempSync(join(tmpdir(), 'g4f-responses-limits-')), bodyLimitBytes: 2_048 });
+    try {
+      const long = await postResponses(fixture.url, { model: 'test-model', input: 'x'.repeat(3_000) });
+      assert.equal(long.status, 413);
+      const png = `data:image/png;base64,${'A'.repeat(4_000)}`;
+      const image = await postResponses(fixture.url, { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', image_url: png }] }] });
+      assert.equal(image.status, 200, image.body);
+      assert.equal(fixture.alpha.requests.length, 1);
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  test('at the shutdown deadline a stream ends with an error event (server_shutting_down) and response.failed', async () => {
+    const fixture = await startFixture({ dataDir: mkdtempSync(join(tmpdir(), 'g4f-responses-shutdown-')) });
+    try {
+      fixture.alpha.enqueue({ chunks: ['never ', 'ends'], stallAfterChunks: 1 });
+      const answer = postResponses(fixture.url, { model: 'test-model', input: 'stall', stream: true });
+      await fixture.alpha.waitForRequests(1, 10_000);
+      const aborted = fixture.alpha.waitForAbort(0, 10_000);
+      await fixture.server.close(200);
+      await aborted;
+      const events = parseEvents((await answer).body);
+      assert.deepEqual(checkedNames(events).slice(-2), ['error', 'response.failed']);
+      assert.equal(events.at(-2)?.data.code, 'server_shutting_down');
+    } finally {
+      await fixture.close();
+    }
   });
 });
