@@ -15,6 +15,8 @@ import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIErro
 import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
 import { acceptApiKeyHeader, handleCountTokens, handleMessages, isMessagesPath, messagesErrorFormatter } from './messages/index.js';
+import { createResponsesDoor } from './responses/door.js';
+import type { ResponseStore } from '../store/response-store.js';
 
 export interface WebHandler {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
@@ -40,6 +42,8 @@ export interface AppOptions {
   hostAllowed?: (host: string | undefined) => boolean;
   /** Requests whose failures must not count against the providers' health (demo fault prompts). */
   healthExempt?: (messages: RouteRequest['messages']) => boolean;
+  /** Where `/v1/responses` keeps stored responses. */
+  responseStore: ResponseStore;
 }
 
 export interface App {
@@ -59,7 +63,7 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
-type RouteName = 'chat' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
+type RouteName = 'chat' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
 interface RequestState extends ChatOutcome {
   route: RouteName;
@@ -96,6 +100,16 @@ export function createApp(options: AppOptions): App {
   // A key is taken from Anthropic's x-api-key header too.
   const authorize = acceptApiKeyHeader(options.authorize);
   const inFlightStates = new Set<RequestState>();
+  const responses = createResponsesDoor({
+    router,
+    metrics,
+    bodyLimitBytes: options.bodyLimitBytes,
+    imageBodyLimitBytes: options.imageBodyLimitBytes,
+    logMessages: options.logMessages,
+    keysRequired: options.keysRequired,
+    store: options.responseStore,
+    ...(options.healthExempt === undefined ? {} : { healthExempt: options.healthExempt }),
+  });
 
   function corsOrigin(request: IncomingMessage): string | undefined {
     if (corsOrigins.size === 0) return undefined;
@@ -144,7 +158,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' || state.route === 'messages' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream = state.route === 'chat' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
@@ -205,7 +219,7 @@ export function createApp(options: AppOptions): App {
       const allowed = headers['access-control-allow-origin'] !== undefined;
       response.writeHead(204, allowed ? {
         ...headers,
-        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
         'access-control-allow-headers': request.headers['access-control-request-headers'] ?? 'authorization, content-type',
         'access-control-max-age': '600',
       } : headers);
@@ -231,6 +245,10 @@ export function createApp(options: AppOptions): App {
         const { bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt } = options;
         const context = { router, metrics, headers, id, startedAt, bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt };
         return (count ? handleCountTokens : handleMessages)(request, response, context, state);
+      }
+      if (path === '/v1/responses' || path.startsWith('/v1/responses/')) {
+        state.route = 'responses';
+        return responses.handle({ request, response, path, method, headers, startedAt, state });
       }
       if (path === '/v1/models') {
         state.route = 'models';

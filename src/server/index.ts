@@ -13,6 +13,8 @@ import { isDemoTrigger, startDemo, type Demo } from './demo.js';
 import { allowedHostsFrom, createHostCheck, defaultAllowedHosts, isLoopbackAddress, parseAllowedHosts, type AllowedHosts } from './host-check.js';
 import { createJsonLogger, silentLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { lazyResponseStore } from './responses/lazy-store.js';
+import type { ResponseStore } from '../store/response-store.js';
 import type { WebHandlerOptions } from './web-api.js';
 
 export { createAuthorizer, parseApiKeys } from './auth.js';
@@ -63,7 +65,7 @@ export interface ServerOptions {
   demo?: boolean;
   /** Serve the web page and its API beside the OpenAI API (default true). */
   web?: boolean;
-  /** Passed to the web page's API (conversation store). */
+  /** Where the conversation store lives (the web page's, and the Responses API's stored responses). */
   dataDir?: string;
   /** How long `close()` lets answers in flight finish by default (10 s). */
   shutdownDeadlineMs?: number;
@@ -104,6 +106,8 @@ export interface RequestHandlerOptions {
   web?: WebHandler;
   /** Host names requests may use; default any (the embedding server decides). */
   allowedHosts?: AllowedHosts;
+  /** Where `/v1/responses` keeps stored responses; default in memory (for as long as the process runs). */
+  responseStore?: ResponseStore;
 }
 
 /** The request listener and its bookkeeping, without binding a socket. */
@@ -119,6 +123,7 @@ export function createRequestHandler(options: RequestHandlerOptions): App {
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     imageBodyLimitBytes: options.imageBodyLimitBytes ?? DEFAULT_IMAGE_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? false,
+    responseStore: options.responseStore ?? lazyResponseStore({ memory: true }),
     ...(options.web === undefined ? {} : { web: options.web }),
     ...(options.allowedHosts === undefined || options.allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(options.allowedHosts) }),
   });
@@ -167,6 +172,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await demo?.close();
     throw error;
   }
+  // Opened on first use, in the conversation database, whether the page is served or not.
+  const responseStore = lazyResponseStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   const allowedHosts =
     options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ??
     (config.server?.allowedHosts === undefined ? undefined : allowedHostsFrom(config.server.allowedHosts)) ??
@@ -183,6 +190,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     imageBodyLimitBytes: options.imageBodyLimitBytes ?? config.server?.imageBodyLimitBytes ?? DEFAULT_IMAGE_BODY_LIMIT_BYTES,
     logMessages: options.logMessages ?? config.server?.logMessages ?? false,
+    responseStore,
     ...(web === undefined ? {} : { web }),
   });
   const server = createServer({ noDelay: true, keepAliveTimeout: 5_000, headersTimeout: 30_000, requestTimeout: 60_000 }, app.listener);
@@ -193,6 +201,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     address = await listen(server, options.port ?? DEFAULT_PORT, host);
   } catch (error) {
     await web?.close();
+    await responseStore.close();
     await demo?.close();
     throw error;
   }
@@ -226,6 +235,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     server.closeAllConnections();
     await closed;
     await web?.close();
+    await responseStore.close();
     await demo?.close();
     logger.log('info', { event: 'closed' });
   }

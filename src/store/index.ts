@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
+import { createSqliteResponseStore, type ResponseStore } from './response-store.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { ConversationStore } from './types.js';
 
@@ -57,4 +58,14 @@ export function openStore(options: OpenStoreOptions = {}): ConversationStore {
   const dataDir = options.dataDir ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true });
   return createSqliteStore({ filename: join(dataDir, DATABASE_FILE) });
+}
+
+export { createSqliteResponseStore, type ResponseStore, type StoredResponse } from './response-store.js';
+
+/** The store of the Responses API's stored responses, in the same database file as the conversations. */
+export function openResponseStore(options: OpenStoreOptions = {}): ResponseStore {
+  if (options.memory === true) return createSqliteResponseStore(':memory:');
+  const dataDir = options.dataDir ?? defaultDataDir();
+  mkdirSync(dataDir, { recursive: true });
+  return createSqliteResponseStore(join(dataDir, DATABASE_FILE));
 }

@@ -63,6 +63,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attachments_by_conversation ON attachments (conversation_id, seq);
     `,
   },
+  {
+    version: 3,
+    name: 'stored responses of the Responses API',
+    // owner: the SHA-256 of the API key that made the response ('' when the server needs none).
+    // response: the response object as JSON; history: the conversation it continues and its
+    // own turn (input and output) as contract messages, what previous_response_id picks up.
+    sql: `
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        history TEXT NOT NULL
+      );
+      CREATE INDEX responses_by_creation ON responses (created_at);
+    `,
+  },
 ];
 
 export interface MigrationResult {

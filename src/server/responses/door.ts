@@ -1,0 +1,222 @@
+/**
+ * OpenAI's Responses API:
+ *
+ *   POST   /v1/responses          create (a `response` object, or its events with `"stream": true`)
+ *   GET    /v1/responses/{id}     a stored response
+ *   DELETE /v1/responses/{id}     forget it
+ *
+ * A response is stored unless the request says `"store": false`: its object, and the
+ * conversation it holds (the history it continued, its input and its output), which a later
+ * request continues with `previous_response_id`. Stored responses belong to the API key that
+ * made them (kept as its SHA-256); where the server needs no key, they are everyone's.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatMessage } from '../../core/spec.js';
+import type { RouteRequest, Router } from '../../routing/types.js';
+import type { ResponseStore } from '../../store/response-store.js';
+import { bearerToken } from '../auth.js';
+import { readJsonBodySized, tooLarge } from '../body.js';
+import type { ChatOutcome } from '../chat-completions.js';
+import type { Metrics } from '../metrics.js';
+import { HttpRequestError } from '../openai-errors.js';
+import { callIdsOf, invalid, parseInput } from './input.js';
+import { countedText, endOf, newId, outputItems, responseObject, type OutputItem, type ResponseState } from './output.js';
+import { parseResponsesRequest, type ParsedResponsesRequest } from './request.js';
+import { streamResponse, type ResponseRunContext } from './stream.js';
+import { countUsage } from '../token-count.js';
+
+export interface ResponsesDoorOptions {
+  router: Router;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  /** The body limit of a request that carries images (and of one image). */
+  imageBodyLimitBytes: number;
+  logMessages: boolean;
+  /** Whether the server checks API keys: then each stored response is its key's. */
+  keysRequired: boolean;
+  store: ResponseStore;
+  healthExempt?: (messages: RouteRequest['messages']) => boolean;
+}
+
+/** What a request did, for its log line and metrics; the abort controller of its upstream call. */
+export interface ResponsesRequestState extends ChatOutcome {
+  messages?: unknown;
+  controller?: AbortController;
+}
+
+export interface ResponsesCall {
+  request: IncomingMessage;
+  response: ServerResponse;
+  /** The path, `/v1/responses` or below. */
+  path: string;
+  method: string;
+  /** Headers every answer carries (request id, CORS). */
+  headers: Record<string, string>;
+  startedAt: number;
+  state: ResponsesRequestState;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+function sendJson(response: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
+  const body = JSON.stringify(value);
+  response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
+  response.end(body);
+}
+
+function methodNotAllowed(method: string, allowed: string): HttpRequestError {
+  return new HttpRequestError(405, `Method ${method} is not allowed here; use ${allowed}.`, { code: 'method_not_allowed', headers: { allow: allowed } });
+}
+
+function responseNotFound(id: string, param?: string): HttpRequestError {
+  const options = param === undefined ? { code: 'not_found' } : { code: 'previous_response_not_found', param };
+  return new HttpRequestError(404, param === undefined ? `No response found with id '${id}'.` : `Previous response with id '${id}' not found.`, options);
+}
+
+/** A stored conversation, as written by this door. */
+function historyOf(value: unknown): ChatMessage[] {
+  return Array.isArray(value) ? (value as ChatMessage[]) : [];
+}
+
+export function createResponsesDoor(options: ResponsesDoorOptions): { handle(call: ResponsesCall): Promise<void> } {
+  const { router, metrics, store } = options;
+
+  /** Whose responses a request may see: its key's (hashed), or everyone's where no key is needed. */
+  const ownerOf = (request: IncomingMessage): string => {
+    if (!options.keysRequired) return '';
+    const token = bearerToken(request.headers.authorization) ?? '';
+    return createHash('sha256').update(token).digest('hex');
+  };
+
+  async function create(call: ResponsesCall): Promise<void> {
+    const { request, response, state } = call;
+    const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
+    const body = await readJsonBodySized(request, limit, response);
+    const parsed = parseResponsesRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
+    // Only a request with images may use the larger limit.
+    if (body.bytes > options.bodyLimitBytes && !parsed.hasImages) throw tooLarge(options.bodyLimitBytes);
+    state.model = parsed.model;
+    state.stream = parsed.stream;
+    const owner = ownerOf(request);
+    let history: ChatMessage[] = [];
+    if (parsed.previousResponseId !== undefined) {
+      const previous = await store.get(parsed.previousResponseId, owner);
+      if (previous === undefined) throw responseNotFound(parsed.previousResponseId, 'previous_response_id');
+      history = historyOf(previous.history);
+    } else if (parsed.store) {
+      // Opens the store now: a store that cannot be opened fails the request before any upstream is asked.
+      await store.get('', owner);
+    }
+    if (parsed.unmatched.length > 0) {
+      const known = callIdsOf(history);
+      const stray = parsed.unmatched.find((output) => !known.has(output.callId));
+      if (stray !== undefined) throw invalid(stray.param, `no function call with call_id '${stray.callId}' was found in the input or in the previous response`);
+    }
+    const conversation = [...history, ...parsed.input];
+    const messages: ChatMessage[] = parsed.instructions === undefined ? conversation : [{ role: 'system', content: parsed.instructions }, ...conversation];
+    const routeRequest: RouteRequest = { ...parsed.settings, model: parsed.model, messages, stream: parsed.stream };
+    if (parsed.provider !== undefined) routeRequest.provider = parsed.provider;
+    if (options.healthExempt?.(messages) === true) routeRequest.healthExempt = true;
+    if (options.logMessages) state.messages = messages;
+    const controller = new AbortController();
+    state.controller = controller; // aborted when the client goes away before the answer is complete
+    if (response.destroyed) controller.abort();
+    routeRequest.signal = controller.signal;
+
+    const id = newId('resp');
+    const createdAt = Math.floor(Date.now() / 1000);
+    const keep = async (finished: ResponseState): Promise<void> => {
+      if (!parsed.store) return;
+      // A failed answer's output is not part of the conversation: a continuation starts from its input.
+      const output = finished.status === 'failed' ? [] : outputMessages(finished.output);
+      await store.put({
+        id,
+        owner,
+        status: finished.status,
+        model: finished.model,
+        createdAt,
+        response: responseObject(finished, parsed.echo),
+        history: [...conversation, ...output],
+      });
+    };
+    if (parsed.stream) {
+      const context: ResponseRunContext = {
+        router,
+        metrics,
+        baseHeaders: call.headers,
+        signal: controller.signal,
+        startedAt: call.startedAt,
+        request: routeRequest,
+        echo: parsed.echo,
+        id,
+        createdAt,
+        finish: keep,
+      };
+      return streamResponse(response, context, state);
+    }
+    return whole(call, parsed, routeRequest, id, createdAt, keep);
+  }
+
+  async function whole(
+    call: ResponsesCall,
+    parsed: ParsedResponsesRequest,
+    routeRequest: RouteRequest,
+    id: string,
+    createdAt: number,
+    keep: (state: ResponseState) => Promise<void>,
+  ): Promise<void> {
+    const { response, state } = call;
+    const result = await router.complete(routeRequest);
+    state.model = result.model;
+    state.provider = result.provider;
+    if (result.attempts.length > 0) state.attempts = result.attempts;
+    const end = endOf(result.finishReason);
+    const output = outputItems(result, end.status === 'completed' ? 'completed' : 'incomplete');
+    const usage = result.usage ?? (await countUsage(routeRequest.messages, countedText(output)));
+    state.usage = usage;
+    const finished: ResponseState = { id, createdAt, model: result.model, status: end.status, output, usage, incompleteDetails: end.incompleteDetails };
+    await keep(finished);
+    if (response.destroyed) return;
+    sendJson(response, 200, { ...call.headers, 'x-g4f-provider': result.provider }, responseObject(finished, parsed.echo));
+  }
+
+  async function stored(call: ResponsesCall, id: string): Promise<void> {
+    const { request, response, method, headers } = call;
+    const owner = ownerOf(request);
+    if (method === 'GET' || method === 'HEAD') {
+      const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
+      if (query.get('stream') === 'true') throw invalid('stream', 'replaying the events of a stored response is not supported by this server');
+      const found = await store.get(id, owner);
+      if (found === undefined) throw responseNotFound(id);
+      return sendJson(response, 200, headers, found.response);
+    }
+    if (method === 'DELETE') {
+      if (!(await store.delete(id, owner))) throw responseNotFound(id);
+      return sendJson(response, 200, headers, { id, object: 'response.deleted', deleted: true });
+    }
+    throw methodNotAllowed(method, 'GET, DELETE');
+  }
+
+  return {
+    async handle(call) {
+      const { path, method } = call;
+      if (path === '/v1/responses') {
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
+        return create(call);
+      }
+      const rest = path.slice('/v1/responses/'.length);
+      if (ID_PATTERN.test(rest)) return stored(call, rest);
+      const cancel = /^([A-Za-z0-9_-]{1,128})\/cancel$/.exec(rest);
+      if (cancel !== null) {
+        throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
+      }
+      throw new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+    },
+  };
+}
+
+/** A response's output items as the messages of the conversation they continue. */
+function outputMessages(output: readonly OutputItem[]): ChatMessage[] {
+  return output.length === 0 ? [] : parseInput(output, { imageBytes: 0 }).messages;
+}

@@ -1,0 +1,324 @@
+/**
+ * A streamed response: the contract's stream parts written as OpenAI's Responses events, each
+ * with its `event:` line and a `sequence_number` counted from 0:
+ *
+ *   response.created, response.in_progress,
+ *   per output item: response.output_item.added, then
+ *     a message:   response.content_part.added, response.output_text.delta..., response.output_text.done, response.content_part.done
+ *     reasoning:   response.reasoning_summary_part.added, response.reasoning_summary_text.delta..., .done, response.reasoning_summary_part.done
+ *     a call:      response.function_call_arguments.delta..., response.function_call_arguments.done
+ *   and response.output_item.done;
+ *   last response.completed (response.incomplete when the answer was cut by max_output_tokens),
+ *   or, when the answer fails after it started, an `error` event and response.failed.
+ *
+ * Headers are written with the first upstream output, so a failure before it (after every
+ * fallback) is an ordinary HTTP error.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Chunk, FinishReason, Usage } from '../../core/spec.js';
+import type { RouteRequest, Router } from '../../routing/types.js';
+import type { ChatOutcome } from '../chat-completions.js';
+import type { Metrics } from '../metrics.js';
+import { shutdownReason, toOpenAIError } from '../openai-errors.js';
+import { countUsage } from '../token-count.js';
+import {
+  countedText,
+  endOf,
+  newId,
+  outputText,
+  responseObject,
+  type FunctionCallItem,
+  type ItemStatus,
+  type MessageItem,
+  type OutputItem,
+  type ReasoningItem,
+  type ResponseState,
+} from './output.js';
+import type { RequestEcho } from './request.js';
+
+export interface ResponseRunContext {
+  router: Router;
+  metrics: Metrics;
+  /** Headers every answer carries (request id, CORS). */
+  baseHeaders: Record<string, string>;
+  /** Aborted when the client goes away (or at the shutdown deadline). */
+  signal: AbortSignal;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+  request: RouteRequest;
+  echo: RequestEcho;
+  /** `resp_...` */
+  id: string;
+  /** Unix seconds. */
+  createdAt: number;
+  /** Keeps the finished response (when stored) before its last event is written. */
+  finish(state: ResponseState): Promise<void>;
+}
+
+/** A writer that waits too long for a slow reader gives up on it. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+function waitForDrain(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      response.destroy();
+      done();
+    }, DRAIN_TIMEOUT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    }
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/** The error of a failed response (`response.error`): OpenAI's codes, `server_error` or `rate_limit_exceeded`. */
+function responseError(status: number, message: string): { code: string; message: string } {
+  return { code: status === 429 ? 'rate_limit_exceeded' : 'server_error', message };
+}
+
+interface OpenText {
+  item: MessageItem | ReasoningItem;
+  outputIndex: number;
+  text: string;
+}
+
+interface OpenCall {
+  item: FunctionCallItem;
+  outputIndex: number;
+}
+
+export async function streamResponse(response: ServerResponse, context: ResponseRunContext, outcome: ChatOutcome): Promise<void> {
+  const stream = context.router.stream(context.request);
+  const state: ResponseState = { id: context.id, createdAt: context.createdAt, model: context.request.model, status: 'in_progress', output: [] };
+  let sequence = 0;
+  let started = false;
+  let firstOutput = false;
+  let finishReason: FinishReason = 'stop';
+  let usage: Usage | undefined;
+  let openText: OpenText | undefined;
+  // Calls stay open until another kind of output comes or the answer ends: an upstream may
+  // interleave the fragments of parallel calls.
+  const openCalls = new Map<number, OpenCall>();
+
+  // Events of one upstream read leave in one write, at the event loop's check phase.
+  let pending = '';
+  let flushScheduled = false;
+  let blocked: Promise<void> | undefined;
+  const flush = (): void => {
+    flushScheduled = false;
+    const events = pending;
+    pending = '';
+    if (events === '' || response.writableEnded || response.destroyed) return;
+    if (!response.write(events)) {
+      blocked = waitForDrain(response).then(() => {
+        blocked = undefined;
+      });
+    }
+  };
+  const emit = (type: string, fields: Record<string, unknown>): void => {
+    pending += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`;
+    sequence += 1;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const snapshot = (): Record<string, unknown> => responseObject(state, context.echo);
+
+  const addItem = (item: OutputItem): number => {
+    const outputIndex = state.output.length;
+    state.output.push(item);
+    emit('response.output_item.added', { output_index: outputIndex, item });
+    return outputIndex;
+  };
+
+  const closeText = (status: ItemStatus): void => {
+    if (openText === undefined) return;
+    const { item, outputIndex, text } = openText;
+    openText = undefined;
+    const place = { item_id: item.id, output_index: outputIndex };
+    if (item.type === 'message') {
+      const part = outputText(text);
+      emit('response.output_text.done', { ...place, content_index: 0, text, logprobs: [] });
+      emit('response.content_part.done', { ...place, content_index: 0, part });
+      item.content = [part];
+      item.status = status;
+    } else {
+      const part = { type: 'summary_text', text } as const;
+      emit('response.reasoning_summary_text.done', { ...place, summary_index: 0, text });
+      emit('response.reasoning_summary_part.done', { ...place, summary_index: 0, part });
+      item.summary = [part];
+    }
+    emit('response.output_item.done', { output_index: outputIndex, item });
+  };
+
+  const closeCalls = (status: ItemStatus): void => {
+    const calls = [...openCalls.values()].sort((a, b) => a.outputIndex - b.outputIndex);
+    openCalls.clear();
+    for (const { item, outputIndex } of calls) {
+      emit('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
+      item.status = status;
+      emit('response.output_item.done', { output_index: outputIndex, item });
+    }
+  };
+
+  const openTextItem = (kind: 'message' | 'reasoning'): OpenText => {
+    if (openText?.item.type === kind) return openText;
+    closeText('completed');
+    closeCalls('completed');
+    if (kind === 'message') {
+      const item: MessageItem = { id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      const outputIndex = addItem(item);
+      const part = outputText('');
+      emit('response.content_part.added', { item_id: item.id, output_index: outputIndex, content_index: 0, part });
+      item.content = [part];
+      openText = { item, outputIndex, text: '' };
+    } else {
+      const item: ReasoningItem = { id: newId('rs'), type: 'reasoning', summary: [] };
+      const outputIndex = addItem(item);
+      const part = { type: 'summary_text', text: '' } as const;
+      emit('response.reasoning_summary_part.added', { item_id: item.id, output_index: outputIndex, summary_index: 0, part });
+      item.summary = [{ ...part }];
+      openText = { item, outputIndex, text: '' };
+    }
+    return openText;
+  };
+
+  const noteOutput = (): void => {
+    if (firstOutput) return;
+    firstOutput = true;
+    context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
+  };
+
+  const writeBatch = (batch: readonly Chunk[]): void => {
+    for (const chunk of batch) {
+      // One answer per response: the Responses API has no `n`.
+      if ('choice' in chunk && chunk.choice !== undefined && chunk.choice !== 0) continue;
+      switch (chunk.type) {
+        case 'text-delta':
+        case 'reasoning-delta': {
+          if (chunk.text === '') break;
+          noteOutput();
+          const open = openTextItem(chunk.type === 'text-delta' ? 'message' : 'reasoning');
+          open.text += chunk.text;
+          const place = { item_id: open.item.id, output_index: open.outputIndex };
+          if (open.item.type === 'message') {
+            (open.item.content[0] as { text: string }).text = open.text;
+            emit('response.output_text.delta', { ...place, content_index: 0, delta: chunk.text, logprobs: [] });
+          } else {
+            (open.item.summary[0] as { text: string }).text = open.text;
+            emit('response.reasoning_summary_text.delta', { ...place, summary_index: 0, delta: chunk.text });
+          }
+          break;
+        }
+        case 'tool-call-delta': {
+          noteOutput();
+          closeText('completed');
+          let call = openCalls.get(chunk.index);
+          if (call === undefined) {
+            const item: FunctionCallItem = {
+              id: newId('fc'),
+              type: 'function_call',
+              status: 'in_progress',
+              arguments: '',
+              call_id: chunk.id ?? newId('call'),
+              name: chunk.name ?? '',
+            };
+            call = { item, outputIndex: addItem(item) };
+            openCalls.set(chunk.index, call);
+          } else if (call.item.name === '' && chunk.name !== undefined) {
+            call.item.name = chunk.name;
+          }
+          if (chunk.argumentsDelta !== '') {
+            call.item.arguments += chunk.argumentsDelta;
+            emit('response.function_call_arguments.delta', { item_id: call.item.id, output_index: call.outputIndex, delta: chunk.argumentsDelta });
+          }
+          break;
+        }
+        case 'usage':
+          usage = chunk.usage;
+          break;
+        case 'finish':
+          finishReason = chunk.reason;
+          break;
+        case 'logprobs':
+          break;
+      }
+    }
+  };
+
+  const start = (): void => {
+    started = true;
+    state.model = stream.model || context.request.model;
+    const provider = stream.provider ?? '';
+    outcome.model = state.model;
+    outcome.provider = provider;
+    response.writeHead(200, {
+      ...context.baseHeaders,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'x-g4f-provider': provider,
+    });
+    context.metrics.streamStarted();
+    emit('response.created', { response: snapshot() });
+    emit('response.in_progress', { response: snapshot() });
+  };
+
+  try {
+    for await (const batch of stream.batches()) {
+      if (response.destroyed) break; // leaving the loop aborts the upstream
+      if (!started) start();
+      writeBatch(batch);
+      if (blocked !== undefined) await blocked;
+    }
+    if (response.destroyed) return;
+    if (!started) start();
+    const end = endOf(openCalls.size > 0 && finishReason === 'stop' ? 'tool_calls' : finishReason);
+    const itemStatus: ItemStatus = end.status === 'completed' ? 'completed' : 'incomplete';
+    if (state.output.length === 0) openTextItem('message');
+    closeText(itemStatus);
+    closeCalls(itemStatus);
+    usage ??= await countUsage(context.request.messages, countedText(state.output));
+    outcome.usage = usage;
+    state.usage = usage;
+    state.status = end.status;
+    state.incompleteDetails = end.incompleteDetails;
+    await context.finish(state);
+    emit(end.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: snapshot() });
+    const events = pending;
+    pending = '';
+    response.end(events);
+  } catch (error) {
+    if (!started) throw error;
+    outcome.streamError = error;
+    const mapped = toOpenAIError(shutdownReason(context.signal) ?? error);
+    const detail = mapped.body.error;
+    for (const item of state.output) if (item.type !== 'reasoning' && item.status === 'in_progress') item.status = 'incomplete';
+    state.status = 'failed';
+    state.error = responseError(mapped.status, detail.message);
+    if (usage !== undefined) state.usage = usage;
+    try {
+      await context.finish(state);
+    } catch {
+      // The answer failed already: the client hears of that failure, not of the store's.
+    }
+    if (!response.destroyed) {
+      // `error` carries the error under `error` too: the SDKs raise on that key.
+      emit('error', { code: detail.code, message: detail.message, param: detail.param, error: detail });
+      emit('response.failed', { response: snapshot() });
+      const events = pending;
+      pending = '';
+      response.end(events);
+    }
+  } finally {
+    if (started) {
+      context.metrics.streamEnded();
+      if (stream.attempts.length > 0) outcome.attempts = stream.attempts;
+    }
+  }
+}
