@@ -197,9 +197,21 @@ function parseMessages(list: unknown, limits: ChatRequestLimits, found: { images
   });
 }
 
+/** A tool message must answer a call an assistant turn before it made. */
+function checkToolAnswers(messages: readonly ChatMessage[]): void {
+  const calls = new Set<string>();
+  messages.forEach((message, index) => {
+    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) calls.add(call.id);
+    else if (message.role === 'tool' && !calls.has(message.toolCallId)) {
+      throw invalid(`messages[${index}].tool_call_id`, `"${message.toolCallId}" answers no tool call of an earlier assistant message`);
+    }
+  });
+}
+
 function parseTools(value: unknown): ToolDefinition[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw invalid('tools', `expected a list, got ${typeName(value)}`);
+  if (value.length === 0) throw invalid('tools', 'must contain at least one tool (leave the field out for none)');
   const names = new Set<string>();
   return value.map((item: unknown, index): ToolDefinition => {
     const at = `tools[${index}]`;
@@ -268,6 +280,8 @@ export function parseChatRequest(body: unknown, limits: ChatRequestLimits = { im
   if (body.function_call !== undefined && body.function_call !== null) throw invalid('function_call', 'the legacy function_call field is not supported: use tool_choice');
   const found = { images: false };
   const messages = parseMessages(body.messages, limits, found);
+  checkToolAnswers(messages);
+  if (parsed.top_logprobs != null && parsed.logprobs !== true) throw invalid('top_logprobs', 'needs "logprobs": true');
   const tools = parseTools(body.tools);
   const stream = parsed.stream === true;
   const request: RouteRequest = { model: parsed.model, messages, stream };
