@@ -214,6 +214,22 @@ describe('HTTP manners', () => {
     assert.equal(post.status, 405);
   });
 
+  test("HEAD on the page's API routes is answered like GET", async () => {
+    const server = await startServer({ port: 0, quiet: true, router: createRouter({ providers: [] }), dataDir: await mkdtemp(join(tmpdir(), 'g4f-head-')) });
+    try {
+      for (const path of ['/api/config', '/api/conversations']) {
+        const get = await send(server.url, { path });
+        const head = await send(server.url, { method: 'HEAD', path });
+        assert.equal(get.status, 200, path);
+        assert.equal(head.status, 200, path);
+        assert.equal(head.body, '', path);
+        assert.equal(head.headers['content-length'], get.headers['content-length'], path);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   test('JSON answers carry X-Content-Type-Options: nosniff', async () => {
     for (const response of [
       await send(fixture.url, { path: '/health' }),

@@ -92,7 +92,8 @@ export function createWebHandler(options: WebHandlerOptions): {
   let closed = false;
 
   async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const method = request.method ?? 'GET';
+    // HEAD is answered as GET (node:http leaves the body out).
+    const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
     const parts = url.pathname.split('/').filter((part) => part !== '');
     // parts[0] === 'api'
     if (parts[1] === 'config' && parts.length === 2) {
