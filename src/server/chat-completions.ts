@@ -10,6 +10,7 @@ import type { ChoiceResult, Router } from '../routing/types.js';
 import type { ParsedChatRequest } from './chat-request.js';
 import type { Metrics } from './metrics.js';
 import { shutdownReason, toOpenAIError } from './openai-errors.js';
+import { createSseWriter } from './sse-writer.js';
 import { countUsage } from './token-count.js';
 
 /** What a request did, for its log line and metrics (filled in as the answer goes). */
@@ -37,8 +38,6 @@ export interface ChatHandlerContext {
   completionId: string;
 }
 
-/** A writer that waits too long for a slow reader gives up on it. */
-const DRAIN_TIMEOUT_MS = 60_000;
 
 /** An id for a tool call whose upstream gave none (the client needs one to answer it). */
 function newToolCallId(): string {
@@ -109,22 +108,6 @@ async function wholeAnswer(response: ServerResponse, parsed: ParsedChatRequest, 
   response.end(body);
 }
 
-function waitForDrain(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      response.destroy();
-      done();
-    }, DRAIN_TIMEOUT_MS);
-    function done(): void {
-      clearTimeout(timer);
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    }
-    response.on('drain', done);
-    response.on('close', done);
-  });
-}
 
 /** One choice of a streamed answer: what has been sent of it so far. */
 interface StreamedChoice {
@@ -148,29 +131,9 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
   let firstOutput = false;
   const choices: StreamedChoice[] = [];
   let usage: Usage | undefined;
-  // Events that arrive together (one upstream read) leave in one write: they are gathered until
-  // the event loop's check phase, then written at once (with the end, when it came too).
-  let pending = '';
-  let flushScheduled = false;
-  let blocked: Promise<void> | undefined;
-  const flush = (): void => {
-    flushScheduled = false;
-    const events = pending;
-    pending = '';
-    if (events === '' || response.writableEnded || response.destroyed) return;
-    if (!response.write(events)) {
-      blocked = waitForDrain(response).then(() => {
-        blocked = undefined;
-      });
-    }
-  };
-  const send = (event: string): void => {
-    pending += event;
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  };
+  // Events of one upstream read leave in one write (with the end, when it came too).
+  const writer = createSseWriter(response);
+  const send = writer.send;
   const choiceOf = (index: number): StreamedChoice => {
     for (let missing = choices.length; missing <= index; missing++) choices.push({ roleSent: false, finishReason: 'stop', calls: undefined, text: '' });
     return choices[index] as StreamedChoice;
@@ -274,12 +237,12 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
       if (response.destroyed) break; // leaving the loop aborts the upstream
       if (!started) start();
       writeBatch(batch);
+      const blocked = writer.blocked();
       if (blocked !== undefined) await blocked;
     }
     if (response.destroyed) return;
     if (!started) start();
-    let tail = pending;
-    pending = '';
+    let tail = writer.take();
     choiceOf(0);
     for (let index = 0; index < choices.length; index++) {
       const choice = choices[index] as StreamedChoice;
@@ -303,8 +266,7 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
     outcome.streamError = error;
     if (!response.destroyed) {
       // One error event, then the end without [DONE]: the client can tell the answer was cut.
-      const events = pending;
-      pending = '';
+      const events = writer.take();
       response.end(`${events}data: ${JSON.stringify(toOpenAIError(shutdownReason(context.signal) ?? error).body)}\n\n`);
     }
   } finally {

@@ -16,6 +16,7 @@ import { stopReason, toolUseBlock, wireUsage } from './answer-blocks.js';
 import { countInputTokens, countOutputTokens } from './count.js';
 import { toAnthropicError } from './errors.js';
 import type { ParsedMessagesRequest } from './request.js';
+import { createSseWriter } from '../sse-writer.js';
 
 export interface MessagesStreamContext extends MessagesAnswerContext {
   /** Aborted when the client goes away (or at the shutdown deadline). */
@@ -23,25 +24,7 @@ export interface MessagesStreamContext extends MessagesAnswerContext {
   requestId: string;
 }
 
-/** A writer that waits too long for a slow reader gives up on it. */
-const DRAIN_TIMEOUT_MS = 60_000;
 
-function waitForDrain(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      response.destroy();
-      done();
-    }, DRAIN_TIMEOUT_MS);
-    function done(): void {
-      clearTimeout(timer);
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    }
-    response.on('drain', done);
-    response.on('close', done);
-  });
-}
 
 function event(type: string, data: string): string {
   return `event: ${type}\ndata: ${data}\n\n`;
@@ -61,28 +44,9 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
   let finish: FinishReason = 'stop';
   let usage: Usage | undefined;
   let produced = '';
-  // Events of one upstream read leave in one write, gathered until the event loop's check phase.
-  let pending = '';
-  let flushScheduled = false;
-  let blocked: Promise<void> | undefined;
-  const flush = (): void => {
-    flushScheduled = false;
-    const events = pending;
-    pending = '';
-    if (events === '' || response.writableEnded || response.destroyed) return;
-    if (!response.write(events)) {
-      blocked = waitForDrain(response).then(() => {
-        blocked = undefined;
-      });
-    }
-  };
-  const send = (text: string): void => {
-    pending += text;
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  };
+  // Events of one upstream read leave in one write.
+  const writer = createSseWriter(response);
+  const send = writer.send;
   const noteOutput = (): void => {
     if (firstOutput) return;
     firstOutput = true;
@@ -165,6 +129,7 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
       if (response.destroyed) break; // leaving the loop aborts the upstream
       if (!started) await start();
       writeBatch(batch);
+      const blocked = writer.blocked();
       if (blocked !== undefined) await blocked;
     }
     if (response.destroyed) return;
@@ -185,16 +150,14 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
     outcome.usage = { promptTokens: inputTokens, completionTokens: outputTokens, totalTokens: inputTokens + outputTokens };
     const delta = { stop_reason: stopReason(finish, madeCalls.length > 0), stop_sequence: null };
     send(event('message_delta', JSON.stringify({ type: 'message_delta', delta, usage: { input_tokens: inputTokens, output_tokens: outputTokens } })));
-    const tail = pending + event('message_stop', '{"type":"message_stop"}');
-    pending = '';
+    const tail = writer.take() + event('message_stop', '{"type":"message_stop"}');
     if (!response.destroyed) response.end(tail);
   } catch (error) {
     if (!started) throw error;
     outcome.streamError = error;
     if (!response.destroyed) {
       // One error event, then the end without message_stop: the client can tell the answer was cut.
-      const events = pending;
-      pending = '';
+      const events = writer.take();
       const mapped = toAnthropicError(shutdownReason(context.signal) ?? error, context.requestId);
       response.end(`${events}${event('error', JSON.stringify(mapped.body))}`);
     }

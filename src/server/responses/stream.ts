@@ -35,6 +35,7 @@ import {
   type ResponseState,
 } from './output.js';
 import type { RequestEcho } from './request.js';
+import { createSseWriter } from '../sse-writer.js';
 
 export interface ResponseRunContext {
   router: Router;
@@ -55,25 +56,7 @@ export interface ResponseRunContext {
   finish(state: ResponseState): Promise<void>;
 }
 
-/** A writer that waits too long for a slow reader gives up on it. */
-const DRAIN_TIMEOUT_MS = 60_000;
 
-function waitForDrain(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      response.destroy();
-      done();
-    }, DRAIN_TIMEOUT_MS);
-    function done(): void {
-      clearTimeout(timer);
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    }
-    response.on('drain', done);
-    response.on('close', done);
-  });
-}
 
 /** The error of a failed response (`response.error`): OpenAI's codes, `server_error` or `rate_limit_exceeded`. */
 function responseError(status: number, message: string): { code: string; message: string } {
@@ -104,28 +87,11 @@ export async function streamResponse(response: ServerResponse, context: Response
   // interleave the fragments of parallel calls.
   const openCalls = new Map<number, OpenCall>();
 
-  // Events of one upstream read leave in one write, at the event loop's check phase.
-  let pending = '';
-  let flushScheduled = false;
-  let blocked: Promise<void> | undefined;
-  const flush = (): void => {
-    flushScheduled = false;
-    const events = pending;
-    pending = '';
-    if (events === '' || response.writableEnded || response.destroyed) return;
-    if (!response.write(events)) {
-      blocked = waitForDrain(response).then(() => {
-        blocked = undefined;
-      });
-    }
-  };
+  // Events of one upstream read leave in one write.
+  const writer = createSseWriter(response);
   const emit = (type: string, fields: Record<string, unknown>): void => {
-    pending += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`;
+    writer.send(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`);
     sequence += 1;
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
   };
   const snapshot = (): Record<string, unknown> => responseObject(state, context.echo);
 
@@ -274,6 +240,7 @@ export async function streamResponse(response: ServerResponse, context: Response
       if (response.destroyed) break; // leaving the loop aborts the upstream
       if (!started) start();
       writeBatch(batch);
+      const blocked = writer.blocked();
       if (blocked !== undefined) await blocked;
     }
     if (response.destroyed) return;
@@ -290,8 +257,7 @@ export async function streamResponse(response: ServerResponse, context: Response
     state.incompleteDetails = end.incompleteDetails;
     await context.finish(state);
     emit(end.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: snapshot() });
-    const events = pending;
-    pending = '';
+    const events = writer.take();
     response.end(events);
   } catch (error) {
     if (!started) throw error;
@@ -311,8 +277,7 @@ export async function streamResponse(response: ServerResponse, context: Response
       // `error` carries the error under `error` too: the SDKs raise on that key.
       emit('error', { code: detail.code, message: detail.message, param: detail.param, error: detail });
       emit('response.failed', { response: snapshot() });
-      const events = pending;
-      pending = '';
+      const events = writer.take();
       response.end(events);
     }
   } finally {
