@@ -4,6 +4,8 @@
  * calls, reasoning, choices) and its typed stream parts. Typed errors, never a process exit.
  */
 import { UnsupportedError } from './core/errors.js';
+import type { Runtime } from './core/runtime.js';
+import { getDefaultRuntime } from './default-runtime.js';
 import type { CallSettings, ChatMessage, Chunk, Provider, Timeouts } from './core/spec.js';
 import { OPENAI_SCALAR_SETTINGS } from './providers/openai-wire.js';
 import { createRouter } from './routing/router.js';
@@ -20,6 +22,8 @@ export interface ChatCompletionOptions extends CallSettings {
   auth?: string;
   signal?: AbortSignal;
   timeouts?: Partial<Timeouts>;
+  /** The settings and connection pools to call with; default the library's (`configure`, `setDefaultRuntime`). */
+  runtime?: Runtime;
   /**
    * g4f's loose options: an OpenAI wire name (`max_tokens`, `top_p`, …) is read as the setting it
    * names; any other is sent to the upstream as it is (`extraBody`).
@@ -27,17 +31,37 @@ export interface ChatCompletionOptions extends CallSettings {
   [option: string]: unknown;
 }
 
-let defaultRouter: Router | undefined;
+let chosenRouter: Router | undefined;
+/** One router (and so one set of circuit breakers) per runtime the library is handed. */
+const routers = new WeakMap<Runtime, Router>();
 
-/** The router ChatCompletion and Client use unless given one: the built-in providers. */
-export function getDefaultRouter(): Router {
-  defaultRouter ??= createRouter();
-  return defaultRouter;
+/** The router over the built-in providers on `runtime`, made once per runtime. */
+export function routerFor(runtime: Runtime): Router {
+  let router = routers.get(runtime);
+  if (router === undefined) {
+    router = createRouter({ runtime });
+    routers.set(runtime, router);
+  }
+  return router;
 }
 
-/** Replaces the default router (e.g. with `createRouterFromConfig(await loadConfig())`). */
+/**
+ * The router ChatCompletion and Client use unless given one or a runtime: the one set with
+ * `setDefaultRouter`, else the built-in providers on the default runtime.
+ */
+export function getDefaultRouter(): Router {
+  return chosenRouter ?? routerFor(getDefaultRuntime());
+}
+
+/** Replaces the default router (e.g. with `createRouterFromConfig(await loadConfig())`); undefined goes back to the built-in one. */
 export function setDefaultRouter(router: Router | undefined): void {
-  defaultRouter = router;
+  chosenRouter = router;
+}
+
+/** The router a call uses: the one given, else its runtime's, else the default. */
+function routerOf(options: ChatCompletionOptions, router: Router | undefined): Router {
+  if (router !== undefined) return router;
+  return options.runtime === undefined ? getDefaultRouter() : routerFor(options.runtime);
 }
 
 /** Fields taken as they are: the routing ones and the contract's settings. */
@@ -64,7 +88,7 @@ export function toRouteRequest(options: ChatCompletionOptions, stream: boolean):
   let extra: Record<string, unknown> | undefined;
   for (const key in options) {
     const value = options[key];
-    if (value === undefined || key === 'stream') continue;
+    if (value === undefined || key === 'stream' || key === 'runtime') continue;
     if (OWN_FIELDS.has(key)) target[key] = value;
     else if (SETTING_OF_WIRE.has(key)) target[SETTING_OF_WIRE.get(key) as string] = value;
     else (extra ??= {})[key] = value;
@@ -92,7 +116,8 @@ async function* textTokens(router: Router, request: RouteRequest): AsyncGenerato
 function create(options: ChatCompletionOptions & { stream: true }, router?: Router): AsyncIterable<string>;
 function create(options: ChatCompletionOptions & { stream?: false }, router?: Router): Promise<string>;
 function create(options: ChatCompletionOptions, router?: Router): AsyncIterable<string> | Promise<string>;
-function create(options: ChatCompletionOptions, router: Router = getDefaultRouter()): AsyncIterable<string> | Promise<string> {
+function create(options: ChatCompletionOptions, given?: Router): AsyncIterable<string> | Promise<string> {
+  const router = routerOf(options, given);
   if (options.stream === true) {
     // Bad input fails here, at the call, not at the first token.
     refuseTools(options);
@@ -109,12 +134,13 @@ function create(options: ChatCompletionOptions, router: Router = getDefaultRoute
 }
 
 /** The whole answer, from a non-streaming upstream call: text, reasoning, tool calls, every choice, usage. */
-function complete(options: ChatCompletionOptions, router: Router = getDefaultRouter()): Promise<CompletionResult> {
-  return router.complete(toRouteRequest(options, false));
+function complete(options: ChatCompletionOptions, router?: Router): Promise<CompletionResult> {
+  return routerOf(options, router).complete(toRouteRequest(options, false));
 }
 
 /** The answer's typed stream parts as they arrive: text, reasoning and tool-call deltas, finish, usage. */
-function stream(options: ChatCompletionOptions, router: Router = getDefaultRouter()): AsyncIterable<Chunk> {
+function stream(options: ChatCompletionOptions, given?: Router): AsyncIterable<Chunk> {
+  const router = routerOf(options, given);
   validateMessages(options.messages);
   router.resolve(options.model, options.provider);
   return router.stream(toRouteRequest(options, true));
@@ -129,8 +155,8 @@ export const ChatCompletion = { create, complete, stream };
 export function createCompletion(
   provider: Provider,
   options: ChatCompletionOptions,
-  router: Router = getDefaultRouter(),
+  router?: Router,
 ): AsyncIterable<string> {
   refuseTools(options);
-  return textTokens(router, toRouteRequest({ ...options, provider }, options.stream ?? false));
+  return textTokens(routerOf(options, router), toRouteRequest({ ...options, provider }, options.stream ?? false));
 }

@@ -5,12 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FinishReason, Provider, Timeouts } from './core/spec.js';
-import { getDefaultRouter } from './chat-completion.js';
+import { getDefaultRouter, routerFor } from './chat-completion.js';
+import type { Runtime } from './core/runtime.js';
 import type { RouteRequest, Router } from './routing/types.js';
 import { parseChatRequest } from './server/chat-request.js';
 
 export interface ClientOptions {
   router?: Router;
+  /** The settings and connection pools to call with, when no router is given; default the library's. */
+  runtime?: Runtime;
   /** Default provider for every call. */
   provider?: string | Provider;
   timeouts?: Partial<Timeouts>;
@@ -114,7 +117,7 @@ export class Client {
   };
 
   constructor(options: ClientOptions = {}) {
-    const router = options.router;
+    const router = options.router ?? (options.runtime === undefined ? undefined : routerFor(options.runtime));
     const build = (params: ChatCompletionCreateParams, stream: boolean, signal?: AbortSignal): RouteRequest => {
       const { provider: given, signal: _signal, timeouts, ...body } = params;
       // The same reading of OpenAI's fields as the server's: nothing is dropped, bad input is named.

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { ConfigError } from './core/errors.js';
 import { SECRET_HEADER_NAME } from './core/http.js';
 import { ALL_CAPABILITIES } from './core/messages.js';
-import { configure, type ProviderSettings, type Settings } from './core/settings.js';
+import { createRuntime, type Runtime } from './core/runtime.js';
+import type { ProviderSettings, Settings } from './core/settings.js';
 import type { Capabilities, Provider } from './core/spec.js';
 import {
   builtinProviders,
@@ -234,7 +235,7 @@ function withHeadersFromEnvironment(
   return Object.keys(result).length === 0 ? undefined : result;
 }
 
-/** The process-wide provider settings a config describes. */
+/** The settings a config describes (a runtime is built from them: `createRuntime(settingsFromConfig(config))`). */
 export function settingsFromConfig(config: G4FConfig): Settings {
   const providers: Record<string, ProviderSettings> = {};
   for (const [name, builtin] of Object.entries(config.builtin ?? {})) {
@@ -329,11 +330,23 @@ function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial
   return result;
 }
 
-/** Applies the config's provider settings process-wide and builds a router over its providers. */
-export function createRouterFromConfig(config: G4FConfig, extraProviders: readonly Provider[] = []): Router {
-  configure(settingsFromConfig(config));
+/** A runtime with the settings a config describes. */
+export function runtimeFromConfig(config: G4FConfig): Runtime {
+  return createRuntime(settingsFromConfig(config));
+}
+
+export interface RouterFromConfigOptions {
+  /** Default: a new runtime with the config's settings (`runtimeFromConfig`); close it with `router.runtime.close()`. */
+  runtime?: Runtime;
+  /** Providers to route over besides the config's (demo mode's agent). */
+  extraProviders?: readonly Provider[];
+}
+
+/** A router over the config's providers, its routes and policy, on a runtime with its settings. */
+export function createRouterFromConfig(config: G4FConfig, options: RouterFromConfigOptions = {}): Router {
   return createRouter({
-    providers: createProviderRegistry([...providersFromConfig(config), ...extraProviders]),
+    runtime: options.runtime ?? runtimeFromConfig(config),
+    providers: createProviderRegistry([...providersFromConfig(config), ...(options.extraProviders ?? [])]),
     ...(config.models === undefined ? {} : { models: config.models }),
     ...(config.aliases === undefined ? {} : { aliases: config.aliases }),
     ...(config.routing?.order === undefined ? {} : { order: config.routing.order }),

@@ -31,18 +31,15 @@ export {
   DEFAULT_LIMITS,
   DEFAULT_RETRY,
   DEFAULT_TIMEOUTS,
-  configure,
-  configureProvider,
   environmentName,
-  getSettings,
   resolveBaseUrl,
-  resolveContext,
   type ProviderSettings,
   type Settings,
 } from './core/settings.js';
+export { createRuntime, type Runtime, type RuntimeOptions } from './core/runtime.js';
+export { closeDispatchers, configure, configureProvider, getDefaultRuntime, getSettings, setDefaultRuntime } from './default-runtime.js';
 export { parseEventStream } from './core/sse.js';
 export { backoffDelay, parseRetryAfter, sleep } from './core/retry.js';
-export { closeDispatchers } from './core/http.js';
 export {
   Lockchat,
   LOCKCHAT_DEFAULT_TOKEN,
@@ -61,7 +58,7 @@ export {
   type ProviderRegistry,
 } from './providers/index.js';
 export * from './routing/index.js';
-export { ChatCompletion, createCompletion, getDefaultRouter, setDefaultRouter, type ChatCompletionOptions } from './chat-completion.js';
+export { ChatCompletion, createCompletion, getDefaultRouter, routerFor, setDefaultRouter, type ChatCompletionOptions } from './chat-completion.js';
 export {
   Client,
   type ChatCompletionChunkObject,
@@ -72,4 +69,13 @@ export {
   type ChatCompletionStream,
   type ClientOptions,
 } from './client.js';
-export { configSchema, createRouterFromConfig, loadConfig, parseConfig, type G4FConfig } from './config.js';
+export {
+  configSchema,
+  createRouterFromConfig,
+  loadConfig,
+  parseConfig,
+  runtimeFromConfig,
+  settingsFromConfig,
+  type G4FConfig,
+  type RouterFromConfigOptions,
+} from './config.js';

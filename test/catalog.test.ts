@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRouterFromConfig, parseConfig } from '../src/config.js';
-import { configure } from '../src/core/settings.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createNativeEmulator, type NativeEmulator } from '../src/emulators/native.js';
 import { CATALOG, catalogStates } from '../src/providers/catalog.js';
@@ -23,7 +22,6 @@ describe('the catalog', () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
-    configure({});
     await Promise.all([openai.close(), ollama.close()]);
   });
 

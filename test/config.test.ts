@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRouterFromConfig, loadConfig, parseConfig } from '../src/config.js';
+import { createRouterFromConfig, loadConfig, parseConfig, type G4FConfig } from '../src/config.js';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, resolveTimeouts } from '../src/core/settings.js';
+import type { Runtime } from '../src/core/runtime.js';
+import { resolveTimeouts } from '../src/core/settings.js';
+import type { Router } from '../src/routing/types.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 
 const MESSAGES = [{ role: 'user' as const, content: 'hi' }];
@@ -20,13 +21,20 @@ let lock: Emulator;
 let directory: string;
 const originalCwd = process.cwd();
 const originalConfigVariable = process.env.G4F_CONFIG;
+/** The runtimes the tests' routers were built on (each from its config's settings), closed at the end. */
+const runtimes: Runtime[] = [];
+
+function routerFrom(config: G4FConfig): Router {
+  const router = createRouterFromConfig(config);
+  runtimes.push(router.runtime);
+  return router;
+}
 
 before(async () => {
   [openai, lock] = await Promise.all([createEmulator(), createEmulator({ protocol: 'lockchat' })]);
   directory = await mkdtemp(join(tmpdir(), 'g4f-config-'));
 });
 afterEach(() => {
-  configure({});
   process.chdir(originalCwd);
   if (originalConfigVariable === undefined) delete process.env.G4F_CONFIG;
   else process.env.G4F_CONFIG = originalConfigVariable;
@@ -35,8 +43,7 @@ afterEach(() => {
   lock.reset();
 });
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await Promise.all(runtimes.map((runtime) => runtime.close()));
   await Promise.all([openai.close(), lock.close()]);
   await rm(directory, { recursive: true, force: true });
 });
@@ -63,7 +70,7 @@ describe('valid files', () => {
       circuit: { failureThreshold: 2, cooldownMs: 1_000 },
     });
     process.env.G4F_TEST_LOCAL_KEY = 'local-key-1';
-    const router = createRouterFromConfig(config);
+    const router = routerFrom(config);
     assert.deepEqual(
       router.listProviders().map((provider) => [provider.name, provider.kind, provider.url]),
       [
@@ -72,9 +79,9 @@ describe('valid files', () => {
       ],
     );
     assert.deepEqual(router.listModels().find((model) => model.id === 'gpt-4')?.providers, ['local', 'Lockchat']);
-    assert.equal(resolveTimeouts('local').firstToken, 1234);
-    assert.equal(resolveTimeouts('Lockchat').idle, 4321);
-    assert.equal(resolveTimeouts('Lockchat').connect, 2_000);
+    assert.equal(resolveTimeouts(router.runtime.settings, 'local').firstToken, 1234);
+    assert.equal(resolveTimeouts(router.runtime.settings, 'Lockchat').idle, 4321);
+    assert.equal(resolveTimeouts(router.runtime.settings, 'Lockchat').connect, 2_000);
 
     const viaAlias = await router.complete({ model: 'llama', messages: MESSAGES, stream: false });
     assert.deepEqual([viaAlias.provider, viaAlias.model, viaAlias.text], ['local', 'llama3.2', 'Echo: hi']);
@@ -122,11 +129,11 @@ describe('bad files are refused with the field and the reason', () => {
 
   test('a route or alias naming an unknown provider or model is refused when the router is built', () => {
     assert.throws(
-      () => createRouterFromConfig(parseConfig({ models: { 'gpt-4': ['Lockchat', 'ghost'] } })),
+      () => routerFrom(parseConfig({ models: { 'gpt-4': ['Lockchat', 'ghost'] } })),
       (error: unknown) => isG4FError(error, 'ConfigError') && /models\.gpt-4: unknown provider "ghost"/.test(error.message),
     );
     assert.throws(
-      () => createRouterFromConfig(parseConfig({ aliases: { fast: 'nothing' } })),
+      () => routerFrom(parseConfig({ aliases: { fast: 'nothing' } })),
       (error: unknown) => isG4FError(error, 'ConfigError') && /aliases\.fast: unknown model "nothing"/.test(error.message),
     );
   });
@@ -153,7 +160,7 @@ test('a secret from the environment never appears in errors, even when the upstr
   process.env.G4F_TEST_LOCAL_KEY = secret;
   openai.setDefaultPlan({ status: 401 });
   try {
-    const router = createRouterFromConfig(
+    const router = routerFrom(
       parseConfig({
         providers: [{ name: 'local', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, apiKeyEnv: 'G4F_TEST_LOCAL_KEY', models: ['m'] }],
       }),

@@ -8,18 +8,18 @@ import { after, before, describe, test } from 'node:test';
 import {
   Lockchat,
   Mishalsgpt,
-  closeDispatchers,
-  configure,
-  configureProvider,
   createOpenAICompatibleProvider,
+  createRuntime,
   isG4FError,
-  resolveContext,
   type Chunk,
   type CompletionRequest,
   type Provider,
   type Timeouts,
 } from '../src/index.js';
 import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
+
+/** The suite's own settings and connections: each provider's base URL points at its emulator here. */
+const runtime = createRuntime();
 
 interface ProviderCase {
   provider: Provider;
@@ -119,7 +119,7 @@ for (const fixture of cases) {
     const call = (request: Partial<CompletionRequest> = {}, timeouts: Partial<Timeouts> = fast): AsyncIterable<Chunk> =>
       fixture.provider.createCompletion(
         { model: fixture.model, messages, stream: true, ...request } as CompletionRequest,
-        resolveContext(fixture.provider, { timeouts }),
+        runtime.context(fixture.provider, { timeouts }),
       );
     const check = (title: string, body: () => Promise<void>): void => {
       const reason = fixture.skip[title];
@@ -130,13 +130,11 @@ for (const fixture of cases) {
     before(async () => {
       emulator = await createEmulator({ protocol: fixture.protocol });
       process.env.CONFORMANCE_LOCAL_KEY = 'conformance-secret';
-      configure({});
-      configureProvider(name, { baseUrl: emulator.url + fixture.baseSuffix, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } });
+      runtime.configure({ providers: { [name]: { baseUrl: emulator.url + fixture.baseSuffix, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 } } } });
     });
     after(async () => {
       await emulator.close();
-      configure({});
-      await closeDispatchers();
+      await runtime.close();
     });
 
     check('sends the exact request (path, query, headers, body)', async () => {
@@ -313,13 +311,13 @@ for (const fixture of cases) {
       const closed = await createEmulator({ protocol: fixture.protocol });
       const url = closed.url;
       await closed.close();
-      configureProvider(name, { baseUrl: url + fixture.baseSuffix });
+      runtime.configureProvider(name, { baseUrl: url + fixture.baseSuffix });
       try {
         const error = await rejection(collect(call()));
         assert.ok(isG4FError(error, 'ConnectionError'), String(error));
         assert.equal(error.retryable, true);
       } finally {
-        configureProvider(name, { baseUrl: emulator.url + fixture.baseSuffix });
+        runtime.configureProvider(name, { baseUrl: emulator.url + fixture.baseSuffix });
       }
     });
 
@@ -355,12 +353,11 @@ describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
   let emulator: Emulator;
   before(async () => {
     emulator = await createEmulator({ protocol: 'openai' });
-    configure({ providers: { Mishalsgpt: { baseUrl: emulator.url } } });
+    runtime.configure({ providers: { Mishalsgpt: { baseUrl: emulator.url } } });
   });
   after(async () => {
     await emulator.close();
-    configure({});
-    await closeDispatchers();
+    await runtime.close();
   });
 
   const plans: Array<[string, Plan]> = [
@@ -371,7 +368,7 @@ describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
     test(`${title} gives a StreamParseError, not a crash`, async () => {
       emulator.enqueue(plan);
       const error = await rejection(
-        collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt))),
+        collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt))),
       );
       assert.ok(isG4FError(error, 'StreamParseError'), String(error));
     });
@@ -380,14 +377,14 @@ describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
   test('empty choices give an empty answer, not a crash', async () => {
     emulator.enqueue({ emptyChoices: true });
     const { text } = await collect(
-      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt)),
+      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)),
     );
     assert.equal(text, '');
   });
 
   test('usage from the upstream becomes a usage chunk', async () => {
     const { chunks } = await collect(
-      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, resolveContext(Mishalsgpt)),
+      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)),
     );
     const usage = chunks.find((chunk) => chunk.type === 'usage');
     assert.ok(usage && usage.type === 'usage');

@@ -8,8 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  closeDispatchers,
-  configure,
   createRouterFromConfig,
   isG4FError,
   parseConfig,
@@ -327,9 +325,8 @@ for (const fixture of cases) {
     });
     after(async () => {
       await emulator.close();
-      configure({});
       delete process.env.G4F_TEST_NATIVE_KEY;
-      await closeDispatchers();
+      await router.runtime.close();
     });
 
     test('sends the vendor request (path, query, headers, body), streamed and not', async () => {
@@ -677,10 +674,10 @@ for (const fixture of cases) {
 describe('native provider: Ollama refusals', () => {
   test('a required or named tool choice cannot be enforced by Ollama: refused, no request sent', async () => {
     const emulator = await createNativeEmulator({ protocol: 'ollama' });
+    const router = createRouterFromConfig(
+      parseConfig({ providers: [{ name: 'local', type: 'ollama', baseUrl: emulator.url, models: ['llama3.2'] }], retry: { attempts: 1 } }),
+    );
     try {
-      const router = createRouterFromConfig(
-        parseConfig({ providers: [{ name: 'local', type: 'ollama', baseUrl: emulator.url, models: ['llama3.2'] }], retry: { attempts: 1 } }),
-      );
       for (const toolChoice of ['required', { name: 'get_weather' }] as const) {
         const error = providerError(await rejection(collect(router.stream({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: true, tools: [weather], toolChoice }))));
         assert.ok(isG4FError(error, 'UnsupportedError'), String(error));
@@ -688,8 +685,7 @@ describe('native provider: Ollama refusals', () => {
       assert.equal(emulator.requests.length, 0);
     } finally {
       await emulator.close();
-      configure({});
-      await closeDispatchers();
+      await router.runtime.close();
     }
   });
 });

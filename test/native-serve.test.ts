@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { closeDispatchers, configure, createRouterFromConfig, isG4FError, loadConfig, parseConfig, type Chunk, type G4FConfig } from '../src/index.js';
+import { createRouterFromConfig, isG4FError, loadConfig, parseConfig, type Chunk, type G4FConfig, type Router, type Runtime } from '../src/index.js';
 import { createNativeEmulator, type NativeEmulator, type NativePlan } from '../src/emulators/native.js';
 import { createCollectingLogger, startServer, type RunningServer } from '../src/server/index.js';
 
@@ -119,9 +119,17 @@ after(async () => {
   await Promise.all([anthropic.close(), ollama.close(), gemini.close()]);
   delete process.env.G4F_TEST_ANTHROPIC_KEY;
   delete process.env.G4F_TEST_GEMINI_KEY;
-  configure({});
-  await closeDispatchers();
+  await Promise.all(runtimes.map((runtime) => runtime.close()));
 });
+
+/** The runtimes the tests' routers were built on (each from its config's settings), closed at the end. */
+const runtimes: Runtime[] = [];
+
+function routerFrom(config: G4FConfig): Router {
+  const router = createRouterFromConfig(config);
+  runtimes.push(router.runtime);
+  return router;
+}
 
 describe('g4f serve with native providers, through the openai client', () => {
   let server: RunningServer;
@@ -229,7 +237,7 @@ describe('g4f serve with native providers, through the openai client', () => {
 
 describe('config: the native provider types', () => {
   test('each type makes a provider of its protocol, with its capabilities and base URL', () => {
-    const router = createRouterFromConfig(nativeConfig());
+    const router = routerFrom(nativeConfig());
     const listed = Object.fromEntries(router.listProviders().map((provider) => [provider.name, provider]));
     for (const [name, url] of [
       ['claude', anthropic.url],
@@ -247,7 +255,7 @@ describe('config: the native provider types', () => {
   test('maxTokens, modelMaxTokens, headers and headersEnv reach the upstream', async () => {
     process.env.G4F_TEST_BETA = 'tools-2099-01-01';
     try {
-      const router = createRouterFromConfig(
+      const router = routerFrom(
         parseConfig({
           providers: [
             {
@@ -275,7 +283,7 @@ describe('config: the native provider types', () => {
   });
 
   test('capabilities turned off in the file are honoured: the request is refused, no upstream asked', async () => {
-    const router = createRouterFromConfig(
+    const router = routerFrom(
       parseConfig({ providers: [{ name: 'local', type: 'ollama', baseUrl: ollama.url, models: ['llava'], capabilities: { vision: false } }] }),
     );
     ollama.reset();
@@ -290,7 +298,7 @@ describe('config: the native provider types', () => {
   });
 
   test('a provider that needs a key and has none is refused before any request', async () => {
-    const router = createRouterFromConfig(
+    const router = routerFrom(
       parseConfig({ providers: [{ name: 'gem', type: 'gemini', baseUrl: gemini.url, apiKeyEnv: 'G4F_TEST_UNSET_KEY', models: ['gemini-test'] }] }),
     );
     gemini.reset();

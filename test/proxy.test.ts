@@ -9,11 +9,13 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, configureProvider } from '../src/core/settings.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter, type Router } from '../src/routing/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
 
 const MESSAGES = [{ role: 'user' as const, content: 'through the proxy' }];
 
@@ -91,6 +93,7 @@ const originalProxy = process.env.G4F_PROXY;
 before(async () => {
   [a, b, proxy] = await Promise.all([createEmulator(), createEmulator(), startProxy()]);
   router = createRouter({
+    runtime,
     providers: [
       createOpenAICompatibleProvider({ name: 'A', url: `${a.url}/v1`, models: ['m'] }),
       createOpenAICompatibleProvider({ name: 'B', url: `${b.url}/v1`, models: ['m'] }),
@@ -99,18 +102,17 @@ before(async () => {
   });
 });
 afterEach(async () => {
-  configure({});
+  runtime.configure({});
   if (originalProxy === undefined) delete process.env.G4F_PROXY;
   else process.env.G4F_PROXY = originalProxy;
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all([a.waitForIdle(), b.waitForIdle()]);
   a.reset();
   b.reset();
   proxy.passed.length = 0;
 });
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all([a.close(), b.close(), proxy.close()]);
 });
 
@@ -123,7 +125,7 @@ async function streamText(model: string): Promise<string> {
 }
 
 test('a per-provider proxy carries that provider only', async () => {
-  configureProvider('A', { proxy: proxy.url });
+  runtime.configureProvider('A', { proxy: proxy.url });
   assert.equal((await router.complete({ model: 'A/m', messages: MESSAGES, stream: false })).text, 'Echo: through the proxy');
   assert.equal(await streamText('A/m'), 'Echo: through the proxy');
   assert.ok(viaProxy(a), `the proxy saw A: ${proxy.passed.join(', ')}`);
@@ -134,7 +136,7 @@ test('a per-provider proxy carries that provider only', async () => {
 });
 
 test('the global proxy (settings) carries every provider', async () => {
-  configure({ proxy: proxy.url });
+  runtime.configure({ proxy: proxy.url });
   await router.complete({ model: 'A/m', messages: MESSAGES, stream: false });
   await router.complete({ model: 'B/m', messages: MESSAGES, stream: false });
   assert.ok(viaProxy(a) && viaProxy(b), proxy.passed.join(', '));
@@ -152,8 +154,8 @@ test('a provider proxy wins over the global one; a dead proxy is a typed connect
   const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
   await new Promise<void>((resolve) => dead.close(() => resolve()));
 
-  configure({ proxy: deadUrl });
-  configureProvider('B', { proxy: proxy.url });
+  runtime.configure({ proxy: deadUrl });
+  runtime.configureProvider('B', { proxy: proxy.url });
   const result = await router.complete({ model: 'm', messages: MESSAGES, stream: false });
   assert.equal(result.provider, 'B');
   assert.equal(result.attempts[0]?.provider, 'A');
@@ -163,7 +165,7 @@ test('a provider proxy wins over the global one; a dead proxy is a typed connect
 });
 
 test('an abort mid-stream through the proxy closes the upstream connection', async () => {
-  configure({ proxy: proxy.url });
+  runtime.configure({ proxy: proxy.url });
   a.enqueue({ stallAfterChunks: 1 });
   const controller = new AbortController();
   await assert.rejects(

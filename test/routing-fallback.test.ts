@@ -5,12 +5,14 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, configureProvider } from '../src/core/settings.js';
 import type { Chunk, Provider } from '../src/core/spec.js';
 import { createEmulator, splitText, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider, Lockchat } from '../src/providers/index.js';
 import { createRouter, type Router } from '../src/routing/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
 
 const MESSAGES = [{ role: 'user' as const, content: 'hello' }];
 const LOCK_TEXT = 'Lockchat speaks in four parts.';
@@ -22,6 +24,7 @@ let providerB: Provider;
 
 function lockRouter(attempts = 2): Router {
   return createRouter({
+    runtime,
     providers: [Lockchat, providerB],
     models: { m: ['Lockchat', 'B'] },
     retry: { attempts, baseDelayMs: 5, maxDelayMs: 10, maxWaitMs: 5_000 },
@@ -36,15 +39,14 @@ before(async () => {
 });
 
 beforeEach(() => {
-  configure({ retry: { attempts: 1 } });
-  configureProvider('Lockchat', { baseUrl: lock.url });
+  runtime.configure({ retry: { attempts: 1 } });
+  runtime.configureProvider('Lockchat', { baseUrl: lock.url });
   lock.reset();
   b.reset();
 });
 
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all([lock.close(), b.close()]);
 });
 
@@ -112,7 +114,7 @@ describe('fallback and the first text chunk', () => {
 describe('cancellation reaches every layer', () => {
   test('an abort during a retry sleep stops at once: no further request', async () => {
     b.enqueue({ status: 429, retryAfter: 3 });
-    const router = createRouter({ providers: [providerB], retry: { attempts: 3, maxWaitMs: 10_000 } });
+    const router = createRouter({ runtime, providers: [providerB], retry: { attempts: 3, maxWaitMs: 10_000 } });
     const controller = new AbortController();
     b.on('response-end', () => setImmediate(() => controller.abort()));
     const started = performance.now();
@@ -129,7 +131,7 @@ describe('cancellation reaches every layer', () => {
   test('an abort mid-stream closes the upstream connection', async () => {
     b.enqueue({ text: B_TEXT, chunkCount: 3, stallAfterChunks: 1 });
     const controller = new AbortController();
-    const stream = createRouter({ providers: [providerB] }).stream({ model: 'm', messages: MESSAGES, stream: true, signal: controller.signal });
+    const stream = createRouter({ runtime, providers: [providerB] }).stream({ model: 'm', messages: MESSAGES, stream: true, signal: controller.signal });
     const seen: Chunk[] = [];
     await assert.rejects(
       (async () => {
@@ -179,6 +181,7 @@ describe('model registry', () => {
     },
   });
   const router = createRouter({
+    runtime,
     providers: [fake('One', ['alpha', 'beta']), fake('Two', ['beta']), fake('Still', ['gamma'], false)],
     models: { beta: ['Two', 'One'] },
     aliases: { b: 'beta', g: 'gamma' },

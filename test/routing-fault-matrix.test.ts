@@ -7,12 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { isG4FError, type G4FError, type ProviderAttempt } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, configureProvider } from '../src/core/settings.js';
 import type { Timeouts } from '../src/core/spec.js';
 import { createEmulator, splitText, type Emulator, type Plan } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider, Lockchat } from '../src/providers/index.js';
 import { createRouter, type Router } from '../src/routing/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
 
 const NAMES = ['A', 'B', 'C'] as const;
 type Name = (typeof NAMES)[number];
@@ -44,6 +46,7 @@ async function closedPortUrl(): Promise<string> {
 
 function newRouter(providers = NAMES.map((name) => createOpenAICompatibleProvider({ name, url: `${emulators[name].url}/v1`, models: ['m'] }))): Router {
   return createRouter({
+    runtime,
     providers,
     retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10, maxWaitMs: 1_000 },
     circuit: { failureThreshold: 100, cooldownMs: 60_000 },
@@ -277,14 +280,13 @@ before(async () => {
 });
 
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all(NAMES.map((name) => emulators[name].close()));
 });
 
 async function prepare(row: Row): Promise<void> {
-  configure({});
-  if (row.refusedA) configureProvider('A', { baseUrl: deadUrl });
+  runtime.configure({});
+  if (row.refusedA) runtime.configureProvider('A', { baseUrl: deadUrl });
   for (const name of NAMES) {
     emulators[name].reset();
     emulators[name].enqueue(...(row.faults[name] ?? []));
@@ -340,8 +342,8 @@ describe('Lockchat model-not-found, retried inside the provider (bounded), then 
   for (const mode of ['stream', 'complete'] as const) {
     for (const item of cases) {
       test(`${mode}: ${item.name}`, async () => {
-        configure({ retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
-        configureProvider('Lockchat', { baseUrl: lock.url });
+        runtime.configure({ retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+        runtime.configureProvider('Lockchat', { baseUrl: lock.url });
         lock.reset();
         lock.failTimes(item.times, { modelNotFound: item.framing });
         for (const name of NAMES) emulators[name].reset();
@@ -362,6 +364,7 @@ describe('Lockchat model-not-found, retried inside the provider (bounded), then 
         lock.reset();
         lock.failTimes(item.times, { modelNotFound: item.framing });
         const routed = createRouter({
+          runtime,
           providers: [Lockchat, ...(['B', 'C'] as const).map((name) => createOpenAICompatibleProvider({ name, url: `${emulators[name].url}/v1`, models }))],
           models: { m: ['Lockchat', 'B', 'C'] },
           retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10, maxWaitMs: 1_000 },

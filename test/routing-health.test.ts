@@ -5,8 +5,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure } from '../src/core/settings.js';
+import { createRuntime } from '../src/core/runtime.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter, type ProviderHealth, type Router } from '../src/routing/index.js';
@@ -16,12 +15,14 @@ const COOLDOWN_MS = 300;
 let a: Emulator;
 let b: Emulator;
 let router: Router;
+/** The breakers' clock: the tests move it past a cool-down instead of waiting for it. */
+let clock = Date.now();
+const runtime = createRuntime({ retry: { attempts: 1 } }, { now: () => clock });
 
 before(async () => {
   [a, b] = await Promise.all([createEmulator({ defaultPlan: { text: 'from A' } }), createEmulator({ defaultPlan: { text: 'from B' } })]);
 });
 beforeEach(() => {
-  configure({ retry: { attempts: 1 } });
   a.reset();
   b.reset();
   router = createRouter({
@@ -31,11 +32,11 @@ beforeEach(() => {
     ],
     retry: { attempts: 1 },
     circuit: { failureThreshold: 3, cooldownMs: COOLDOWN_MS },
+    runtime,
   });
 });
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all([a.close(), b.close()]);
 });
 
@@ -44,11 +45,11 @@ async function ask(): Promise<{ text: string; provider: string; codes: string[] 
   return { text: result.text, provider: result.provider, codes: result.attempts.map((x) => `${x.provider}:${x.error.code}`) };
 }
 
-/** Waits out the cool-down the snapshot announces (a wait on time itself, not on an event). */
-async function untilProbe(health: ProviderHealth): Promise<void> {
+/** Moves the router's clock to the end of the cool-down the snapshot announces. */
+function untilProbe(health: ProviderHealth): void {
   assert.ok(health.retryAt !== undefined);
-  const wait = Date.parse(health.retryAt) - Date.now();
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait) + 20));
+  assert.equal(Date.parse(health.retryAt), clock + COOLDOWN_MS, 'the cool-down runs on the runtime’s clock');
+  clock = Date.parse(health.retryAt);
 }
 
 async function openA(): Promise<void> {
@@ -64,7 +65,7 @@ test('after N consecutive failures the provider is skipped for the cool-down', a
   assert.equal(health.consecutiveFailures, 3);
   assert.equal(health.lastError?.code, 'http_status');
   assert.match(health.lastError?.message ?? '', /HTTP 500/);
-  assert.ok(health.retryAt !== undefined && Date.parse(health.retryAt) > Date.now() - 50);
+  assert.equal(health.retryAt, new Date(clock + COOLDOWN_MS).toISOString());
   assert.equal(health.successRate, 0);
 
   const skipped = await ask();
@@ -75,7 +76,7 @@ test('after N consecutive failures the provider is skipped for the cool-down', a
 
 test('after the cool-down one probe decides: failure re-opens, success closes', async () => {
   await openA();
-  await untilProbe(router.health('A'));
+  untilProbe(router.health('A'));
   assert.equal(router.health('A').state, 'half-open');
   a.enqueue({ status: 503 });
   assert.deepEqual(await ask(), { text: 'from B', provider: 'B', codes: ['A:http_status'] });
@@ -85,7 +86,7 @@ test('after the cool-down one probe decides: failure re-opens, success closes', 
   assert.deepEqual(await ask(), { text: 'from B', provider: 'B', codes: ['A:circuit_open'] });
   assert.equal(a.requests.length, 4);
 
-  await untilProbe(router.health('A'));
+  untilProbe(router.health('A'));
   assert.deepEqual(await ask(), { text: 'from A', provider: 'A', codes: [] });
   const health = router.health('A');
   assert.equal(health.state, 'closed');
@@ -99,7 +100,7 @@ test('after the cool-down one probe decides: failure re-opens, success closes', 
 
 test('half-open lets one probe at a time through', async () => {
   await openA();
-  await untilProbe(router.health('A'));
+  untilProbe(router.health('A'));
   a.enqueue({ text: 'from A', headerDelayMs: 200 });
   const [first, second] = await Promise.all([ask(), ask()]);
   assert.deepEqual(first, { text: 'from A', provider: 'A', codes: [] });
@@ -110,7 +111,7 @@ test('half-open lets one probe at a time through', async () => {
 
 test('a probe the caller leaves early (break after text) does not jam the breaker', async () => {
   await openA();
-  await untilProbe(router.health('A'));
+  untilProbe(router.health('A'));
   a.enqueue({ text: 'from A, slowly', chunkCount: 3, chunkDelayMs: 30 });
   for await (const chunk of router.stream({ model: 'm', messages: MESSAGES, stream: true })) {
     assert.equal(chunk.type, 'text-delta');
@@ -124,7 +125,7 @@ test('a probe the caller leaves early (break after text) does not jam the breake
 
 test('a probe aborted before any answer frees the slot', async () => {
   await openA();
-  await untilProbe(router.health('A'));
+  untilProbe(router.health('A'));
   a.enqueue({ headerDelayMs: 2_000 });
   const controller = new AbortController();
   const call = router.complete({ model: 'm', messages: MESSAGES, stream: false, signal: controller.signal });

@@ -1,15 +1,18 @@
 /** Routing policy: empty answers fall back, a caller's bad request does not open a circuit, per-provider retry budgets. */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import { closeDispatchers, configure, createOpenAICompatibleProvider, createRouter, isG4FError, type Router } from '../src/index.js';
+import { createOpenAICompatibleProvider, createRouter, createRuntime, isG4FError, type Router } from '../src/index.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
 let a: Emulator;
 let b: Emulator;
+/** The test's own settings and connections. */
+const runtime = createRuntime();
 
 function router(options: Parameters<typeof createRouter>[0] = {}): Router {
   return createRouter({
+    runtime,
     providers: [
       createOpenAICompatibleProvider({ name: 'A', url: `${a.url}/v1`, models: ['m'] }),
       createOpenAICompatibleProvider({ name: 'B', url: `${b.url}/v1`, models: ['m'] }),
@@ -32,12 +35,11 @@ before(async () => {
 beforeEach(() => {
   a.reset();
   b.reset();
-  configure({});
+  runtime.configure({});
 });
 after(async () => {
   await Promise.all([a.close(), b.close()]);
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
 });
 
 test('an empty answer is not an answer: the next provider is tried, streaming and not', async () => {
@@ -94,7 +96,7 @@ test('5xx failures do open it', async () => {
 });
 
 test("a provider's own retry budget overrides the router's", async () => {
-  configure({ providers: { A: { retry: { attempts: 4 } } } });
+  runtime.configure({ providers: { A: { retry: { attempts: 4 } } } });
   a.failTimes(3, { status: 503 });
   assert.equal(await text(router({ retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5 } }).stream({ model: 'm', messages, stream: true })), 'Echo: hi');
   assert.equal(a.requests.length, 4);

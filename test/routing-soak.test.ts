@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure } from '../src/core/settings.js';
 import { createEmulator, type Emulator, type Plan, type RecordedRequest } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter, type Router } from '../src/routing/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
 
 const SEED = Number(process.env.SOAK_SEED ?? 20240611);
 const CALLS = 2_000;
@@ -78,7 +80,7 @@ function collectGarbage(): void {
 
 before(async () => {
   process.on('unhandledRejection', onUnhandled);
-  configure({});
+  runtime.configure({});
   emulators = await Promise.all(
     NAMES.map(async (name) => {
       const attempts = new Map<string, number>();
@@ -86,6 +88,7 @@ before(async () => {
     }),
   );
   router = createRouter({
+    runtime,
     providers: NAMES.map((name, index) =>
       createOpenAICompatibleProvider({ name, url: `${(emulators[index] as Emulator).url}/v1`, models: ['m'] }),
     ),
@@ -97,8 +100,7 @@ before(async () => {
 
 after(async () => {
   process.off('unhandledRejection', onUnhandled);
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all(emulators.map((emulator) => emulator.close()));
 });
 

@@ -8,12 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { isG4FError, type G4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, configureProvider } from '../src/core/settings.js';
 import type { Timeouts } from '../src/core/spec.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter, type Router } from '../src/routing/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
 
 const MESSAGES = [{ role: 'user' as const, content: 'hello' }];
 let a: Emulator;
@@ -21,6 +23,7 @@ let b: Emulator;
 
 function router(url = `${a.url}/v1`): Router {
   return createRouter({
+    runtime,
     providers: [
       createOpenAICompatibleProvider({ name: 'A', url, models: ['m'] }),
       createOpenAICompatibleProvider({ name: 'B', url: `${b.url}/v1`, models: ['m'] }),
@@ -59,13 +62,12 @@ before(async () => {
   [a, b] = await Promise.all([createEmulator(), createEmulator()]);
 });
 beforeEach(() => {
-  configure({});
+  runtime.configure({});
   a.reset();
   b.reset();
 });
 after(async () => {
-  configure({});
-  await closeDispatchers();
+  await runtime.close();
   await Promise.all([a.close(), b.close()]);
 });
 
@@ -140,8 +142,8 @@ describe('timers', () => {
   });
 
   test('precedence: call over provider over global over defaults', async () => {
-    configure({ timeouts: { firstToken: 5_000 } });
-    configureProvider('A', { timeouts: { firstToken: 200 } });
+    runtime.configure({ timeouts: { firstToken: 5_000 } });
+    runtime.configureProvider('A', { timeouts: { firstToken: 200 } });
     a.enqueue({ headerDelayMs: 3_000 }, { headerDelayMs: 3_000 });
     assertTimeout(await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true })), 'first-token', 200);
     const call: Partial<Timeouts> = { firstToken: 150 };

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
 import { createEmulator } from '../src/emulators/index.js';
+import { getDefaultRuntime } from '../src/default-runtime.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
 import { createCollectingLogger, createJsonLogger, startServer, type RequestLogRecord } from '../src/server/index.js';
@@ -537,6 +538,9 @@ describe('demo mode and the web page hook', () => {
       const config = await send(server.url, { path: '/api/config' });
       assert.equal(config.status, 200);
       assert.equal((JSON.parse(config.body) as { demo: boolean }).demo, true);
+      // The emulators' base URLs are in the server's own runtime, nowhere else.
+      assert.equal(server.router.runtime.providerSettings('Lockchat')?.baseUrl, demo.emulators.lockchat.url);
+      assert.equal(getDefaultRuntime().providerSettings('Lockchat'), undefined, 'the library default is untouched');
     } finally {
       unsubscribe();
       await server.close();

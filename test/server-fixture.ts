@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { configureProvider } from '../src/core/settings.js';
+import { createRuntime, type Runtime } from '../src/core/runtime.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
@@ -16,6 +16,8 @@ export interface Fixture {
   /** Serves `slow-model` with a first-token timer of 300 ms. */
   slow: Emulator;
   server: RunningServer;
+  /** The router's settings and connections (slowpoke's timers); closed by `close()`. */
+  runtime: Runtime;
   logger: CollectingLogger;
   url: string;
   close(): Promise<void>;
@@ -34,8 +36,9 @@ export async function startFixture(
     createOpenAICompatibleProvider({ name: 'beta', url: `${beta.url}/v1`, models: ['test-model'] }),
     createOpenAICompatibleProvider({ name: 'slowpoke', url: `${slow.url}/v1`, models: ['slow-model'] }),
   ];
-  configureProvider('slowpoke', { timeouts: { firstToken: 300, total: 300 } });
+  const runtime = createRuntime({ providers: { slowpoke: { timeouts: { firstToken: 300, total: 300 } } } });
   const router = createRouter({
+    runtime,
     providers,
     models: { 'test-model': ['alpha', 'beta'], 'slow-model': ['slowpoke'] },
     aliases: { tm: 'test-model' },
@@ -49,11 +52,13 @@ export async function startFixture(
     beta,
     slow,
     server,
+    runtime,
     logger,
     url: server.url,
     async close() {
       await server.close(2_000);
       await Promise.all([alpha.close(), beta.close(), slow.close()]);
+      await runtime.close();
     },
   };
 }

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, settingsFromConfig } from '../src/config.js';
 import { isG4FError } from '../src/core/errors.js';
-import { closeDispatchers } from '../src/core/http.js';
-import { configure, configureProvider, DEFAULT_LIMITS, resolveLimits } from '../src/core/settings.js';
+import { createRuntime } from '../src/core/runtime.js';
+import { DEFAULT_LIMITS, resolveLimits } from '../src/core/settings.js';
 import { createEventStreamDecoder, isStrayLine } from '../src/core/sse.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
@@ -173,14 +173,15 @@ describe('upstream replies past their limits', () => {
   let upstream: Upstream;
   let server: RunningServer;
   let dataDir: string;
+  /** The server's settings: tight limits for every provider. */
+  const runtime = createRuntime({ limits: LIMITS });
 
   before(async () => {
     upstream = await startUpstream();
-    configure({ limits: LIMITS });
     const providers = Object.keys(behaviours).map((name) =>
       createOpenAICompatibleProvider({ name, url: `${upstream.url}/${name}`, models: [`m-${name}`], supportsStream: true }),
     );
-    const router = createRouter({ providers, models: MODELS, retry: { attempts: 1 }, circuit: { failureThreshold: 1_000 } });
+    const router = createRouter({ runtime, providers, models: MODELS, retry: { attempts: 1 }, circuit: { failureThreshold: 1_000 } });
     dataDir = mkdtempSync(join(tmpdir(), 'g4f-limits-'));
     server = await startServer({ port: 0, router, logger: createCollectingLogger(), dataDir });
   });
@@ -188,8 +189,7 @@ describe('upstream replies past their limits', () => {
   after(async () => {
     await server.close(2_000);
     await upstream.close();
-    configure({});
-    await closeDispatchers();
+    await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -275,8 +275,8 @@ describe('upstream replies past their limits', () => {
 
   test('the chat page: an answer without end is cut where a stored message ends, stored as interrupted, the upstream cut', async (context) => {
     // The provider's own limit is far above what one message of a conversation may hold.
-    configureProvider('words', { limits: { answerChars: 10 * CONVERSATION_LIMITS.messageChars } });
-    context.after(() => configureProvider('words', { limits: {} }));
+    runtime.configureProvider('words', { limits: { answerChars: 10 * CONVERSATION_LIMITS.messageChars } });
+    context.after(() => runtime.configureProvider('words', { limits: {} }));
     const created = await send(server.url, { method: 'POST', path: '/api/conversations', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(created.status, 201);
     const { id } = JSON.parse(created.body) as { id: string };
@@ -346,22 +346,18 @@ describe('the SSE decoder bounds one event', () => {
 });
 
 describe('limits in the config file', () => {
-  after(() => {
-    configure({});
-  });
-
   test('global, per configured provider and per built-in provider, over the defaults', () => {
     const config = parseConfig({
       limits: { bodyBytes: 1_000_000 },
       providers: [{ name: 'local', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['x'], limits: { eventChars: 2_000 } }],
       builtin: { Lockchat: { limits: { answerChars: 3_000 } } },
     });
-    configure(settingsFromConfig(config));
-    assert.deepEqual(resolveLimits('local'), { bodyBytes: 1_000_000, eventChars: 2_000, answerChars: DEFAULT_LIMITS.answerChars });
-    assert.deepEqual(resolveLimits('Lockchat'), { bodyBytes: 1_000_000, eventChars: DEFAULT_LIMITS.eventChars, answerChars: 3_000 });
+    const settings = settingsFromConfig(config);
+    assert.deepEqual(resolveLimits(settings, 'local'), { bodyBytes: 1_000_000, eventChars: 2_000, answerChars: DEFAULT_LIMITS.answerChars });
+    assert.deepEqual(resolveLimits(settings, 'Lockchat'), { bodyBytes: 1_000_000, eventChars: DEFAULT_LIMITS.eventChars, answerChars: 3_000 });
     assert.deepEqual(DEFAULT_LIMITS, { bodyBytes: 16 * 1024 * 1024, eventChars: 1024 * 1024, answerChars: 4 * 1024 * 1024 });
     // A call's own limits only lower the provider's.
-    assert.deepEqual(resolveLimits('local', { bodyBytes: 10, eventChars: 1e12 }), { bodyBytes: 10, eventChars: 2_000, answerChars: DEFAULT_LIMITS.answerChars });
+    assert.deepEqual(resolveLimits(settings, 'local', { bodyBytes: 10, eventChars: 1e12 }), { bodyBytes: 10, eventChars: 2_000, answerChars: DEFAULT_LIMITS.answerChars });
     assert.throws(() => parseConfig({ limits: { bodyBytes: 0 } }), /limits\.bodyBytes/);
     assert.throws(() => parseConfig({ limits: { lines: 5 } }), /limits/);
   });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configureProvider } from '../src/core/settings.js';
+import { createRuntime } from '../src/core/runtime.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider, Lockchat } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
@@ -65,13 +65,15 @@ describe('the page API: images and reasoning', () => {
   let lockchat: Emulator;
   let server: RunningServer;
   let dataDir: string;
+  const runtime = createRuntime();
 
   before(async () => {
     vision = await createEmulator({ protocol: 'openai' });
     lockchat = await createEmulator({ protocol: 'lockchat' });
-    configureProvider('Lockchat', { baseUrl: lockchat.url });
+    runtime.configureProvider('Lockchat', { baseUrl: lockchat.url });
     vision.setDefaultPlan({ text: 'Seen.', reasoning: 'Thinking it over.' });
     const router = createRouter({
+      runtime,
       providers: [Lockchat, createOpenAICompatibleProvider({ name: 'Vision', url: `${vision.url}/v1`, models: ['vision-model'] })],
       retry: { attempts: 1 },
       circuit: { failureThreshold: 1000 },
@@ -82,6 +84,7 @@ describe('the page API: images and reasoning', () => {
   after(async () => {
     await server?.close(2_000);
     await Promise.all([vision?.close(), lockchat?.close()]);
+    await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

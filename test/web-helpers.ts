@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { configureProvider } from '../src/core/settings.js';
+import { createRuntime } from '../src/core/runtime.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createRouter } from '../src/routing/index.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
@@ -59,9 +59,8 @@ export interface WebStack {
 export async function startWebStack(options: { dataDir?: string; apiKeys?: string[] } = {}): Promise<WebStack> {
   const lockchat = await createEmulator({ protocol: 'lockchat' });
   const openai = await createEmulator({ protocol: 'openai' });
-  configureProvider('Lockchat', { baseUrl: lockchat.url });
-  configureProvider('Mishalsgpt', { baseUrl: openai.url });
-  const router = createRouter({ retry: { attempts: 1 }, circuit: { failureThreshold: 1000 } });
+  const runtime = createRuntime({ providers: { Lockchat: { baseUrl: lockchat.url }, Mishalsgpt: { baseUrl: openai.url } } });
+  const router = createRouter({ runtime, retry: { attempts: 1 }, circuit: { failureThreshold: 1000 } });
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'g4f-web-'));
   const server = await startServer({
     port: 0,
@@ -79,6 +78,7 @@ export async function startWebStack(options: { dataDir?: string; apiKeys?: strin
     async close() {
       await server.close(2_000);
       await Promise.all([lockchat.close(), openai.close()]);
+      await runtime.close();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -3,7 +3,7 @@
  * "slow" gets a long, slowly streamed answer; others an echo), the real server on DATA_DIR.
  * Prints one JSON line `{"url": ...}` on stdout when it listens.
  */
-import { configureProvider } from '../src/core/settings.js';
+import { createRuntime } from '../src/core/runtime.js';
 import { createEmulator, type RecordedRequest } from '../src/emulators/index.js';
 import { createRouter } from '../src/routing/index.js';
 import { startServer } from '../src/server/index.js';
@@ -20,7 +20,7 @@ const lockchat = await createEmulator({
   protocol: 'lockchat',
   script: (request) => (lastUser(request).includes('slow') ? { tokens: 5_000, chunkDelayMs: 15 } : {}),
 });
-configureProvider('Lockchat', { baseUrl: lockchat.url });
-const router = createRouter({ retry: { attempts: 1 } });
+const runtime = createRuntime({ providers: { Lockchat: { baseUrl: lockchat.url } } });
+const router = createRouter({ runtime, retry: { attempts: 1 } });
 const server = await startServer({ port: 0, router, dataDir, quiet: true });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

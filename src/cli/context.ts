@@ -18,16 +18,17 @@ export function hasConfigFile(globals: GlobalOptions): boolean {
 }
 
 /**
- * Loads the configuration and builds the router from it (the library, never the server).
- * Without a config file the router is built directly, which spares start-up the config
- * validator (zod) and gives the same router as an empty config.
+ * Loads the configuration, builds a runtime from its settings and the router on it (the library,
+ * never the server). Without a config file both are built directly, which spares start-up the
+ * config validator (zod) and gives the same router as an empty config.
  */
 export async function openRouter(globals: GlobalOptions): Promise<Router> {
   if (!hasConfigFile(globals)) {
-    const { createRouter } = await import('../routing/router.js');
-    return createRouter();
+    const [{ createRouter }, { createRuntime }] = await Promise.all([import('../routing/router.js'), import('../core/runtime.js')]);
+    return createRouter({ runtime: createRuntime() });
   }
-  const { loadConfig, createRouterFromConfig } = await import('../config.js');
+  const { loadConfig, createRouterFromConfig, settingsFromConfig } = await import('../config.js');
+  const { createRuntime } = await import('../core/runtime.js');
   const config = await loadConfig(globals.config);
-  return createRouterFromConfig(config);
+  return createRouterFromConfig(config, { runtime: createRuntime(settingsFromConfig(config)) });
 }

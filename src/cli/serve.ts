@@ -22,8 +22,10 @@ export interface ServeOptions {
 export const SHUTDOWN_DEADLINE_MS = 10_000;
 
 export async function runServe(options: ServeOptions, globals: GlobalOptions): Promise<number> {
-  const [{ startServer, createJsonLogger }, { loadConfig }] = await Promise.all([import('../server/index.js'), import('../config.js')]);
+  const [{ startServer, createJsonLogger }, { loadConfig, runtimeFromConfig }] = await Promise.all([import('../server/index.js'), import('../config.js')]);
   const config = await loadConfig(globals.config);
+  // The settings, connection pools and health the server calls providers with.
+  const runtime = runtimeFromConfig(config);
   const errorStyle = createStyle(process.stderr);
   const logger =
     chooseLogFormat(options.logFormat ?? 'auto', process.stderr) === 'json'
@@ -33,6 +35,7 @@ export async function runServe(options: ServeOptions, globals: GlobalOptions): P
     host: options.host,
     port: options.port,
     config,
+    runtime,
     logger,
     ...(options.demo === true ? { demo: true } : {}),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
@@ -49,5 +52,6 @@ export async function runServe(options: ServeOptions, globals: GlobalOptions): P
   process.on('SIGINT', again);
   process.stderr.write(`g4f: ${signal}: shutting down\n`);
   await server.close(SHUTDOWN_DEADLINE_MS);
+  await runtime.close();
   return EXIT.ok;
 }

@@ -3,7 +3,7 @@
  * timers and the caller's AbortSignal, and mapping every failure to a typed error.
  */
 import type { Dispatcher } from 'undici';
-import { Agent, createProxyAgent } from './undici.js';
+import { Agent, createProxyAgent, globalDispatcher } from './undici.js';
 import { dispatchReply, type ReplyBody, type ReplyTooLargeError, type UpstreamReply } from './reply.js';
 import {
   AbortError,
@@ -21,33 +21,32 @@ import {
 import type { ProviderContext, Timeouts } from './spec.js';
 import { parseRetryAfter } from './retry.js';
 
-const dispatchers = new Map<string, Dispatcher>();
-
-/** One pooled dispatcher per (connect timeout, proxy): connections are reused across calls. */
-export function getDispatcher(connectTimeoutMs: number, proxy?: string): Dispatcher {
-  const key = `${connectTimeoutMs}|${proxy ?? ''}`;
-  let dispatcher = dispatchers.get(key);
-  if (dispatcher === undefined) {
-    const options = { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 256 };
-    dispatcher = proxy ? createProxyAgent({ uri: proxy, ...options }) : new Agent(options);
-    dispatchers.set(key, dispatcher);
-  }
-  return dispatcher;
+/** Pooled dispatchers, one per (connect timeout, proxy): connections are reused across calls. */
+export interface DispatcherPool {
+  get(connectTimeoutMs: number, proxy?: string): Dispatcher;
+  /** Closes every pooled connection; a later `get` opens a new dispatcher. */
+  close(): Promise<void>;
 }
 
-let generation = 0;
-
-/** Changes whenever the pooled dispatchers are closed, so that holders of one know to get a new one. */
-export function dispatcherGeneration(): number {
-  return generation;
-}
-
-/** Closes every pooled connection (tests, shutdown). */
-export async function closeDispatchers(): Promise<void> {
-  const all = [...dispatchers.values()];
-  dispatchers.clear();
-  generation++;
-  await Promise.all(all.map((dispatcher) => dispatcher.destroy().catch(() => undefined)));
+export function createDispatcherPool(): DispatcherPool {
+  const dispatchers = new Map<string, Dispatcher>();
+  return {
+    get(connectTimeoutMs, proxy) {
+      const key = `${connectTimeoutMs}|${proxy ?? ''}`;
+      let dispatcher = dispatchers.get(key);
+      if (dispatcher === undefined) {
+        const options = { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 10_000, connections: 256 };
+        dispatcher = proxy ? createProxyAgent({ uri: proxy, ...options }) : new Agent(options);
+        dispatchers.set(key, dispatcher);
+      }
+      return dispatcher;
+    },
+    async close() {
+      const all = [...dispatchers.values()];
+      dispatchers.clear();
+      await Promise.all(all.map((dispatcher) => dispatcher.destroy().catch(() => undefined)));
+    },
+  };
 }
 
 /**
@@ -175,7 +174,8 @@ export async function post(options: PostOptions): Promise<UpstreamReply> {
   };
   guard.check();
   const reply = await dispatchReply(
-    (context.dispatcher as Dispatcher | undefined) ?? getDispatcher(context.timeouts.connect),
+    // A context made by hand may carry none: undici's own global dispatcher then.
+    (context.dispatcher as Dispatcher | undefined) ?? globalDispatcher(),
     dispatchOptions,
     guard.signal,
     context.timeouts.idle,

@@ -1,13 +1,13 @@
 /**
- * Process-wide settings of providers (base URLs, secrets, timeouts, reply limits, proxies),
- * and the resolution of one provider's context for one call.
+ * Settings of providers (base URLs, secrets, timeouts, reply limits, proxies) as plain data, and
+ * the pure functions that resolve one provider's values from them. A runtime (runtime.ts) holds
+ * the settings in use; nothing here is state.
  *
  * Precedence, highest first: the call, the provider's settings (code or config
  * file), the environment (G4F_<NAME>_URL, G4F_PROXY, apiKeyEnv), the global
  * settings (code or config file), the defaults.
  */
-import { dispatcherGeneration, getDispatcher } from './http.js';
-import type { Provider, ProviderContext, ReplyLimits, Timeouts } from './spec.js';
+import type { Provider, ReplyLimits, Timeouts } from './spec.js';
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   connect: 10_000,
@@ -87,38 +87,26 @@ export interface Settings {
   providers?: Record<string, ProviderSettings>;
 }
 
-let current: Settings = {};
-
-/** Replaces the process-wide settings (the config loader and tests call this). */
-export function configure(settings: Settings): void {
-  current = settings;
-  version++;
-}
-
-export function getSettings(): Readonly<Settings> {
-  return current;
-}
-
-/** Settings of one provider, merged into the current ones. */
-export function configureProvider(name: string, settings: ProviderSettings): void {
-  const providers = { ...current.providers };
-  const key = findKey(providers, name) ?? name;
-  providers[key] = { ...providers[key], ...settings };
-  current = { ...current, providers };
-  version++;
-}
-
 function findKey(record: Record<string, unknown>, name: string): string | undefined {
   if (name in record) return name;
   const lower = name.toLowerCase();
   return Object.keys(record).find((key) => key.toLowerCase() === lower);
 }
 
-export function providerSettings(name: string): ProviderSettings | undefined {
-  const providers = current.providers;
+/** The settings of one provider (its name matched case-insensitively). */
+export function providerSettings(settings: Readonly<Settings>, name: string): ProviderSettings | undefined {
+  const providers = settings.providers;
   if (providers === undefined) return undefined;
   const key = findKey(providers, name);
   return key === undefined ? undefined : providers[key];
+}
+
+/** `settings` with one provider's settings merged over its current ones. */
+export function withProviderSettings(settings: Readonly<Settings>, name: string, own: ProviderSettings): Settings {
+  const providers = { ...settings.providers };
+  const key = findKey(providers, name) ?? name;
+  providers[key] = { ...providers[key], ...own };
+  return { ...settings, providers };
 }
 
 /** `G4F_LOCKCHAT_URL` for `Lockchat`. */
@@ -126,18 +114,18 @@ export function environmentName(provider: string, suffix: string): string {
   return `G4F_${provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${suffix}`;
 }
 
-export function resolveBaseUrl(provider: Pick<Provider, 'name' | 'url'>): string {
-  const url = providerSettings(provider.name)?.baseUrl ?? process.env[environmentName(provider.name, 'URL')] ?? provider.url;
+export function resolveBaseUrl(settings: Readonly<Settings>, provider: Pick<Provider, 'name' | 'url'>): string {
+  const url = providerSettings(settings, provider.name)?.baseUrl ?? process.env[environmentName(provider.name, 'URL')] ?? provider.url;
   return url.endsWith('/') ? url.slice(0, -1) : url;
 }
 
-export function resolveTimeouts(providerName: string, call?: Loose<Timeouts>): Timeouts {
-  return merge<Timeouts>(DEFAULT_TIMEOUTS, current.timeouts, providerSettings(providerName)?.timeouts, call);
+export function resolveTimeouts(settings: Readonly<Settings>, providerName: string, call?: Loose<Timeouts>): Timeouts {
+  return merge<Timeouts>(DEFAULT_TIMEOUTS, settings.timeouts, providerSettings(settings, providerName)?.timeouts, call);
 }
 
 /** The provider's limits; a call's own (`call`) may only lower them. */
-export function resolveLimits(providerName: string, call?: Loose<ReplyLimits>): ReplyLimits {
-  const limits = merge<ReplyLimits>(DEFAULT_LIMITS, current.limits, providerSettings(providerName)?.limits);
+export function resolveLimits(settings: Readonly<Settings>, providerName: string, call?: Loose<ReplyLimits>): ReplyLimits {
+  const limits = merge<ReplyLimits>(DEFAULT_LIMITS, settings.limits, providerSettings(settings, providerName)?.limits);
   if (call !== undefined) {
     for (const key of Object.keys(limits) as Array<keyof ReplyLimits>) {
       const own = call[key];
@@ -147,14 +135,14 @@ export function resolveLimits(providerName: string, call?: Loose<ReplyLimits>): 
   return limits;
 }
 
-export function resolveRetry(providerName: string): RetrySettings {
-  return merge<RetrySettings>(DEFAULT_RETRY, current.retry, providerSettings(providerName)?.retry);
+export function resolveRetry(settings: Readonly<Settings>, providerName: string): RetrySettings {
+  return merge<RetrySettings>(DEFAULT_RETRY, settings.retry, providerSettings(settings, providerName)?.retry);
 }
 
-export function resolveApiKey(provider: Pick<Provider, 'name' | 'apiKeyEnv'>): string | undefined {
-  const settings = providerSettings(provider.name);
-  if (settings?.apiKey) return settings.apiKey;
-  const variable = settings?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY');
+export function resolveApiKey(settings: Readonly<Settings>, provider: Pick<Provider, 'name' | 'apiKeyEnv'>): string | undefined {
+  const own = providerSettings(settings, provider.name);
+  if (own?.apiKey) return own.apiKey;
+  const variable = apiKeyVariable(settings, provider);
   const value = process.env[variable];
   return value === undefined || value === '' ? undefined : value;
 }
@@ -167,54 +155,13 @@ export interface CallSettings {
   apiKey?: string | undefined;
 }
 
-interface CachedContext {
-  key: string;
-  context: ProviderContext;
-}
-
-/** Contexts by provider, valid while the settings and the environment values they read are unchanged. */
-const contexts = new Map<string, CachedContext>();
-let version = 0;
-
-/** Everything a provider needs for one call. Cached per provider: the request path is measured. */
-export function resolveContext(
-  provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>,
-  call: CallSettings = {},
-): ProviderContext {
-  if (call.timeouts !== undefined || call.apiKey !== undefined || call.limits !== undefined) return buildContext(provider, call);
-  const settings = providerSettings(provider.name);
-  const environment = process.env;
-  // The environment is read on every call, so a changed variable takes effect at once.
-  const key = `${version}\0${dispatcherGeneration()}\0${provider.url}\0${environment[environmentName(provider.name, 'URL')] ?? ''}\0${environment.G4F_PROXY ?? ''}\0${
-    environment[settings?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY')] ?? ''
-  }`;
-  const cached = contexts.get(provider.name);
-  if (cached !== undefined && cached.key === key) return cached.context;
-  const context = buildContext(provider, call);
-  contexts.set(provider.name, { key, context });
-  return context;
-}
-
-function buildContext(provider: Pick<Provider, 'name' | 'url' | 'apiKeyEnv'>, call: CallSettings): ProviderContext {
-  const settings = providerSettings(provider.name);
-  const timeouts = resolveTimeouts(provider.name, call.timeouts);
-  const proxy = resolveProxy(provider.name);
-  const context: ProviderContext = {
-    baseUrl: resolveBaseUrl(provider),
-    timeouts,
-    limits: resolveLimits(provider.name, call.limits),
-    dispatcher: getDispatcher(timeouts.connect, proxy),
-    retry: resolveRetry(provider.name),
-  };
-  const apiKey = call.apiKey ?? resolveApiKey(provider);
-  if (apiKey !== undefined) context.apiKey = apiKey;
-  if (settings?.headers) context.headers = settings.headers;
-  if (settings?.options) context.settings = settings.options;
-  return context;
+/** The environment variable that holds a provider's key: its settings' `apiKeyEnv`, its own, else G4F_<NAME>_API_KEY. */
+export function apiKeyVariable(settings: Readonly<Settings>, provider: Pick<Provider, 'name' | 'apiKeyEnv'>): string {
+  return providerSettings(settings, provider.name)?.apiKeyEnv ?? provider.apiKeyEnv ?? environmentName(provider.name, 'API_KEY');
 }
 
 /** The proxy of a provider: its own setting, else G4F_PROXY, else the global setting. */
-export function resolveProxy(providerName: string): string | undefined {
-  const proxy = providerSettings(providerName)?.proxy ?? process.env.G4F_PROXY ?? current.proxy;
+export function resolveProxy(settings: Readonly<Settings>, providerName: string): string | undefined {
+  const proxy = providerSettings(settings, providerName)?.proxy ?? process.env.G4F_PROXY ?? settings.proxy;
   return proxy === '' ? undefined : proxy;
 }

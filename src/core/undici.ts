@@ -24,3 +24,8 @@ export function createProxyAgent(options: ProxyAgentClass.Options): Dispatcher {
   const { ProxyAgent } = require('undici') as typeof import('undici');
   return new ProxyAgent(options);
 }
+
+/** undici's global dispatcher, for a provider context made without one. */
+export function globalDispatcher(): Dispatcher {
+  return (require('undici') as typeof import('undici')).getGlobalDispatcher();
+}

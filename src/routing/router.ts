@@ -20,7 +20,8 @@ import {
 } from '../core/errors.js';
 import { flattenBatches, singleChunkBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import { DEFAULT_LIMITS, providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
+import { createRuntime, type Runtime } from '../core/runtime.js';
+import { DEFAULT_LIMITS, stripUndefined, type Loose } from '../core/settings.js';
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
 import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
@@ -58,6 +59,11 @@ export interface RouterOptions {
   circuit?: Loose<CircuitOptions>;
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
+  /**
+   * The settings, connection pools and clock to call providers with. Default: a runtime of its
+   * own with no settings (its owner closes it: `router.runtime.close()`).
+   */
+  runtime?: Runtime;
 }
 
 export function createRouter(options: RouterOptions = {}): Router {
@@ -71,12 +77,13 @@ export function createRouter(options: RouterOptions = {}): Router {
   const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...stripUndefined(options.retry) };
   const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...stripUndefined(options.circuit) };
   const random = options.random ?? Math.random;
+  const runtime = options.runtime ?? createRuntime();
   const breakers = new Map<string, Breaker>();
 
   function breakerOf(name: string): Breaker {
     let breaker = breakers.get(name);
     if (breaker === undefined) {
-      breaker = createBreaker(name, circuit);
+      breaker = createBreaker(name, circuit, runtime.now);
       breakers.set(name, breaker);
     }
     return breaker;
@@ -165,7 +172,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         state.attempts.push({ provider: provider.name, error });
         continue;
       }
-      const context = resolveContext(provider, { timeouts: request.timeouts, limits: request.limits, apiKey: request.auth });
+      const context = runtime.context(provider, { timeouts: request.timeouts, limits: request.limits, apiKey: request.auth });
       if (provider.needsAuth && context.apiKey === undefined) {
         const error = new AuthError(`${provider.name} needs auth and none was given`, { provider: provider.name });
         if (forced) throw error;
@@ -250,7 +257,7 @@ export function createRouter(options: RouterOptions = {}): Router {
 
   /** The router's retry budget, with the provider's own settings over it. */
   function retryFor(providerName: string): RouterRetryOptions {
-    const own = providerSettings(providerName)?.retry;
+    const own = runtime.providerSettings(providerName)?.retry;
     return own === undefined ? retry : { ...retry, ...stripUndefined(own) };
   }
 
@@ -265,6 +272,8 @@ export function createRouter(options: RouterOptions = {}): Router {
   }
 
   const router: Router = {
+    runtime,
+
     stream(request) {
       const state = newState(request.model);
       const stream: RouteStream = {
@@ -319,7 +328,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       return registry.list().map(
         (provider): ProviderInfo => ({
           name: provider.name,
-          url: publicUrl(resolveBaseUrl(provider)),
+          url: publicUrl(runtime.baseUrl(provider)),
           models: [...provider.models],
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,

@@ -1,5 +1,6 @@
 /** The public types of routing: what the server, the CLI and the web API code against. */
 import type { G4FError, ProviderAttempt } from '../core/errors.js';
+import type { Runtime } from '../core/runtime.js';
 import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, ProviderKind, ReplyLimits, Timeouts, ToolCall, Usage } from '../core/spec.js';
 
 export interface RouteRequest extends CompletionRequest {
@@ -99,6 +100,8 @@ export interface ProviderInfo {
 }
 
 export interface Router {
+  /** The settings, connection pools and clock its providers are called with. */
+  readonly runtime: Runtime;
   /** Streams chunks with fallback across the model's providers. Errors are typed G4FErrors. */
   stream(request: RouteRequest): RouteStream;
   /** The whole answer (non-streaming upstream calls). */

@@ -4,7 +4,7 @@
  * one of the trigger prompts below gets a special answer, so that every part of the chat page
  * can be tried (the page lists them in its demo banner, from `/api/config`).
  */
-import { configureProvider } from '../core/settings.js';
+import type { Runtime } from '../core/runtime.js';
 import type { Provider } from '../core/spec.js';
 import { startEmulators, type Plan, type RecordedRequest, type StartedEmulators } from '../emulators/index.js';
 import { createOpenAICompatibleProvider } from '../providers/openai-compatible.js';
@@ -16,8 +16,8 @@ export interface Demo {
   emulators: StartedEmulators;
   /** The provider `Demo`, serving `demo-agent` with every capability (its base URL is the emulator's). */
   agent: Provider;
-  /** Routes Lockchat and Mishalsgpt to the emulators (process-wide provider settings). */
-  routeBuiltins(): void;
+  /** Routes Lockchat and Mishalsgpt to the emulators, in that runtime's provider settings. */
+  routeBuiltins(runtime: Runtime): void;
   close(): Promise<void>;
 }
 
@@ -163,7 +163,7 @@ function agentPlan(body: WireBody, chunkDelayMs: number): Plan {
   };
 }
 
-/** Starts the emulators, routes Lockchat and Mishalsgpt to them (process-wide provider settings) and makes the agent provider. */
+/** Starts the emulators and makes the agent provider; `routeBuiltins(runtime)` points a runtime's Lockchat and Mishalsgpt at them. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const chunkDelayMs = options.chunkDelayMs ?? 20;
   const emulators = await startEmulators({
@@ -172,10 +172,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   });
   for (const emulator of [emulators.lockchat, emulators.openai]) emulator.setScript((request) => demoPlan(request, chunkDelayMs));
   const agent = createOpenAICompatibleProvider({ name: 'Demo', url: `${emulators.openai.url}/v1`, models: [DEMO_AGENT_MODEL] });
-  const routeBuiltins = (): void => {
-    configureProvider('Lockchat', { baseUrl: emulators.lockchat.url });
-    configureProvider('Mishalsgpt', { baseUrl: emulators.openai.url });
+  const routeBuiltins = (runtime: Runtime): void => {
+    runtime.configureProvider('Lockchat', { baseUrl: emulators.lockchat.url });
+    runtime.configureProvider('Mishalsgpt', { baseUrl: emulators.openai.url });
   };
-  routeBuiltins();
   return { emulators, agent, routeBuiltins, close: () => emulators.close() };
 }

@@ -4,7 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRouterFromConfig, type G4FConfig } from '../config.js';
+import { createRouterFromConfig, runtimeFromConfig, type G4FConfig } from '../config.js';
+import type { Runtime } from '../core/runtime.js';
 import type { Router } from '../routing/types.js';
 import { createApp, type App, type WebHandler } from './app.js';
 import { createAuthorizer, parseApiKeys } from './auth.js';
@@ -45,9 +46,15 @@ export interface ServerOptions {
   host?: string;
   /** Default 1337; 0 picks a free port. */
   port?: number;
-  /** Used to build the router when none is given, and for the `server` settings. */
+  /** Used to build the router (and its runtime) when none is given, and for the `server` settings. */
   config?: G4FConfig;
+  /** Default: one over the config's providers, on `runtime`. */
   router?: Router;
+  /**
+   * The settings and connection pools to call providers with, when no router is given. Default: one
+   * built from the config's settings, closed with the server. A runtime given here is the caller's to close.
+   */
+  runtime?: Runtime;
   /** Overrides `G4F_API_KEYS` (or the variable named by `config.server.apiKeysEnv`). */
   apiKeys?: string[];
   corsOrigins?: string[];
@@ -150,9 +157,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? DEFAULT_HOST;
   const logger = options.quiet === true ? silentLogger : (options.logger ?? createJsonLogger(process.stderr));
   const demo = options.demo === true ? await startDemo({ host: '127.0.0.1' }) : undefined;
-  const router = options.router ?? createRouterFromConfig(config, demo === undefined ? [] : [demo.agent]);
-  // After the router: building it from a config replaces the process-wide provider settings.
-  demo?.routeBuiltins();
+  // A runtime built here is the server's own: closed with it.
+  const ownRuntime = options.router === undefined && options.runtime === undefined ? runtimeFromConfig(config) : undefined;
+  const runtime = options.runtime ?? ownRuntime;
+  const router =
+    options.router ?? createRouterFromConfig(config, { ...(runtime === undefined ? {} : { runtime }), extraProviders: demo === undefined ? [] : [demo.agent] });
+  // Demo mode routes the built-in providers to its emulators in this router's runtime, nowhere else.
+  demo?.routeBuiltins(router.runtime);
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
   const authorize = createAuthorizer(apiKeys);
   const metrics = createMetrics();
@@ -170,6 +181,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (options.web !== false) web = (await import('./web-api.js')).createWebHandler(webOptions);
   } catch (error) {
     await demo?.close();
+    await ownRuntime?.close();
     throw error;
   }
   // Opened on first use, in the conversation database, whether the page is served or not.
@@ -203,6 +215,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await web?.close();
     await responseStore.close();
     await demo?.close();
+    await ownRuntime?.close();
     throw error;
   }
   const urlHost = address.family === 'IPv6' || host.includes(':') ? `[${address.address}]` : host;
@@ -237,6 +250,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await web?.close();
     await responseStore.close();
     await demo?.close();
+    await ownRuntime?.close();
     logger.log('info', { event: 'closed' });
   }
 
