@@ -19,6 +19,10 @@ import {
   type ConversationStore,
 } from '../src/store/index.js';
 import { isG4FError } from '../src/core/errors.js';
+import { loadTokenizer } from '../src/core/token-count.js';
+
+/** The one token counter's tokenizer, for context fitting. */
+const tokenizer = await loadTokenizer();
 
 let dataDir: string;
 before(() => {
@@ -233,7 +237,7 @@ describe('context window', () => {
       { role: 'assistant' as const, content: 'hi' },
       { role: 'user' as const, content: 'again' },
     ];
-    const fit = fitToContext(history, { model: 'gpt-4' });
+    const fit = fitToContext(history, { count: tokenizer, model: 'gpt-4' });
     assert.equal(fit.omitted, 0);
     assert.deepEqual(fit.messages, history);
   });
@@ -245,14 +249,14 @@ describe('context window', () => {
       history.push({ role: 'user' as never, content: `q${turn} ${long}` }, { role: 'assistant' as never, content: `a${turn} ${long}` });
     }
     history.push({ role: 'user' as never, content: 'last question' });
-    const fit = fitToContext(history, { model: 'x', contextTokens: 2_000, reserveTokens: 200 });
+    const fit = fitToContext(history, { count: tokenizer, model: 'x', contextTokens: 2_000, reserveTokens: 200 });
     assert.ok(fit.omitted > 0);
     assert.equal(fit.messages[0]?.content, 'sys');
     assert.equal(fit.messages.at(-1)?.content, 'last question');
     assert.equal(fit.messages[1]?.role, 'user');
     assert.ok(fit.promptTokens <= 1_800, String(fit.promptTokens));
     assert.equal(fit.messages.length - 1 + fit.omitted, history.length - 1);
-    const alone = fitToContext([{ role: 'user', content: long }], { model: 'x', contextTokens: 50, reserveTokens: 0 });
+    const alone = fitToContext([{ role: 'user', content: long }], { count: tokenizer, model: 'x', contextTokens: 50, reserveTokens: 0 });
     assert.equal(alone.messages.length, 1);
   });
 

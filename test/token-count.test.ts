@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
-import { countByPieces, countInSlices, isPieceBoundary, MAX_PIECE_CHARS, tokenPieces } from '../src/core/token-pieces.js';
+import { countByPieces, countInSlices, countMessageTokens, countUsage, isPieceBoundary, loadTokenizer, MAX_PIECE_CHARS, tokenPieces } from '../src/core/token-count.js';
 import { EXACT_MESSAGE_CHARS, fitToContext } from '../src/store/context-window.js';
 import { postChat, send, sseData, startFixture, userMessage, type Fixture } from './server-fixture.js';
 
@@ -169,6 +169,27 @@ describe('usage counted by the server', () => {
 });
 
 describe('context fitting', () => {
+  let tokenizer: (piece: string) => number;
+  before(async () => {
+    tokenizer = await loadTokenizer();
+  });
+
+  test('one counter: the server’s usage, `ask --json`’s and the page’s fitting give the same prompt tokens', async () => {
+    const history = [
+      { role: 'system' as const, content: 'You are terse.' },
+      { role: 'user' as const, content: prose(120, 8) },
+      { role: 'assistant' as const, content: CODE },
+      { role: 'tool' as const, toolCallId: 'call_1', content: CHINESE },
+      { role: 'user' as const, content: MIXED },
+    ];
+    const usage = await countUsage(history, 'an answer');
+    const fit = fitToContext(history, { model: 'gpt-4o', count: tokenizer });
+    assert.equal(fit.estimated, false);
+    assert.equal(fit.promptTokens, usage.promptTokens);
+    assert.equal(usage.promptTokens, 3 + history.reduce((sum, message) => sum + countMessageTokens(message, tokenizer), 0));
+    assert.equal(usage.completionTokens, count('an answer'));
+  });
+
   test('an ordinary conversation is counted exactly as before', () => {
     const history = [
       { role: 'system' as const, content: 'You are terse.' },
@@ -178,7 +199,7 @@ describe('context fitting', () => {
       { role: 'assistant' as const, content: MIXED },
       { role: 'user' as const, content: prose(200, 5) },
     ];
-    const fit = fitToContext(history, { model: 'gpt-4o' });
+    const fit = fitToContext(history, { model: 'gpt-4o', count: tokenizer });
     assert.equal(fit.omitted, 0);
     assert.equal(fit.estimated, false);
     assert.equal(fit.promptTokens, 3 + history.reduce((sum, message) => sum + count(message.content) + 4, 0));
@@ -190,21 +211,21 @@ describe('context fitting', () => {
       { role: 'assistant' as const, content: 'hi' },
       { role: 'user' as const, content: 'b'.repeat(150_000) },
     ];
-    const fit = fitToContext(history, { model: 'gpt-4o' });
+    const fit = fitToContext(history, { model: 'gpt-4o', count: tokenizer });
     assert.equal(fit.omitted, 0);
     assert.equal(fit.estimated, true);
     assert.equal(fit.promptTokens, 3 + (150_000 / 4 + 4) + (count('hello') + 4) + (count('hi') + 4));
 
     const long = prose(30_000, 6);
     assert.ok(long.length > EXACT_MESSAGE_CHARS);
-    const estimate = fitToContext([{ role: 'user', content: long }], { model: 'gpt-4o' }).promptTokens;
+    const estimate = fitToContext([{ role: 'user', content: long }], { model: 'gpt-4o', count: tokenizer }).promptTokens;
     const exact = 3 + count(long) + 4;
     assert.ok(Math.abs(estimate - exact) / exact < 0.05, `estimate ${estimate}, exact ${exact}`);
   });
 
   test('history past what one fitting counts is estimated at the measured rate', () => {
     const history = Array.from({ length: 40 }, (_, index) => ({ role: index % 2 === 0 ? ('user' as const) : ('assistant' as const), content: prose(400, 10 + index) }));
-    const fit = fitToContext(history, { model: 'gpt-4o' });
+    const fit = fitToContext(history, { model: 'gpt-4o', count: tokenizer });
     assert.equal(fit.omitted, 0);
     assert.equal(fit.estimated, true);
     const exact = 3 + history.reduce((sum, message) => sum + count(message.content) + 4, 0);
@@ -212,7 +233,7 @@ describe('context fitting', () => {
   });
 
   test('special-token text in a message is counted as text, not refused', () => {
-    const fit = fitToContext([{ role: 'user', content: 'say <|endoftext|> please' }], { model: 'gpt-4' });
+    const fit = fitToContext([{ role: 'user', content: 'say <|endoftext|> please' }], { model: 'gpt-4', count: tokenizer });
     assert.equal(fit.promptTokens, 3 + count('say <|endoftext|> please') + 4);
   });
 });

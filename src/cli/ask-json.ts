@@ -4,8 +4,7 @@
  * not. Loaded only for `--json`, after the answer: the tokenizer costs start-up time.
  */
 import { randomBytes } from 'node:crypto';
-import { messageText } from '../core/messages.js';
-import { countByPieces } from '../core/token-pieces.js';
+import { countUsage } from '../core/token-count.js';
 import type { ChatMessage, FinishReason, ToolCall, Usage } from '../core/spec.js';
 import { writeOut } from './stdout.js';
 
@@ -24,19 +23,6 @@ export async function printChatCompletion(answer: AskAnswer, messages: readonly 
   for (const call of answer.toolCalls ?? []) counted += call.name + call.arguments;
   const usage = answer.usage ?? (await countUsage(messages, counted));
   return writeOut(`${JSON.stringify(toChatCompletion({ ...answer, usage }), null, 2)}\n`);
-}
-
-/** OpenAI's chat accounting: 3 tokens of framing per message, 3 to prime the answer. */
-export async function countUsage(messages: readonly ChatMessage[], completion: string): Promise<Usage> {
-  const tokenizer = await import('gpt-tokenizer/model/gpt-3.5-turbo');
-  // Special-token text in a message is counted as plain text, never refused.
-  const options = { disallowedSpecial: new Set<string>() };
-  // Piece by piece: linear in the text (a long run of one character is quadratic whole).
-  const count = (text: string): number => countByPieces(text, (piece) => tokenizer.countTokens(piece, options));
-  let promptTokens = 3;
-  for (const message of messages) promptTokens += 3 + count(message.role) + count(messageText(message));
-  const completionTokens = completion === '' ? 0 : count(completion);
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
 
 function wireMessage(answer: AskAnswer): Record<string, unknown> {

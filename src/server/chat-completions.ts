@@ -11,7 +11,7 @@ import type { ParsedChatRequest } from './chat-request.js';
 import type { Metrics } from './metrics.js';
 import { shutdownReason, toOpenAIError } from './openai-errors.js';
 import { createSseWriter } from './sse-writer.js';
-import { countUsage } from './token-count.js';
+import { countUsage } from '../core/token-count.js';
 
 /** What a request did, for its log line and metrics (filled in as the answer goes). */
 export interface ChatOutcome {

@@ -29,6 +29,7 @@ import { z } from 'zod';
 import { AbortError, InvalidRequestError, isG4FError, StreamParseError, UnsupportedError } from '../core/errors.js';
 import { capabilitiesOf } from '../core/messages.js';
 import type { ChatMessage } from '../core/spec.js';
+import { loadTokenizer } from '../core/token-count.js';
 import type { Router } from '../routing/types.js';
 import {
   answeredHistory,
@@ -253,7 +254,7 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
     const vision = takesImages(body.model, providerName) ?? true;
     const { history, imagesAsText, user } = await prepare(conversationId, body, images, vision);
     images.length = 0; // stored: the answer reads them back with the rest of the history
-    const fit = fitToContext(history, { model: body.model });
+    const fit = fitToContext(history, { model: body.model, count: await loadTokenizer() });
     const loaded = await loadImages(conversationId, fit.messages, controller.signal);
     try {
       await answer(conversationId, body, fit, { images: loaded.count, imagesAsText }, user, response, controller);

@@ -4,15 +4,15 @@
  * user message) and the caller is told how many messages were left out.
  *
  * Fitting runs before every answer of the chat page, synchronously, so its cost is bounded:
- * text is counted piece by piece (linear, src/core/token-pieces.ts), a message longer than
+ * text is counted with the one token counter, piece by piece (linear, src/core/token-count.ts;
+ * the caller loads the tokenizer and passes it in), a message longer than
  * {@link EXACT_MESSAGE_CHARS} is estimated from samples, and one fitting hands at most
  * {@link FIT_TOKENIZER_CHARS} to the tokenizer; older messages are then estimated at the rate
  * measured on the newer ones. Ordinary conversations are counted exactly.
  */
-import { countTokens } from 'gpt-tokenizer/encoding/cl100k_base';
 import { messageText } from '../core/messages.js';
 import type { ChatMessage } from '../core/spec.js';
-import { countByPieces } from '../core/token-pieces.js';
+import { countByPieces, loadedTokenizer, MESSAGE_FRAMING_TOKENS, REPLY_PRIMING_TOKENS, type CountPiece } from '../core/token-count.js';
 
 /** Context sizes in tokens, by model id (lower case). */
 export const MODEL_CONTEXT_TOKENS: Readonly<Record<string, number>> = Object.freeze({
@@ -36,10 +36,6 @@ export const MODEL_CONTEXT_TOKENS: Readonly<Record<string, number>> = Object.fre
 /** Used for a model not in the table. */
 export const DEFAULT_CONTEXT_TOKENS = 4_096;
 
-/** Tokens each message costs beyond its text (role and separators, as in OpenAI's counting). */
-const MESSAGE_OVERHEAD_TOKENS = 4;
-/** Tokens priming the answer. */
-const REPLY_PRIMING_TOKENS = 3;
 /**
  * What one image counts, whatever its size: OpenAI's cost of a 1024×1024 image at high detail
  * (85 + 4 tiles × 170), a fair middle for the images a chat carries.
@@ -67,12 +63,8 @@ const SAMPLE_CHARS = 512;
 /** At most this many characters go through the tokenizer in one fitting (some tens of ms at worst). */
 export const FIT_TOKENIZER_CHARS = 12_288;
 
-// Special-token text (`<|endoftext|>`) in a message is counted as plain text, never refused.
-const COUNT_OPTIONS = { disallowedSpecial: new Set<string>() };
-const countPiece = (piece: string): number => countTokens(piece, COUNT_OPTIONS);
-
 /** Tokens of a text: exact up to {@link EXACT_MESSAGE_CHARS}, else samples scaled to its length. */
-function contentTokens(text: string): number {
+function contentTokens(text: string, countPiece: CountPiece): number {
   if (text.length <= EXACT_MESSAGE_CHARS) return countByPieces(text, countPiece);
   const stride = (text.length - SAMPLE_CHARS) / (SAMPLES - 1);
   let sampled = 0;
@@ -85,20 +77,17 @@ function contentTokens(text: string): number {
   return Math.round((sampled * text.length) / (SAMPLES * SAMPLE_CHARS));
 }
 
-/**
- * Tokens of one message, text and framing: exact for a message of up to
- * {@link EXACT_MESSAGE_CHARS}, an estimate from samples beyond.
- */
-export function countMessageTokens(message: ChatMessage): number {
-  return contentTokens(messageText(message)) + MESSAGE_OVERHEAD_TOKENS;
+/** Tokens of a message besides its text: the framing and its role (as the counter's `countMessageTokens`). */
+function framingTokens(message: ChatMessage, countPiece: CountPiece): number {
+  return MESSAGE_FRAMING_TOKENS + countByPieces(message.role, countPiece);
 }
 
 /**
- * The counting of one fitting: each message as {@link countMessageTokens} while the
- * tokenizer budget lasts (the first message always), then by the tokens per character of the
- * messages counted so far.
+ * The counting of one fitting: each message as the counter's `countMessageTokens` (exact up to
+ * {@link EXACT_MESSAGE_CHARS}, sampled beyond) while the tokenizer budget lasts (the first message
+ * always), then by the tokens per character of the messages counted so far.
  */
-function createFitCounter(): { count(message: ChatMessage): number; readonly estimated: boolean } {
+function createFitCounter(countPiece: CountPiece | undefined): { count(message: ChatMessage): number; readonly estimated: boolean } {
   let tokenized = 0;
   let countedChars = 0;
   let countedTokens = 0;
@@ -107,18 +96,22 @@ function createFitCounter(): { count(message: ChatMessage): number; readonly est
     count(message) {
       const text = messageText(message);
       const length = text.length;
+      if (countPiece === undefined) {
+        estimated = true;
+        return Math.ceil(length / 4) + MESSAGE_FRAMING_TOKENS + 1;
+      }
       const cost = length <= EXACT_MESSAGE_CHARS ? length : SAMPLES * SAMPLE_CHARS;
       if (tokenized === 0 || tokenized + cost <= FIT_TOKENIZER_CHARS) {
-        const tokens = contentTokens(text);
+        const tokens = contentTokens(text, countPiece);
         tokenized += cost;
         countedChars += length;
         countedTokens += tokens;
         if (length > EXACT_MESSAGE_CHARS) estimated = true;
-        return tokens + MESSAGE_OVERHEAD_TOKENS;
+        return tokens + framingTokens(message, countPiece);
       }
       estimated = true;
       const rate = countedChars === 0 ? 0.25 : countedTokens / countedChars;
-      return Math.ceil(length * rate) + MESSAGE_OVERHEAD_TOKENS;
+      return Math.ceil(length * rate) + framingTokens(message, countPiece);
     },
     get estimated() {
       return estimated;
@@ -128,6 +121,11 @@ function createFitCounter(): { count(message: ChatMessage): number; readonly est
 
 export interface FitOptions {
   model: string;
+  /**
+   * The tokenizer's count of one piece: `await loadTokenizer()` (src/core/token-count.ts). Default:
+   * the tokenizer when it is loaded already; without it every message is estimated (4 characters a token).
+   */
+  count?: CountPiece;
   /** Overrides the table. */
   contextTokens?: number;
   /** Tokens kept free for the answer; default a quarter of the context, at most 4,096. */
@@ -158,7 +156,7 @@ export function fitToContext(history: readonly ChatMessage[], options: FitOption
   const budget = Math.max(0, contextTokens - reserve - REPLY_PRIMING_TOKENS);
   const system = history.filter((message) => message.role === 'system');
   const turns = history.filter((message) => message.role !== 'system');
-  const counter = createFitCounter();
+  const counter = createFitCounter(options.count ?? loadedTokenizer());
   let used = system.reduce((sum, message) => sum + counter.count(message), 0);
   const costs: number[] = [];
   let first = turns.length;

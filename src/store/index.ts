@@ -27,7 +27,6 @@ export { decodeImageDataUrl, hasImageSignature, imageDataUrl } from './images.js
 export { answeredHistory, storedImageIds, withImageData } from './history.js';
 export {
   contextTokensFor,
-  countMessageTokens,
   fitToContext,
   DEFAULT_CONTEXT_TOKENS,
   IMAGE_TOKENS,

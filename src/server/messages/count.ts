@@ -1,12 +1,12 @@
 /**
- * Token counts of this door, with the server's tokenizer (cl100k, src/server/token-count.ts):
+ * Token counts of this door, with the one token counter (cl100k, src/core/token-count.ts):
  * `count_tokens`, and the usage of an answer when the upstream gives none. The input counts the
  * messages' text, the tool calls' names and arguments, and the tool definitions; images are not
  * counted. It is an estimate of what the upstream will count, never a promise.
  */
 import type { ChatMessage } from '../../core/spec.js';
 import type { RouteRequest } from '../../routing/types.js';
-import { countUsage } from '../token-count.js';
+import { countUsage } from '../../core/token-count.js';
 
 /** The request as text-only messages, for counting. */
 function countedMessages(request: RouteRequest): ChatMessage[] {

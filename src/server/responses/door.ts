@@ -24,7 +24,7 @@ import { callIdsOf, invalid, parseInput } from './input.js';
 import { countedText, endOf, newId, outputItems, responseObject, type OutputItem, type ResponseState } from './output.js';
 import { parseResponsesRequest, type ParsedResponsesRequest } from './request.js';
 import { streamResponse, type ResponseRunContext } from './stream.js';
-import { countUsage } from '../token-count.js';
+import { countUsage } from '../../core/token-count.js';
 
 export interface ResponsesDoorOptions {
   router: Router;

@@ -20,7 +20,7 @@ import type { RouteRequest, Router } from '../../routing/types.js';
 import type { ChatOutcome } from '../chat-completions.js';
 import type { Metrics } from '../metrics.js';
 import { shutdownReason, toOpenAIError } from '../openai-errors.js';
-import { countUsage } from '../token-count.js';
+import { countUsage } from '../../core/token-count.js';
 import {
   countedText,
   endOf,

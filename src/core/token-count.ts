@@ -1,5 +1,10 @@
 /**
- * Counting tokens in time linear in the text. A BPE tokenizer (cl100k) first splits text into
+ * The one token counter: the server's usage when an upstream gives none, `g4f ask --json`, and the
+ * chat page's context fitting all count with it, so they agree. The tokenizer (cl100k, as
+ * gpt-3.5/gpt-4) is loaded on first use only ({@link loadTokenizer}): most answers carry the
+ * upstream's usage, and its tables cost start-up time.
+ *
+ * Counting in time linear in the text. A BPE tokenizer (cl100k) first splits text into
  * pre-tokens with a regular expression, then merges the bytes of each pre-token; the merging is
  * quadratic in the pre-token's length, and one character repeated with no break (or a paragraph
  * of Chinese, all letters) is a single pre-token: 32k such characters take about a second,
@@ -10,9 +15,11 @@
  * then exactly the count of the whole. Only a stretch of more than {@link MAX_PIECE_CHARS} with no
  * such place is cut anyway; merges across that cut are lost, which changes the count by a token
  * or so per cut (measured: under 0.2 % on base64, random letters or one repeated letter, 0 on
- * Chinese). The tokenizer is passed in: this file does not load it.
+ * Chinese).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { messageText } from './messages.js';
+import type { ChatMessage, Usage } from './spec.js';
 
 /** Longest piece handed to the tokenizer: a few ms of merging at worst (Chinese with no break). */
 export const MAX_PIECE_CHARS = 256;
@@ -103,4 +110,52 @@ export async function countInSlices(texts: readonly string[], count: CountPiece,
     totals.push(total);
   }
   return totals;
+}
+
+/** Tokens of framing each message costs besides its role and text (OpenAI's chat accounting). */
+export const MESSAGE_FRAMING_TOKENS = 3;
+/** Tokens priming the answer. */
+export const REPLY_PRIMING_TOKENS = 3;
+
+let loading: Promise<CountPiece> | undefined;
+let loaded: CountPiece | undefined;
+
+/** The tokenizer's count of one piece, loaded on first use (once per process: the same tables for everyone). */
+export function loadTokenizer(): Promise<CountPiece> {
+  loading ??= import('gpt-tokenizer/model/gpt-3.5-turbo').then((tokenizer) => {
+    // Special-token text in a message is counted as plain text, never refused.
+    const options = { disallowedSpecial: new Set<string>() };
+    loaded = (piece: string) => tokenizer.countTokens(piece, options);
+    return loaded;
+  });
+  return loading;
+}
+
+/** The tokenizer if {@link loadTokenizer} has loaded it, for synchronous callers; else undefined. */
+export function loadedTokenizer(): CountPiece | undefined {
+  return loaded;
+}
+
+/** The texts one message is counted by: its role and its text. */
+function messageTexts(message: ChatMessage): [string, string] {
+  return [message.role, messageText(message)];
+}
+
+/** Tokens of one message, framing included: role and text counted piece by piece. */
+export function countMessageTokens(message: ChatMessage, count: CountPiece): number {
+  const [role, text] = messageTexts(message);
+  return MESSAGE_FRAMING_TOKENS + countByPieces(role, count) + countByPieces(text, count);
+}
+
+/**
+ * The usage of an exchange when the upstream gave none: framing per message, each message's role
+ * and text, the priming of the answer, and the answer. Counted in slices: linear in the text, and
+ * the event loop turns between slices, so a 1 MB message never holds up other requests.
+ */
+export async function countUsage(messages: readonly ChatMessage[], completion: string): Promise<Usage> {
+  const count = await loadTokenizer();
+  const counts = await countInSlices([...messages.flatMap(messageTexts), completion], count);
+  const completionTokens = counts.pop() ?? 0;
+  const promptTokens = REPLY_PRIMING_TOKENS + MESSAGE_FRAMING_TOKENS * messages.length + counts.reduce((sum, tokens) => sum + tokens, 0);
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
