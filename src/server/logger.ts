@@ -3,6 +3,7 @@
  * records instead of printing them, and `quiet` drops them.
  */
 import type { Usage } from '../core/spec.js';
+import { createGatherer } from './write-gatherer.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -69,14 +70,6 @@ interface Writable {
   write(text: string): unknown;
 }
 
-/** Request lines waiting for their write, per logger; written at once when the process exits. */
-const unwritten = new Set<() => void>();
-let exitHookAdded = false;
-
-function flushAllOnExit(): void {
-  for (const flush of unwritten) flush();
-}
-
 /**
  * Request lines are gathered and written once per turn of the event loop (or at 16 KiB): a write
  * is a system call, and under load many requests end in one turn. Other records are written at
@@ -97,40 +90,19 @@ export function createJsonLogger(stream: Writable): Logger {
     }
     return lastTime;
   }
-  let pending = '';
-  let scheduled: NodeJS.Immediate | undefined;
-  function flush(): void {
-    if (scheduled !== undefined) {
-      clearImmediate(scheduled);
-      scheduled = undefined;
-    }
-    unwritten.delete(flush);
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    stream.write(text);
-  }
-  if (!exitHookAdded) {
-    exitHookAdded = true;
-    process.once('exit', flushAllOnExit);
-  }
+  const lines = createGatherer((text) => stream.write(text), { flushAtChars: FLUSH_AT_CHARS, flushOnExit: true });
   return {
     log(level, record) {
-      flush();
+      lines.flush();
       // The record's own JSON, with the time and level put in front (no copy of the record).
       const fields = JSON.stringify(record);
       stream.write(`{"time":"${time()}","level":"${level}"${fields.length > 2 ? `,${fields.slice(1)}` : '}'}\n`);
     },
     logRequest(level, record) {
       // Written field by field: a few times cheaper than JSON.stringify of the record.
-      pending += `{"time":"${time()}","level":"${level}",${requestFields(record)}}\n`;
-      if (pending.length >= FLUSH_AT_CHARS) flush();
-      else if (scheduled === undefined) {
-        scheduled = setImmediate(flush);
-        unwritten.add(flush);
-      }
+      lines.add(`{"time":"${time()}","level":"${level}",${requestFields(record)}}\n`);
     },
-    flush,
+    flush: lines.flush,
   };
 }
 

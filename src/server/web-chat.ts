@@ -46,6 +46,7 @@ import {
 } from '../store/index.js';
 import { readJsonBody } from './body.js';
 import type { Logger } from './logger.js';
+import { createGatherer, waitForDrain } from './write-gatherer.js';
 import { HttpRequestError, toOpenAIError } from './openai-errors.js';
 
 export interface ChatStreamerOptions {
@@ -404,49 +405,32 @@ interface EventSink {
 }
 
 function createEventSink(response: ServerResponse): EventSink {
-  let pending = '';
   let pendingEvent: 'delta' | 'reasoning' = 'delta';
-  let scheduled: NodeJS.Immediate | undefined;
   const write = (event: string, data: unknown): void => {
     if (response.destroyed || response.writableEnded) return;
     response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const flush = (): void => {
-    if (scheduled !== undefined) clearImmediate(scheduled);
-    scheduled = undefined;
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    write(pendingEvent, { text });
-  };
+  // Pieces of one kind gathered in one turn become one event of their joined text.
+  const pieces = createGatherer((text) => write(pendingEvent, { text }));
   return {
     send(event, data) {
-      flush();
+      pieces.flush();
       write(event, data);
     },
     delta(event, text) {
       if (event !== pendingEvent) {
-        flush();
+        pieces.flush();
         pendingEvent = event;
       }
-      pending += text;
-      scheduled ??= setImmediate(flush);
+      pieces.add(text);
     },
-    flush,
+    flush: pieces.flush,
     drained() {
       if (!response.writableNeedDrain || response.destroyed) return Promise.resolve();
-      return new Promise((resolve) => {
-        const done = (): void => {
-          response.off('drain', done);
-          response.off('close', done);
-          resolve();
-        };
-        response.once('drain', done);
-        response.once('close', done);
-      });
+      return waitForDrain(response);
     },
     end() {
-      flush();
+      pieces.flush();
       if (!response.writableEnded && !response.destroyed) response.end();
     },
   };
