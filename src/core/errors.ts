@@ -22,6 +22,8 @@ export type ErrorKind =
   | 'circuit_open'
   | 'empty_answer'
   | 'upstream_response_too_large'
+  /** A request the HTTP layer itself refuses (route, method, key, host, body), its answer spelled out. */
+  | 'http_request'
   /** A fault of this program, not of the upstream (never counted against a provider's health). */
   | 'internal';
 
@@ -301,6 +303,35 @@ export class ConfigError extends G4FError {
   }
 }
 
+/**
+ * A request the server's HTTP layer answers itself (no route, wrong method, missing key, body too
+ * large, shutting down…), with its answer spelled out: the status, and the error's `type`, `param`
+ * and `code` (`answerCode`) that each door puts in its own error shape.
+ */
+export class HttpRequestError extends G4FError {
+  override readonly name = 'HttpRequestError';
+  override readonly code = 'http_request' as const;
+  readonly status: number;
+  /** The error's `type` in the answer, e.g. `invalid_request_error`. */
+  readonly type: string;
+  /** The error's `code` in the answer, e.g. `conversation_not_found` (the option `code`). */
+  readonly answerCode: string | null;
+  readonly param: string | null;
+  readonly headers: Record<string, string> | undefined;
+  constructor(
+    status: number,
+    message: string,
+    options: { type?: string; code?: string; param?: string; headers?: Record<string, string> } = {},
+  ) {
+    super('http_request', message);
+    this.status = status;
+    this.type = options.type ?? 'invalid_request_error';
+    this.answerCode = options.code ?? null;
+    this.param = options.param ?? null;
+    this.headers = options.headers;
+  }
+}
+
 interface ErrorsByName {
   G4FError: G4FError;
   InvalidRequestError: InvalidRequestError;
@@ -321,6 +352,7 @@ interface ErrorsByName {
   UpstreamResponseTooLargeError: UpstreamResponseTooLargeError;
   AllProvidersFailedError: AllProvidersFailedError;
   ConfigError: ConfigError;
+  HttpRequestError: HttpRequestError;
 }
 
 const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
@@ -342,6 +374,7 @@ const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   'circuit_open',
   'empty_answer',
   'upstream_response_too_large',
+  'http_request',
 ]);
 
 /** A guard by `name` and `code`, not `instanceof`, so it works across duplicate installs. */

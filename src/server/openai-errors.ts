@@ -3,6 +3,7 @@
  * `{"error": {"message", "type", "param", "code"}}` with its HTTP status (and headers).
  */
 import {
+  HttpRequestError,
   isG4FError,
   type AllProvidersFailedError,
   type CircuitOpenError,
@@ -35,27 +36,8 @@ export interface OpenAIError {
   headers?: Record<string, string>;
 }
 
-/** An error of the HTTP layer itself (route, auth, body), with its answer spelled out. */
-export class HttpRequestError extends Error {
-  override readonly name = 'HttpRequestError';
-  readonly status: number;
-  readonly type: string;
-  readonly code: string | null;
-  readonly param: string | null;
-  readonly headers: Record<string, string> | undefined;
-  constructor(
-    status: number,
-    message: string,
-    options: { type?: string; code?: string; param?: string; headers?: Record<string, string> } = {},
-  ) {
-    super(message);
-    this.status = status;
-    this.type = options.type ?? 'invalid_request_error';
-    this.code = options.code ?? null;
-    this.param = options.param ?? null;
-    this.headers = options.headers;
-  }
-}
+/** The HTTP layer's own refusals are on the error ladder (src/core/errors.ts); mapped here to OpenAI's shape. */
+export { HttpRequestError };
 
 /** What answers in flight end with when the server's shutdown deadline passes. */
 export function shuttingDown(): HttpRequestError {
@@ -68,7 +50,7 @@ export function shuttingDown(): HttpRequestError {
 /** The shutdown error, when that is why `signal` was aborted. */
 export function shutdownReason(signal: AbortSignal | undefined): HttpRequestError | undefined {
   const reason: unknown = signal?.aborted === true ? signal.reason : undefined;
-  return reason instanceof HttpRequestError && reason.code === 'server_shutting_down' ? reason : undefined;
+  return isG4FError(reason, 'HttpRequestError') && reason.answerCode === 'server_shutting_down' ? reason : undefined;
 }
 
 function answer(status: number, message: string, type: string, code: string | null, param: string | null = null): OpenAIError {
@@ -92,8 +74,8 @@ function summarize(attempt: ProviderAttempt): AttemptSummary {
 
 /** Maps any thrown value to the status, OpenAI body and headers to answer with. */
 export function toOpenAIError(error: unknown): OpenAIError {
-  if (error instanceof HttpRequestError) {
-    const mapped = answer(error.status, error.message, error.type, error.code, error.param);
+  if (isG4FError(error, 'HttpRequestError')) {
+    const mapped = answer(error.status, error.message, error.type, error.answerCode, error.param);
     if (error.headers !== undefined) mapped.headers = error.headers;
     return mapped;
   }
@@ -237,7 +219,7 @@ function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
 
 /** The kind of an error for metrics and logs (`invalid_request`, `timeout`, `http_413`...). */
 export function errorKind(error: unknown): string {
-  if (error instanceof HttpRequestError) return error.code ?? `http_${error.status}`;
+  if (isG4FError(error, 'HttpRequestError')) return error.answerCode ?? `http_${error.status}`;
   if (isG4FError(error)) return error.code;
   return 'internal';
 }
