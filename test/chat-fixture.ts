@@ -2,6 +2,7 @@
  * Set-up of the tool, image, reasoning and capability tests: emulated OpenAI-compatible
  * upstreams behind one router, the server over a real socket.
  */
+import { createRuntime } from '../src/core/runtime.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createOpenAICompatibleProvider } from '../src/providers/index.js';
 import { createRouter } from '../src/routing/index.js';
@@ -44,7 +45,10 @@ export async function startChatFixture(): Promise<ChatFixture> {
     createOpenAICompatibleProvider({ name: 'plain', url: `${plain.url}/v1`, models: ['mixed-model', 'text-model'], capabilities: {} }),
     createOpenAICompatibleProvider({ name: 'plain2', url: `${plain2.url}/v1`, models: ['text-model'], capabilities: {} }),
   ];
+  // The fixture's own settings and connections, closed with it.
+  const runtime = createRuntime();
   const router = createRouter({
+    runtime,
     providers,
     models: { 'test-model': ['alpha', 'beta'], 'mixed-model': ['plain', 'gamma'], 'text-model': ['plain', 'plain2'] },
     retry: { attempts: 1 },
@@ -72,6 +76,7 @@ export async function startChatFixture(): Promise<ChatFixture> {
     async close() {
       await server.close(2_000);
       await Promise.all(all.map((emulator) => emulator.close()));
+      await runtime.close();
     },
   };
 }

@@ -13,6 +13,11 @@ import {
   type ToolDefinition,
 } from '../src/index.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
+after(() => runtime.close());
 
 const weather: ToolDefinition = {
   name: 'get_weather',
@@ -28,6 +33,7 @@ describe('the library with tools, images and reasoning', () => {
     full = await createEmulator({ protocol: 'openai' });
     plain = await createEmulator({ protocol: 'openai' });
     router = createRouter({
+      runtime,
       providers: [
         createOpenAICompatibleProvider({ name: 'plain', url: `${plain.url}/v1`, models: ['m', 'text-only'], capabilities: {} }),
         createOpenAICompatibleProvider({ name: 'full', url: `${full.url}/v1`, models: ['m'] }),

@@ -18,6 +18,11 @@ import { createRouter } from '../src/routing/index.js';
 import { startServer } from '../src/server/index.js';
 import type { Provider } from '../src/core/spec.js';
 import { postChat, send, sseData, startFixture, userMessage, type Fixture } from './server-fixture.js';
+import { createRuntime } from '../src/core/runtime.js';
+
+/** The test's own settings, connection pools and clock. */
+const runtime = createRuntime();
+after(() => runtime.close());
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -123,7 +128,7 @@ describe('request bodies', () => {
   });
 
   test('the size limit counts the decoded body: a small gzip bomb is a 413', async () => {
-    const server = await startServer({ port: 0, quiet: true, web: false, router: createRouter({ providers: [] }), bodyLimitBytes: 64 * 1024 });
+    const server = await startServer({ port: 0, quiet: true, web: false, router: createRouter({ runtime, providers: [] }), bodyLimitBytes: 64 * 1024 });
     try {
       const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20));
       assert.ok(bomb.length < 64 * 1024);
@@ -167,7 +172,7 @@ describe('request bodies', () => {
   });
 
   test('Expect: 100-continue without a key gets its 401 before the body is sent', async () => {
-    const server = await startServer({ port: 0, quiet: true, web: false, router: createRouter({ providers: [] }), apiKeys: ['secret-key-1'] });
+    const server = await startServer({ port: 0, quiet: true, web: false, router: createRouter({ runtime, providers: [] }), apiKeys: ['secret-key-1'] });
     try {
       const socket = rawSocket(server.url);
       socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`);
@@ -179,7 +184,7 @@ describe('request bodies', () => {
 
   test('text parts of one message reach a text-only provider joined with a line break', async () => {
     const emulator = await createEmulator({ protocol: 'openai' });
-    const router = createRouter({ providers: [createOpenAICompatibleProvider({ name: 'plain', url: `${emulator.url}/v1`, models: ['m'], capabilities: {} })] });
+    const router = createRouter({ runtime, providers: [createOpenAICompatibleProvider({ name: 'plain', url: `${emulator.url}/v1`, models: ['m'], capabilities: {} })] });
     const server = await startServer({ port: 0, quiet: true, web: false, router });
     try {
       const response = await postChat(server.url, { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] });
@@ -215,7 +220,7 @@ describe('HTTP manners', () => {
   });
 
   test("HEAD on the page's API routes is answered like GET", async () => {
-    const server = await startServer({ port: 0, quiet: true, router: createRouter({ providers: [] }), dataDir: await mkdtemp(join(tmpdir(), 'g4f-head-')) });
+    const server = await startServer({ port: 0, quiet: true, router: createRouter({ runtime, providers: [] }), dataDir: await mkdtemp(join(tmpdir(), 'g4f-head-')) });
     try {
       for (const path of ['/api/config', '/api/conversations']) {
         const get = await send(server.url, { path });
@@ -314,7 +319,7 @@ describe('health counts only what upstreams did', () => {
         throw new RangeError('Maximum call stack size exceeded');
       },
     };
-    const router = createRouter({ providers: [broken], circuit: { failureThreshold: 1 } });
+    const router = createRouter({ runtime, providers: [broken], circuit: { failureThreshold: 1 } });
     const server = await startServer({ port: 0, quiet: true, web: false, router });
     try {
       for (let round = 0; round < 3; round++) {
@@ -357,6 +362,7 @@ describe('secrets in base URLs and headers', () => {
     const emulator = await createEmulator({ protocol: 'openai' });
     const token = 'query-token-4242';
     const router = createRouter({
+      runtime,
       providers: [createOpenAICompatibleProvider({ name: 'q', url: `${emulator.url}/v1?token=${token}`, models: ['m'] })],
       retry: { attempts: 1 },
     });
@@ -426,7 +432,7 @@ describe('secrets in base URLs and headers', () => {
 describe('shutdown and the config file', () => {
   test('a stream cut at the shutdown deadline gets one server_shutting_down error event before the connection closes', async () => {
     const emulator = await createEmulator({ protocol: 'openai', defaultPlan: { chunks: ['never', 'ends'], stallAfterChunks: 1 } });
-    const router = createRouter({ providers: [createOpenAICompatibleProvider({ name: 'solo', url: `${emulator.url}/v1`, models: ['m'] })] });
+    const router = createRouter({ runtime, providers: [createOpenAICompatibleProvider({ name: 'solo', url: `${emulator.url}/v1`, models: ['m'] })] });
     const server = await startServer({ port: 0, router, quiet: true, web: false });
     try {
       const answer = postChat(server.url, { model: 'm', messages: userMessage('x'), stream: true });
