@@ -80,7 +80,6 @@ function collectGarbage(): void {
 
 before(async () => {
   process.on('unhandledRejection', onUnhandled);
-  runtime.configure({});
   emulators = await Promise.all(
     NAMES.map(async (name) => {
       const attempts = new Map<string, number>();
