@@ -23,6 +23,7 @@ import {
 import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
+import type { RouterOptions } from './routing/router.js';
 
 const milliseconds = z.number().int().positive().max(3_600_000);
 const timeoutsSchema = z
@@ -95,13 +96,22 @@ const configuredProviderFields = {
 
 const maxTokens = z.number().int().positive().max(10_000_000);
 
+/** A protocol whose upstream lists its models takes `"models": "auto"`, refreshed every `modelRefreshMs`. */
+const listedModelsFields = {
+  models: z.union([z.array(z.string().min(1)).min(1), z.literal('auto')]),
+  /** How long a listing is kept (`"models": "auto"`); default 300000 (5 minutes). */
+  modelRefreshMs: z.number().int().min(1).max(86_400_000).optional(),
+};
+
 /**
  * A configured provider, by protocol: `openai-compatible` (`{baseUrl}/chat/completions`), or a
  * native one: `anthropic` (`{baseUrl}/v1/messages`), `ollama` (`{baseUrl}/api/chat`), `gemini`
  * (`{baseUrl}/v1beta/models/{model}:generateContent`).
  */
 const configuredProviderSchema = z.discriminatedUnion('type', [
-  z.object({ ...configuredProviderFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() }).strict(),
+  z
+    .object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() })
+    .strict(),
   z
     .object({
       ...configuredProviderFields,
@@ -112,7 +122,7 @@ const configuredProviderSchema = z.discriminatedUnion('type', [
       modelMaxTokens: z.record(z.string(), maxTokens).optional(),
     })
     .strict(),
-  z.object({ ...configuredProviderFields, type: z.literal('ollama') }).strict(),
+  z.object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('ollama') }).strict(),
   z.object({ ...configuredProviderFields, type: z.literal('gemini') }).strict(),
 ]);
 
@@ -291,7 +301,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
   const common = {
     name: spec.name,
     url: spec.baseUrl,
-    models: spec.models,
+    models: spec.models === 'auto' ? [] : spec.models,
     ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
     ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
     ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
@@ -300,12 +310,17 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
       ? {}
       : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
   };
+  const listed =
+    spec.models !== 'auto' || (spec.type !== 'openai-compatible' && spec.type !== 'ollama')
+      ? {}
+      : { listModels: true, ...(spec.modelRefreshMs === undefined ? {} : { modelRefreshMs: spec.modelRefreshMs }) };
   // The protocol's own capabilities, with the ones the file turns on or off over them.
   const capabilities = spec.capabilities === undefined ? {} : { capabilities: definedCapabilities(spec.capabilities) };
   switch (spec.type) {
     case 'openai-compatible':
       return createOpenAICompatibleProvider({
         ...common,
+        ...listed,
         ...(spec.path === undefined ? {} : { path: spec.path }),
         ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
       });
@@ -317,7 +332,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
         ...(spec.modelMaxTokens === undefined ? {} : { modelMaxTokens: spec.modelMaxTokens }),
       });
     case 'ollama':
-      return createOllamaProvider({ ...common, ...capabilities });
+      return createOllamaProvider({ ...common, ...listed, ...capabilities });
     case 'gemini':
       return createGeminiProvider({ ...common, ...capabilities });
   }
@@ -330,9 +345,14 @@ function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial
 }
 
 /** Applies the config's provider settings process-wide and builds a router over its providers. */
-export function createRouterFromConfig(config: G4FConfig, extraProviders: readonly Provider[] = []): Router {
+export function createRouterFromConfig(
+  config: G4FConfig,
+  extraProviders: readonly Provider[] = [],
+  options: Pick<RouterOptions, 'onModelListError'> = {},
+): Router {
   configure(settingsFromConfig(config));
   return createRouter({
+    ...options,
     providers: createProviderRegistry([...providersFromConfig(config), ...extraProviders]),
     ...(config.models === undefined ? {} : { models: config.models }),
     ...(config.aliases === undefined ? {} : { aliases: config.aliases }),

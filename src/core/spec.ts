@@ -204,6 +204,16 @@ export type Chunk =
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; reason: FinishReason; choice?: number };
 
+/**
+ * An upstream that lists its models (`"models": "auto"`): routing asks it again once a listing is
+ * older than `refreshMs`, and keeps the last good list when a listing fails.
+ */
+export interface ModelListing {
+  readonly refreshMs: number;
+  /** The upstream's model names now; a typed error when it cannot say. */
+  list(context: ProviderContext, signal?: AbortSignal): Promise<string[]>;
+}
+
 /** Where a provider comes from: the seeds (built in), or the protocol of a configured one. */
 export type ProviderKind = 'builtin' | 'openai-compatible' | 'anthropic' | 'gemini' | 'ollama';
 
@@ -223,6 +233,8 @@ export interface Provider {
   readonly capabilities?: Readonly<Partial<Capabilities>>;
   /** Per model, over the provider's own. */
   readonly modelCapabilities?: Readonly<Record<string, Readonly<Partial<Capabilities>>>>;
+  /** Present when the upstream lists its models: they are served besides `models`. */
+  readonly modelListing?: ModelListing;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
   /**
    * Optional: the same chunks grouped as they arrived (one group per network

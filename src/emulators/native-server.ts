@@ -45,6 +45,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
   const requests: NativeRecordedRequest[] = [];
   const queue: NativePlan[] = [...(options.plans ?? [])];
   let defaultPlan: NativePlan = options.defaultPlan ?? {};
+  let models: readonly string[] = options.models ?? ['llama3.2:latest'];
   let script: NativePlanScript | undefined = options.script;
   let chatCount = 0;
   let generation = 0;
@@ -146,7 +147,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     events.emit('request', record);
     if (route === 'wrong-method') return answer(response, 405, module.errorBody(405, `Method ${record.method} not allowed on ${record.path}.`));
     if (route === undefined) {
-      const other = module.otherRoute?.(record.method, record.path);
+      const other = module.otherRoute?.(record.method, record.path, models);
       return other === undefined ? answer(response, 404, module.errorBody(404, `Unknown path ${record.path}.`)) : answer(response, 200, JSON.stringify(other));
     }
     const body = record.body;
@@ -249,6 +250,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     enqueue: (...plans) => void queue.push(...plans),
     queued: () => queue.length,
     setDefaultPlan: (plan) => void (defaultPlan = plan),
+    setModels: (ids) => void (models = ids),
     setScript: (next) => void (script = next),
     reset: () => {
       queue.length = 0;

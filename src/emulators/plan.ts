@@ -323,6 +323,8 @@ export interface Emulator {
   /** Plans still queued. */
   queued(): number;
   setDefaultPlan(plan: Plan): void;
+  /** Replaces the ids `GET /v1/models` lists. */
+  setModels(models: readonly string[]): void;
   setScript(script: PlanScript | undefined): void;
   /** Clear the queue and the records (script and default plan stay). */
   reset(): void;

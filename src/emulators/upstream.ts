@@ -41,7 +41,7 @@ interface Exchange {
 export async function createEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const protocol = options.protocol ?? 'openai';
   const host = options.host ?? '127.0.0.1';
-  const models = options.models ?? DEFAULT_MODELS;
+  let models = options.models ?? DEFAULT_MODELS;
   const recordRequests = options.recordRequests ?? true;
   const events = new EventEmitter();
   events.setMaxListeners(0);
@@ -326,6 +326,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       for (let time = 0; time < count; time += 1) queue.push(plan);
     },
     queued: () => queue.length,
+    setModels: (ids) => void (models = ids),
     setDefaultPlan: (plan) => {
       defaultPlan = plan;
     },

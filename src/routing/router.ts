@@ -25,7 +25,8 @@ import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities }
 import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
-import { buildModelTable, unknownModel } from './models.js';
+import { buildModelTable, unknownModel, type ModelTable } from './models.js';
+import { createModelListings, type ModelListError } from './model-listings.js';
 import { createAnswerCollector } from './answer.js';
 import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
 import { validateMessages } from './validate.js';
@@ -58,6 +59,8 @@ export interface RouterOptions {
   circuit?: Loose<CircuitOptions>;
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
+  /** Told of each failed model listing (`"models": "auto"`); the last good list is kept. */
+  onModelListError?: ModelListError;
 }
 
 export function createRouter(options: RouterOptions = {}): Router {
@@ -67,7 +70,21 @@ export function createRouter(options: RouterOptions = {}): Router {
       : Array.isArray(options.providers)
         ? createProviderRegistry(options.providers as readonly Provider[])
         : (options.providers as ProviderRegistry);
-  const table = buildModelTable(registry, options.models, options.aliases);
+  const listings = createModelListings(() => registry.list(), options.onModelListError);
+  let table = buildModelTable(registry, options.models, options.aliases, listings.modelsOf);
+  let tableVersion = listings.version();
+  /** The model table, rebuilt when a provider's listed models changed. */
+  function currentTable(): ModelTable {
+    if (listings.version() !== tableVersion) {
+      tableVersion = listings.version();
+      table = buildModelTable(registry, options.models, options.aliases, listings.modelsOf);
+    }
+    return table;
+  }
+  /** Starts the model listings that are due, in the background. */
+  function refreshListings(): Promise<void> {
+    return listings.any() ? listings.refresh() : Promise.resolve();
+  }
   const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...stripUndefined(options.retry) };
   const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...stripUndefined(options.circuit) };
   const random = options.random ?? Math.random;
@@ -96,6 +113,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         }
       }
     }
+    const table = currentTable();
     const canonical = table.canonical(name);
     if (pinned !== undefined) {
       // A pinned provider may serve a model the registry does not list (e.g. a local server's own names).
@@ -108,6 +126,7 @@ export function createRouter(options: RouterOptions = {}): Router {
   }
 
   function resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] } {
+    void refreshListings();
     const { model: canonical, providers } = resolvePinned(model, provider);
     return { model: canonical, providers };
   }
@@ -152,7 +171,17 @@ export function createRouter(options: RouterOptions = {}): Router {
     replayable: boolean,
   ): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
-    const { model, providers: listed, pinned: forced } = resolvePinned(request.model, request.provider);
+    const refreshing = refreshListings();
+    let resolved;
+    try {
+      resolved = resolvePinned(request.model, request.provider);
+    } catch (error) {
+      // A model no list names yet may be one an upstream lists: wait for the listings under way.
+      if (!isG4FError(error, 'UnknownModelError') || !listings.any()) throw error;
+      await refreshing;
+      resolved = resolvePinned(request.model, request.provider);
+    }
+    const { model, providers: listed, pinned: forced } = resolved;
     state.model = model;
     const upstream = upstreamRequest(request, model);
     const providers = capableProviders(listed, upstream, model);
@@ -313,14 +342,19 @@ export function createRouter(options: RouterOptions = {}): Router {
       return result;
     },
 
-    listModels: () => table.list(),
+    listModels() {
+      void refreshListings();
+      return currentTable().list();
+    },
+
+    refreshModels: refreshListings,
 
     listProviders() {
       return registry.list().map(
         (provider): ProviderInfo => ({
           name: provider.name,
           url: publicUrl(resolveBaseUrl(provider)),
-          models: [...provider.models],
+          models: [...listings.modelsOf(provider)],
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,
           kind: provider.kind ?? 'builtin',

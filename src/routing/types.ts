@@ -103,8 +103,10 @@ export interface Router {
   stream(request: RouteRequest): RouteStream;
   /** The whole answer (non-streaming upstream calls). */
   complete(request: RouteRequest): Promise<CompletionResult>;
-  /** Every model with its aliases and providers. */
+  /** Every model with its aliases and providers (and starts the model listings that are due). */
   listModels(): ModelInfo[];
+  /** Asks the upstreams that list their models (`"models": "auto"`) whose listing is due; never rejects. */
+  refreshModels(): Promise<void>;
   /** Every provider with its models and health. */
   listProviders(): ProviderInfo[];
   /** Resolves a model name (alias, `provider/model`) and optional provider to the ordered providers to try. */

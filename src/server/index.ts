@@ -150,7 +150,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? DEFAULT_HOST;
   const logger = options.quiet === true ? silentLogger : (options.logger ?? createJsonLogger(process.stderr));
   const demo = options.demo === true ? await startDemo({ host: '127.0.0.1' }) : undefined;
-  const router = options.router ?? createRouterFromConfig(config, demo === undefined ? [] : [demo.agent]);
+  const router =
+    options.router ??
+    createRouterFromConfig(config, demo === undefined ? [] : [demo.agent], {
+      onModelListError: (provider, error) =>
+        logger.log('warn', { event: 'model-list-failed', provider, error: error instanceof Error ? error.message : String(error) }),
+    });
+  // Upstreams that list their models (`"models": "auto"`) are asked at once; /v1/models shows them when they answer.
+  void router.refreshModels();
   // After the router: building it from a config replaces the process-wide provider settings.
   demo?.routeBuiltins();
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
