@@ -49,6 +49,11 @@ export interface AssistantMessage {
   /** Null (or empty) when the turn was only tool calls. */
   content: string | null;
   reasoning?: string;
+  /**
+   * The upstream's signature of `reasoning` (Anthropic's thinking `signature`): with it, the
+   * reasoning is sent back as a thinking block, as Anthropic asks of a turn that used tools.
+   */
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   name?: string;
 }
@@ -193,7 +198,8 @@ export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' |
  */
 export type Chunk =
   | { type: 'text-delta'; text: string; choice?: number }
-  | { type: 'reasoning-delta'; text: string; choice?: number }
+  /** `signature`: the upstream's signature of the reasoning so far (Anthropic's `signature_delta`), often with empty text. */
+  | { type: 'reasoning-delta'; text: string; signature?: string; choice?: number }
   /**
    * A piece of tool call `index`: its first part carries `id` and `name`, later parts only
    * argument fragments (a whole call may come in one part).

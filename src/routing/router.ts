@@ -335,6 +335,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         attempts: state.attempts,
       };
       if (first.reasoning !== undefined) result.reasoning = first.reasoning;
+      if (first.reasoningSignature !== undefined) result.reasoningSignature = first.reasoningSignature;
       if (first.toolCalls !== undefined) result.toolCalls = first.toolCalls;
       if (first.logprobs !== undefined) result.logprobs = first.logprobs;
       const usage = answer.usage();

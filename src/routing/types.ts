@@ -39,6 +39,8 @@ export interface ChoiceResult {
   text: string;
   /** The model's reasoning, when the upstream gave it. */
   reasoning?: string;
+  /** The upstream's signature of the reasoning (Anthropic), to send it back with the turn. */
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   /** OpenAI's logprobs content entries, when asked for and given. */
@@ -49,6 +51,7 @@ export interface CompletionResult {
   /** The first choice's text (the answer). */
   text: string;
   reasoning?: string;
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   logprobs?: unknown[];
