@@ -171,14 +171,13 @@ export function createRouter(options: RouterOptions = {}): Router {
     replayable: boolean,
   ): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
-    const refreshing = refreshListings();
     let resolved;
     try {
       resolved = resolvePinned(request.model, request.provider);
     } catch (error) {
-      // A model no list names yet may be one an upstream lists: wait for the listings under way.
+      // A model no list names yet may be one an upstream lists: wait for the listings due or under way.
       if (!isG4FError(error, 'UnknownModelError') || !listings.any()) throw error;
-      await refreshing;
+      await refreshListings();
       resolved = resolvePinned(request.model, request.provider);
     }
     const { model, providers: listed, pinned: forced } = resolved;
