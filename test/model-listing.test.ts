@@ -104,6 +104,23 @@ describe('models: auto on the OpenAI-compatible type', () => {
     assert.equal(answer.provider, 'WithV1');
   });
 
+  test('a provider that needs a key is not asked without one, and is once the key is set', async () => {
+    emulator.reset();
+    delete process.env.LISTING_TEST_KEY;
+    const router = routerOf([
+      { name: 'Keyed', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, needsAuth: true, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto', modelRefreshMs: 1 },
+    ]);
+    await router.refreshModels();
+    assert.equal(emulator.requests.length, 0);
+    process.env.LISTING_TEST_KEY = 'listing-key-0012';
+    try {
+      await refreshUntil(router, () => modelIds(router).includes('served-a'));
+      assert.equal(emulator.requests[0]?.headers.authorization, 'Bearer listing-key-0012');
+    } finally {
+      delete process.env.LISTING_TEST_KEY;
+    }
+  });
+
   test('a listing refused with a status keeps the provider routable by its own models and reports the error', async () => {
     const failures: unknown[] = [];
     const router = routerOf(

@@ -73,13 +73,15 @@ export function createModelListings(providers: () => readonly Provider[], onErro
         } catch {
           // A listener's fault is not the listing's.
         }
-      } finally {
-        state.endedAt = performance.now();
-        state.running = undefined;
       }
     };
-    state.running = list();
-    return state.running;
+    // Cleared in a later turn, always after it is set (a listing may end without awaiting anything).
+    const running = list().finally(() => {
+      state.endedAt = performance.now();
+      state.running = undefined;
+    });
+    state.running = running;
+    return running;
   }
 
   return {
