@@ -155,6 +155,29 @@ describe('models: auto on the OpenAI-compatible type', () => {
     }
   });
 
+  test('g4f serve logs a failed listing (model-list-failed) and keeps serving', async () => {
+    let logged: (record: Record<string, unknown>) => void = () => undefined;
+    const failed = new Promise<Record<string, unknown>>((resolve) => (logged = resolve));
+    const server = await startServer({
+      port: 0,
+      web: false,
+      logger: { log: (level, record) => void (record.event === 'model-list-failed' && logged({ level, ...record })) },
+      config: { providers: [{ name: 'Broken', type: 'openai-compatible', baseUrl: `${emulator.url}/missing`, models: 'auto' }] },
+    });
+    try {
+      const record = await failed;
+      assert.equal(record.level, 'warn');
+      assert.equal(record.provider, 'Broken');
+      assert.match(String(record.error), /HTTP 404/);
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const ids: string[] = [];
+      for await (const model of client.models.list()) ids.push(model.id);
+      assert.ok(ids.includes('gpt-4'));
+    } finally {
+      await server.close();
+    }
+  });
+
   test('the config refuses "auto" on a type whose listing is not read, and a bad interval', () => {
     assert.throws(() => parseConfig({ providers: [{ name: 'C', type: 'anthropic', baseUrl: 'http://127.0.0.1:1', models: 'auto' }] }), /providers\.0\.models/);
     assert.throws(
