@@ -38,6 +38,9 @@ export interface Scenario {
   disconnectAfterChunks?: number;
   malformedAfterChunks?: number;
   stallAfterChunks?: number;
+  /** End the body cleanly, without the protocol's last event (native emulators). */
+  truncateAfterChunks?: number;
+  headerDelayMs?: number;
   firstChunkDelayMs?: number;
   chunkDelayMs?: number;
   splitAt?: readonly number[];
@@ -102,7 +105,7 @@ export const nativeEmulator =
   };
 
 function openAIPlan(scenario: Scenario): Plan {
-  const { reasoning, toolCalls, ...rest } = scenario;
+  const { reasoning, toolCalls, truncateAfterChunks: _truncate, ...rest } = scenario;
   const plan: Plan = { ...rest };
   if (reasoning !== undefined) plan.reasoning = reasoning.join('');
   if (toolCalls !== undefined) {
@@ -326,6 +329,22 @@ export function runConformance(target: ConformanceTarget): void {
       assert.ok(isG4FError(error, 'StreamParseError'), String(error));
     });
 
+    check('a stream that ends without its last event is incomplete: StreamParseError', async () => {
+      emulator.reset();
+      emulator.play({ chunkCount: 3, truncateAfterChunks: 2 });
+      const error = await rejection(collect(call()));
+      assert.ok(isG4FError(error, 'StreamParseError'), String(error));
+    });
+
+    check('slow headers end by the first-token timer', async () => {
+      emulator.reset();
+      emulator.play({ headerDelayMs: 5_000 });
+      const error = await rejection(collect(call({}, { ...fast, firstToken: 300 })));
+      assert.ok(isG4FError(error, 'TimeoutError'), String(error));
+      assert.equal(error.phase, 'first-token');
+      await emulator.waitForEnd(0, 10_000);
+    });
+
     check('a slow first token ends by the first-token timer', async () => {
       emulator.reset();
       emulator.play({ firstChunkDelayMs: 5_000 });
@@ -367,6 +386,9 @@ export function runConformance(target: ConformanceTarget): void {
     });
   });
 }
+
+/** Why the OpenAI-compatible targets skip the truncated stream. */
+export const NO_TRUNCATION = 'an OpenAI-compatible stream may end without [DONE] (many servers omit it): a clean end is accepted, so there is no incomplete-stream fault';
 
 /** Why Ollama and Gemini skip some cases. */
 export const WHOLE_CALLS = 'the protocol sends each tool call whole, never in fragments';

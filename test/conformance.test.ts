@@ -26,7 +26,7 @@ import {
 } from '../src/index.js';
 import { CATALOG, presetProvider } from '../src/providers/index.js';
 import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
-import { OBJECT_ARGUMENTS, WHOLE_CALLS, nativeEmulator, openAIEmulator, runConformance, type ConformanceTarget } from './conformance-cases.js';
+import { NO_TRUNCATION, OBJECT_ARGUMENTS, WHOLE_CALLS, nativeEmulator, openAIEmulator, runConformance, type ConformanceTarget } from './conformance-cases.js';
 
 interface ProviderCase {
   provider: Provider;
@@ -424,6 +424,7 @@ const targets: ConformanceTarget[] = [
     secret: 'sk-shared-openai-0001',
     baseSuffix: '/v1',
     start: openAIEmulator,
+    skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION },
   },
   {
     title: 'anthropic',
@@ -454,7 +455,7 @@ const targets: ConformanceTarget[] = [
     start: nativeEmulator('ollama'),
     skip: wholeCallSkips,
   },
-  { title: 'preset Groq', provider: preset('Groq'), model: 'llama-3.3-70b-versatile', keyEnv: 'GROQ_API_KEY', secret: 'gsk_preset_0005', baseSuffix: '/v1', start: openAIEmulator },
+  { title: 'preset Groq', provider: preset('Groq'), model: 'llama-3.3-70b-versatile', keyEnv: 'GROQ_API_KEY', secret: 'gsk_preset_0005', baseSuffix: '/v1', start: openAIEmulator, skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION } },
   {
     title: 'preset Anthropic',
     provider: preset('Anthropic'),
