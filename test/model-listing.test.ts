@@ -133,6 +133,23 @@ describe('models: auto on the OpenAI-compatible type', () => {
     assert.equal((failures[0] as { status?: number }).status, 404);
   });
 
+  test('a hosted preset (Groq) serves its defaults and the models its service lists, asked with its key', async () => {
+    emulator.reset();
+    process.env.GROQ_API_KEY = 'gsk_listing_0014';
+    process.env.G4F_GROQ_URL = `${emulator.url}/v1`;
+    try {
+      const router = createRouterFromConfig({});
+      await router.refreshModels();
+      const groq = router.listProviders().find((provider) => provider.name === 'Groq');
+      assert.deepEqual(groq?.models, ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant', 'served-a', 'served-b']);
+      assert.equal(emulator.requests[0]?.path, '/v1/models');
+      assert.equal(emulator.requests[0]?.headers.authorization, 'Bearer gsk_listing_0014');
+    } finally {
+      delete process.env.GROQ_API_KEY;
+      delete process.env.G4F_GROQ_URL;
+    }
+  });
+
   test('g4f serve: /v1/models shows the listed models to the openai client', async () => {
     const server = await startServer({
       port: 0,
