@@ -209,6 +209,8 @@ async function* chunkObjects(router: Router, request: RouteRequest): AsyncGenera
       };
       continue;
     }
+    // A reasoning signature alone (Anthropic's) has no place in OpenAI's chunk shape.
+    if (chunk.type === 'reasoning-delta' && chunk.text === '') continue;
     const index = chunk.choice ?? 0;
     if (chunk.type === 'finish') {
       const reason = toolChoices.has(index) && chunk.reason === 'stop' ? 'tool_calls' : chunk.reason;

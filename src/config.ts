@@ -24,6 +24,7 @@ import {
 import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
 import type { Router } from './routing/types.js';
+import type { RouterOptions } from './routing/router.js';
 
 const milliseconds = z.number().int().positive().max(3_600_000);
 const timeoutsSchema = z
@@ -96,13 +97,22 @@ const configuredProviderFields = {
 
 const maxTokens = z.number().int().positive().max(10_000_000);
 
+/** A protocol whose upstream lists its models takes `"models": "auto"`, refreshed every `modelRefreshMs`. */
+const listedModelsFields = {
+  models: z.union([z.array(z.string().min(1)).min(1), z.literal('auto')]),
+  /** How long a listing is kept (`"models": "auto"`); default 300000 (5 minutes). */
+  modelRefreshMs: z.number().int().min(1).max(86_400_000).optional(),
+};
+
 /**
  * A configured provider, by protocol: `openai-compatible` (`{baseUrl}/chat/completions`), or a
  * native one: `anthropic` (`{baseUrl}/v1/messages`), `ollama` (`{baseUrl}/api/chat`), `gemini`
  * (`{baseUrl}/v1beta/models/{model}:generateContent`).
  */
 const configuredProviderSchema = z.discriminatedUnion('type', [
-  z.object({ ...configuredProviderFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() }).strict(),
+  z
+    .object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() })
+    .strict(),
   z
     .object({
       ...configuredProviderFields,
@@ -113,7 +123,7 @@ const configuredProviderSchema = z.discriminatedUnion('type', [
       modelMaxTokens: z.record(z.string(), maxTokens).optional(),
     })
     .strict(),
-  z.object({ ...configuredProviderFields, type: z.literal('ollama') }).strict(),
+  z.object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('ollama') }).strict(),
   z.object({ ...configuredProviderFields, type: z.literal('gemini') }).strict(),
 ]);
 
@@ -292,7 +302,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
   const common = {
     name: spec.name,
     url: spec.baseUrl,
-    models: spec.models,
+    models: spec.models === 'auto' ? [] : spec.models,
     ...(spec.supportsStream === undefined ? {} : { supportsStream: spec.supportsStream }),
     ...(spec.needsAuth === undefined ? {} : { needsAuth: spec.needsAuth }),
     ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
@@ -301,12 +311,17 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
       ? {}
       : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
   };
+  const listed =
+    spec.models !== 'auto' || (spec.type !== 'openai-compatible' && spec.type !== 'ollama')
+      ? {}
+      : { listModels: true, ...(spec.modelRefreshMs === undefined ? {} : { modelRefreshMs: spec.modelRefreshMs }) };
   // The protocol's own capabilities, with the ones the file turns on or off over them.
   const capabilities = spec.capabilities === undefined ? {} : { capabilities: definedCapabilities(spec.capabilities) };
   switch (spec.type) {
     case 'openai-compatible':
       return createOpenAICompatibleProvider({
         ...common,
+        ...listed,
         ...(spec.path === undefined ? {} : { path: spec.path }),
         ...(spec.capabilities === undefined ? {} : { capabilities: { ...ALL_CAPABILITIES, ...definedCapabilities(spec.capabilities) } }),
       });
@@ -318,7 +333,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
         ...(spec.modelMaxTokens === undefined ? {} : { modelMaxTokens: spec.modelMaxTokens }),
       });
     case 'ollama':
-      return createOllamaProvider({ ...common, ...capabilities });
+      return createOllamaProvider({ ...common, ...listed, ...capabilities });
     case 'gemini':
       return createGeminiProvider({ ...common, ...capabilities });
   }
@@ -335,7 +350,7 @@ export function runtimeFromConfig(config: G4FConfig): Runtime {
   return createRuntime(settingsFromConfig(config));
 }
 
-export interface RouterFromConfigOptions {
+export interface RouterFromConfigOptions extends Pick<RouterOptions, 'onModelListError'> {
   /** Default: a new runtime with the config's settings (`runtimeFromConfig`); close it with `router.runtime.close()`. */
   runtime?: Runtime;
   /** Providers to route over besides the config's (demo mode's agent). */
@@ -345,6 +360,7 @@ export interface RouterFromConfigOptions {
 /** A router over the config's providers, its routes and policy, on a runtime with its settings. */
 export function createRouterFromConfig(config: G4FConfig, options: RouterFromConfigOptions = {}): Router {
   return createRouter({
+    ...(options.onModelListError === undefined ? {} : { onModelListError: options.onModelListError }),
     runtime: options.runtime ?? runtimeFromConfig(config),
     providers: createProviderRegistry([...providersFromConfig(config), ...(options.extraProviders ?? [])]),
     ...(config.models === undefined ? {} : { models: config.models }),

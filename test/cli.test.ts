@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
+import { createNativeEmulator } from '../src/emulators/native.js';
 import { openStore } from '../src/store/index.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -739,6 +740,25 @@ describe('g4f providers and g4f models', () => {
       assert.ok(model?.aliases.includes('fast'));
     } finally {
       rmSync(path);
+    }
+  });
+
+  test('models lists the models an upstream lists ("models": "auto")', async () => {
+    const ollama = await createNativeEmulator({ protocol: 'ollama', models: ['qwen3:8b', 'gemma3:4b'] });
+    const path = join(workDir, 'auto-models.json');
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'local', type: 'ollama', baseUrl: ollama.url, models: 'auto' }] }));
+    try {
+      const result = await runG4f(['--config', path, 'models']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^qwen3:8b\s+-\s+local$/m);
+      assert.match(result.stdout, /^gemma3:4b\s+-\s+local$/m);
+      assert.deepEqual(
+        ollama.requests.map((request) => `${request.method} ${request.path}`),
+        ['GET /api/tags'],
+      );
+    } finally {
+      rmSync(path);
+      await ollama.close();
     }
   });
 });

@@ -1,13 +1,18 @@
 /**
  * One conformance suite, run for every provider against its emulator: the
  * exact request on the wire, streaming as the upstream sends, the joined text,
- * every fault's typed error or bounded retry, and cancellation.
+ * every fault's typed error or bounded retry, and cancellation. Then the shared
+ * cases (conformance-cases.ts: text, tool calls, images, reasoning, faults,
+ * cancellation) for every protocol and for catalog presets pointed at emulators.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   Lockchat,
   Mishalsgpt,
+  createAnthropicProvider,
+  createGeminiProvider,
+  createOllamaProvider,
   createOpenAICompatibleProvider,
   createRuntime,
   isG4FError,
@@ -16,7 +21,9 @@ import {
   type Provider,
   type Timeouts,
 } from '../src/index.js';
+import { CATALOG, presetProvider } from '../src/providers/index.js';
 import { createEmulator, type Emulator, type Plan } from '../src/emulators/index.js';
+import { NO_TRUNCATION, OBJECT_ARGUMENTS, WHOLE_CALLS, nativeEmulator, openAIEmulator, runConformance, type ConformanceTarget } from './conformance-cases.js';
 
 /** The suite's own settings and connections: each provider's base URL points at its emulator here. */
 const runtime = createRuntime();
@@ -391,3 +398,90 @@ describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
     assert.ok(usage.usage.completionTokens > 0);
   });
 });
+
+// ---- the shared cases, for every protocol and for presets pointed at emulators ----
+
+const wholeCallSkips = {
+  'tool call arguments streamed in fragments': WHOLE_CALLS,
+  'tool call arguments that are not valid JSON are passed on as text': OBJECT_ARGUMENTS,
+};
+
+function preset(name: string): ConformanceTarget['provider'] {
+  const found = CATALOG.find((item) => item.name === name);
+  assert.ok(found, name);
+  return presetProvider(found);
+}
+
+const targets: ConformanceTarget[] = [
+  {
+    title: 'openai-compatible',
+    provider: createOpenAICompatibleProvider({ name: 'SharedOpenAI', url: 'http://unused.invalid/v1', models: ['m'], apiKeyEnv: 'SHARED_OPENAI_KEY', needsAuth: true }),
+    model: 'm',
+    keyEnv: 'SHARED_OPENAI_KEY',
+    secret: 'sk-shared-openai-0001',
+    baseSuffix: '/v1',
+    start: openAIEmulator,
+    skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION },
+  },
+  {
+    title: 'anthropic',
+    provider: createAnthropicProvider({ name: 'SharedAnthropic', url: 'http://unused.invalid', models: ['claude-test'], apiKeyEnv: 'SHARED_ANTHROPIC_KEY' }),
+    model: 'claude-test',
+    keyEnv: 'SHARED_ANTHROPIC_KEY',
+    secret: 'sk-ant-shared-0002',
+    baseSuffix: '',
+    start: nativeEmulator('anthropic'),
+  },
+  {
+    title: 'gemini',
+    provider: createGeminiProvider({ name: 'SharedGemini', url: 'http://unused.invalid', models: ['gemini-test'], apiKeyEnv: 'SHARED_GEMINI_KEY' }),
+    model: 'gemini-test',
+    keyEnv: 'SHARED_GEMINI_KEY',
+    secret: 'AIza-shared-0003',
+    baseSuffix: '',
+    start: nativeEmulator('gemini'),
+    skip: wholeCallSkips,
+  },
+  {
+    title: 'ollama',
+    provider: createOllamaProvider({ name: 'SharedOllama', url: 'http://unused.invalid', models: ['llama3.2'], apiKeyEnv: 'SHARED_OLLAMA_KEY' }),
+    model: 'llama3.2',
+    keyEnv: 'SHARED_OLLAMA_KEY',
+    secret: 'ollama-proxy-0004',
+    baseSuffix: '',
+    start: nativeEmulator('ollama'),
+    skip: wholeCallSkips,
+  },
+  { title: 'preset Groq', provider: preset('Groq'), model: 'llama-3.3-70b-versatile', keyEnv: 'GROQ_API_KEY', secret: 'gsk_preset_0005', baseSuffix: '/v1', start: openAIEmulator, skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION } },
+  {
+    title: 'preset Anthropic',
+    provider: preset('Anthropic'),
+    model: 'claude-sonnet-4-5',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    secret: 'sk-ant-preset-0006',
+    baseSuffix: '',
+    start: nativeEmulator('anthropic'),
+  },
+  {
+    title: 'preset Gemini',
+    provider: preset('Gemini'),
+    model: 'gemini-2.5-flash',
+    keyEnv: 'GEMINI_API_KEY',
+    secret: 'AIza-preset-0007',
+    baseSuffix: '',
+    start: nativeEmulator('gemini'),
+    skip: wholeCallSkips,
+  },
+  {
+    title: 'preset Ollama',
+    provider: preset('Ollama'),
+    model: 'llama3.2',
+    keyEnv: 'G4F_OLLAMA_API_KEY',
+    secret: 'ollama-preset-0008',
+    baseSuffix: '',
+    start: nativeEmulator('ollama'),
+    skip: wholeCallSkips,
+  },
+];
+
+for (const target of targets) runConformance(target);

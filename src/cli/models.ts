@@ -11,6 +11,8 @@ export interface ModelsOptions {
 
 export async function runModels(options: ModelsOptions, globals: GlobalOptions): Promise<number> {
   const router = await openRouter(globals);
+  // Upstreams that list their models (`"models": "auto"`) are asked first.
+  await router.refreshModels();
   const models = router.listModels();
   if (options.json === true) {
     await writeOut(`${JSON.stringify(models, null, 2)}\n`);

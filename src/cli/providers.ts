@@ -33,6 +33,8 @@ export interface CheckResult {
 
 export async function runProviders(options: ProvidersOptions, globals: GlobalOptions): Promise<number> {
   const router = await openRouter(globals);
+  // A probe asks each provider's first model: an upstream that lists its models is asked for them first.
+  if (options.check === true) await router.refreshModels();
   const checks = options.check === true ? await checkAll(router, router.listProviders(), options.timeout) : undefined;
   // Listed after the checks: their results are part of each provider's health.
   const providers = router.listProviders();

@@ -49,6 +49,11 @@ export interface AssistantMessage {
   /** Null (or empty) when the turn was only tool calls. */
   content: string | null;
   reasoning?: string;
+  /**
+   * The upstream's signature of `reasoning` (Anthropic's thinking `signature`): with it, the
+   * reasoning is sent back as a thinking block, as Anthropic asks of a turn that used tools.
+   */
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   name?: string;
 }
@@ -193,7 +198,8 @@ export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' |
  */
 export type Chunk =
   | { type: 'text-delta'; text: string; choice?: number }
-  | { type: 'reasoning-delta'; text: string; choice?: number }
+  /** `signature`: the upstream's signature of the reasoning so far (Anthropic's `signature_delta`), often with empty text. */
+  | { type: 'reasoning-delta'; text: string; signature?: string; choice?: number }
   /**
    * A piece of tool call `index`: its first part carries `id` and `name`, later parts only
    * argument fragments (a whole call may come in one part).
@@ -203,6 +209,16 @@ export type Chunk =
   | { type: 'logprobs'; logprobs: unknown; choice?: number }
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; reason: FinishReason; choice?: number };
+
+/**
+ * An upstream that lists its models (`"models": "auto"`): routing asks it again once a listing is
+ * older than `refreshMs`, and keeps the last good list when a listing fails.
+ */
+export interface ModelListing {
+  readonly refreshMs: number;
+  /** The upstream's model names now; a typed error when it cannot say. */
+  list(context: ProviderContext, signal?: AbortSignal): Promise<string[]>;
+}
 
 /** Where a provider comes from: the seeds (built in), or the protocol of a configured one. */
 export type ProviderKind = 'builtin' | 'openai-compatible' | 'anthropic' | 'gemini' | 'ollama';
@@ -223,6 +239,8 @@ export interface Provider {
   readonly capabilities?: Readonly<Partial<Capabilities>>;
   /** Per model, over the provider's own. */
   readonly modelCapabilities?: Readonly<Record<string, Readonly<Partial<Capabilities>>>>;
+  /** Present when the upstream lists its models: they are served besides `models`. */
+  readonly modelListing?: ModelListing;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
   /**
    * Optional: the same chunks grouped as they arrived (one group per network

@@ -132,6 +132,8 @@ export interface NativeEmulator {
   enqueue(...plans: NativePlan[]): void;
   queued(): number;
   setDefaultPlan(plan: NativePlan): void;
+  /** Replaces the models the listing names. */
+  setModels(models: readonly string[]): void;
   setScript(script: NativePlanScript | undefined): void;
   /** Clear the queue and the records. */
   reset(): void;

@@ -183,7 +183,7 @@ export interface NativeProtocolModule {
     query: Readonly<Record<string, string>>,
   ): { stream: boolean | ((body: Record<string, unknown>) => boolean); model?: string } | 'wrong-method' | undefined;
   /** Other routes (model lists), answered as JSON. */
-  otherRoute?(method: string, path: string): unknown;
+  otherRoute?(method: string, path: string, models: readonly string[]): unknown;
   /** The script of a chat request's answer. */
   script(plan: NativePlan, request: ChatContext): NativeScript;
   /** The protocol's error body for a status. */

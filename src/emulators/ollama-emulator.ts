@@ -67,9 +67,19 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
 
 export const ollamaModule: NativeProtocolModule = {
   chatRoute: (method, path) => (path !== '/api/chat' ? undefined : method !== 'POST' ? 'wrong-method' : { stream: (body) => body.stream !== false }),
-  otherRoute: (method, path) =>
+  // Ollama's documented list shape (docs.ollama.com/api/tags).
+  otherRoute: (method, path, models) =>
     method === 'GET' && path === '/api/tags'
-      ? { models: [{ name: 'llama3.2:latest', model: 'llama3.2:latest', modified_at: '2025-01-01T00:00:00Z', size: 2019393189, digest: 'emulated' }] }
+      ? {
+          models: models.map((name) => ({
+            name,
+            model: name,
+            modified_at: '2025-01-01T00:00:00Z',
+            size: 2019393189,
+            digest: 'emulated',
+            details: { format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '3.2B', quantization_level: 'Q4_K_M' },
+          })),
+        }
       : undefined,
   script,
   refuse: (_headers, body) => (typeof body.model === 'string' && body.model !== '' ? undefined : [400, 'model is required']),

@@ -166,6 +166,11 @@ export interface Plan {
    */
   malformedAfterChunks?: number;
   /**
+   * After this many content chunks, an error inside the stream, as OpenAI-compatible servers send
+   * one: `data: {"error":{"message":<errorMessage>,"type":"server_error",…}}`, then the end.
+   */
+  errorEventAfterChunks?: number;
+  /**
    * Write the raw response body in pieces cut at these byte offsets (into the body, not counting
    * headers; may cut inside a multi-byte UTF-8 character), waiting `splitDelayMs` between writes
    * so the client gets separate reads. Ignores `chunkDelayMs`/`firstChunkDelayMs`.
@@ -323,6 +328,8 @@ export interface Emulator {
   /** Plans still queued. */
   queued(): number;
   setDefaultPlan(plan: Plan): void;
+  /** Replaces the ids `GET /v1/models` lists. */
+  setModels(models: readonly string[]): void;
   setScript(script: PlanScript | undefined): void;
   /** Clear the queue and the records (script and default plan stay). */
   reset(): void;

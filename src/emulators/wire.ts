@@ -142,6 +142,10 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
     units.push(unit);
   }
 
+  if (plan.errorEventAfterChunks !== undefined) {
+    const error = { message: plan.errorMessage ?? 'The server had an error while processing your request.', type: 'server_error', param: null, code: null };
+    return { status, headers, head, units: units.slice(0, Math.max(0, plan.errorEventAfterChunks)), tail: event(JSON.stringify({ error })), ending: { kind: 'end' } };
+  }
   const cut = firstDefined(plan.disconnectAfterChunks, plan.stallAfterChunks, plan.malformedAfterChunks);
   if (cut !== undefined) {
     const kept = units.slice(0, Math.max(0, cut));

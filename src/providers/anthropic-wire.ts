@@ -62,6 +62,17 @@ export function anthropicMessages(messages: readonly ChatMessage[]): Turn[] {
         break;
       case 'assistant': {
         const calls = message.toolCalls ?? [];
+        // Signed reasoning goes back as the thinking block it was (unsigned reasoning Anthropic would refuse).
+        const thinking: Block[] =
+          message.reasoning !== undefined && message.reasoning !== '' && message.reasoningSignature !== undefined && message.reasoningSignature !== ''
+            ? [{ type: 'thinking', thinking: message.reasoning, signature: message.reasoningSignature }]
+            : [];
+        if (thinking.length > 0) {
+          const content: Block[] = [...thinking, ...(message.content ? [{ type: 'text', text: message.content }] : [])];
+          for (const call of calls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: argumentsObject(call) });
+          add({ role: 'assistant', content });
+          break;
+        }
         if (calls.length === 0) {
           add({ role: 'assistant', content: message.content ?? '' });
           break;
@@ -215,7 +226,10 @@ export function anthropicMessageChunks(provider: string, text: string): Chunk[] 
   for (const block of message.content as unknown[]) {
     if (!isObject(block)) continue;
     if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') chunks.push({ type: 'text-delta', text: block.text });
-    else if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking !== '') chunks.push({ type: 'reasoning-delta', text: block.thinking });
+    else if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking !== '') {
+      const signature = typeof block.signature === 'string' && block.signature !== '' ? { signature: block.signature } : {};
+      chunks.push({ type: 'reasoning-delta', text: block.thinking, ...signature });
+    }
     else if (block.type === 'tool_use' && typeof block.name === 'string') {
       const id = typeof block.id === 'string' ? block.id : `call_${tools}`;
       chunks.push({ type: 'tool-call-delta', index: tools++, id, name: block.name, argumentsDelta: JSON.stringify(block.input ?? {}) });

@@ -21,6 +21,8 @@ export interface Preset {
   keyEnv?: string;
   /** A short default list; any other model of the service is reached as `Name/model`. */
   models: readonly string[];
+  /** The service lists its models (`GET /v1/models`, Ollama's `/api/tags`): they are served besides the defaults. */
+  listsModels?: boolean;
   /** Over the protocol's own capabilities. */
   capabilities?: Partial<Capabilities>;
 }
@@ -28,21 +30,21 @@ export interface Preset {
 const TEXT_AND_TOOLS: Partial<Capabilities> = { vision: false, n: false, logprobs: false };
 
 export const CATALOG: readonly Preset[] = [
-  { name: 'OpenAI', protocol: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', keyEnv: 'OPENAI_API_KEY', models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'o4-mini'] },
+  { name: 'OpenAI', protocol: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', keyEnv: 'OPENAI_API_KEY', listsModels: true, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'o4-mini'] },
   { name: 'Anthropic', protocol: 'anthropic', baseUrl: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', models: ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'] },
   { name: 'Gemini', protocol: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', keyEnv: 'GEMINI_API_KEY', models: ['gemini-2.5-flash', 'gemini-2.5-pro'] },
-  { name: 'OpenRouter', protocol: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', keyEnv: 'OPENROUTER_API_KEY', models: ['openrouter/auto'] },
-  { name: 'Groq', protocol: 'openai-compatible', baseUrl: 'https://api.groq.com/openai/v1', keyEnv: 'GROQ_API_KEY', models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], capabilities: { n: false, logprobs: false } },
-  { name: 'DeepSeek', protocol: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', keyEnv: 'DEEPSEEK_API_KEY', models: ['deepseek-chat', 'deepseek-reasoner'], capabilities: TEXT_AND_TOOLS },
-  { name: 'Mistral', protocol: 'openai-compatible', baseUrl: 'https://api.mistral.ai/v1', keyEnv: 'MISTRAL_API_KEY', models: ['mistral-large-latest', 'mistral-small-latest'], capabilities: { logprobs: false } },
-  { name: 'Together', protocol: 'openai-compatible', baseUrl: 'https://api.together.xyz/v1', keyEnv: 'TOGETHER_API_KEY', models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo'] },
-  { name: 'Fireworks', protocol: 'openai-compatible', baseUrl: 'https://api.fireworks.ai/inference/v1', keyEnv: 'FIREWORKS_API_KEY', models: ['accounts/fireworks/models/llama-v3p3-70b-instruct'] },
-  { name: 'xAI', protocol: 'openai-compatible', baseUrl: 'https://api.x.ai/v1', keyEnv: 'XAI_API_KEY', models: ['grok-4', 'grok-3-mini'] },
-  { name: 'Cerebras', protocol: 'openai-compatible', baseUrl: 'https://api.cerebras.ai/v1', keyEnv: 'CEREBRAS_API_KEY', models: ['llama-3.3-70b'], capabilities: TEXT_AND_TOOLS },
-  { name: 'Ollama', protocol: 'ollama', baseUrl: 'http://127.0.0.1:11434', models: [] },
-  { name: 'LMStudio', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:1234/v1', models: [] },
-  { name: 'LlamaCpp', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:8080/v1', models: [] },
-  { name: 'VLLM', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000/v1', models: [] },
+  { name: 'OpenRouter', protocol: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', keyEnv: 'OPENROUTER_API_KEY', listsModels: true, models: ['openrouter/auto'] },
+  { name: 'Groq', protocol: 'openai-compatible', baseUrl: 'https://api.groq.com/openai/v1', keyEnv: 'GROQ_API_KEY', listsModels: true, models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], capabilities: { n: false, logprobs: false } },
+  { name: 'DeepSeek', protocol: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', keyEnv: 'DEEPSEEK_API_KEY', listsModels: true, models: ['deepseek-chat', 'deepseek-reasoner'], capabilities: TEXT_AND_TOOLS },
+  { name: 'Mistral', protocol: 'openai-compatible', baseUrl: 'https://api.mistral.ai/v1', keyEnv: 'MISTRAL_API_KEY', listsModels: true, models: ['mistral-large-latest', 'mistral-small-latest'], capabilities: { logprobs: false } },
+  { name: 'Together', protocol: 'openai-compatible', baseUrl: 'https://api.together.xyz/v1', keyEnv: 'TOGETHER_API_KEY', listsModels: true, models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo'] },
+  { name: 'Fireworks', protocol: 'openai-compatible', baseUrl: 'https://api.fireworks.ai/inference/v1', keyEnv: 'FIREWORKS_API_KEY', listsModels: true, models: ['accounts/fireworks/models/llama-v3p3-70b-instruct'] },
+  { name: 'xAI', protocol: 'openai-compatible', baseUrl: 'https://api.x.ai/v1', keyEnv: 'XAI_API_KEY', listsModels: true, models: ['grok-4', 'grok-3-mini'] },
+  { name: 'Cerebras', protocol: 'openai-compatible', baseUrl: 'https://api.cerebras.ai/v1', keyEnv: 'CEREBRAS_API_KEY', listsModels: true, models: ['llama-3.3-70b'], capabilities: TEXT_AND_TOOLS },
+  { name: 'Ollama', protocol: 'ollama', baseUrl: 'http://127.0.0.1:11434', listsModels: true, models: [] },
+  { name: 'LMStudio', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:1234/v1', listsModels: true, models: [] },
+  { name: 'LlamaCpp', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:8080/v1', listsModels: true, models: [] },
+  { name: 'VLLM', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000/v1', listsModels: true, models: [] },
 ];
 
 /** `G4F_OPENAI_URL` for `OpenAI`. */
@@ -78,6 +80,7 @@ export function presetProvider(preset: Preset): Provider {
     models: preset.models,
     ...(preset.keyEnv === undefined ? {} : { apiKeyEnv: preset.keyEnv }),
     ...(preset.capabilities === undefined ? {} : { capabilities: preset.capabilities }),
+    ...(preset.listsModels === true ? { listModels: true } : {}),
   };
   switch (preset.protocol) {
     case 'anthropic':

@@ -6,7 +6,7 @@
  * reader of its items.
  */
 import { flattenBatches } from '../core/batches.js';
-import type { G4FError } from '../core/errors.js';
+import { redactSecrets, type G4FError } from '../core/errors.js';
 import { createCallGuard, joinUrl, post, readErrorBody, secretHeaderValues, urlSecrets, type CallGuard } from '../core/http.js';
 import { isOutputChunk } from '../core/messages.js';
 import type { ReplyBody, ReplyHeaders } from '../core/reply.js';
@@ -73,11 +73,23 @@ export async function* nativeBatches<Item>(call: NativeCall<Item>): AsyncGenerat
       yield chunks;
     }
   } catch (error) {
-    throw guard.toError(error);
+    throw withoutSecrets(guard.toError(error), secrets);
   } finally {
     response?.body.destroy();
     guard.dispose();
   }
+}
+
+/** An error the upstream reported inside its stream (an `error` event or line) may echo a secret: it never leaves with it. */
+function withoutSecrets(error: G4FError, secrets: ReadonlyArray<string | undefined>): G4FError {
+  const message = redactSecrets(error.message, secrets);
+  if (message !== error.message) error.message = message;
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    const clean = redactSecrets(body, secrets);
+    if (clean !== body) Object.defineProperty(error, 'body', { value: clean, enumerable: true });
+  }
+  return error;
 }
 
 /**

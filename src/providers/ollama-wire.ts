@@ -78,8 +78,8 @@ export function ollamaBody(provider: string, request: CompletionRequest): Record
   return body;
 }
 
-/** `model 'x' not found` (and older `…, try pulling it first`): the model is not there. */
-const MODEL_NOT_FOUND = /model ['"]?[^'"]*['"]? not found/i;
+/** `model 'llama3' not found`, `model "x" not found, try pulling it first`, and the bare `model not found`. */
+const MODEL_NOT_FOUND = /model (?:['"]?[^'"]*['"]? )?not found/i;
 
 /** Ollama's `{"error": "..."}` as a typed error. */
 export function ollamaError(provider: string, message: string, status: number): G4FError {

@@ -5,10 +5,16 @@
  */
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { nativeBatches, nativeProvider, type NativeProviderSpec } from './native-call.js';
+import { ollamaModelListing } from './model-listing.js';
 import { createLineDecoder } from './ndjson.js';
 import { createOllamaLineReader, ollamaBody, ollamaReplyError } from './ollama-wire.js';
 
-export type OllamaSpec = NativeProviderSpec;
+export interface OllamaSpec extends NativeProviderSpec {
+  /** `"models": "auto"`: also serve the models `GET /api/tags` lists. */
+  listModels?: boolean;
+  /** How long a listing is kept; default 5 minutes. */
+  modelRefreshMs?: number;
+}
 
 export const OLLAMA_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   tools: true,
@@ -48,5 +54,6 @@ export function createOllamaProvider(spec: OllamaSpec): Provider {
       },
     });
   }
-  return nativeProvider(spec, { capabilities: OLLAMA_CAPABILITIES, needsAuth: false, kind: 'ollama' }, batches);
+  const provider = nativeProvider(spec, { capabilities: OLLAMA_CAPABILITIES, needsAuth: false, kind: 'ollama' }, batches);
+  return spec.listModels === true ? { ...provider, modelListing: ollamaModelListing(name, spec.headers, spec.modelRefreshMs) } : provider;
 }

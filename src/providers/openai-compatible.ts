@@ -6,6 +6,7 @@ import { flattenBatches } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import { ALL_CAPABILITIES, capabilitiesOf } from '../core/messages.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
+import { openAIModelListing } from './model-listing.js';
 import { openAIMessages, requestOptions } from './openai-wire.js';
 import { errorOfReply, isEventStream, jsonReplyChunks, readEventStreamReply } from './openai-stream.js';
 
@@ -29,6 +30,10 @@ export interface OpenAICompatibleSpec {
   capabilities?: Partial<Capabilities>;
   /** Per model, over the provider's own. */
   modelCapabilities?: Record<string, Partial<Capabilities>>;
+  /** `"models": "auto"`: also serve the models `GET /v1/models` lists (beside the chat path). */
+  listModels?: boolean;
+  /** How long a listing is kept; default 5 minutes. */
+  modelRefreshMs?: number;
 }
 
 export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Provider {
@@ -77,6 +82,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     kind: spec.kind ?? 'openai-compatible',
     capabilities: spec.capabilities ?? ALL_CAPABILITIES,
     ...(spec.modelCapabilities === undefined ? {} : { modelCapabilities: spec.modelCapabilities }),
+    ...(spec.listModels === true ? { modelListing: openAIModelListing(name, path, spec.headers, spec.modelRefreshMs) } : {}),
     createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
     createCompletionBatches,
   };

@@ -12,6 +12,7 @@ export interface AnswerCollector {
 interface ChoiceState {
   text: string;
   reasoning: string;
+  signature: string | undefined;
   tools: ReturnType<typeof createToolCallCollector> | undefined;
   finishReason: FinishReason | undefined;
   logprobs: unknown[] | undefined;
@@ -23,7 +24,7 @@ export function createAnswerCollector(): AnswerCollector {
   function stateOf(index = 0): ChoiceState {
     let state = states[index];
     if (state === undefined) {
-      state = { text: '', reasoning: '', tools: undefined, finishReason: undefined, logprobs: undefined };
+      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, logprobs: undefined };
       states[index] = state;
     }
     return state;
@@ -34,9 +35,12 @@ export function createAnswerCollector(): AnswerCollector {
         case 'text-delta':
           stateOf(chunk.choice).text += chunk.text;
           break;
-        case 'reasoning-delta':
-          stateOf(chunk.choice).reasoning += chunk.text;
+        case 'reasoning-delta': {
+          const state = stateOf(chunk.choice);
+          state.reasoning += chunk.text;
+          if (chunk.signature !== undefined) state.signature = chunk.signature;
           break;
+        }
         case 'tool-call-delta': {
           const state = stateOf(chunk.choice);
           (state.tools ??= createToolCallCollector()).add(chunk);
@@ -65,6 +69,7 @@ export function createAnswerCollector(): AnswerCollector {
         const finishReason = toolCalls !== undefined && toolCalls.length > 0 && (state.finishReason ?? 'stop') === 'stop' ? 'tool_calls' : (state.finishReason ?? 'stop');
         const choice: ChoiceResult = { index, text: state.text, finishReason };
         if (state.reasoning !== '') choice.reasoning = state.reasoning;
+        if (state.signature !== undefined) choice.reasoningSignature = state.signature;
         if (toolCalls !== undefined && toolCalls.length > 0) choice.toolCalls = toolCalls;
         if (state.logprobs !== undefined) choice.logprobs = state.logprobs;
         choices.push(choice);

@@ -29,6 +29,7 @@ export function buildModelTable(
   registry: ProviderRegistry,
   routes: Readonly<Record<string, readonly string[]>> = {},
   aliases: Readonly<Record<string, string>> = {},
+  modelsOf: (provider: Provider) => readonly string[] = (provider) => provider.models,
 ): ModelTable {
   const table = new Map<string, string[]>();
   for (const [model, names] of Object.entries(DEFAULT_ROUTES)) {
@@ -37,7 +38,7 @@ export function buildModelTable(
   }
   // Every provider serves the models it lists, after the default ones.
   for (const provider of registry.list()) {
-    for (const model of provider.models) {
+    for (const model of modelsOf(provider)) {
       const list = table.get(model) ?? [];
       if (!list.some((name) => name.toLowerCase() === provider.name.toLowerCase())) list.push(provider.name);
       table.set(model, list);

@@ -26,7 +26,8 @@ import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities }
 import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
-import { buildModelTable, unknownModel } from './models.js';
+import { buildModelTable, unknownModel, type ModelTable } from './models.js';
+import { createModelListings, type ModelListError } from './model-listings.js';
 import { createAnswerCollector } from './answer.js';
 import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
 import { validateMessages } from './validate.js';
@@ -64,6 +65,8 @@ export interface RouterOptions {
    * own with no settings (its owner closes it: `router.runtime.close()`).
    */
   runtime?: Runtime;
+  /** Told of each failed model listing (`"models": "auto"`); the last good list is kept. */
+  onModelListError?: ModelListError;
 }
 
 export function createRouter(options: RouterOptions = {}): Router {
@@ -73,11 +76,25 @@ export function createRouter(options: RouterOptions = {}): Router {
       : Array.isArray(options.providers)
         ? createProviderRegistry(options.providers as readonly Provider[])
         : (options.providers as ProviderRegistry);
-  const table = buildModelTable(registry, options.models, options.aliases);
+  const runtime = options.runtime ?? createRuntime();
+  const listings = createModelListings(() => registry.list(), (provider) => runtime.context(provider), options.onModelListError);
+  let table = buildModelTable(registry, options.models, options.aliases, listings.modelsOf);
+  let tableVersion = listings.version();
+  /** The model table, rebuilt when a provider's listed models changed. */
+  function currentTable(): ModelTable {
+    if (listings.version() !== tableVersion) {
+      tableVersion = listings.version();
+      table = buildModelTable(registry, options.models, options.aliases, listings.modelsOf);
+    }
+    return table;
+  }
+  /** Starts the model listings that are due, in the background. */
+  function refreshListings(): Promise<void> {
+    return listings.any() ? listings.refresh() : Promise.resolve();
+  }
   const retry: RouterRetryOptions = { ...DEFAULT_ROUTER_RETRY, ...stripUndefined(options.retry) };
   const circuit: CircuitOptions = { ...DEFAULT_CIRCUIT, ...stripUndefined(options.circuit) };
   const random = options.random ?? Math.random;
-  const runtime = options.runtime ?? createRuntime();
   const breakers = new Map<string, Breaker>();
 
   function breakerOf(name: string): Breaker {
@@ -103,6 +120,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         }
       }
     }
+    const table = currentTable();
     const canonical = table.canonical(name);
     if (pinned !== undefined) {
       // A pinned provider may serve a model the registry does not list (e.g. a local server's own names).
@@ -115,6 +133,7 @@ export function createRouter(options: RouterOptions = {}): Router {
   }
 
   function resolve(model: string, provider?: string | Provider): { model: string; providers: Provider[] } {
+    void refreshListings();
     const { model: canonical, providers } = resolvePinned(model, provider);
     return { model: canonical, providers };
   }
@@ -159,7 +178,16 @@ export function createRouter(options: RouterOptions = {}): Router {
     replayable: boolean,
   ): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
-    const { model, providers: listed, pinned: forced } = resolvePinned(request.model, request.provider);
+    let resolved;
+    try {
+      resolved = resolvePinned(request.model, request.provider);
+    } catch (error) {
+      // A model no list names yet may be one an upstream lists: wait for the listings due or under way.
+      if (!isG4FError(error, 'UnknownModelError') || !listings.any()) throw error;
+      await refreshListings();
+      resolved = resolvePinned(request.model, request.provider);
+    }
+    const { model, providers: listed, pinned: forced } = resolved;
     state.model = model;
     const upstream = upstreamRequest(request, model);
     const providers = capableProviders(listed, upstream, model);
@@ -315,6 +343,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         attempts: state.attempts,
       };
       if (first.reasoning !== undefined) result.reasoning = first.reasoning;
+      if (first.reasoningSignature !== undefined) result.reasoningSignature = first.reasoningSignature;
       if (first.toolCalls !== undefined) result.toolCalls = first.toolCalls;
       if (first.logprobs !== undefined) result.logprobs = first.logprobs;
       const usage = answer.usage();
@@ -322,14 +351,19 @@ export function createRouter(options: RouterOptions = {}): Router {
       return result;
     },
 
-    listModels: () => table.list(),
+    listModels() {
+      void refreshListings();
+      return currentTable().list();
+    },
+
+    refreshModels: refreshListings,
 
     listProviders() {
       return registry.list().map(
         (provider): ProviderInfo => ({
           name: provider.name,
           url: publicUrl(runtime.baseUrl(provider)),
-          models: [...provider.models],
+          models: [...listings.modelsOf(provider)],
           supportsStream: provider.supportsStream,
           needsAuth: provider.needsAuth,
           kind: provider.kind ?? 'builtin',

@@ -40,6 +40,8 @@ export interface ChoiceResult {
   text: string;
   /** The model's reasoning, when the upstream gave it. */
   reasoning?: string;
+  /** The upstream's signature of the reasoning (Anthropic), to send it back with the turn. */
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   /** OpenAI's logprobs content entries, when asked for and given. */
@@ -50,6 +52,7 @@ export interface CompletionResult {
   /** The first choice's text (the answer). */
   text: string;
   reasoning?: string;
+  reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   logprobs?: unknown[];
@@ -106,8 +109,10 @@ export interface Router {
   stream(request: RouteRequest): RouteStream;
   /** The whole answer (non-streaming upstream calls). */
   complete(request: RouteRequest): Promise<CompletionResult>;
-  /** Every model with its aliases and providers. */
+  /** Every model with its aliases and providers (and starts the model listings that are due). */
   listModels(): ModelInfo[];
+  /** Asks the upstreams that list their models (`"models": "auto"`) whose listing is due; never rejects. */
+  refreshModels(): Promise<void>;
   /** Every provider with its models and health. */
   listProviders(): ProviderInfo[];
   /** Resolves a model name (alias, `provider/model`) and optional provider to the ordered providers to try. */

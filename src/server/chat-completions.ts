@@ -177,6 +177,8 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
           break;
         }
         case 'reasoning-delta': {
+          // A signature alone (Anthropic's) has no place in OpenAI's wire format.
+          if (chunk.text === '') break;
           const index = chunk.choice ?? 0;
           if (countText) choiceOf(index).text += chunk.text;
           noteOutput();

@@ -161,9 +161,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const ownRuntime = options.router === undefined && options.runtime === undefined ? runtimeFromConfig(config) : undefined;
   const runtime = options.runtime ?? ownRuntime;
   const router =
-    options.router ?? createRouterFromConfig(config, { ...(runtime === undefined ? {} : { runtime }), extraProviders: demo === undefined ? [] : [demo.agent] });
+    options.router ??
+    createRouterFromConfig(config, {
+      ...(runtime === undefined ? {} : { runtime }),
+      extraProviders: demo === undefined ? [] : [demo.agent],
+      onModelListError: (provider, error) =>
+        logger.log('warn', { event: 'model-list-failed', provider, error: error instanceof Error ? error.message : String(error) }),
+    });
   // Demo mode routes the built-in providers to its emulators in this router's runtime, nowhere else.
   demo?.routeBuiltins(router.runtime);
+  // Upstreams that list their models (`"models": "auto"`) are asked at once; /v1/models shows them when they answer.
+  void router.refreshModels();
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
   const authorize = createAuthorizer(apiKeys);
   const metrics = createMetrics();

@@ -28,7 +28,8 @@ export async function wholeMessage(response: ServerResponse, parsed: ParsedMessa
   const reasoning = choice === undefined ? result.reasoning : choice.reasoning;
   const calls = (choice === undefined ? result.toolCalls : choice.toolCalls) ?? [];
   const content: unknown[] = [];
-  if (reasoning !== undefined && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: '' });
+  const signature = (choice === undefined ? result.reasoningSignature : choice.reasoningSignature) ?? '';
+  if (reasoning !== undefined && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature });
   if (text !== '') content.push({ type: 'text', text });
   let counted = text + (reasoning ?? '');
   for (const call of calls) {

@@ -176,6 +176,7 @@ function assistantMessage(content: unknown, param: string): ChatMessage {
   const texts: string[] = [];
   const calls: ToolCall[] = [];
   const thoughts: string[] = [];
+  const signatures: string[] = [];
   content.forEach((block: unknown, index) => {
     const at = `${param}.${index}`;
     if (!isRecord(block)) throw invalid(at, `expected a content block object, got ${typeName(block)}`);
@@ -193,6 +194,7 @@ function assistantMessage(content: unknown, param: string): ChatMessage {
         // Accepted as sent back; OpenAI-compatible upstreams take no reasoning in the history.
         if (typeof block.thinking !== 'string') throw invalid(`${at}.thinking`, 'expected a string');
         thoughts.push(block.thinking);
+        if (typeof block.signature === 'string' && block.signature !== '') signatures.push(block.signature);
         return;
       case 'redacted_thinking':
         return;
@@ -204,6 +206,8 @@ function assistantMessage(content: unknown, param: string): ChatMessage {
   const message: ChatMessage = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
   if (calls.length > 0) message.toolCalls = calls;
   if (thoughts.length > 0) message.reasoning = thoughts.join('\n');
+  // One signed block can go back to Anthropic as it was; joined blocks would no longer match their signatures.
+  if (thoughts.length === 1 && signatures.length === 1) message.reasoningSignature = signatures[0] as string;
   return message;
 }
 

@@ -52,8 +52,14 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
     firstOutput = true;
     context.metrics.firstToken(outcome.provider ?? '', performance.now() - context.startedAt);
   };
+  // The upstream's signature of the open thinking block (Anthropic's), sent as its last delta.
+  let signature: string | undefined;
   const closeBlock = (): void => {
     if (open === undefined) return;
+    if (open === 'thinking' && signature !== undefined) {
+      send(event('content_block_delta', `{"type":"content_block_delta","index":${blocks - 1},"delta":{"type":"signature_delta","signature":${JSON.stringify(signature)}}}`));
+    }
+    signature = undefined;
     send(event('content_block_stop', `{"type":"content_block_stop","index":${blocks - 1}}`));
     open = undefined;
   };
@@ -74,6 +80,7 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
       switch (chunk.type) {
         case 'text-delta':
         case 'reasoning-delta':
+          if ((chunk.choice ?? 0) === 0 && chunk.type === 'reasoning-delta' && chunk.signature !== undefined && open === 'thinking') signature = chunk.signature;
           if ((chunk.choice ?? 0) !== 0 || chunk.text === '') break;
           noteOutput();
           produced += chunk.text;

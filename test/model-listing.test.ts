@@ -1,0 +1,211 @@
+/**
+ * `"models": "auto"`: an Ollama provider lists its models from `GET /api/tags`, an
+ * OpenAI-compatible one from `GET /v1/models` (beside its chat path); the lists are merged into the
+ * model registry (routing, `/v1/models`, `g4f providers`), kept for the refresh interval, asked again
+ * after it, and kept when a listing fails (the failure reported, never a failed call).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { createRouterFromConfig, parseConfig, type Router } from '../src/index.js';
+import { createEmulator, type Emulator } from '../src/emulators/index.js';
+import { createNativeEmulator, type NativeEmulator } from '../src/emulators/native.js';
+import { startServer } from '../src/server/index.js';
+
+/** Every router made here, closed (with its runtime's connections) at the end. */
+const routers: Router[] = [];
+function kept(router: Router): Router {
+  routers.push(router);
+  return router;
+}
+
+after(async () => {
+  await Promise.all(routers.map((router) => router.runtime.close()));
+});
+
+function routerOf(providers: unknown[], onError?: (provider: string, error: unknown) => void): Router {
+  return kept(createRouterFromConfig(parseConfig({ providers }), onError === undefined ? {} : { onModelListError: onError }));
+}
+
+/** Refreshes until `check` holds (each refresh is an event: the listing's reply). */
+async function refreshUntil(router: Router, check: () => boolean, tries = 200): Promise<void> {
+  for (let attempt = 0; attempt < tries; attempt++) {
+    await router.refreshModels();
+    if (check()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.fail('the listing never showed what was expected');
+}
+
+const modelIds = (router: Router): string[] => router.listModels().map((model) => model.id);
+
+describe('models: auto on the ollama type', () => {
+  let ollama: NativeEmulator;
+  after(async () => ollama?.close());
+
+  test('GET /api/tags lists the models; routing reaches one it names before any listing', async () => {
+    ollama = await createNativeEmulator({ protocol: 'ollama', models: ['llama3.2:latest', 'qwen3:8b'], defaultPlan: { text: 'Hi from qwen' } });
+    const router = routerOf([{ name: 'Local', type: 'ollama', baseUrl: ollama.url, models: 'auto' }]);
+    // The first call waits for the listing: the model is unknown until then.
+    const answer = await router.complete({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'Hello' }], stream: false });
+    assert.equal(answer.text, 'Hi from qwen');
+    assert.equal(answer.provider, 'Local');
+    const listings = ollama.requests.filter((request) => request.path === '/api/tags');
+    assert.equal(listings.length, 1);
+    assert.equal(listings[0]?.method, 'GET');
+    assert.ok(modelIds(router).includes('llama3.2:latest'));
+    assert.deepEqual(router.listProviders().find((provider) => provider.name === 'Local')?.models, ['llama3.2:latest', 'qwen3:8b']);
+    // Within the interval (default 5 minutes), no second listing.
+    await router.refreshModels();
+    router.listModels();
+    assert.equal(ollama.requests.filter((request) => request.path === '/api/tags').length, 1);
+    // A model no listing names is still unknown: a typed error, not a hang.
+    await assert.rejects(router.complete({ model: 'missing:1b', messages: [{ role: 'user', content: 'x' }], stream: false }), { name: 'UnknownModelError' });
+  });
+
+  test('a refresh interval: the list is asked again and changes; a failed listing keeps the last list and is reported', async () => {
+    const emulator = await createNativeEmulator({ protocol: 'ollama', models: ['a:1b'] });
+    const failures: string[] = [];
+    const router = routerOf([{ name: 'Refreshing', type: 'ollama', baseUrl: emulator.url, models: 'auto', modelRefreshMs: 1 }], (provider, error) =>
+      failures.push(`${provider}: ${(error as Error).name}`),
+    );
+    await refreshUntil(router, () => modelIds(router).includes('a:1b'));
+    emulator.setModels(['a:1b', 'b:2b']);
+    await refreshUntil(router, () => modelIds(router).includes('b:2b'));
+    await emulator.close();
+    await refreshUntil(router, () => failures.length > 0);
+    assert.match(failures[0] ?? '', /^Refreshing: ConnectionError$/);
+    assert.ok(modelIds(router).includes('b:2b'), 'the last good list is kept');
+  });
+
+  test('the Ollama preset (G4F_OLLAMA_URL) lists its models', async () => {
+    const emulator = await createNativeEmulator({ protocol: 'ollama', models: ['gemma3:4b'] });
+    process.env.G4F_OLLAMA_URL = emulator.url;
+    try {
+      const router = kept(createRouterFromConfig({}));
+      await router.refreshModels();
+      assert.deepEqual(router.listModels().find((model) => model.id === 'gemma3:4b')?.providers, ['Ollama']);
+    } finally {
+      delete process.env.G4F_OLLAMA_URL;
+      await emulator.close();
+    }
+  });
+});
+
+describe('models: auto on the OpenAI-compatible type', () => {
+  let emulator: Emulator;
+  after(async () => emulator?.close());
+
+  test('a base URL ending in /v1 lists {baseUrl}/models; one without it, /v1/models beside its chat path', async () => {
+    emulator = await createEmulator({ models: ['served-a', 'served-b'] });
+    const router = routerOf([
+      { name: 'WithV1', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, models: 'auto' },
+      { name: 'Bare', type: 'openai-compatible', baseUrl: emulator.url, path: '/v1/chat/completions', models: 'auto' },
+    ]);
+    await router.refreshModels();
+    const paths = emulator.requests.map((request) => `${request.method} ${request.path}`);
+    assert.deepEqual(paths, ['GET /v1/models', 'GET /v1/models']);
+    assert.deepEqual(router.listModels().find((model) => model.id === 'served-b')?.providers, ['WithV1', 'Bare']);
+    const answer = await router.complete({ model: 'served-a', messages: [{ role: 'user', content: 'Hello' }], stream: false });
+    assert.equal(answer.provider, 'WithV1');
+  });
+
+  test('a provider that needs a key is not asked without one, and is once the key is set', async () => {
+    emulator.reset();
+    delete process.env.LISTING_TEST_KEY;
+    const router = routerOf([
+      { name: 'Keyed', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, needsAuth: true, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto', modelRefreshMs: 1 },
+    ]);
+    await router.refreshModels();
+    assert.equal(emulator.requests.length, 0);
+    process.env.LISTING_TEST_KEY = 'listing-key-0012';
+    try {
+      await refreshUntil(router, () => modelIds(router).includes('served-a'));
+      assert.equal(emulator.requests[0]?.headers.authorization, 'Bearer listing-key-0012');
+    } finally {
+      delete process.env.LISTING_TEST_KEY;
+    }
+  });
+
+  test('a listing refused with a status keeps the provider routable by its own models and reports the error', async () => {
+    const failures: unknown[] = [];
+    const router = routerOf(
+      [{ name: 'Wrong', type: 'openai-compatible', baseUrl: `${emulator.url}/nowhere`, models: 'auto' }],
+      (_provider, error) => failures.push(error),
+    );
+    await router.refreshModels();
+    assert.equal(failures.length, 1);
+    assert.equal((failures[0] as { name?: string }).name, 'ProviderHttpError');
+    assert.equal((failures[0] as { status?: number }).status, 404);
+  });
+
+  test('a hosted preset (Groq) serves its defaults and the models its service lists, asked with its key', async () => {
+    emulator.reset();
+    process.env.GROQ_API_KEY = 'gsk_listing_0014';
+    process.env.G4F_GROQ_URL = `${emulator.url}/v1`;
+    try {
+      const router = kept(createRouterFromConfig({}));
+      await router.refreshModels();
+      const groq = router.listProviders().find((provider) => provider.name === 'Groq');
+      assert.deepEqual(groq?.models, ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant', 'served-a', 'served-b']);
+      assert.equal(emulator.requests[0]?.path, '/v1/models');
+      assert.equal(emulator.requests[0]?.headers.authorization, 'Bearer gsk_listing_0014');
+    } finally {
+      delete process.env.GROQ_API_KEY;
+      delete process.env.G4F_GROQ_URL;
+    }
+  });
+
+  test('g4f serve: /v1/models shows the listed models to the openai client', async () => {
+    const server = await startServer({
+      port: 0,
+      quiet: true,
+      web: false,
+      config: { providers: [{ name: 'Listed', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, models: 'auto' }] },
+    });
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      let ids: string[] = [];
+      for (let attempt = 0; attempt < 200 && !ids.includes('served-b'); attempt++) {
+        ids = [];
+        for await (const model of client.models.list()) ids.push(model.id);
+      }
+      assert.ok(ids.includes('served-a') && ids.includes('served-b'), ids.join(', '));
+      const reply = await client.chat.completions.create({ model: 'served-b', messages: [{ role: 'user', content: 'Hi' }] });
+      assert.equal(typeof reply.choices[0]?.message.content, 'string');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('g4f serve logs a failed listing (model-list-failed) and keeps serving', async () => {
+    let logged: (record: Record<string, unknown>) => void = () => undefined;
+    const failed = new Promise<Record<string, unknown>>((resolve) => (logged = resolve));
+    const server = await startServer({
+      port: 0,
+      web: false,
+      logger: { log: (level, record) => void (record.event === 'model-list-failed' && logged({ level, ...record })) },
+      config: { providers: [{ name: 'Broken', type: 'openai-compatible', baseUrl: `${emulator.url}/missing`, models: 'auto' }] },
+    });
+    try {
+      const record = await failed;
+      assert.equal(record.level, 'warn');
+      assert.equal(record.provider, 'Broken');
+      assert.match(String(record.error), /HTTP 404/);
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const ids: string[] = [];
+      for await (const model of client.models.list()) ids.push(model.id);
+      assert.ok(ids.includes('gpt-4'));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the config refuses "auto" on a type whose listing is not read, and a bad interval', () => {
+    assert.throws(() => parseConfig({ providers: [{ name: 'C', type: 'anthropic', baseUrl: 'http://127.0.0.1:1', models: 'auto' }] }), /providers\.0\.models/);
+    assert.throws(
+      () => parseConfig({ providers: [{ name: 'O', type: 'ollama', baseUrl: 'http://127.0.0.1:1', models: 'auto', modelRefreshMs: 0 }] }),
+      /modelRefreshMs/,
+    );
+  });
+});
