@@ -1,6 +1,20 @@
 /** The public types of routing: what the server, the CLI and the web API code against. */
 import type { G4FError, ProviderAttempt } from '../core/errors.js';
-import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, ProviderKind, ReplyLimits, Timeouts, ToolCall, Usage } from '../core/spec.js';
+import type {
+  Capabilities,
+  Capability,
+  Chunk,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingUsage,
+  FinishReason,
+  Provider,
+  ProviderKind,
+  ReplyLimits,
+  Timeouts,
+  ToolCall,
+  Usage,
+} from '../core/spec.js';
 
 export interface RouteRequest extends CompletionRequest {
   /** Force one provider, by object or (case-insensitive) name. `provider/model` in `model` does the same. */
@@ -16,6 +30,26 @@ export interface RouteRequest extends CompletionRequest {
    * prompts, which fail on purpose): they never count toward opening a circuit.
    */
   healthExempt?: boolean;
+}
+
+/** An embeddings request, routed like a chat request. */
+export interface EmbedRouteRequest extends EmbeddingRequest {
+  provider?: string | Provider;
+  timeouts?: Partial<Timeouts>;
+  limits?: Partial<ReplyLimits>;
+  auth?: string;
+  healthExempt?: boolean;
+}
+
+export interface EmbeddingsRouteResult {
+  /** One vector per input, in the inputs' order. */
+  embeddings: number[][];
+  model: string;
+  provider: string;
+  /** From the upstream, when it gave one. */
+  usage?: EmbeddingUsage;
+  /** Providers that failed before the one that answered. */
+  attempts: readonly ProviderAttempt[];
 }
 
 /** A routed stream of chunks. Iterate it once. */
@@ -66,6 +100,8 @@ export interface ModelInfo {
   aliases: string[];
   /** Provider names, in the order they are tried. */
   providers: string[];
+  /** What at least one of its providers can do for it (`embeddings`: it makes embeddings). */
+  capabilities: Capability[];
 }
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -103,6 +139,11 @@ export interface Router {
   stream(request: RouteRequest): RouteStream;
   /** The whole answer (non-streaming upstream calls). */
   complete(request: RouteRequest): Promise<CompletionResult>;
+  /**
+   * Embedding vectors from the model's providers that make embeddings, with the same fallback,
+   * retries and circuit breakers as chat. None can: UnsupportedError (param `model`).
+   */
+  embed(request: EmbedRouteRequest): Promise<EmbeddingsRouteResult>;
   /** Every model with its aliases and providers. */
   listModels(): ModelInfo[];
   /** Every provider with its models and health. */

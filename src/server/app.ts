@@ -9,6 +9,7 @@ import type { RouteRequest, Router } from '../routing/types.js';
 import { expectsContinue, readJsonBodySized, tooLarge } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
 import { parseChatRequest } from './chat-request.js';
+import { handleEmbeddings } from './embeddings/index.js';
 import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
@@ -63,7 +64,7 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
-type RouteName = 'chat' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
+type RouteName = 'chat' | 'embeddings' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
 
 interface RequestState extends ChatOutcome {
   route: RouteName;
@@ -158,7 +159,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream = state.route === 'chat' || state.route === 'embeddings' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
@@ -237,6 +238,11 @@ export function createApp(options: AppOptions): App {
         state.route = 'chat';
         requireMethod(method, 'POST');
         return chat(request, response, headers, id, startedAt, state);
+      }
+      if (path === '/v1/embeddings') {
+        state.route = 'embeddings';
+        requireMethod(method, 'POST');
+        return handleEmbeddings(request, response, { router, headers, bodyLimitBytes: options.bodyLimitBytes, logMessages: options.logMessages }, state);
       }
       if (path === '/v1/messages' || path === '/v1/messages/count_tokens') {
         const count = path === '/v1/messages/count_tokens';
