@@ -19,6 +19,7 @@ import { bearerToken } from '../auth.js';
 import { readJsonBodySized, tooLarge } from '../body.js';
 import type { ChatOutcome } from '../chat-completions.js';
 import type { Metrics } from '../metrics.js';
+import type { RouteCall } from '../route-table.js';
 import { HttpRequestError } from '../openai-errors.js';
 import { callIdsOf, invalid, parseInput } from './input.js';
 import { countedText, endOf, newId, outputItems, responseObject, type OutputItem, type ResponseState } from './output.js';
@@ -45,16 +46,18 @@ export interface ResponsesRequestState extends ChatOutcome {
   controller?: AbortController;
 }
 
-export interface ResponsesCall {
-  request: IncomingMessage;
-  response: ServerResponse;
-  /** The path, `/v1/responses` or below. */
-  path: string;
-  method: string;
-  /** Headers every answer carries (request id, CORS). */
-  headers: Record<string, string>;
-  startedAt: number;
-  state: ResponsesRequestState;
+/** A request routed to this door (see route-table.ts); `params.id` names a stored response. */
+export type ResponsesCall = RouteCall<ResponsesRequestState>;
+
+export interface ResponsesDoor {
+  /** `POST /v1/responses` */
+  create(call: ResponsesCall): Promise<void>;
+  /** `GET /v1/responses/:id` */
+  retrieve(call: ResponsesCall): Promise<void>;
+  /** `DELETE /v1/responses/:id` */
+  remove(call: ResponsesCall): Promise<void>;
+  /** `POST /v1/responses/:id/cancel`: there are no background responses to cancel. */
+  cancel(call: ResponsesCall): Promise<void>;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -63,10 +66,6 @@ function sendJson(response: ServerResponse, status: number, headers: Record<stri
   const body = JSON.stringify(value);
   response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
   response.end(body);
-}
-
-function methodNotAllowed(method: string, allowed: string): HttpRequestError {
-  return new HttpRequestError(405, `Method ${method} is not allowed here; use ${allowed}.`, { code: 'method_not_allowed', headers: { allow: allowed } });
 }
 
 function responseNotFound(id: string, param?: string): HttpRequestError {
@@ -79,7 +78,7 @@ function historyOf(value: unknown): ChatMessage[] {
   return Array.isArray(value) ? (value as ChatMessage[]) : [];
 }
 
-export function createResponsesDoor(options: ResponsesDoorOptions): { handle(call: ResponsesCall): Promise<void> } {
+export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoor {
   const { router, metrics, store } = options;
 
   /** Whose responses a request may see: its key's (hashed), or everyone's where no key is needed. */
@@ -181,37 +180,30 @@ export function createResponsesDoor(options: ResponsesDoorOptions): { handle(cal
     sendJson(response, 200, { ...call.headers, 'x-g4f-provider': result.provider }, responseObject(finished, parsed.echo));
   }
 
-  async function stored(call: ResponsesCall, id: string): Promise<void> {
-    const { request, response, method, headers } = call;
-    const owner = ownerOf(request);
-    if (method === 'GET' || method === 'HEAD') {
-      const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
-      if (query.get('stream') === 'true') throw invalid('stream', 'replaying the events of a stored response is not supported by this server');
-      const found = await store.get(id, owner);
-      if (found === undefined) throw responseNotFound(id);
-      return sendJson(response, 200, headers, found.response);
-    }
-    if (method === 'DELETE') {
-      if (!(await store.delete(id, owner))) throw responseNotFound(id);
-      return sendJson(response, 200, headers, { id, object: 'response.deleted', deleted: true });
-    }
-    throw methodNotAllowed(method, 'GET, DELETE');
+  /** The stored response of `:id`, for the request's key; an id that cannot be one is an unknown route. */
+  async function storedId(call: ResponsesCall): Promise<string> {
+    const id = call.params.id ?? '';
+    if (!ID_PATTERN.test(id)) throw new HttpRequestError(404, `Unknown route: ${call.method} ${call.path}`, { code: 'unknown_url' });
+    return id;
   }
 
   return {
-    async handle(call) {
-      const { path, method } = call;
-      if (path === '/v1/responses') {
-        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
-        return create(call);
-      }
-      const rest = path.slice('/v1/responses/'.length);
-      if (ID_PATTERN.test(rest)) return stored(call, rest);
-      const cancel = /^([A-Za-z0-9_-]{1,128})\/cancel$/.exec(rest);
-      if (cancel !== null) {
-        throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
-      }
-      throw new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+    create,
+    async retrieve(call) {
+      const id = await storedId(call);
+      if (call.query.get('stream') === 'true') throw invalid('stream', 'replaying the events of a stored response is not supported by this server');
+      const found = await store.get(id, ownerOf(call.request));
+      if (found === undefined) throw responseNotFound(id);
+      sendJson(call.response, 200, call.headers, found.response);
+    },
+    async remove(call) {
+      const id = await storedId(call);
+      if (!(await store.delete(id, ownerOf(call.request)))) throw responseNotFound(id);
+      sendJson(call.response, 200, call.headers, { id, object: 'response.deleted', deleted: true });
+    },
+    async cancel(call) {
+      await storedId(call);
+      throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
     },
   };
 }
