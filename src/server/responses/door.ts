@@ -21,8 +21,8 @@ import type { ChatOutcome } from '../chat-completions.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteCall } from '../route-table.js';
 import { HttpRequestError } from '../openai-errors.js';
-import { callIdsOf, invalid, parseInput } from './input.js';
-import { countedText, endOf, newId, outputItems, responseObject, type OutputItem, type ResponseState } from './output.js';
+import { callIdsOf, invalid, isRecord, parseInput } from './input.js';
+import { countedText, endOf, itemIdsOf, newId, outputItems, responseObject, responseOfItem, type OutputItem, type ResponseState } from './output.js';
 import { parseResponsesRequest, type ParsedResponsesRequest } from './request.js';
 import { streamResponse, type ResponseRunContext } from './stream.js';
 import { countUsage } from '../token-count.js';
@@ -88,16 +88,43 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
     return createHash('sha256').update(token).digest('hex');
   };
 
+  /**
+   * The body with each `item_reference` of its input replaced by the stored output item it names
+   * (the AI SDK refers to earlier assistant messages this way when responses are stored). An
+   * item that is not stored, or is another key's, is a 404.
+   */
+  async function withReferencedItems(body: unknown, owner: string): Promise<unknown> {
+    if (!isRecord(body) || !Array.isArray(body.input) || !body.input.some((item) => isRecord(item) && item.type === 'item_reference')) return body;
+    const responses = new Map<string, Promise<unknown>>();
+    const input = await Promise.all(
+      body.input.map(async (item: unknown, index) => {
+        if (!isRecord(item) || item.type !== 'item_reference') return item;
+        const itemId = item.id;
+        if (typeof itemId !== 'string' || itemId === '') throw invalid(`input[${index}].id`, 'is required: the id of a stored output item');
+        const responseId = responseOfItem(itemId);
+        if (responseId !== undefined && !responses.has(responseId)) responses.set(responseId, store.get(responseId, owner).then((found) => found?.response));
+        const stored = responseId === undefined ? undefined : await responses.get(responseId);
+        const output = isRecord(stored) && Array.isArray(stored.output) ? (stored.output as unknown[]) : [];
+        const found = output.find((candidate) => isRecord(candidate) && candidate.id === itemId);
+        if (found === undefined) {
+          throw new HttpRequestError(404, `Item with id '${itemId}' not found.`, { code: 'item_not_found', param: `input[${index}].id` });
+        }
+        return found;
+      }),
+    );
+    return { ...body, input };
+  }
+
   async function create(call: ResponsesCall): Promise<void> {
     const { request, response, state } = call;
     const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
     const body = await readJsonBodySized(request, limit, response);
-    const parsed = parseResponsesRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
+    const owner = ownerOf(request);
+    const parsed = parseResponsesRequest(await withReferencedItems(body.value, owner), { imageBytes: options.imageBodyLimitBytes });
     // Only a request with images may use the larger limit.
     if (body.bytes > options.bodyLimitBytes && !parsed.hasImages) throw tooLarge(options.bodyLimitBytes);
     state.model = parsed.model;
     state.stream = parsed.stream;
-    const owner = ownerOf(request);
     let history: ChatMessage[] = [];
     if (parsed.previousResponseId !== undefined) {
       const previous = await store.get(parsed.previousResponseId, owner);
@@ -171,7 +198,7 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
     state.provider = result.provider;
     if (result.attempts.length > 0) state.attempts = result.attempts;
     const end = endOf(result.finishReason);
-    const output = outputItems(result, end.status === 'completed' ? 'completed' : 'incomplete');
+    const output = outputItems(result, end.status === 'completed' ? 'completed' : 'incomplete', itemIdsOf(id));
     const usage = result.usage ?? (await countUsage(routeRequest.messages, countedText(output)));
     state.usage = usage;
     const finished: ResponseState = { id, createdAt, model: result.model, status: end.status, output, usage, incompleteDetails: end.incompleteDetails };
