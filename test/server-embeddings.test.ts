@@ -206,6 +206,30 @@ describe('embeddings door with the openai client', () => {
     });
   });
 
+  test('a body over the limit is a 413, and a client that goes away aborts the upstream call', async () => {
+    const huge = await send(server.url, {
+      method: 'POST',
+      path: '/v1/embeddings',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-embed', input: 'x'.repeat(1024 * 1024 + 10) }),
+    });
+    assert.equal(huge.status, 413);
+    assert.equal((JSON.parse(huge.body) as ErrorBody).error.type, 'invalid_request_error');
+
+    alpha.reset();
+    alpha.enqueue({ stallAfterChunks: 0 });
+    const controller = new AbortController();
+    const pending = client.embeddings.create({ model: 'alpha-embed', input: 'never answered' }, { signal: controller.signal });
+    await alpha.waitForRequests(1);
+    const abortedAt = Date.now();
+    controller.abort();
+    await assert.rejects(pending);
+    const record = await alpha.waitForAbort(0);
+    assert.equal(record.path, '/v1/embeddings');
+    // At once, not by alpha's total timer (500 ms after the request).
+    assert.ok((record.endedAt ?? Infinity) - abortedAt < 300, `ended ${(record.endedAt ?? 0) - abortedAt} ms after the abort`);
+  });
+
   test('/v1/models marks the models that embed', async () => {
     const list = await client.models.list();
     const capabilities = new Map(list.data.map((model) => [model.id, (model as unknown as { capabilities: string[] }).capabilities]));
