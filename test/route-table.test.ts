@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRouteTable, type Route } from '../src/server/route-table.js';
-import { send, startFixture, type Fixture } from './server-fixture.js';
+import { rawExchange, send, startFixture, type Fixture } from './server-fixture.js';
 
 const noop = (): void => undefined;
 
@@ -111,5 +111,12 @@ describe('the server behind its route table', () => {
     assert.ok(page.status === 200 || page.status === 503, String(page.status));
     assert.match(String(page.headers['content-type']), /text\/html/);
     assert.equal((await send(fixture.url, { path: '/no-such-file.js' })).status, 404);
+    // A path that resolves into /v1 (or /health) through dot segments is only a file name of the page's: never a keyless way in.
+    // (Sent as raw bytes: a URL-based client would resolve the dots itself.)
+    const host = new URL(fixture.url).host;
+    for (const path of ['/api/../v1/models', '/x/%2e%2e/v1/providers', '/static/../metrics']) {
+      const sneaky = await rawExchange(fixture.url, `GET ${path} HTTP/1.1\r\nHost: ${host}`, '');
+      assert.match(sneaky, /^HTTP\/1\.1 404 /, `${path}: ${sneaky.slice(0, 80)}`);
+    }
   });
 });

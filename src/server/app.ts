@@ -268,6 +268,8 @@ export function createApp(options: AppOptions): App {
     if (openAI && !authorize(request)) throw unauthorized();
     const { web } = options;
     let path = rawPath;
+    // The page's side: its `/api` rows and its files, by the path as a browser resolves it.
+    let pageOnly = false;
     if (!openAI && path !== '/health' && path !== '/metrics' && web !== undefined) {
       state.route = 'web';
       path = requestUrl(request.url, request.headers.host).pathname;
@@ -277,9 +279,12 @@ export function createApp(options: AppOptions): App {
       if (path === '/api' || path.startsWith('/api/')) {
         state.formatError = web.formatError;
         web.guard(request, response, path);
+      } else {
+        // `/x/../v1/models` resolves to a path of another row: it is no row of the page's, only a file name.
+        pageOnly = true;
       }
     }
-    const match = table.match(method, path);
+    const match = pageOnly ? ({ kind: 'none' } as const) : table.match(method, path);
     if (match.kind === 'found') {
       state.route = match.route.name;
       return match.route.handle({ request, response, method, path, query: new URLSearchParams(query), params: match.params, headers, id, startedAt, state });
