@@ -5,6 +5,9 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
@@ -50,11 +53,15 @@ function tools(executed: string[]) {
 
 describe('the Responses door with @ai-sdk/openai', () => {
   let fixture: Fixture;
+  let dataDir: string;
   before(async () => {
-    fixture = await startFixture();
+    // Stored responses go to a database of this test's own.
+    dataDir = mkdtempSync(join(tmpdir(), 'g4f-responses-ai-sdk-'));
+    fixture = await startFixture({ dataDir });
   });
   after(async () => {
     await fixture.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
   beforeEach(() => {
     fixture.alpha.reset();
