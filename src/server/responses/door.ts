@@ -4,11 +4,14 @@
  *   POST   /v1/responses          create (a `response` object, or its events with `"stream": true`)
  *   GET    /v1/responses/{id}     a stored response
  *   DELETE /v1/responses/{id}     forget it
+ *   POST   /v1/responses/{id}/cancel   a 400: there are no background responses
  *
- * A response is stored unless the request says `"store": false`: its object, and the
- * conversation it holds (the history it continued, its input and its output), which a later
- * request continues with `previous_response_id`. Stored responses belong to the API key that
- * made them (kept as its SHA-256); where the server needs no key, they are everyone's.
+ * (rows of the server's route table, app.ts). A response is stored unless the request says
+ * `"store": false`: its object, and the conversation it holds (the history it continued, its
+ * input and its output), which a later request continues with `previous_response_id`; an input
+ * `item_reference` names one of its output items, whose id carries the response's. Stored
+ * responses belong to the API key that made them (kept as its SHA-256); where the server needs no
+ * key, they are everyone's.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
