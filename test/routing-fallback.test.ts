@@ -209,8 +209,8 @@ describe('model registry', () => {
 
   test('listing: every model with aliases and providers, every provider with models', () => {
     const models = router.listModels();
-    assert.deepEqual(models.find((model) => model.id === 'beta'), { id: 'beta', aliases: ['b'], providers: ['Two', 'One'] });
-    assert.deepEqual(models.find((model) => model.id === 'gamma'), { id: 'gamma', aliases: ['g'], providers: ['Still'] });
+    assert.deepEqual(models.find((model) => model.id === 'beta'), { id: 'beta', aliases: ['b'], providers: ['Two', 'One'], capabilities: [] });
+    assert.deepEqual(models.find((model) => model.id === 'gamma'), { id: 'gamma', aliases: ['g'], providers: ['Still'], capabilities: [] });
     const providers = router.listProviders();
     assert.deepEqual(
       providers.map((provider) => [provider.name, provider.models]),

@@ -506,7 +506,7 @@ describe('the Responses API', () => {
       ['empty input list', { model: 'test-model', input: [] }, 'input'],
       ['input a number', { model: 'test-model', input: 5 }, 'input'],
       ['an unknown role', { model: 'test-model', input: [{ role: 'robot', content: 'x' }] }, 'input[0].role'],
-      ['an unknown item type', { model: 'test-model', input: [{ type: 'item_reference', id: 'x' }] }, 'input[0].type'],
+      ['an unknown item type', { model: 'test-model', input: [{ type: 'web_search_call', id: 'x' }] }, 'input[0].type'],
       ['an unknown content part', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_audio' }] }] }, 'input[0].content[0].type'],
       ['an image of another scheme', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'ftp://x/y.png' }] }] }, 'input[0].content[0].image_url'],
       ['an image by file id', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] }, 'input[0].content[0].file_id'],

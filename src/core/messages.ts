@@ -55,9 +55,14 @@ export const ALL_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   embeddings: true,
 });
 
-/** A provider's capabilities for one model: the model's own over the provider's, absent ones false. */
-export function capabilitiesOf(provider: Pick<Provider, 'capabilities' | 'modelCapabilities'>, model: string): Capabilities {
-  return { ...NO_CAPABILITIES, ...provider.capabilities, ...provider.modelCapabilities?.[model] };
+/**
+ * A provider's capabilities for one model: the model's own over the provider's, absent ones
+ * false. Embeddings also need the provider's `createEmbeddings`: without it there are none.
+ */
+export function capabilitiesOf(provider: Pick<Provider, 'capabilities' | 'modelCapabilities' | 'createEmbeddings'>, model: string): Capabilities {
+  const capabilities = { ...NO_CAPABILITIES, ...provider.capabilities, ...provider.modelCapabilities?.[model] };
+  if (capabilities.embeddings && typeof provider.createEmbeddings !== 'function') capabilities.embeddings = false;
+  return capabilities;
 }
 
 /** What a capability means, for error messages. */

@@ -120,6 +120,30 @@ export interface CompletionRequest extends CallSettings {
   signal?: AbortSignal;
 }
 
+// ---- embeddings ----
+
+export interface EmbeddingRequest {
+  model: string;
+  /** The texts to embed, or the same already as token ids (one list of ids per input). */
+  input: string[] | number[][];
+  /** The length of each vector, for models that can shorten theirs. */
+  dimensions?: number;
+  user?: string;
+  signal?: AbortSignal;
+}
+
+export interface EmbeddingUsage {
+  promptTokens: number;
+  totalTokens: number;
+}
+
+export interface EmbeddingResult {
+  /** One vector per input, in the inputs' order. */
+  embeddings: number[][];
+  /** From the upstream, when it gave one. */
+  usage?: EmbeddingUsage;
+}
+
 // ---- capabilities ----
 
 /** What a provider (or one of its models) can do beyond plain text in and out. */
@@ -248,4 +272,9 @@ export interface Provider {
    * takes one async step per read instead of one per chunk.
    */
   createCompletionBatches?(request: CompletionRequest, context: ProviderContext): AsyncIterable<readonly Chunk[]>;
+  /**
+   * Optional: embedding vectors of the request's inputs, one per input and in their order. A
+   * provider without it makes no embeddings, whatever its `embeddings` capability says.
+   */
+  createEmbeddings?(request: EmbeddingRequest, context: ProviderContext): Promise<EmbeddingResult>;
 }

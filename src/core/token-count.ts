@@ -159,3 +159,10 @@ export async function countUsage(messages: readonly ChatMessage[], completion: s
   const promptTokens = REPLY_PRIMING_TOKENS + MESSAGE_FRAMING_TOKENS * messages.length + counts.reduce((sum, tokens) => sum + tokens, 0);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }
+
+/** The tokens of some texts (the inputs of an embeddings request), with the same tokenizer. */
+export async function countTexts(texts: readonly string[]): Promise<number> {
+  const count = await loadTokenizer();
+  const counts = await countInSlices(texts, count);
+  return counts.reduce((sum, tokens) => sum + tokens, 0);
+}

@@ -12,6 +12,7 @@ export {
   tokenChunks,
 } from './replies.js';
 export { openAiError } from './wire.js';
+export { DEFAULT_EMBEDDING_DIMENSIONS, base64Embedding, emulatedEmbedding } from './embeddings.js';
 export type {
   Emulator,
   EmulatorEvents,

@@ -8,8 +8,9 @@ import type { Server } from 'node:http';
  * Which upstream wire protocol an emulator speaks.
  * - `lockchat`: `POST /v1/chat/completions?auth=<token>`, always server-sent events.
  * - `openai`: OpenAI-compatible (Mishalsgpt, Ollama, vLLM...): `POST /v1/chat/completions` and
- *   `POST /api/openai/v1/chat/completions` (SSE when `"stream": true`, else one JSON), plus
- *   `GET /v1/models` (also `GET /api/openai/v1/models`).
+ *   `POST /api/openai/v1/chat/completions` (SSE when `"stream": true`, else one JSON),
+ *   `POST /v1/embeddings` (deterministic vectors, see embeddings.ts), plus `GET /v1/models`
+ *   (each also under `/api/openai`).
  */
 export type EmulatorProtocol = 'lockchat' | 'openai';
 
@@ -18,7 +19,9 @@ export type ModelNotFoundFraming = 'line' | 'data' | 'json';
 
 /**
  * How one chat request is answered. Every field is optional; an empty plan is a normal,
- * successful echo answer. A plan is complete on its own: queued plans are NOT merged with the
+ * successful echo answer. An embeddings request takes a plan too: its error fields, timing,
+ * `disconnectAfterChunks` (half the body, then the socket is destroyed), `stallAfterChunks`,
+ * `invalidJson`, `usage` and `model` apply; the rest is for chat. A plan is complete on its own: queued plans are NOT merged with the
  * default plan.
  *
  * Chunk counts (`disconnectAfterChunks`, `stallAfterChunks`, `malformedAfterChunks`) count
@@ -239,7 +242,10 @@ export type ResponseOutcome =
 export interface RecordedRequest {
   /** Position in `emulator.requests` (-1 when `recordRequests` is false). */
   index: number;
-  /** Ordinal among chat-completion requests with a valid JSON body (0-based), else -1. */
+  /**
+   * Ordinal among answered requests with a valid JSON body (chat completions and embeddings,
+   * which take their plans from the same queue), 0-based, else -1.
+   */
   chatIndex: number;
   method: string;
   /** Path without the query string. */
@@ -253,7 +259,7 @@ export interface RecordedRequest {
   rawBody: string;
   /** `Date.now()` when the body was complete. */
   receivedAt: number;
-  /** The plan the request was answered with (chat requests only). */
+  /** The plan the request was answered with (chat and embeddings requests only). */
   plan?: Plan;
   /** True when the client went away before the answer was complete. */
   aborted: boolean;

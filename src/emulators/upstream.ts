@@ -6,6 +6,7 @@
  */
 import { startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
 import type { Emulator, EmulatorOptions, Plan, PlanScript, RecordedRequest } from './plan.js';
+import { scriptEmbeddings } from './embeddings.js';
 import { DEFAULT_MODEL, isRecord } from './replies.js';
 import { sendJson } from './http-io.js';
 import { openAiError, scriptResponse, type ResponseScript } from './wire.js';
@@ -54,7 +55,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     }
 
     const route = routeOf(record.method, record.path);
-    if (route === 'chat') {
+    if (route === 'chat' || route === 'embeddings') {
       if (!parsed.ok || !isRecord(parsed.value)) {
         events.emit('request', record);
         const message = parsed.ok ? 'The request body must be a JSON object.' : `Invalid JSON body: ${parsed.message}`;
@@ -66,6 +67,10 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       const plan = queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
       record.plan = plan;
       events.emit('request', record);
+      if (route === 'embeddings') {
+        await play(exchange, plan, scriptEmbeddings(plan, parsed.value));
+        return;
+      }
       const scripted = scriptResponse(plan, {
         protocol,
         body: parsed.value,
@@ -89,9 +94,12 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     }
   }
 
-  function routeOf(method: string, path: string): 'chat' | 'models' | 'method' | 'unknown' {
+  function routeOf(method: string, path: string): 'chat' | 'embeddings' | 'models' | 'method' | 'unknown' {
     const chatPaths = protocol === 'lockchat' ? ['/v1/chat/completions'] : ['/v1/chat/completions', '/api/openai/v1/chat/completions'];
     if (chatPaths.includes(path)) return method === 'POST' ? 'chat' : 'method';
+    if (protocol === 'openai' && (path === '/v1/embeddings' || path === '/api/openai/v1/embeddings')) {
+      return method === 'POST' ? 'embeddings' : 'method';
+    }
     if (protocol === 'openai' && (path === '/v1/models' || path === '/api/openai/v1/models')) {
       return method === 'GET' ? 'models' : 'method';
     }

@@ -8,6 +8,7 @@ import { ALL_CAPABILITIES, capabilitiesOf } from '../core/messages.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
 import { openAIModelListing } from './model-listing.js';
 import { openAIMessages, requestOptions } from './openai-wire.js';
+import { callEmbeddings } from './openai-embeddings.js';
 import { errorOfReply, isEventStream, jsonReplyChunks, readEventStreamReply } from './openai-stream.js';
 
 export interface OpenAICompatibleSpec {
@@ -17,6 +18,8 @@ export interface OpenAICompatibleSpec {
   models: readonly string[];
   /** Appended to the base URL; default `/chat/completions`. */
   path?: string;
+  /** Appended to the base URL for embeddings; default: `path` with `/embeddings` for `/chat/completions`. */
+  embeddingsPath?: string;
   supportsStream?: boolean;
   needsAuth?: boolean;
   apiKeyEnv?: string;
@@ -26,7 +29,7 @@ export interface OpenAICompatibleSpec {
   sendStreamFalse?: boolean;
   /** Temperature sent when the caller gives none; default: none sent (the upstream's own default). */
   defaultTemperature?: number;
-  /** What it can do; default: everything OpenAI's API can (tools, images, json_schema, reasoning, n, logprobs). */
+  /** What it can do; default: everything OpenAI's API can (tools, images, json_schema, reasoning, n, logprobs, embeddings). */
   capabilities?: Partial<Capabilities>;
   /** Per model, over the provider's own. */
   modelCapabilities?: Record<string, Partial<Capabilities>>;
@@ -40,6 +43,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   const path = spec.path ?? '/chat/completions';
   const name = spec.name;
   const sendStreamFalse = spec.sendStreamFalse ?? true;
+  const embeddingsPath = spec.embeddingsPath ?? path.replace(/\/chat\/completions$/, '') + '/embeddings';
 
   async function* createCompletionBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
     const payload: Record<string, unknown> = { model: request.model };
@@ -85,6 +89,8 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     ...(spec.listModels === true ? { modelListing: openAIModelListing(name, path, spec.headers, spec.modelRefreshMs) } : {}),
     createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
     createCompletionBatches,
+    // Served for the models whose `embeddings` capability is on (every model, unless configured off).
+    createEmbeddings: (request, context) => callEmbeddings({ provider: name, path: embeddingsPath, headers: spec.headers }, request, context),
   };
   return spec.apiKeyEnv === undefined ? provider : { ...provider, apiKeyEnv: spec.apiKeyEnv };
 }

@@ -1,6 +1,7 @@
 /** The model registry: models with aliases, each served by an ordered list of providers. */
 import { ConfigError, UnknownModelError } from '../core/errors.js';
-import type { Provider } from '../core/spec.js';
+import { capabilitiesOf } from '../core/messages.js';
+import type { Capability, Provider } from '../core/spec.js';
 import type { ProviderRegistry } from '../providers/index.js';
 import type { ModelInfo } from './types.js';
 
@@ -78,6 +79,7 @@ export function buildModelTable(
         id,
         aliases: [...aliasMap.entries()].filter(([, target]) => target === id).map(([alias]) => alias),
         providers: [...providers],
+        capabilities: modelCapabilities(id, providers.map((name) => registry.require(name))),
       }));
     },
   };
@@ -85,4 +87,13 @@ export function buildModelTable(
 
 export function unknownModel(name: string, table: ModelTable): UnknownModelError {
   return new UnknownModelError(name, table.ids());
+}
+
+/** The capabilities at least one of a model's providers has for it, in the contract's order. */
+function modelCapabilities(model: string, providers: readonly Provider[]): Capability[] {
+  const found = new Set<Capability>();
+  for (const provider of providers) {
+    for (const [name, on] of Object.entries(capabilitiesOf(provider, model))) if (on) found.add(name as Capability);
+  }
+  return [...found];
 }

@@ -23,13 +23,13 @@ import { backoffDelay, sleep } from '../core/retry.js';
 import { createRuntime, type Runtime } from '../core/runtime.js';
 import { DEFAULT_LIMITS, stripUndefined, type Loose } from '../core/settings.js';
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
-import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
+import type { Capability, Chunk, CompletionRequest, EmbeddingRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
 import { buildModelTable, unknownModel, type ModelTable } from './models.js';
 import { createModelListings, type ModelListError } from './model-listings.js';
 import { createAnswerCollector } from './answer.js';
-import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
+import type { CompletionResult, EmbedRouteRequest, EmbeddingsRouteResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
 import { validateMessages } from './validate.js';
 
 export interface RouterRetryOptions {
@@ -283,6 +283,67 @@ export function createRouter(options: RouterOptions = {}): Router {
     throw new AllProvidersFailedError(model, state.attempts);
   }
 
+  /**
+   * Embeddings: the model's providers that make them, in order, each with its retry budget and
+   * circuit breaker, falling back on any failure (an embedding is never half sent).
+   */
+  async function embed(request: EmbedRouteRequest): Promise<EmbeddingsRouteResult> {
+    const { model, providers: listed, pinned: forced } = resolvePinned(request.model, request.provider);
+    const providers = listed.filter((provider) => capabilitiesOf(provider, model).embeddings);
+    if (providers.length === 0) {
+      throw new UnsupportedError(
+        `The model ${model} makes no embeddings: none of its providers (${listed.map((provider) => provider.name).join(', ')}) can. ` +
+          'Choose an embedding model (GET /v1/models lists `embeddings` among its capabilities).',
+        { param: 'model' },
+      );
+    }
+    const upstream: EmbeddingRequest = { model, input: request.input };
+    if (request.dimensions !== undefined) upstream.dimensions = request.dimensions;
+    if (request.user !== undefined) upstream.user = request.user;
+    if (request.signal !== undefined) upstream.signal = request.signal;
+    const attempts: ProviderAttempt[] = [];
+    for (const provider of providers) {
+      const context = runtime.context(provider, { timeouts: request.timeouts, limits: request.limits, apiKey: request.auth });
+      if (provider.needsAuth && context.apiKey === undefined) {
+        const error = new AuthError(`${provider.name} needs auth and none was given`, { provider: provider.name });
+        if (forced) throw error;
+        attempts.push({ provider: provider.name, error });
+        continue;
+      }
+      const breaker = breakerOf(provider.name);
+      if (!breaker.allow()) {
+        attempts.push({ provider: provider.name, error: new CircuitOpenError(provider.name, breaker.retryInMs()) });
+        continue;
+      }
+      const budget = retryFor(provider.name);
+      for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
+        try {
+          const result = await (provider.createEmbeddings as NonNullable<Provider['createEmbeddings']>)(upstream, context);
+          breaker.success(performance.now() - started);
+          const answer: EmbeddingsRouteResult = { embeddings: result.embeddings, model, provider: provider.name, attempts };
+          if (result.usage !== undefined) answer.usage = result.usage;
+          return answer;
+        } catch (thrown) {
+          const error = toG4FError(thrown, provider.name);
+          if (request.signal?.aborted || error.code === 'aborted') {
+            breaker.release();
+            throw isG4FError(error, 'AbortError') ? error : new AbortError(undefined, { provider: provider.name, cause: error });
+          }
+          if (countsAgainstHealth(error) && request.healthExempt !== true) breaker.failure(error);
+          else breaker.release();
+          const wait = attempt < budget.attempts && breaker.allow() ? retryWait(error, attempt, budget) : undefined;
+          if (wait === undefined) {
+            attempts.push({ provider: provider.name, error });
+            break;
+          }
+          await sleep(wait, request.signal);
+        }
+      }
+    }
+    throw new AllProvidersFailedError(model, attempts);
+  }
+
   /** The router's retry budget, with the provider's own settings over it. */
   function retryFor(providerName: string): RouterRetryOptions {
     const own = runtime.providerSettings(providerName)?.retry;
@@ -350,6 +411,8 @@ export function createRouter(options: RouterOptions = {}): Router {
       if (usage) result.usage = usage;
       return result;
     },
+
+    embed,
 
     listModels() {
       void refreshListings();

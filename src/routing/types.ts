@@ -1,7 +1,21 @@
 /** The public types of routing: what the server, the CLI and the web API code against. */
 import type { G4FError, ProviderAttempt } from '../core/errors.js';
 import type { Runtime } from '../core/runtime.js';
-import type { Capabilities, Chunk, CompletionRequest, FinishReason, Provider, ProviderKind, ReplyLimits, Timeouts, ToolCall, Usage } from '../core/spec.js';
+import type {
+  Capabilities,
+  Capability,
+  Chunk,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingUsage,
+  FinishReason,
+  Provider,
+  ProviderKind,
+  ReplyLimits,
+  Timeouts,
+  ToolCall,
+  Usage,
+} from '../core/spec.js';
 
 export interface RouteRequest extends CompletionRequest {
   /** Force one provider, by object or (case-insensitive) name. `provider/model` in `model` does the same. */
@@ -17,6 +31,26 @@ export interface RouteRequest extends CompletionRequest {
    * prompts, which fail on purpose): they never count toward opening a circuit.
    */
   healthExempt?: boolean;
+}
+
+/** An embeddings request, routed like a chat request. */
+export interface EmbedRouteRequest extends EmbeddingRequest {
+  provider?: string | Provider;
+  timeouts?: Partial<Timeouts>;
+  limits?: Partial<ReplyLimits>;
+  auth?: string;
+  healthExempt?: boolean;
+}
+
+export interface EmbeddingsRouteResult {
+  /** One vector per input, in the inputs' order. */
+  embeddings: number[][];
+  model: string;
+  provider: string;
+  /** From the upstream, when it gave one. */
+  usage?: EmbeddingUsage;
+  /** Providers that failed before the one that answered. */
+  attempts: readonly ProviderAttempt[];
 }
 
 /** A routed stream of chunks. Iterate it once. */
@@ -70,6 +104,8 @@ export interface ModelInfo {
   aliases: string[];
   /** Provider names, in the order they are tried. */
   providers: string[];
+  /** What at least one of its providers can do for it (`embeddings`: it makes embeddings). */
+  capabilities: Capability[];
 }
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -109,6 +145,11 @@ export interface Router {
   stream(request: RouteRequest): RouteStream;
   /** The whole answer (non-streaming upstream calls). */
   complete(request: RouteRequest): Promise<CompletionResult>;
+  /**
+   * Embedding vectors from the model's providers that make embeddings, with the same fallback,
+   * retries and circuit breakers as chat. None can: UnsupportedError (param `model`).
+   */
+  embed(request: EmbedRouteRequest): Promise<EmbeddingsRouteResult>;
   /** Every model with its aliases and providers (and starts the model listings that are due). */
   listModels(): ModelInfo[];
   /** Asks the upstreams that list their models (`"models": "auto"`) whose listing is due; never rejects. */

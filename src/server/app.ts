@@ -9,19 +9,19 @@ import type { RouteRequest, Router } from '../routing/types.js';
 import { expectsContinue, readJsonBodySized, tooLarge } from './body.js';
 import { handleChatCompletions, type ChatOutcome } from './chat-completions.js';
 import { parseChatRequest } from './chat-request.js';
+import { handleEmbeddings } from './embeddings/index.js';
 import type { Logger, RequestLogRecord } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { errorKind, HttpRequestError, shutdownReason, shuttingDown, toOpenAIError } from './openai-errors.js';
 import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
-import { acceptApiKeyHeader, handleCountTokens, handleMessages, isMessagesPath, messagesErrorFormatter } from './messages/index.js';
+import { acceptApiKeyHeader, handleCountTokens, handleMessages, isMessagesPath, messagesErrorFormatter, type MessagesRouteContext } from './messages/index.js';
+import { createRouteTable, type RouteCall } from './route-table.js';
 import { createResponsesDoor } from './responses/door.js';
 import type { ResponseStore } from '../store/response-store.js';
+import type { WebHandler } from './web-api.js';
 
-export interface WebHandler {
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
-  close(): Promise<void>;
-}
+export type { WebHandler } from './web-api.js';
 
 export interface AppOptions {
   router: Router;
@@ -36,7 +36,7 @@ export interface AppOptions {
   imageBodyLimitBytes: number;
   /** Put the request's messages in its log line. */
   logMessages: boolean;
-  /** Everything outside `/v1`, `/health` and `/metrics`. */
+  /** The page's routes (`/api`) and files: everything outside `/v1`, `/health` and `/metrics`. */
   web?: WebHandler;
   /** Whether a request's Host header names this server (see host-check.ts); default: any. */
   hostAllowed?: (host: string | undefined) => boolean;
@@ -63,10 +63,9 @@ export interface App {
 
 const CORS_EXPOSED = 'x-g4f-provider, x-request-id, retry-after, retry-after-ms, x-should-retry';
 
-type RouteName = 'chat' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'model' | 'providers' | 'health' | 'metrics' | 'web' | 'preflight' | 'host_rejected' | 'not_found';
-
 interface RequestState extends ChatOutcome {
-  route: RouteName;
+  /** The route's name in metrics and the log: a table row's, or `preflight`, `host_rejected`, `not_found`. */
+  route: string;
   error?: unknown;
   messages?: unknown;
   /** Aborts the upstream call of a chat request when the client goes away. */
@@ -122,7 +121,8 @@ export function createApp(options: AppOptions): App {
     const body = JSON.stringify(value);
     response.writeHead(status, {
       ...headers,
-      'content-type': 'application/json',
+      // The page's API answers with its charset spelled out (its error formatter says so).
+      'content-type': headers['content-type'] ?? 'application/json',
       'content-length': Buffer.byteLength(body),
       'x-content-type-options': 'nosniff',
     });
@@ -158,7 +158,7 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream = state.route === 'chat' || state.route === 'embeddings' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
     metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
@@ -176,7 +176,7 @@ export function createApp(options: AppOptions): App {
     else logger.log(level, record);
   }
 
-  async function chat(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
+  async function chat({ request, response, headers, id, startedAt, state }: RouteCall<RequestState>): Promise<void> {
     const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
     const body = await readJsonBodySized(request, limit, response);
     const parsed = parseChatRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
@@ -197,7 +197,44 @@ export function createApp(options: AppOptions): App {
     }, state);
   }
 
-  async function route(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
+  const { bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt } = options;
+  const messagesContext = (call: RouteCall<RequestState>): MessagesRouteContext => ({ router, metrics, headers: call.headers, id: call.id, startedAt: call.startedAt, bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt });
+
+  function model(call: RouteCall<RequestState>): void {
+    const modelId = decodePath(call.params.id ?? '');
+    if (modelId === '') throw new HttpRequestError(404, 'Name a model: GET /v1/models/{model}, or GET /v1/models for the list.', { code: 'unknown_url' });
+    const found = findModel(router, modelId, startedAtSeconds) ?? findPinnedModel(router, modelId, startedAtSeconds);
+    if (found === undefined) throw new UnknownModelError(modelId, router.listModels().map((item) => item.id));
+    sendJson(call.response, 200, call.headers, found);
+  }
+
+  function prometheus({ request, response, headers }: RouteCall<RequestState>): void {
+    if (!authorize(request)) throw unauthorized();
+    const text = metrics.render();
+    response.writeHead(200, { ...headers, 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+  }
+
+  /** Every route of the server: the doors, the listings, health and metrics, then the page's API. A new door is one row. */
+  const table = createRouteTable<RequestState>([
+    { method: 'POST', path: '/v1/chat/completions', name: 'chat', handle: chat },
+    { method: 'POST', path: '/v1/embeddings', name: 'embeddings', handle: (call) => handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages }, call.state) },
+    { method: 'POST', path: '/v1/messages', name: 'messages', handle: (call) => handleMessages(call.request, call.response, messagesContext(call), call.state) },
+    { method: 'POST', path: '/v1/messages/count_tokens', name: 'count_tokens', handle: (call) => handleCountTokens(call.request, call.response, messagesContext(call), call.state) },
+    { method: 'POST', path: '/v1/responses', name: 'responses', handle: responses.create },
+    { method: 'GET', path: '/v1/responses/:id', name: 'responses', handle: responses.retrieve },
+    { method: 'DELETE', path: '/v1/responses/:id', name: 'responses', handle: responses.remove },
+    { method: 'POST', path: '/v1/responses/:id/cancel', name: 'responses', handle: responses.cancel },
+    { method: 'GET', path: '/v1/models', name: 'models', handle: (call) => sendJson(call.response, 200, call.headers, listModels(router, startedAtSeconds)) },
+    // The rest of the path, slashes and all: a pinned id is `Provider/model`, encoded or not.
+    { method: 'GET', path: '/v1/models/*id', name: 'model', handle: model },
+    { method: 'GET', path: '/v1/providers', name: 'providers', handle: (call) => sendJson(call.response, 200, call.headers, listProviders(router)) },
+    { method: 'GET', path: '/health', name: 'health', handle: (call) => sendJson(call.response, 200, call.headers, healthReport(router)) },
+    { method: 'GET', path: '/metrics', name: 'metrics', handle: prometheus },
+    ...(options.web?.routes ?? []),
+  ]);
+
+  async function route(request: IncomingMessage, response: ServerResponse, rawPath: string, query: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
     const method = request.method ?? 'GET';
     const badHost = hostProblem(request.headers.host);
     if (badHost !== undefined) {
@@ -213,8 +250,9 @@ export function createApp(options: AppOptions): App {
         { type: 'permission_error', code: 'host_not_allowed' },
       );
     }
+    const openAI = isOpenAIPath(rawPath);
     // CORS is for the OpenAI API only: the page's `/api` is never granted to another origin.
-    if (method === 'OPTIONS' && corsOrigins.size > 0 && isOpenAIPath(path)) {
+    if (method === 'OPTIONS' && corsOrigins.size > 0 && openAI) {
       state.route = 'preflight';
       const allowed = headers['access-control-allow-origin'] !== undefined;
       response.writeHead(204, allowed ? {
@@ -226,77 +264,39 @@ export function createApp(options: AppOptions): App {
       response.end();
       return;
     }
-    if (path === '/v1' || path.startsWith('/v1/')) {
-      if (!authorize(request)) {
-        throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
-          type: 'authentication_error',
-          code: 'invalid_api_key',
-        });
-      }
-      if (path === '/v1/chat/completions') {
-        state.route = 'chat';
-        requireMethod(method, 'POST');
-        return chat(request, response, headers, id, startedAt, state);
-      }
-      if (path === '/v1/messages' || path === '/v1/messages/count_tokens') {
-        const count = path === '/v1/messages/count_tokens';
-        state.route = count ? 'count_tokens' : 'messages';
-        requireMethod(method, 'POST');
-        const { bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt } = options;
-        const context = { router, metrics, headers, id, startedAt, bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt };
-        return (count ? handleCountTokens : handleMessages)(request, response, context, state);
-      }
-      if (path === '/v1/responses' || path.startsWith('/v1/responses/')) {
-        state.route = 'responses';
-        return responses.handle({ request, response, path, method, headers, startedAt, state });
-      }
-      if (path === '/v1/models') {
-        state.route = 'models';
-        requireMethod(method, 'GET');
-        return sendJson(response, 200, headers, listModels(router, startedAtSeconds));
-      }
-      if (path.startsWith('/v1/models/')) {
-        state.route = 'model';
-        requireMethod(method, 'GET');
-        const modelId = decodePath(path.slice('/v1/models/'.length));
-        if (modelId === '') throw new HttpRequestError(404, 'Name a model: GET /v1/models/{model}, or GET /v1/models for the list.', { code: 'unknown_url' });
-        const model = findModel(router, modelId, startedAtSeconds) ?? findPinnedModel(router, modelId, startedAtSeconds);
-        if (model === undefined) throw new UnknownModelError(modelId, router.listModels().map((item) => item.id));
-        return sendJson(response, 200, headers, model);
-      }
-      if (path === '/v1/providers') {
-        state.route = 'providers';
-        requireMethod(method, 'GET');
-        return sendJson(response, 200, headers, listProviders(router));
-      }
-      throw notFound(method, path);
-    }
-    if (path === '/health') {
-      state.route = 'health';
-      requireMethod(method, 'GET');
-      return sendJson(response, 200, headers, healthReport(router));
-    }
-    if (path === '/metrics') {
-      state.route = 'metrics';
-      requireMethod(method, 'GET');
-      if (!authorize(request)) {
-        throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
-          type: 'authentication_error',
-          code: 'invalid_api_key',
-        });
-      }
-      const text = metrics.render();
-      response.writeHead(200, { ...headers, 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-      response.end(text);
-      return;
-    }
-    if (options.web !== undefined) {
+    // Every `/v1` path needs the key, known or not.
+    if (openAI && !authorize(request)) throw unauthorized();
+    const { web } = options;
+    let path = rawPath;
+    // The page's side: its `/api` rows and its files, by the path as a browser resolves it.
+    let pageOnly = false;
+    if (!openAI && path !== '/health' && path !== '/metrics' && web !== undefined) {
       state.route = 'web';
-      // The page's routes have no key check; each reads its own body within its own limits.
+      path = requestUrl(request.url, request.headers.host).pathname;
+      // The page's routes have no key check of their own; each reads its own body within its own limits.
       if (expectsContinue(request)) response.writeContinue();
       for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      const url = requestUrl(request.url, request.headers.host);
-      if (await options.web.handle(request, response, url)) return;
+      if (path === '/api' || path.startsWith('/api/')) {
+        state.formatError = web.formatError;
+        web.guard(request, response, path);
+      } else {
+        // `/x/../v1/models` resolves to a path of another row: it is no row of the page's, only a file name.
+        pageOnly = true;
+      }
+    }
+    const match = pageOnly ? ({ kind: 'none' } as const) : table.match(method, path);
+    if (match.kind === 'found') {
+      state.route = match.route.name;
+      return match.route.handle({ request, response, method, path, query: new URLSearchParams(query), params: match.params, headers, id, startedAt, state });
+    }
+    if (match.kind === 'method') {
+      state.route = match.name;
+      throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${match.allow}.`, { code: 'method_not_allowed', headers: { allow: match.allow } });
+    }
+    if (state.route === 'web' && web !== undefined) {
+      // An unknown `/api` route is the page's own 404; any other path may be one of its files.
+      if (state.formatError === web.formatError) throw notFound(method, path);
+      if (await web.serveFile(path, method, response)) return;
     }
     state.route = 'not_found';
     throw notFound(method, path);
@@ -307,8 +307,9 @@ export function createApp(options: AppOptions): App {
     const id = nextId();
     active += 1;
     const rawUrl = request.url ?? '/';
-    const query = rawUrl.indexOf('?');
-    const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
+    const mark = rawUrl.indexOf('?');
+    const path = mark === -1 ? rawUrl : rawUrl.slice(0, mark);
+    const query = mark === -1 ? '' : rawUrl.slice(mark + 1);
     const state: RequestState = { route: 'not_found' };
     if (isMessagesPath(path)) state.formatError = messagesErrorFormatter(id);
     inFlightStates.add(state);
@@ -324,7 +325,7 @@ export function createApp(options: AppOptions): App {
       if (state.controller !== undefined && !response.writableFinished) state.controller.abort();
       finished(request, response, path, id, startedAt, state);
     });
-    route(request, response, path, headers, id, startedAt, state).catch((error: unknown) => sendError(response, headers, error, state));
+    route(request, response, path, query, headers, id, startedAt, state).catch((error: unknown) => sendError(response, headers, error, state));
   }
 
   return {
@@ -375,14 +376,11 @@ function isOpenAIPath(path: string): boolean {
   return path === '/v1' || path.startsWith('/v1/');
 }
 
-function requireMethod(method: string, expected: string): void {
-  // HEAD is answered wherever GET is: the same status and headers, no body (node:http drops it).
-  if (method !== expected && !(method === 'HEAD' && expected === 'GET')) {
-    throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${expected}.`, {
-      code: 'method_not_allowed',
-      headers: { allow: expected },
-    });
-  }
+function unauthorized(): HttpRequestError {
+  return new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
+    type: 'authentication_error',
+    code: 'invalid_api_key',
+  });
 }
 
 function notFound(method: string, path: string): HttpRequestError {

@@ -4,6 +4,7 @@
  * one of the trigger prompts below gets a special answer, so that every part of the chat page
  * can be tried (the page lists them in its demo banner, from `/api/config`).
  */
+import { NO_CAPABILITIES } from '../core/messages.js';
 import type { Runtime } from '../core/runtime.js';
 import type { Provider } from '../core/spec.js';
 import { startEmulators, type Plan, type RecordedRequest, type StartedEmulators } from '../emulators/index.js';
@@ -12,9 +13,12 @@ import { createOpenAICompatibleProvider } from '../providers/openai-compatible.j
 /** The demo's agent model: tool calls, images and reasoning, from an emulated OpenAI-compatible upstream. */
 export const DEMO_AGENT_MODEL = 'demo-agent';
 
+/** The demo's embedding model: deterministic unit vectors from the same emulated upstream (`/v1/embeddings`). */
+export const DEMO_EMBEDDING_MODEL = 'demo-embedding';
+
 export interface Demo {
   emulators: StartedEmulators;
-  /** The provider `Demo`, serving `demo-agent` with every capability (its base URL is the emulator's). */
+  /** The provider `Demo`: `demo-agent` with every capability but embeddings, and `demo-embedding`, which only embeds (its base URL is the emulator's). */
   agent: Provider;
   /** Routes Lockchat and Mishalsgpt to the emulators, in that runtime's provider settings. */
   routeBuiltins(runtime: Runtime): void;
@@ -171,7 +175,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     chunkDelayMs,
   });
   for (const emulator of [emulators.lockchat, emulators.openai]) emulator.setScript((request) => demoPlan(request, chunkDelayMs));
-  const agent = createOpenAICompatibleProvider({ name: 'Demo', url: `${emulators.openai.url}/v1`, models: [DEMO_AGENT_MODEL] });
+  const agent = createOpenAICompatibleProvider({
+    name: 'Demo',
+    url: `${emulators.openai.url}/v1`,
+    models: [DEMO_AGENT_MODEL, DEMO_EMBEDDING_MODEL],
+    modelCapabilities: {
+      [DEMO_AGENT_MODEL]: { embeddings: false },
+      [DEMO_EMBEDDING_MODEL]: { ...NO_CAPABILITIES, embeddings: true },
+    },
+  });
   const routeBuiltins = (runtime: Runtime): void => {
     runtime.configureProvider('Lockchat', { baseUrl: emulators.lockchat.url });
     runtime.configureProvider('Mishalsgpt', { baseUrl: emulators.openai.url });

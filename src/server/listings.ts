@@ -1,4 +1,6 @@
 /** The listing answers: `/v1/models` in OpenAI's list shape, `/v1/providers` with health, `/health`. */
+import { capabilitiesOf } from '../core/messages.js';
+import type { Capability } from '../core/spec.js';
 import type { ModelInfo, Router } from '../routing/types.js';
 
 export interface ModelObject {
@@ -10,10 +12,20 @@ export interface ModelObject {
   aliases: string[];
   /** Providers that serve it, in the order they are tried. */
   providers: string[];
+  /** What it can do through at least one of them: `tools`, `vision`, …, `embeddings` (it answers /v1/embeddings). */
+  capabilities: Capability[];
 }
 
 function toModelObject(model: ModelInfo, created: number): ModelObject {
-  return { id: model.id, object: 'model', created, owned_by: model.providers[0] ?? 'g4f', aliases: model.aliases, providers: model.providers };
+  return {
+    id: model.id,
+    object: 'model',
+    created,
+    owned_by: model.providers[0] ?? 'g4f',
+    aliases: model.aliases,
+    providers: model.providers,
+    capabilities: model.capabilities,
+  };
 }
 
 export function listModels(router: Router, created: number): { object: 'list'; data: ModelObject[] } {
@@ -41,7 +53,10 @@ export function findPinnedModel(router: Router, id: string, created: number): Mo
   const known = router.listModels().find((model) => model.id === name || model.aliases.includes(name));
   const served = known === undefined ? provider.models.includes(name) : known.providers.includes(provider.name);
   if (!served) return undefined;
-  return { id: `${provider.name}/${known?.id ?? name}`, object: 'model', created, owned_by: provider.name, aliases: [], providers: [provider.name] };
+  const model = known?.id ?? name;
+  const resolved = router.resolve(model, provider.name).providers[0];
+  const capabilities = resolved === undefined ? [] : (Object.entries(capabilitiesOf(resolved, model)).filter(([, on]) => on).map(([key]) => key) as Capability[]);
+  return { id: `${provider.name}/${model}`, object: 'model', created, owned_by: provider.name, aliases: [], providers: [provider.name], capabilities };
 }
 
 export function listProviders(router: Router): { object: 'list'; data: ReturnType<Router['listProviders']> } {

@@ -1,2 +1,2 @@
 /** The server's usage counting is the one token counter's (src/core/token-count.ts). */
-export { countUsage } from '../core/token-count.js';
+export { countTexts, countUsage } from '../core/token-count.js';

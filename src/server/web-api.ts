@@ -1,6 +1,7 @@
 /**
  * Everything of the chat page outside `/v1`: the page and its assets, `/api/config`, and the
- * conversations API over a ConversationStore:
+ * conversations API over a ConversationStore, as rows of the server's route table (`routes`
+ * below; GET rows answer HEAD too):
  *
  *   GET    /api/models                                 models with their providers and whether they take images
  *   GET    /api/conversations?search=&limit=&offset=   list (newest first) → {data: [...]}
@@ -36,7 +37,8 @@ import { readJsonBody } from './body.js';
 import { DEMO_TRIGGERS, isDemoTrigger } from './demo.js';
 import { crossOriginProblem } from './host-check.js';
 import type { Logger } from './logger.js';
-import { HttpRequestError, toOpenAIError } from './openai-errors.js';
+import { HttpRequestError, toOpenAIError, type OpenAIError } from './openai-errors.js';
+import type { Route, RouteCall } from './route-table.js';
 import { createStaticFiles } from './static.js';
 import { createChatStreamer } from './web-chat.js';
 
@@ -76,10 +78,23 @@ function packageVersion(): string {
   }
 }
 
-export function createWebHandler(options: WebHandlerOptions): {
-  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean>;
+/** The page's side of the server: its routes (rows of the server's one route table), and what every `/api` request passes first. */
+export interface WebHandler {
+  /** The `/api` routes, for the server's route table. */
+  routes: ReadonlyArray<Route>;
+  /**
+   * Run before routing any `/api` request: its headers, changes from this server's own page only,
+   * then, for the conversations and the model list, the key and whether the server is closing.
+   */
+  guard(request: IncomingMessage, response: ServerResponse, path: string): void;
+  /** The answer of an `/api` error: OpenAI's shape; a zod failure is a 400 naming the field. */
+  formatError(error: unknown): OpenAIError;
+  /** The page and its assets (GET and HEAD); false when there is no such file. */
+  serveFile(path: string, method: string, response: ServerResponse): Promise<boolean>;
   close(): Promise<void>;
-} {
+}
+
+export function createWebHandler(options: WebHandlerOptions): WebHandler {
   const store = options.store ?? openStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   const files = createStaticFiles();
   const chat = createChatStreamer({
@@ -91,134 +106,130 @@ export function createWebHandler(options: WebHandlerOptions): {
   const version = packageVersion();
   let closed = false;
 
-  async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    // HEAD is answered as GET (node:http leaves the body out).
-    const method = request.method === 'HEAD' ? 'GET' : (request.method ?? 'GET');
-    const parts = url.pathname.split('/').filter((part) => part !== '');
-    // parts[0] === 'api'
-    if (parts[1] === 'config' && parts.length === 2) {
-      allow(method, 'GET');
-      return sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired });
-    }
-    if (parts[1] !== 'conversations' && !(parts[1] === 'models' && parts.length === 2)) throw notFound(method, url.pathname);
-    if (!options.authorize(request)) {
-      throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
-        type: 'authentication_error',
-        code: 'invalid_api_key',
-      });
-    }
-    if (closed) throw new HttpRequestError(503, 'The server is shutting down.', { type: 'server_error', code: 'shutting_down' });
-    if (parts[1] === 'models') {
-      allow(method, 'GET');
-      return sendJson(response, 200, { object: 'list', data: pageModels(options.router) });
-    }
-
-    if (parts.length === 2) {
-      if (method === 'GET') {
-        const search = url.searchParams.get('search') ?? undefined;
-        const data = await store.list({
-          ...(search === undefined ? {} : { search: search.slice(0, 500) }),
-          ...numberParam(url, 'limit'),
-          ...numberParam(url, 'offset'),
-        });
-        return sendJson(response, 200, { object: 'list', data });
-      }
-      if (method === 'POST') {
-        const body = conversationPatch.parse(await readBody(request, JSON_LIMIT_BYTES));
-        return sendJson(response, 201, await store.create(stripUndefined(body)));
-      }
-      if (method === 'DELETE') return sendJson(response, 200, { deleted: await store.clear() });
-      throw methodNotAllowed(method, 'GET, POST, DELETE');
-    }
-    const id = parts[2] ?? '';
-    if (id === 'import' && parts.length === 3) {
-      allow(method, 'POST');
-      // The images of a JSON import are inside this body too: their own character limit is checked in importJson.
-      const body = importBody.parse(await readBody(request, CONVERSATION_LIMITS.importBodyBytes));
-      const data = body.format === 'json' ? importJson(body.content) : importMarkdown(body.content);
-      // A summary, never the messages: the reply of a large import would be as large again.
-      return sendJson(response, 201, importSummary(await store.importConversation(data)));
-    }
+  /** The conversation `:id` of a call; an id that cannot be one is not found. */
+  const conversationId = (call: RouteCall): string => {
+    const id = call.params.id ?? '';
     if (!ID_PATTERN.test(id)) throw notFoundConversation(id);
+    return id;
+  };
 
-    if (parts.length === 3) {
-      if (method === 'GET') return sendJson(response, 200, (await store.get(id)) ?? throwing(notFoundConversation(id)));
-      if (method === 'PATCH') {
-        const body = conversationPatch.parse(await readBody(request, JSON_LIMIT_BYTES));
-        return sendJson(response, 200, (await store.update(id, stripUndefined(body))) ?? throwing(notFoundConversation(id)));
-      }
-      if (method === 'DELETE') {
-        if (!(await store.delete(id))) throw notFoundConversation(id);
-        return sendJson(response, 200, { id, deleted: true });
-      }
-      throw methodNotAllowed(method, 'GET, PATCH, DELETE');
-    }
-    if (parts[3] === 'export' && parts.length === 4) {
-      allow(method, 'GET');
-      const conversation = (await store.get(id)) ?? throwing(notFoundConversation(id));
-      const format = url.searchParams.get('format') ?? 'json';
-      if (format !== 'json' && format !== 'markdown') {
-        throw new HttpRequestError(400, 'format must be json or markdown', { code: 'invalid_format', param: 'format' });
-      }
-      const text = format === 'json' ? exportJson(conversation, await store.imageData(id)) : exportMarkdown(conversation);
-      const extension = format === 'json' ? 'json' : 'md';
-      response.writeHead(200, {
-        'content-type': format === 'json' ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8',
-        'content-disposition': `attachment; filename="${fileName(conversation.title)}.${extension}"`,
-        'content-length': Buffer.byteLength(text),
-        'cache-control': 'no-store',
-      });
-      response.end(text);
-      return;
-    }
-    if (parts[3] === 'messages' && parts.length === 4) {
-      allow(method, 'POST');
-      // The body (up to CONVERSATION_LIMITS.sendBodyBytes, with images) is read by the streamer, within its budget.
-      return chat.stream(id, request, response);
-    }
-    if (parts[3] === 'images' && parts.length === 5) {
-      allow(method, 'GET');
-      const imageId = parts[4] ?? '';
-      const image = ID_PATTERN.test(imageId) ? await store.getImage(id, imageId) : undefined;
-      if (image === undefined) throw new HttpRequestError(404, `No image ${imageId.slice(0, 64)} in conversation ${id}`, { code: 'image_not_found' });
-      response.writeHead(200, {
-        'content-type': image.mediaType,
-        'content-length': image.data.byteLength,
-        // Stored images are checked to be what their media type says; never run as a page.
-        'content-security-policy': "default-src 'none'; sandbox",
-        'content-disposition': 'inline',
-      });
-      response.end(image.data);
-      return;
-    }
-    if (parts[3] === 'messages' && parts.length === 5) {
-      allow(method, 'DELETE');
-      const messageId = parts[4] ?? '';
-      const deleted = ID_PATTERN.test(messageId) ? await store.deleteMessagesFrom(id, messageId) : 0;
-      if (deleted === 0) throw new HttpRequestError(404, `No message ${messageId} in conversation ${id}`, { code: 'message_not_found' });
-      return sendJson(response, 200, { deleted });
-    }
-    throw notFound(method, url.pathname);
+  async function listConversations({ response, query }: RouteCall): Promise<void> {
+    const search = query.get('search') ?? undefined;
+    const data = await store.list({
+      ...(search === undefined ? {} : { search: search.slice(0, 500) }),
+      ...numberParam(query, 'limit'),
+      ...numberParam(query, 'offset'),
+    });
+    sendJson(response, 200, { object: 'list', data });
   }
 
+  async function createConversation({ request, response }: RouteCall): Promise<void> {
+    const body = conversationPatch.parse(await readBody(request, JSON_LIMIT_BYTES));
+    sendJson(response, 201, await store.create(stripUndefined(body)));
+  }
+
+  async function getConversation(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    sendJson(call.response, 200, (await store.get(id)) ?? throwing(notFoundConversation(id)));
+  }
+
+  async function patchConversation(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    const body = conversationPatch.parse(await readBody(call.request, JSON_LIMIT_BYTES));
+    sendJson(call.response, 200, (await store.update(id, stripUndefined(body))) ?? throwing(notFoundConversation(id)));
+  }
+
+  async function deleteConversation(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    if (!(await store.delete(id))) throw notFoundConversation(id);
+    sendJson(call.response, 200, { id, deleted: true });
+  }
+
+  async function importConversation({ request, response }: RouteCall): Promise<void> {
+    // The images of a JSON import are inside this body too: their own character limit is checked in importJson.
+    const body = importBody.parse(await readBody(request, CONVERSATION_LIMITS.importBodyBytes));
+    const data = body.format === 'json' ? importJson(body.content) : importMarkdown(body.content);
+    // A summary, never the messages: the reply of a large import would be as large again.
+    sendJson(response, 201, importSummary(await store.importConversation(data)));
+  }
+
+  async function exportConversation(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    const conversation = (await store.get(id)) ?? throwing(notFoundConversation(id));
+    const format = call.query.get('format') ?? 'json';
+    if (format !== 'json' && format !== 'markdown') {
+      throw new HttpRequestError(400, 'format must be json or markdown', { code: 'invalid_format', param: 'format' });
+    }
+    const text = format === 'json' ? exportJson(conversation, await store.imageData(id)) : exportMarkdown(conversation);
+    const extension = format === 'json' ? 'json' : 'md';
+    call.response.writeHead(200, {
+      'content-type': format === 'json' ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8',
+      'content-disposition': `attachment; filename="${fileName(conversation.title)}.${extension}"`,
+      'content-length': Buffer.byteLength(text),
+      'cache-control': 'no-store',
+    });
+    call.response.end(text);
+  }
+
+  async function image(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    const imageId = call.params.imageId ?? '';
+    const found = ID_PATTERN.test(imageId) ? await store.getImage(id, imageId) : undefined;
+    if (found === undefined) throw new HttpRequestError(404, `No image ${imageId.slice(0, 64)} in conversation ${id}`, { code: 'image_not_found' });
+    call.response.writeHead(200, {
+      'content-type': found.mediaType,
+      'content-length': found.data.byteLength,
+      // Stored images are checked to be what their media type says; never run as a page.
+      'content-security-policy': "default-src 'none'; sandbox",
+      'content-disposition': 'inline',
+    });
+    call.response.end(found.data);
+  }
+
+  async function deleteMessages(call: RouteCall): Promise<void> {
+    const id = conversationId(call);
+    const messageId = call.params.messageId ?? '';
+    const deleted = ID_PATTERN.test(messageId) ? await store.deleteMessagesFrom(id, messageId) : 0;
+    if (deleted === 0) throw new HttpRequestError(404, `No message ${messageId} in conversation ${id}`, { code: 'message_not_found' });
+    sendJson(call.response, 200, { deleted });
+  }
+
+  const routes: Route[] = [
+    { method: 'GET', path: '/api/config', name: 'web', handle: ({ response }) => sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired }) },
+    { method: 'GET', path: '/api/models', name: 'web', handle: ({ response }) => sendJson(response, 200, { object: 'list', data: pageModels(options.router) }) },
+    { method: 'GET', path: '/api/conversations', name: 'web', handle: listConversations },
+    { method: 'POST', path: '/api/conversations', name: 'web', handle: createConversation },
+    { method: 'DELETE', path: '/api/conversations', name: 'web', handle: async ({ response }) => sendJson(response, 200, { deleted: await store.clear() }) },
+    { method: 'POST', path: '/api/conversations/import', name: 'web', handle: importConversation },
+    { method: 'GET', path: '/api/conversations/:id', name: 'web', handle: getConversation },
+    { method: 'PATCH', path: '/api/conversations/:id', name: 'web', handle: patchConversation },
+    { method: 'DELETE', path: '/api/conversations/:id', name: 'web', handle: deleteConversation },
+    { method: 'GET', path: '/api/conversations/:id/export', name: 'web', handle: exportConversation },
+    // The body (up to CONVERSATION_LIMITS.sendBodyBytes, with images) is read by the streamer, within its budget.
+    { method: 'POST', path: '/api/conversations/:id/messages', name: 'web', handle: (call) => chat.stream(conversationId(call), call.request, call.response) },
+    { method: 'DELETE', path: '/api/conversations/:id/messages/:messageId', name: 'web', handle: deleteMessages },
+    { method: 'GET', path: '/api/conversations/:id/images/:imageId', name: 'web', handle: image },
+  ];
+
   return {
-    async handle(request, response, url) {
-      const path = url.pathname;
-      if (path === '/api' || path.startsWith('/api/')) {
-        // The conversations are private to this server's user: never readable cross-origin.
-        for (const name of ['access-control-allow-origin', 'access-control-expose-headers', 'vary']) response.removeHeader(name);
-        response.setHeader('cache-control', 'no-store');
-        response.setHeader('x-content-type-options', 'nosniff');
-        try {
-          refuseCrossOrigin(request);
-          await api(request, response, url);
-        } catch (error) {
-          sendError(response, error);
-        }
-        return true;
+    routes,
+    guard(request, response, path) {
+      // The conversations are private to this server's user: never readable cross-origin.
+      for (const name of ['access-control-allow-origin', 'access-control-expose-headers', 'vary']) response.removeHeader(name);
+      response.setHeader('cache-control', 'no-store');
+      response.setHeader('x-content-type-options', 'nosniff');
+      refuseCrossOrigin(request);
+      if (path !== '/api/models' && path !== '/api/conversations' && !path.startsWith('/api/conversations/')) return;
+      if (!options.authorize(request)) {
+        throw new HttpRequestError(401, 'Missing or invalid API key: send the header Authorization: Bearer <key>.', {
+          type: 'authentication_error',
+          code: 'invalid_api_key',
+        });
       }
-      return files.serve(path, request.method ?? 'GET', response);
+      if (closed) throw new HttpRequestError(503, 'The server is shutting down.', { type: 'server_error', code: 'shutting_down' });
     },
+    formatError,
+    serveFile: (path, method, response) => files.serve(path, method, response),
     async close() {
       if (closed) return;
       closed = true;
@@ -257,11 +268,7 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 }
 
 /** Errors in OpenAI's shape; zod failures become 400s naming the field. */
-export function sendError(response: ServerResponse, error: unknown): void {
-  if (response.headersSent) {
-    if (!response.writableEnded) response.destroy();
-    return;
-  }
+export function formatError(error: unknown): OpenAIError {
   let mapped;
   if (error instanceof z.ZodError) {
     const issue = error.issues[0];
@@ -270,28 +277,7 @@ export function sendError(response: ServerResponse, error: unknown): void {
   } else {
     mapped = toOpenAIError(error);
   }
-  const body = JSON.stringify(mapped.body);
-  response.writeHead(mapped.status, {
-    ...mapped.headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  response.end(body);
-}
-
-function allow(method: string, expected: string): void {
-  if (method !== expected) throw methodNotAllowed(method, expected);
-}
-
-function methodNotAllowed(method: string, allowed: string): HttpRequestError {
-  return new HttpRequestError(405, `Method ${method} is not allowed here; use ${allowed}.`, {
-    code: 'method_not_allowed',
-    headers: { allow: allowed },
-  });
-}
-
-function notFound(method: string, path: string): HttpRequestError {
-  return new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+  return { ...mapped, headers: { ...mapped.headers, 'content-type': 'application/json; charset=utf-8' } };
 }
 
 function notFoundConversation(id: string): HttpRequestError {
@@ -302,8 +288,8 @@ function throwing(error: Error): never {
   throw error;
 }
 
-function numberParam(url: URL, name: 'limit' | 'offset'): { limit?: number } | { offset?: number } {
-  const raw = url.searchParams.get(name);
+function numberParam(query: URLSearchParams, name: 'limit' | 'offset'): { limit?: number } | { offset?: number } {
+  const raw = query.get(name);
   if (raw === null) return {};
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new HttpRequestError(400, `${name} must be a non-negative integer`, { code: 'invalid_parameter', param: name });

@@ -4,11 +4,14 @@
  *   POST   /v1/responses          create (a `response` object, or its events with `"stream": true`)
  *   GET    /v1/responses/{id}     a stored response
  *   DELETE /v1/responses/{id}     forget it
+ *   POST   /v1/responses/{id}/cancel   a 400: there are no background responses
  *
- * A response is stored unless the request says `"store": false`: its object, and the
- * conversation it holds (the history it continued, its input and its output), which a later
- * request continues with `previous_response_id`. Stored responses belong to the API key that
- * made them (kept as its SHA-256); where the server needs no key, they are everyone's.
+ * (rows of the server's route table, app.ts). A response is stored unless the request says
+ * `"store": false`: its object, and the conversation it holds (the history it continued, its
+ * input and its output), which a later request continues with `previous_response_id`; an input
+ * `item_reference` names one of its output items, whose id carries the response's. Stored
+ * responses belong to the API key that made them (kept as its SHA-256); where the server needs no
+ * key, they are everyone's.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,9 +22,10 @@ import { bearerToken } from '../auth.js';
 import { readJsonBodySized, tooLarge } from '../body.js';
 import type { ChatOutcome } from '../chat-completions.js';
 import type { Metrics } from '../metrics.js';
+import type { RouteCall } from '../route-table.js';
 import { HttpRequestError } from '../openai-errors.js';
-import { callIdsOf, invalid, parseInput } from './input.js';
-import { countedText, endOf, newId, outputItems, responseObject, type OutputItem, type ResponseState } from './output.js';
+import { callIdsOf, invalid, isRecord, parseInput } from './input.js';
+import { countedText, endOf, itemIdsOf, newId, outputItems, responseObject, responseOfItem, type OutputItem, type ResponseState } from './output.js';
 import { parseResponsesRequest, type ParsedResponsesRequest } from './request.js';
 import { streamResponse, type ResponseRunContext } from './stream.js';
 import { countUsage } from '../../core/token-count.js';
@@ -45,16 +49,18 @@ export interface ResponsesRequestState extends ChatOutcome {
   controller?: AbortController;
 }
 
-export interface ResponsesCall {
-  request: IncomingMessage;
-  response: ServerResponse;
-  /** The path, `/v1/responses` or below. */
-  path: string;
-  method: string;
-  /** Headers every answer carries (request id, CORS). */
-  headers: Record<string, string>;
-  startedAt: number;
-  state: ResponsesRequestState;
+/** A request routed to this door (see route-table.ts); `params.id` names a stored response. */
+export type ResponsesCall = RouteCall<ResponsesRequestState>;
+
+export interface ResponsesDoor {
+  /** `POST /v1/responses` */
+  create(call: ResponsesCall): Promise<void>;
+  /** `GET /v1/responses/:id` */
+  retrieve(call: ResponsesCall): Promise<void>;
+  /** `DELETE /v1/responses/:id` */
+  remove(call: ResponsesCall): Promise<void>;
+  /** `POST /v1/responses/:id/cancel`: there are no background responses to cancel. */
+  cancel(call: ResponsesCall): Promise<void>;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -63,10 +69,6 @@ function sendJson(response: ServerResponse, status: number, headers: Record<stri
   const body = JSON.stringify(value);
   response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
   response.end(body);
-}
-
-function methodNotAllowed(method: string, allowed: string): HttpRequestError {
-  return new HttpRequestError(405, `Method ${method} is not allowed here; use ${allowed}.`, { code: 'method_not_allowed', headers: { allow: allowed } });
 }
 
 function responseNotFound(id: string, param?: string): HttpRequestError {
@@ -79,7 +81,7 @@ function historyOf(value: unknown): ChatMessage[] {
   return Array.isArray(value) ? (value as ChatMessage[]) : [];
 }
 
-export function createResponsesDoor(options: ResponsesDoorOptions): { handle(call: ResponsesCall): Promise<void> } {
+export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoor {
   const { router, metrics, store } = options;
 
   /** Whose responses a request may see: its key's (hashed), or everyone's where no key is needed. */
@@ -89,16 +91,43 @@ export function createResponsesDoor(options: ResponsesDoorOptions): { handle(cal
     return createHash('sha256').update(token).digest('hex');
   };
 
+  /**
+   * The body with each `item_reference` of its input replaced by the stored output item it names
+   * (the AI SDK refers to earlier assistant messages this way when responses are stored). An
+   * item that is not stored, or is another key's, is a 404.
+   */
+  async function withReferencedItems(body: unknown, owner: string): Promise<unknown> {
+    if (!isRecord(body) || !Array.isArray(body.input) || !body.input.some((item) => isRecord(item) && item.type === 'item_reference')) return body;
+    const responses = new Map<string, Promise<unknown>>();
+    const input = await Promise.all(
+      body.input.map(async (item: unknown, index) => {
+        if (!isRecord(item) || item.type !== 'item_reference') return item;
+        const itemId = item.id;
+        if (typeof itemId !== 'string' || itemId === '') throw invalid(`input[${index}].id`, 'is required: the id of a stored output item');
+        const responseId = responseOfItem(itemId);
+        if (responseId !== undefined && !responses.has(responseId)) responses.set(responseId, store.get(responseId, owner).then((found) => found?.response));
+        const stored = responseId === undefined ? undefined : await responses.get(responseId);
+        const output = isRecord(stored) && Array.isArray(stored.output) ? (stored.output as unknown[]) : [];
+        const found = output.find((candidate) => isRecord(candidate) && candidate.id === itemId);
+        if (found === undefined) {
+          throw new HttpRequestError(404, `Item with id '${itemId}' not found.`, { code: 'item_not_found', param: `input[${index}].id` });
+        }
+        return found;
+      }),
+    );
+    return { ...body, input };
+  }
+
   async function create(call: ResponsesCall): Promise<void> {
     const { request, response, state } = call;
     const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
     const body = await readJsonBodySized(request, limit, response);
-    const parsed = parseResponsesRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
+    const owner = ownerOf(request);
+    const parsed = parseResponsesRequest(await withReferencedItems(body.value, owner), { imageBytes: options.imageBodyLimitBytes });
     // Only a request with images may use the larger limit.
     if (body.bytes > options.bodyLimitBytes && !parsed.hasImages) throw tooLarge(options.bodyLimitBytes);
     state.model = parsed.model;
     state.stream = parsed.stream;
-    const owner = ownerOf(request);
     let history: ChatMessage[] = [];
     if (parsed.previousResponseId !== undefined) {
       const previous = await store.get(parsed.previousResponseId, owner);
@@ -172,7 +201,7 @@ export function createResponsesDoor(options: ResponsesDoorOptions): { handle(cal
     state.provider = result.provider;
     if (result.attempts.length > 0) state.attempts = result.attempts;
     const end = endOf(result.finishReason);
-    const output = outputItems(result, end.status === 'completed' ? 'completed' : 'incomplete');
+    const output = outputItems(result, end.status === 'completed' ? 'completed' : 'incomplete', itemIdsOf(id));
     const usage = result.usage ?? (await countUsage(routeRequest.messages, countedText(output)));
     state.usage = usage;
     const finished: ResponseState = { id, createdAt, model: result.model, status: end.status, output, usage, incompleteDetails: end.incompleteDetails };
@@ -181,37 +210,30 @@ export function createResponsesDoor(options: ResponsesDoorOptions): { handle(cal
     sendJson(response, 200, { ...call.headers, 'x-g4f-provider': result.provider }, responseObject(finished, parsed.echo));
   }
 
-  async function stored(call: ResponsesCall, id: string): Promise<void> {
-    const { request, response, method, headers } = call;
-    const owner = ownerOf(request);
-    if (method === 'GET' || method === 'HEAD') {
-      const query = new URLSearchParams((request.url ?? '').split('?')[1] ?? '');
-      if (query.get('stream') === 'true') throw invalid('stream', 'replaying the events of a stored response is not supported by this server');
-      const found = await store.get(id, owner);
-      if (found === undefined) throw responseNotFound(id);
-      return sendJson(response, 200, headers, found.response);
-    }
-    if (method === 'DELETE') {
-      if (!(await store.delete(id, owner))) throw responseNotFound(id);
-      return sendJson(response, 200, headers, { id, object: 'response.deleted', deleted: true });
-    }
-    throw methodNotAllowed(method, 'GET, DELETE');
+  /** The stored response of `:id`, for the request's key; an id that cannot be one is an unknown route. */
+  async function storedId(call: ResponsesCall): Promise<string> {
+    const id = call.params.id ?? '';
+    if (!ID_PATTERN.test(id)) throw new HttpRequestError(404, `Unknown route: ${call.method} ${call.path}`, { code: 'unknown_url' });
+    return id;
   }
 
   return {
-    async handle(call) {
-      const { path, method } = call;
-      if (path === '/v1/responses') {
-        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
-        return create(call);
-      }
-      const rest = path.slice('/v1/responses/'.length);
-      if (ID_PATTERN.test(rest)) return stored(call, rest);
-      const cancel = /^([A-Za-z0-9_-]{1,128})\/cancel$/.exec(rest);
-      if (cancel !== null) {
-        throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
-      }
-      throw new HttpRequestError(404, `Unknown route: ${method} ${path}`, { code: 'unknown_url' });
+    create,
+    async retrieve(call) {
+      const id = await storedId(call);
+      if (call.query.get('stream') === 'true') throw invalid('stream', 'replaying the events of a stored response is not supported by this server');
+      const found = await store.get(id, ownerOf(call.request));
+      if (found === undefined) throw responseNotFound(id);
+      sendJson(call.response, 200, call.headers, found.response);
+    },
+    async remove(call) {
+      const id = await storedId(call);
+      if (!(await store.delete(id, ownerOf(call.request)))) throw responseNotFound(id);
+      sendJson(call.response, 200, call.headers, { id, object: 'response.deleted', deleted: true });
+    },
+    async cancel(call) {
+      await storedId(call);
+      throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
     },
   };
 }

@@ -170,7 +170,7 @@ export function parseInput(input: unknown, limits: InputLimits): ParsedInput {
         return;
       }
       default:
-        throw invalid(`${at}.type`, `input items of type ${quoted(type)} are not supported by this server (message, function_call, function_call_output and reasoning are)`);
+        throw invalid(`${at}.type`, `input items of type ${quoted(type)} are not supported by this server (message, function_call, function_call_output, reasoning and item_reference are)`);
     }
   });
   flush();

@@ -44,6 +44,23 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(24).toString('hex')}`;
 }
 
+/**
+ * The ids of a response's output items: `msg_`, `fc_` or `rs_`, then the response's own random
+ * part and the item's number. An `item_reference` to one is found again from its id alone, in
+ * the stored response it names (see {@link responseOfItem}).
+ */
+export function itemIdsOf(responseId: string): (prefix: 'msg' | 'fc' | 'rs') => string {
+  const own = responseId.slice(responseId.indexOf('_') + 1);
+  let count = 0;
+  return (prefix) => `${prefix}_${own}_${count++}`;
+}
+
+/** The id of the response an output item id belongs to (see {@link itemIdsOf}), or undefined. */
+export function responseOfItem(itemId: string): string | undefined {
+  const match = /^(?:msg|fc|rs)_([0-9a-f]{48})_\d{1,6}$/.exec(itemId);
+  return match === null ? undefined : `resp_${match[1]}`;
+}
+
 export function outputText(text: string): OutputText {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
@@ -61,12 +78,16 @@ export function reasoningItem(text: string, id = newId('rs')): ReasoningItem {
 }
 
 /** The items of a whole answer: its reasoning, its text, then its calls. */
-export function outputItems(answer: { text: string; reasoning?: string | undefined; toolCalls?: readonly ToolCall[] | undefined }, status: ItemStatus): OutputItem[] {
+export function outputItems(
+  answer: { text: string; reasoning?: string | undefined; toolCalls?: readonly ToolCall[] | undefined },
+  status: ItemStatus,
+  itemId: (prefix: 'msg' | 'fc' | 'rs') => string = newId,
+): OutputItem[] {
   const items: OutputItem[] = [];
-  if (answer.reasoning !== undefined && answer.reasoning !== '') items.push(reasoningItem(answer.reasoning));
+  if (answer.reasoning !== undefined && answer.reasoning !== '') items.push(reasoningItem(answer.reasoning, itemId('rs')));
   const calls = answer.toolCalls ?? [];
-  if (answer.text !== '' || calls.length === 0) items.push(messageItem(answer.text, status));
-  for (const call of calls) items.push(functionCallItem(call, status));
+  if (answer.text !== '' || calls.length === 0) items.push(messageItem(answer.text, status, itemId('msg')));
+  for (const call of calls) items.push(functionCallItem(call, status, itemId('fc')));
   return items;
 }
 

@@ -24,6 +24,7 @@ import { countUsage } from '../../core/token-count.js';
 import {
   countedText,
   endOf,
+  itemIdsOf,
   newId,
   outputText,
   responseObject,
@@ -77,6 +78,7 @@ interface OpenCall {
 export async function streamResponse(response: ServerResponse, context: ResponseRunContext, outcome: ChatOutcome): Promise<void> {
   const stream = context.router.stream(context.request);
   const state: ResponseState = { id: context.id, createdAt: context.createdAt, model: context.request.model, status: 'in_progress', output: [] };
+  const itemId = itemIdsOf(context.id);
   let sequence = 0;
   let started = false;
   let firstOutput = false;
@@ -137,14 +139,14 @@ export async function streamResponse(response: ServerResponse, context: Response
     closeText('completed');
     closeCalls('completed');
     if (kind === 'message') {
-      const item: MessageItem = { id: newId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      const item: MessageItem = { id: itemId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
       const outputIndex = addItem(item);
       const part = outputText('');
       emit('response.content_part.added', { item_id: item.id, output_index: outputIndex, content_index: 0, part });
       item.content = [part];
       openText = { item, outputIndex, text: '' };
     } else {
-      const item: ReasoningItem = { id: newId('rs'), type: 'reasoning', summary: [] };
+      const item: ReasoningItem = { id: itemId('rs'), type: 'reasoning', summary: [] };
       const outputIndex = addItem(item);
       const part = { type: 'summary_text', text: '' } as const;
       emit('response.reasoning_summary_part.added', { item_id: item.id, output_index: outputIndex, summary_index: 0, part });
@@ -187,7 +189,7 @@ export async function streamResponse(response: ServerResponse, context: Response
           let call = openCalls.get(chunk.index);
           if (call === undefined) {
             const item: FunctionCallItem = {
-              id: newId('fc'),
+              id: itemId('fc'),
               type: 'function_call',
               status: 'in_progress',
               arguments: '',
