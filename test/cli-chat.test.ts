@@ -273,7 +273,7 @@ describe('g4f chat in a terminal', () => {
 describe('g4f serve on a terminal', () => {
   test('--demo says so; each request is one short human line, not JSON', async () => {
     const name = `serve-${++sessionCount}`;
-    const command = ['env -u NO_COLOR', quote(process.execPath), quote(BIN), 'serve --demo --port 0; echo "EXITED $?"; sleep 600'].join(' ');
+    const command = ['env -u NO_COLOR', quote(`G4F_DATA_DIR=${join(workDir, 'serve-data')}`), quote(process.execPath), quote(BIN), 'serve --demo --port 0; echo "EXITED $?"; sleep 600'].join(' ');
     await tmux('new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', workDir, command);
     const started = await screenShows(name, (shown) => /listening on http:\/\/127\.0\.0\.1:\d+ in demo mode/.test(shown));
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(started)?.[1] ?? '';
@@ -296,7 +296,7 @@ describe('colour on a terminal', () => {
     const name = `colour-${++sessionCount}`;
     const command = [
       'env -u NO_COLOR',
-      ...[`G4F_MISHALSGPT_URL=${openai.url}`, `G4F_LOCKCHAT_URL=${lockchat.url}`, ...extraEnv].map(quote),
+      ...[`G4F_DATA_DIR=${join(workDir, 'data')}`, `G4F_MISHALSGPT_URL=${openai.url}`, `G4F_LOCKCHAT_URL=${lockchat.url}`, ...extraEnv].map(quote),
       quote(process.execPath),
       quote(BIN),
       'providers; echo "EXITED $?"; sleep 600',
