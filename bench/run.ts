@@ -3,14 +3,15 @@
  * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream`, `--quick`, `--duration SECONDS`,
  * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
  * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process),
+ * `--before-node-args=...` (the same for the `before` target), `--before-commit SHA` (default f6f9b8c),
  * `--scenario 50-stream` (repeatable: only these load scenarios, no sequential part),
- * `--targets bare,g4f` (only these targets).
+ * `--targets floor,before,g4f` (only these targets), `--minutes N` (soak only, default 5).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildrenNow, PROJECT_ROOT } from './child-process.js';
-import { SCENARIOS, TARGET_NAMES, runGatewayBench, scenarioKey, type TargetName } from './gateway.js';
+import { SCENARIOS, TARGET_NAMES, runGatewayBench, type TargetName } from './gateway.js';
 import { runProfile } from './profile.js';
 import { renderReport } from './report.js';
 
@@ -22,6 +23,9 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'g4f-node-args': { type: 'string' },
+    'before-node-args': { type: 'string' },
+    'before-commit': { type: 'string' },
+    minutes: { type: 'string' },
     scenario: { type: 'string', multiple: true },
     targets: { type: 'string' },
   },
@@ -59,7 +63,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function runGateway(): Promise<void> {
   const durationSeconds = positive(values.duration, '--duration');
   const rounds = positive(values.rounds, '--rounds');
-  const scenarioKeys = SCENARIOS.map(scenarioKey);
+  const scenarioKeys = SCENARIOS.map((scenario) => scenario.key);
   for (const key of values.scenario ?? []) {
     if (!scenarioKeys.includes(key)) {
       process.stderr.write(`--scenario must be one of ${scenarioKeys.join(', ')}\n`);
@@ -81,6 +85,8 @@ async function runGateway(): Promise<void> {
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(rounds === undefined ? {} : { rounds: Math.round(rounds) }),
     ...(values['g4f-node-args'] === undefined ? {} : { g4fNodeArgs: values['g4f-node-args'].split(/\s+/).filter((arg) => arg !== '') }),
+    ...(values['before-node-args'] === undefined ? {} : { beforeNodeArgs: values['before-node-args'].split(/\s+/).filter((arg) => arg !== '') }),
+    ...(values['before-commit'] === undefined ? {} : { beforeCommit: values['before-commit'] }),
   };
   if (values.profile) {
     process.stdout.write(`${await runProfile(options)}\n`);
