@@ -95,10 +95,13 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: '50-responses', connections: 50, door: 'responses', stream: true, label: '/v1/responses, 50 connections, streamed (from the same OpenAI-format upstream)' },
 ];
 
-/** The doors each target has: the upstream and the floor speak chat completions only; `before` had no tool calls. */
-export function servesDoor(name: TargetName, door: Door): boolean {
+/**
+ * The doors each target has: the upstream and the floor speak chat completions only; `before` at
+ * its default commit had neither tool calls nor the other doors (at another commit: all of them).
+ */
+export function servesDoor(name: TargetName, door: Door, beforeCommit = DEFAULT_BEFORE_COMMIT): boolean {
   if (name === 'g4f') return true;
-  if (name === 'before') return door === 'chat';
+  if (name === 'before') return beforeCommit !== DEFAULT_BEFORE_COMMIT || door === 'chat';
   return door === 'chat' || door === 'tools';
 }
 
@@ -183,7 +186,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     for (const [name, { target }] of running) {
       const measures: TargetMeasures = { ...emptyMeasures(name, ''), available: true };
       for (const scenario of SCENARIOS) {
-        if (!servesDoor(name, scenario.door) || measures.wrong.has(`${scenario.door}-${scenario.stream}`)) continue;
+        if (!servesDoor(name, scenario.door, beforeCommit) || measures.wrong.has(`${scenario.door}-${scenario.stream}`)) continue;
         const verification = await verifyTarget(target, scenario.door, scenario.stream);
         if (!verification.ok) {
           measures.wrong.set(`${scenario.door}-${scenario.stream}`, verification.detail);
@@ -193,7 +196,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       targets.set(name, measures);
     }
     const answersRight = (name: TargetName, scenario: Scenario): boolean =>
-      servesDoor(name, scenario.door) && targets.get(name)?.wrong.has(`${scenario.door}-${scenario.stream}`) === false;
+      servesDoor(name, scenario.door, beforeCommit) && targets.get(name)?.wrong.has(`${scenario.door}-${scenario.stream}`) === false;
 
     log('warming up');
     for (const [name, { target }] of running) {
