@@ -224,10 +224,4 @@ export interface Provider {
   /** Per model, over the provider's own. */
   readonly modelCapabilities?: Readonly<Record<string, Readonly<Partial<Capabilities>>>>;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
-  /**
-   * Optional: the same chunks grouped as they arrived (one group per network
-   * read). Routing and the server use it when present: the request path then
-   * takes one async step per read instead of one per chunk.
-   */
-  createCompletionBatches?(request: CompletionRequest, context: ProviderContext): AsyncIterable<readonly Chunk[]>;
 }

@@ -2,7 +2,7 @@
  * Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp, LM Studio,
  * hosted APIs, Mishalsgpt): a provider that is configuration only.
  */
-import { flattenBatches } from '../core/batches.js';
+import { groupedChunks } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import { ALL_CAPABILITIES, capabilitiesOf } from '../core/messages.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
@@ -36,7 +36,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   const name = spec.name;
   const sendStreamFalse = spec.sendStreamFalse ?? true;
 
-  async function* createCompletionBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
+  async function* readCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
     const payload: Record<string, unknown> = { model: request.model };
     const temperature = request.temperature ?? spec.defaultTemperature;
     if (temperature !== undefined) payload.temperature = temperature;
@@ -77,8 +77,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     kind: spec.kind ?? 'openai-compatible',
     capabilities: spec.capabilities ?? ALL_CAPABILITIES,
     ...(spec.modelCapabilities === undefined ? {} : { modelCapabilities: spec.modelCapabilities }),
-    createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
-    createCompletionBatches,
+    createCompletion: (request, context) => groupedChunks(() => readCompletion(request, context)),
   };
   return spec.apiKeyEnv === undefined ? provider : { ...provider, apiKeyEnv: spec.apiKeyEnv };
 }

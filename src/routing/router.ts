@@ -18,7 +18,7 @@ import {
   type ProviderAttempt,
   type ProviderHttpError,
 } from '../core/errors.js';
-import { flattenBatches, singleChunkBatches } from '../core/batches.js';
+import { chunkGroupsOf, flattenBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { DEFAULT_LIMITS, providerSettings, resolveBaseUrl, resolveContext, stripUndefined, type Loose } from '../core/settings.js';
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
@@ -190,8 +190,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         let answered = 0;
         state.exchanges++;
         try {
-          const batches =
-            provider.createCompletionBatches?.(upstream, context) ?? singleChunkBatches(provider.createCompletion(upstream, context));
+          const batches = chunkGroupsOf(provider.createCompletion(upstream, context));
           for await (const batch of batches) {
             for (const chunk of batch) {
               if (chunk.type === 'text-delta' || chunk.type === 'reasoning-delta') answered += chunk.text.length;
