@@ -26,8 +26,10 @@ export interface GatewayBenchOptions {
   g4fNodeArgs?: readonly string[];
   /** Extra `node` arguments for the `before` child. */
   beforeNodeArgs?: readonly string[];
-  /** The commit the `before` target is built from (default f6f9b8c). */
+  /** The commit the `before` target is built from (default f6f9b8c), or a folder with a build in dist/. */
   beforeCommit?: string;
+  /** A folder whose dist/ the g4f target runs instead of this project's (to compare two builds). */
+  g4fRoot?: string;
   /** Only these targets (default DEFAULT_TARGETS). */
   targets?: readonly TargetName[];
   /** Only these load scenarios (keys like `50-stream`, see SCENARIOS); the sequential part is then skipped. */
@@ -163,7 +165,8 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
         return { child, target: { name: 'before', url: child.url, headers: {} } };
       },
       g4f: async () => {
-        const child = await startChild({ name: 'g4f serve', args: [...g4fNodeArgs, compiledScript('serve-target')], env: upstreamEnv });
+        const env = options.g4fRoot === undefined ? upstreamEnv : { ...upstreamEnv, G4F_BENCH_ROOT: options.g4fRoot };
+        const child = await startChild({ name: 'g4f serve', args: [...g4fNodeArgs, compiledScript('serve-target')], env });
         return { child, target: { name: 'g4f', url: child.url, headers: {} } };
       },
       portkey: async () => {

@@ -8,9 +8,12 @@
  *   `id`, `type`, `function.name`), 20 argument fragments, a `tool_calls` finish chunk, `[DONE]`;
  * - not streamed: one `chat.completion` with the same 20 words.
  *
+ * With `UPSTREAM_FRAME_DELAY_MS` set, a streamed answer's frames after the first are written that
+ * many milliseconds apart (slow streams, for the memory of many open streams).
+ *
  * Prints `{"url": "http://127.0.0.1:PORT"}` on stdout once listening; exits on SIGTERM or when stdin closes.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TOOL_ARGUMENTS, TOOL_NAME, WORDS } from './answers.js';
 
@@ -47,6 +50,28 @@ const completion = Buffer.from(
   }),
 );
 
+const frameDelayMs = Number(process.env.UPSTREAM_FRAME_DELAY_MS ?? 0);
+
+/** Writes the frames apart in time; stops when the response closes. */
+function writeSlowly(outgoing: ServerResponse, frames: readonly Buffer[]): void {
+  let next = 0;
+  const timer = setInterval(() => {
+    if (outgoing.destroyed) {
+      clearInterval(timer);
+      return;
+    }
+    const piece = frames[next++];
+    if (piece !== undefined) outgoing.write(piece);
+    if (next >= frames.length) {
+      clearInterval(timer);
+      outgoing.end();
+    }
+  }, frameDelayMs);
+  outgoing.once('close', () => clearInterval(timer));
+  const first = frames[next++];
+  if (first !== undefined) outgoing.write(first);
+}
+
 const STREAM_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 const JSON_HEADERS = { 'content-type': 'application/json', 'content-length': String(completion.length) };
 
@@ -70,7 +95,12 @@ const server = createServer({ noDelay: true, keepAliveTimeout: 30_000 }, (incomi
       return;
     }
     outgoing.writeHead(200, STREAM_HEADERS);
-    for (const piece of Array.isArray(body.tools) ? toolFrames : textFrames) outgoing.write(piece);
+    const frames = Array.isArray(body.tools) ? toolFrames : textFrames;
+    if (frameDelayMs > 0) {
+      writeSlowly(outgoing, frames);
+      return;
+    }
+    for (const piece of frames) outgoing.write(piece);
     outgoing.end();
   });
 });
