@@ -7,8 +7,8 @@
  *   every second. RSS is flat when the last minute's median is within 10% of the first minute's
  *   (the first minute includes warm-up). Also its peak (VmHWM) under that load.
  * - streams (`npm run bench -- --only streams [--streams 1000]`): that many streamed requests
- *   open at once, each slow (the upstream writes a frame every 500 ms); the RSS of the serving
- *   process once every stream has its first byte, minus its RSS idle, per stream.
+ *   open at once, each slow (the upstream writes a frame every 2 s); the RSS of the serving process
+ *   with all of them held, minus its RSS idle, per stream.
  *
  * Results are printed and written to bench/results/soak.md and bench/results/streams.md.
  */
@@ -93,65 +93,74 @@ export interface StreamsOptions {
   log?: (line: string) => void;
 }
 
+/** g4f keeps at most this many connections per upstream origin (src/core/http.ts); more requests wait in its queue. */
+const UPSTREAM_CONNECTIONS = 256;
+
 export async function runStreamsBench(options: StreamsOptions = {}): Promise<string> {
   const count = options.streams ?? 1000;
   const log = options.log ?? (() => undefined);
-  const agent = new Agent({ connections: count + 10, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const agent = new Agent({ connections: count + 10, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  const abort = new AbortController();
   try {
     await compileChildScripts();
-    const upstream = await startChild({ name: 'upstream slow', args: [compiledScript('upstream')], env: { UPSTREAM_FRAME_DELAY_MS: '500' } });
+    // A frame every 2 s: a stream stays open about 44 s, longer than the measurement.
+    const upstream = await startChild({ name: 'upstream slow', args: [compiledScript('upstream')], env: { UPSTREAM_FRAME_DELAY_MS: '2000' } });
     const g4f = await startChild({ name: 'g4f serve', args: [compiledScript('serve-target')], env: { UPSTREAM_URL: upstream.url } });
     const call = callOf('chat', true);
-    const send = (): Promise<{ firstByte: Promise<void>; done: Promise<boolean> }> =>
-      request(`${g4f.url}${call.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: call.body, dispatcher: agent }).then((answer) => {
-        let markFirst: () => void = () => undefined;
-        const firstByte = new Promise<void>((resolve) => {
-          markFirst = resolve;
-        });
-        const done = (async () => {
-          let text = '';
-          for await (const piece of answer.body) {
-            markFirst();
-            text += String(piece);
+    // Streams that have had body bytes and have not ended.
+    let flowing = 0;
+    const send = async (signal?: AbortSignal): Promise<boolean> => {
+      const answer = await request(`${g4f.url}${call.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: call.body, dispatcher: agent, ...(signal === undefined ? {} : { signal }) });
+      let text = '';
+      let first = true;
+      try {
+        for await (const piece of answer.body) {
+          if (first) {
+            first = false;
+            flowing++;
           }
-          markFirst();
-          return answer.statusCode === 200 && text.includes('data: [DONE]');
-        })();
-        return { firstByte, done };
-      });
-    // Warm-up: a few streams, so that idle RSS is that of a server that has served.
-    for (const stream of await Promise.all(Array.from({ length: 20 }, send))) await stream.done;
+          text += String(piece);
+        }
+      } finally {
+        if (!first) flowing--;
+      }
+      return answer.statusCode === 200 && text.includes('data: [DONE]');
+    };
+    // Warm-up: a few whole streams, so that idle RSS is that of a server that has served.
+    const warm = await Promise.all(Array.from({ length: 10 }, () => send()));
+    if (!warm.every(Boolean)) throw new Error('a warm-up stream did not complete');
     const idle = sampleProcess(g4f.pid).rssBytes;
     log(`streams: idle RSS ${mib(idle)}; opening ${count} streams`);
-    let peak = idle;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, sampleProcess(g4f.pid).rssBytes);
-    }, 100);
-    const opened = performance.now();
-    const streams = await Promise.all(Array.from({ length: count }, send));
-    await Promise.all(streams.map((stream) => stream.firstByte));
-    const allOpen = (performance.now() - opened) / 1000;
-    const open = sampleProcess(g4f.pid).rssBytes;
-    log(`streams: ${count} open after ${allOpen.toFixed(1)} s, RSS ${mib(open)}`);
-    const results = await Promise.all(streams.map((stream) => stream.done));
-    clearInterval(sampler);
-    const complete = results.filter(Boolean).length;
+    const streams = Array.from({ length: count }, () => send(abort.signal).catch(() => false));
+    const relaying = Math.min(count, UPSTREAM_CONNECTIONS);
+    const deadline = performance.now() + 60_000;
+    while (flowing < relaying && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Every request is inside the server now: `relaying` of them streaming, the rest queued for an upstream connection.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const held = sampleProcess(g4f.pid).rssBytes;
+    const flowingThen = flowing;
+    log(`streams: ${count} held, ${flowingThen} relaying, RSS ${mib(held)}`);
+    abort.abort();
+    await Promise.all(streams);
     const text = [
       `# ${count} slow streams open at once`,
       '',
-      `Run ${new Date().toISOString()}, Node ${process.version}, \`npm run bench -- --only streams\`: ${count} streamed chat completions opened at`,
-      'once against g4f serve (one process, Node\'s default heap); the upstream writes a frame every 500 ms, so each stream stays open',
-      'about 11 s. RSS of the serving process idle (after 20 warm-up streams), once every stream has its first byte, and at its highest.',
+      `Run ${new Date().toISOString()}, Node ${process.version}, \`npm run bench -- --only streams${count === 1000 ? '' : ` --streams ${count}`}\`: ${count} streamed chat`,
+      'completions sent at once to g4f serve (one process, Node\'s default heap); the upstream writes a frame every 2 s, so every',
+      'stream is still open when measured. g4f keeps at most 256 connections per upstream origin (src/core/http.ts): past that,',
+      'requests wait in its queue (their client connections open, no upstream connection yet). RSS of the serving process idle (after',
+      '10 warm-up streams) and with all of them held, 2 s after the most that can relay were relaying.',
       '',
-      '| streams | RSS idle | RSS with all open | per stream | peak RSS while open | complete answers |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
-      `| ${count} | ${mib(idle)} | ${mib(open)} | ${((open - idle) / count / 1024).toFixed(1)} KiB | ${mib(peak)} (${((peak - idle) / count / 1024).toFixed(1)} KiB per stream) | ${complete} |`,
+      '| streams held | of them relaying | RSS idle | RSS with all held | per stream |',
+      '| ---: | ---: | ---: | ---: | ---: |',
+      `| ${count} | ${flowingThen} | ${mib(idle)} | ${mib(held)} | ${((held - idle) / count / 1024).toFixed(1)} KiB |`,
       '',
     ].join('\n');
-    write('streams.md', text);
+    write(count === 1000 ? 'streams.md' : `streams-${count}.md`, text);
     return text;
   } finally {
-    await agent.close();
+    abort.abort();
+    await agent.destroy();
     await stopAllChildren();
   }
 }
