@@ -247,7 +247,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
           }, 100);
           const before = sampleProcess(child.pid);
           const upstreamBefore = sampleProcess(upstream.pid);
-          let load;
+          let load: Awaited<ReturnType<typeof runLoad>>;
           try {
             load = await runLoad(target, call, scenario.connections, durationSeconds);
           } finally {
