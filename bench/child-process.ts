@@ -34,10 +34,10 @@ export interface ProcessSample {
 
 const children = new Set<Child>();
 
-/** Compile the child scripts (serve-target, bare-proxy, emulator-target) to plain ESM. */
+/** Compile the child scripts (serve-target, floor, upstream and what they import) to plain ESM. */
 export async function compileChildScripts(): Promise<void> {
   await build({
-    entryPoints: ['serve-target.ts', 'bare-proxy.ts', 'emulator-target.ts'].map((file) => join(PROJECT_ROOT, 'bench', file)),
+    entryPoints: ['serve-target.ts', 'floor.ts', 'upstream.ts', 'answers.ts'].map((file) => join(PROJECT_ROOT, 'bench', file)),
     outdir: COMPILED_DIR,
     format: 'esm',
     platform: 'node',

@@ -1,16 +1,18 @@
 /**
- * The gateway benchmark: the emulated upstream called directly, a bare pass-through proxy,
- * `g4f serve` and the Portkey gateway, each in its own process, loaded side by side with the
+ * The gateway benchmark: the bench upstream (bench/upstream.ts) called directly, the floor (the
+ * leanest correct proxy, bench/floor.ts), `g4f serve`, optionally g4f as of an earlier commit
+ * (`before`) and the Portkey gateway, each in its own process, loaded side by side with the
  * targets alternating run by run. Returns the measurements; `report.ts` turns them into a table.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PROJECT_ROOT, compileChildScripts, compiledScript, sampleProcess, startChild, stopAllChildren, type Child } from './child-process.js';
-import { percentile, runLoad, runSequential, verifyTarget, type Target } from './load.js';
+import { compileChildScripts, compiledScript, sampleProcess, startChild, stopAllChildren, type Child } from './child-process.js';
+import { buildBefore, DEFAULT_BEFORE_COMMIT } from './before.js';
+import { callOf, percentile, runLoad, runSequential, verifyTarget, type Door, type Target } from './load.js';
 import { installPortkey, portkeyHeaders, startPortkey } from './portkey.js';
 
-export type TargetName = 'direct' | 'bare' | 'g4f' | 'portkey';
-export const TARGET_NAMES: readonly TargetName[] = ['direct', 'bare', 'g4f', 'portkey'];
+export type TargetName = 'direct' | 'floor' | 'floor-request' | 'floor-http' | 'before' | 'g4f' | 'portkey';
+export const TARGET_NAMES: readonly TargetName[] = ['direct', 'floor', 'floor-request', 'floor-http', 'before', 'g4f', 'portkey'];
+/** Run unless `--targets` names others: the floor's other shapes and `before` are asked for by name. */
+export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'floor', 'g4f', 'portkey'];
 
 export interface GatewayBenchOptions {
   /** Seconds per load run (default 5; `quick`: 2). */
@@ -22,16 +24,25 @@ export interface GatewayBenchOptions {
   quick?: boolean;
   /** Extra `node` arguments for the g4f child (e.g. `--cpu-prof`). */
   g4fNodeArgs?: readonly string[];
-  /** Only these targets (default all). */
+  /** Extra `node` arguments for the `before` child. */
+  beforeNodeArgs?: readonly string[];
+  /** The commit the `before` target is built from (default f6f9b8c), or a folder with a build in dist/. */
+  beforeCommit?: string;
+  /** A folder whose dist/ the g4f target runs instead of this project's (to compare two builds). */
+  g4fRoot?: string;
+  /** Only these targets (default DEFAULT_TARGETS). */
   targets?: readonly TargetName[];
-  /** Only these load scenarios (keys like `50-stream`, see scenarioKey); the sequential part is then skipped. */
+  /** Only these load scenarios (keys like `50-stream`, see SCENARIOS); the sequential part is then skipped. */
   scenarios?: readonly string[];
   log?: (line: string) => void;
 }
 
 export interface Scenario {
+  key: string;
   connections: number;
+  door: Door;
   stream: boolean;
+  label: string;
 }
 
 export interface ScenarioMeasure {
@@ -41,9 +52,9 @@ export interface ScenarioMeasure {
   latencyP50Ms: number;
   latencyP99Ms: number;
   failures: number;
-  /** CPU of the target's own process per request (for `direct`: the emulator). */
+  /** CPU of the target's own process per request (for `direct`: the upstream). */
   cpuMsPerRequest: number;
-  /** CPU of the emulator per request while loading this target. */
+  /** CPU of the upstream per request while loading this target. */
   upstreamCpuMsPerRequest: number;
   /** Highest RSS sampled during the runs. */
   peakRssBytes: number;
@@ -61,6 +72,8 @@ export interface TargetMeasures {
   available: boolean;
   /** Why the target is missing or flagged. */
   note: string;
+  /** Scenarios it answered wrongly (not loaded), with why. */
+  wrong: Map<string, string>;
   scenarios: Map<string, ScenarioMeasure>;
   sequential: Map<boolean, SequentialMeasure>;
   /** VmHWM of the target's process at the end of the bench. */
@@ -69,20 +82,34 @@ export interface TargetMeasures {
 
 export interface GatewayBenchResult {
   startedAt: Date;
-  options: Required<Pick<GatewayBenchOptions, 'durationSeconds' | 'rounds' | 'sequentialCount' | 'g4fNodeArgs'>>;
+  options: Required<Pick<GatewayBenchOptions, 'durationSeconds' | 'rounds' | 'sequentialCount' | 'g4fNodeArgs' | 'beforeNodeArgs' | 'beforeCommit'>>;
   scenarios: readonly Scenario[];
   targets: Map<TargetName, TargetMeasures>;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
-  { connections: 1, stream: false },
-  { connections: 1, stream: true },
-  { connections: 50, stream: false },
-  { connections: 50, stream: true },
+  { key: '1-json', connections: 1, door: 'chat', stream: false, label: 'chat completions, 1 connection, not streamed' },
+  { key: '1-stream', connections: 1, door: 'chat', stream: true, label: 'chat completions, 1 connection, streamed (20 chunks)' },
+  { key: '50-json', connections: 50, door: 'chat', stream: false, label: 'chat completions, 50 connections, not streamed' },
+  { key: '50-stream', connections: 50, door: 'chat', stream: true, label: 'chat completions, 50 connections, streamed (20 chunks)' },
+  { key: '50-tools', connections: 50, door: 'tools', stream: true, label: 'chat completions with a tool call, 50 connections, streamed (a call in 20 fragments)' },
+  { key: '50-messages', connections: 50, door: 'messages', stream: true, label: '/v1/messages, 50 connections, streamed (from the same OpenAI-format upstream)' },
+  { key: '50-responses', connections: 50, door: 'responses', stream: true, label: '/v1/responses, 50 connections, streamed (from the same OpenAI-format upstream)' },
 ];
 
-export function scenarioKey(scenario: Scenario): string {
-  return `${scenario.connections}-${scenario.stream ? 'stream' : 'json'}`;
+/**
+ * The doors each target has: the upstream and the floor speak chat completions only; `before` at
+ * its default commit had neither tool calls nor the other doors (at another commit: all of them).
+ */
+export function servesDoor(name: TargetName, door: Door, beforeCommit = DEFAULT_BEFORE_COMMIT): boolean {
+  if (name === 'g4f') return true;
+  if (name === 'before') return beforeCommit !== DEFAULT_BEFORE_COMMIT || door === 'chat';
+  return door === 'chat' || door === 'tools';
+}
+
+/** The floor's scenario a scenario is compared with: its own, or streamed chat at 50 for the doors the floor lacks. */
+export function floorScenarioOf(scenario: Scenario): string {
+  return servesDoor('floor', scenario.door) ? scenario.key : '50-stream';
 }
 
 interface Running {
@@ -91,17 +118,10 @@ interface Running {
 }
 
 function emptyMeasures(name: TargetName, note: string): TargetMeasures {
-  return { name, available: false, note, scenarios: new Map(), sequential: new Map(), peakRssBytes: 0 };
+  return { name, available: false, note, wrong: new Map(), scenarios: new Map(), sequential: new Map(), peakRssBytes: 0 };
 }
 
 const median = (values: readonly number[]): number => percentile(values, 0.5);
-
-/** The Node flags of `g4f serve` (package.json `g4f.serveNodeOptions`, read by bin/g4f.js too). */
-async function serveNodeOptions(): Promise<string[]> {
-  const text = await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8');
-  const options = (JSON.parse(text) as { g4f?: { serveNodeOptions?: string } }).g4f?.serveNodeOptions ?? '';
-  return options.split(/\s+/).filter((flag) => flag !== '');
-}
 
 export async function runGatewayBench(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
   const quick = options.quick === true;
@@ -109,38 +129,53 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
   const rounds = options.rounds ?? (quick ? 1 : 2);
   const sequentialCount = options.sequentialCount ?? (quick ? 100 : 300);
   const log = options.log ?? (() => undefined);
-  const wanted = new Set(options.targets ?? TARGET_NAMES);
+  const wanted = new Set(options.targets ?? DEFAULT_TARGETS);
   const targets = new Map<TargetName, TargetMeasures>();
   for (const name of TARGET_NAMES) if (wanted.has(name)) targets.set(name, emptyMeasures(name, 'not started'));
-  // By default the server runs with the Node flags `g4f serve` itself uses.
-  const g4fNodeArgs = options.g4fNodeArgs ?? (await serveNodeOptions());
-  const scenarios = options.scenarios === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => options.scenarios?.includes(scenarioKey(scenario)));
-  const result: GatewayBenchResult = { startedAt: new Date(), options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs }, scenarios, targets };
+  const g4fNodeArgs = options.g4fNodeArgs ?? [];
+  const beforeNodeArgs = options.beforeNodeArgs ?? [];
+  const beforeCommit = options.beforeCommit ?? DEFAULT_BEFORE_COMMIT;
+  const scenarios = options.scenarios === undefined ? SCENARIOS : SCENARIOS.filter((scenario) => options.scenarios?.includes(scenario.key));
+  const result: GatewayBenchResult = {
+    startedAt: new Date(),
+    options: { durationSeconds, rounds, sequentialCount, g4fNodeArgs, beforeNodeArgs, beforeCommit },
+    scenarios,
+    targets,
+  };
 
   try {
     await compileChildScripts();
-    const emulator = await startChild({ name: 'emulator', args: [compiledScript('emulator-target')] });
-    log(`emulator at ${emulator.url}`);
-    const upstreamEnv = { UPSTREAM_URL: emulator.url };
+    const upstream = await startChild({ name: 'upstream', args: [compiledScript('upstream')] });
+    log(`upstream at ${upstream.url}`);
+    const upstreamEnv = { UPSTREAM_URL: upstream.url };
     const running = new Map<TargetName, Running>();
-    if (wanted.has('direct')) running.set('direct', { child: emulator, target: { name: 'direct', url: emulator.url, headers: {} } });
+    if (wanted.has('direct')) running.set('direct', { child: upstream, target: { name: 'direct', url: upstream.url, headers: {} } });
 
+    const floor = (shape: string) => async (): Promise<Running> => {
+      const child = await startChild({ name: `floor ${shape}`, args: [compiledScript('floor')], env: { ...upstreamEnv, FLOOR_SHAPE: shape } });
+      return { child, target: { name: shape === 'stream' ? 'floor' : `floor-${shape}`, url: child.url, headers: {} } };
+    };
     const starters: Record<Exclude<TargetName, 'direct'>, () => Promise<Running>> = {
-      bare: async () => {
-        const child = await startChild({ name: 'bare proxy', args: [compiledScript('bare-proxy')], env: upstreamEnv });
-        return { child, target: { name: 'bare', url: child.url, headers: {} } };
+      floor: floor('stream'),
+      'floor-request': floor('request'),
+      'floor-http': floor('http'),
+      before: async () => {
+        const root = await buildBefore(beforeCommit, log);
+        const child = await startChild({ name: 'g4f before', args: [...beforeNodeArgs, compiledScript('serve-target')], env: { ...upstreamEnv, G4F_BENCH_ROOT: root } });
+        return { child, target: { name: 'before', url: child.url, headers: {} } };
       },
       g4f: async () => {
-        const child = await startChild({ name: 'g4f serve', args: [...g4fNodeArgs, compiledScript('serve-target')], env: upstreamEnv });
+        const env = options.g4fRoot === undefined ? upstreamEnv : { ...upstreamEnv, G4F_BENCH_ROOT: options.g4fRoot };
+        const child = await startChild({ name: 'g4f serve', args: [...g4fNodeArgs, compiledScript('serve-target')], env });
         return { child, target: { name: 'g4f', url: child.url, headers: {} } };
       },
       portkey: async () => {
         const child = await startPortkey(await installPortkey(log));
-        return { child, target: { name: 'portkey', url: child.url, headers: portkeyHeaders(emulator.url) } };
+        return { child, target: { name: 'portkey', url: child.url, headers: portkeyHeaders(upstream.url) } };
       },
     };
-    for (const name of ['bare', 'g4f', 'portkey'] as const) {
-      if (!wanted.has(name)) continue;
+    for (const name of TARGET_NAMES) {
+      if (name === 'direct' || !wanted.has(name)) continue;
       try {
         running.set(name, await starters[name]());
         log(`${name} at ${running.get(name)?.target.url ?? '?'}`);
@@ -150,20 +185,25 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
     }
 
+    // Each target answers each of its scenarios right once before any load; a wrong one is not loaded.
     for (const [name, { target }] of running) {
-      const verification = await verifyTarget(target);
-      if (!verification.ok) {
-        targets.set(name, emptyMeasures(name, `wrong answers: ${verification.detail}`));
-        running.delete(name);
-        log(`${name}: wrong answers, not loaded: ${verification.detail}`);
-        continue;
+      const measures: TargetMeasures = { ...emptyMeasures(name, ''), available: true };
+      for (const scenario of SCENARIOS) {
+        if (!servesDoor(name, scenario.door, beforeCommit) || measures.wrong.has(`${scenario.door}-${scenario.stream}`)) continue;
+        const verification = await verifyTarget(target, scenario.door, scenario.stream);
+        if (!verification.ok) {
+          measures.wrong.set(`${scenario.door}-${scenario.stream}`, verification.detail);
+          log(`${name}: wrong answers on ${scenario.key}, not loaded there: ${verification.detail}`);
+        }
       }
-      targets.set(name, { ...emptyMeasures(name, ''), available: true });
+      targets.set(name, measures);
     }
+    const answersRight = (name: TargetName, scenario: Scenario): boolean =>
+      servesDoor(name, scenario.door, beforeCommit) && targets.get(name)?.wrong.has(`${scenario.door}-${scenario.stream}`) === false;
 
     log('warming up');
-    for (const [, { target }] of running) {
-      for (const stream of [false, true]) await runLoad(target, stream, 50, 1);
+    for (const [name, { target }] of running) {
+      for (const scenario of scenarios) if (answersRight(name, scenario) && scenario.connections > 1) await runLoad(target, callOf(scenario.door, scenario.stream), 50, 1);
     }
 
     if (options.scenarios === undefined) log(`one connection, ${sequentialCount} sequential requests per target and round`);
@@ -171,6 +211,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       const collected = new Map<TargetName, { latencies: number[]; firstBytes: number[]; failures: number }>();
       for (let round = 0; round < rounds; round += 1) {
         for (const [name, { target }] of running) {
+          if (targets.get(name)?.wrong.has(`chat-${stream}`) !== false) continue;
           const sequential = await runSequential(target, stream, sequentialCount);
           const entry = collected.get(name) ?? { latencies: [], firstBytes: [], failures: 0 };
           entry.latencies.push(...sequential.latencies);
@@ -190,10 +231,12 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     }
 
     for (const scenario of scenarios) {
-      log(`load: ${scenario.connections} connection(s), ${scenario.stream ? 'streamed' : 'not streamed'}, ${rounds} x ${durationSeconds} s per target`);
+      log(`load: ${scenario.label}, ${rounds} x ${durationSeconds} s per target`);
+      const call = callOf(scenario.door, scenario.stream);
       const runs = new Map<TargetName, { requests: number; seconds: number; p50: number[]; p99: number[]; failures: number; cpuMs: number; upstreamCpuMs: number; peakRss: number }>();
       for (let round = 0; round < rounds; round += 1) {
         for (const [name, { target, child }] of running) {
+          if (!answersRight(name, scenario)) continue;
           let peakRss = 0;
           const sampler = setInterval(() => {
             try {
@@ -203,15 +246,15 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
             }
           }, 100);
           const before = sampleProcess(child.pid);
-          const upstreamBefore = sampleProcess(emulator.pid);
-          let load;
+          const upstreamBefore = sampleProcess(upstream.pid);
+          let load: Awaited<ReturnType<typeof runLoad>>;
           try {
-            load = await runLoad(target, scenario.stream, scenario.connections, durationSeconds);
+            load = await runLoad(target, call, scenario.connections, durationSeconds);
           } finally {
             clearInterval(sampler);
           }
           const after = sampleProcess(child.pid);
-          const upstreamAfter = sampleProcess(emulator.pid);
+          const upstreamAfter = sampleProcess(upstream.pid);
           peakRss = Math.max(peakRss, after.rssBytes);
           const entry = runs.get(name) ?? { requests: 0, seconds: 0, p50: [], p99: [], failures: 0, cpuMs: 0, upstreamCpuMs: 0, peakRss: 0 };
           entry.requests += load.requests;
@@ -227,7 +270,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
       for (const [name, entry] of runs) {
         const requests = Math.max(1, entry.requests);
-        targets.get(name)?.scenarios.set(scenarioKey(scenario), {
+        targets.get(name)?.scenarios.set(scenario.key, {
           requests: entry.requests,
           seconds: entry.seconds,
           requestsPerSecond: entry.requests / entry.seconds,

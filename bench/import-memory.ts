@@ -1,7 +1,7 @@
 /**
  * Memory of the serving process for the largest import the page's API allows
  * (src/store/limits.ts): `g4f serve` as built in dist/, run with the heap flags the command gives
- * it (package.json `g4f.serveNodeOptions`), on a fresh data directory. Two imports, each at the
+ * it (Node's defaults; G4F_BENCH_NODE_ARGS adds flags), on a fresh data directory. Two imports, each at the
  * limits: the most messages (every message short), and the longest messages (each at the
  * per-message limit). Every string holds one character outside Latin-1, so that V8 keeps it at
  * two bytes per character: the most memory a text of that length can take.
@@ -58,10 +58,9 @@ export interface ImportMemoryResult {
   ok: boolean;
 }
 
-/** The node flags of `g4f serve` (package.json `g4f.serveNodeOptions`, as bin/g4f.js reads them). */
+/** Extra node flags for `g4f serve` from G4F_BENCH_NODE_ARGS (none by default: it runs with Node's defaults). */
 function serveNodeArgs(): string[] {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { g4f?: { serveNodeOptions?: string } };
-  return (manifest.g4f?.serveNodeOptions ?? '').split(/\s+/).filter((flag) => flag !== '');
+  return (process.env.G4F_BENCH_NODE_ARGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
 /** A text of exactly `length` characters, one of them outside Latin-1 (a two-byte string in V8). */
@@ -120,8 +119,6 @@ function startServe(dataDir: string, workDir: string, nodeArgs: readonly string[
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('G4F_') && key !== 'NODE_OPTIONS') env[key] = value;
   }
-  // G4F_SERVE_CHILD: bin/g4f.js serves in this process instead of starting another with the flags.
-  Object.assign(env, { G4F_SERVE_CHILD: '1', G4F_CODE_CACHE: '0' });
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json'], {
     cwd: workDir,
     env,
@@ -308,7 +305,7 @@ function markdownReport(result: ImportMemoryResult): string {
   return [
     '# Memory of the largest import',
     '',
-    `\`g4f serve\` as built (\`node ${result.nodeArgs.join(' ')} bin/g4f.js serve\`, the flags of package.json \`g4f.serveNodeOptions\`), Node ${process.version}, ` +
+    `\`g4f serve\` as built (\`node ${result.nodeArgs.join(' ')} bin/g4f.js serve\`), Node ${process.version}, ` +
       `${cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}; \`node --import tsx bench/import-memory.ts\` (or \`npm run bench -- --only import\`).`,
     '',
     `Limits (src/store/limits.ts): an import of at most ${number(limits.importChars)} characters, ${number(limits.importMessages)} messages and a ` +

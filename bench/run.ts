@@ -3,14 +3,18 @@
  * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream`, `--quick`, `--duration SECONDS`,
  * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
  * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process),
+ * `--before-node-args=...` (the same for the `before` target), `--before-commit SHA|FOLDER` (default f6f9b8c),
+ * `--g4f-root FOLDER` (the g4f target runs that folder's dist/),
  * `--scenario 50-stream` (repeatable: only these load scenarios, no sequential part),
- * `--targets bare,g4f` (only these targets).
+ * `--targets floor,before,g4f` (only these targets). `--only soak --minutes N` (default 5) and
+ * `--only streams --streams N` (default 1000) run only when asked for.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllChildrenNow, PROJECT_ROOT } from './child-process.js';
-import { SCENARIOS, TARGET_NAMES, runGatewayBench, scenarioKey, type TargetName } from './gateway.js';
+import { SCENARIOS, TARGET_NAMES, runGatewayBench, type TargetName } from './gateway.js';
+import { runSoakBench, runStreamsBench } from './memory.js';
 import { runProfile } from './profile.js';
 import { renderReport } from './report.js';
 
@@ -22,19 +26,26 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
     'g4f-node-args': { type: 'string' },
+    'before-node-args': { type: 'string' },
+    'before-commit': { type: 'string' },
+    'g4f-root': { type: 'string' },
+    minutes: { type: 'string' },
+    streams: { type: 'string' },
     scenario: { type: 'string', multiple: true },
     targets: { type: 'string' },
   },
   strict: true,
 });
 
-const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream'] as const;
+const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream', 'soak', 'streams'] as const;
+/** Run only when asked for with --only. */
+const ON_REQUEST: readonly string[] = ['soak', 'streams'];
 type BenchName = (typeof BENCHES)[number];
 if (values.only !== undefined && !BENCHES.includes(values.only as BenchName)) {
   process.stderr.write(`--only must be one of ${BENCHES.join(', ')}\n`);
   process.exit(2);
 }
-const selected = (name: BenchName): boolean => values.only === undefined || values.only === name;
+const selected = (name: BenchName): boolean => (values.only === undefined && !ON_REQUEST.includes(name)) || values.only === name;
 const log = (line: string): void => {
   process.stderr.write(`[bench] ${line}\n`);
 };
@@ -59,7 +70,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function runGateway(): Promise<void> {
   const durationSeconds = positive(values.duration, '--duration');
   const rounds = positive(values.rounds, '--rounds');
-  const scenarioKeys = SCENARIOS.map(scenarioKey);
+  const scenarioKeys = SCENARIOS.map((scenario) => scenario.key);
   for (const key of values.scenario ?? []) {
     if (!scenarioKeys.includes(key)) {
       process.stderr.write(`--scenario must be one of ${scenarioKeys.join(', ')}\n`);
@@ -81,6 +92,9 @@ async function runGateway(): Promise<void> {
     ...(durationSeconds === undefined ? {} : { durationSeconds }),
     ...(rounds === undefined ? {} : { rounds: Math.round(rounds) }),
     ...(values['g4f-node-args'] === undefined ? {} : { g4fNodeArgs: values['g4f-node-args'].split(/\s+/).filter((arg) => arg !== '') }),
+    ...(values['before-node-args'] === undefined ? {} : { beforeNodeArgs: values['before-node-args'].split(/\s+/).filter((arg) => arg !== '') }),
+    ...(values['before-commit'] === undefined ? {} : { beforeCommit: values['before-commit'] }),
+    ...(values['g4f-root'] === undefined ? {} : { g4fRoot: values['g4f-root'] }),
   };
   if (values.profile) {
     process.stdout.write(`${await runProfile(options)}\n`);
@@ -122,6 +136,20 @@ const steps: Array<[BenchName, () => Promise<void>]> = [
   ['import', () => runOptional('import-memory.ts', 'runImportMemoryBench')],
   ['tokens', () => runOptional('token-count.ts', 'runTokenCountBench')],
   ['upstream', () => runOptional('upstream-limits.ts', 'runUpstreamLimitsBench')],
+  [
+    'soak',
+    async () => {
+      const minutes = positive(values.minutes, '--minutes');
+      await runSoakBench({ log, ...(minutes === undefined ? {} : { minutes }) });
+    },
+  ],
+  [
+    'streams',
+    async () => {
+      const streams = positive(values.streams, '--streams');
+      await runStreamsBench({ log, ...(streams === undefined ? {} : { streams: Math.round(streams) }) });
+    },
+  ],
 ];
 for (const [name, step] of steps) {
   if (!selected(name)) continue;

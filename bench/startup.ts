@@ -4,8 +4,8 @@
  * - `g4f ask`: spawn until the upstream emulator has received the request.
  * N runs each after warm-up runs; median, p90 and the ratio to bare Node's median.
  * Needs the build (`npm run build`). Run alone: `node --import tsx bench/startup.ts [--runs N]`;
- * `--compare` adds the unbundled tsc output (`node dist/cli/main.js`) run by run beside the
- * bundle, `--entry FILE` (repeatable) any other entry script.
+ * `--compare` adds the tsc output run directly (`node dist/cli/main.js`, without bin/g4f.js),
+ * `--entry FILE` (repeatable) any other entry script, e.g. the bin/g4f.js of another build.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

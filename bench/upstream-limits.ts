@@ -5,8 +5,8 @@
  * cut the upstream, keep its memory bounded and go on answering. And replies just under the body
  * and the answer limits, which must be answered: the defaults fit the server's heap.
  *
- * `g4f serve` as built (bin/g4f.js, dist/), with the heap flags the command gives it (package.json
- * `g4f.serveNodeOptions`), its config routing each case's model to one OpenAI-compatible provider:
+ * `g4f serve` as built (bin/g4f.js, dist/), with Node's default heap (G4F_BENCH_NODE_ARGS adds
+ * flags), its config routing each case's model to one OpenAI-compatible provider:
  * an upstream in this process that writes lazily, with backpressure, and counts what it could send.
  * Each case runs on a fresh server; its peak RSS is the process's VmHWM, reset before the request
  * (`/proc/<pid>/clear_refs`) and sampled while it runs, so a server that dies still has a figure.
@@ -177,9 +177,9 @@ async function startUpstream(): Promise<Upstream> {
 
 // The server: g4f serve as the command runs it.
 
+/** Extra node flags for `g4f serve` from G4F_BENCH_NODE_ARGS (none by default: it runs with Node's defaults). */
 function serveNodeArgs(): string[] {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { g4f?: { serveNodeOptions?: string } };
-  return (manifest.g4f?.serveNodeOptions ?? '').split(/\s+/).filter((flag) => flag !== '');
+  return (process.env.G4F_BENCH_NODE_ARGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
 function kib(pid: number, key: string): number {
@@ -213,8 +213,7 @@ function alive(serve: Serve): boolean {
 function startServe(workDir: string, configPath: string, nodeArgs: readonly string[]): Promise<Serve> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('G4F_') && key !== 'NODE_OPTIONS') env[key] = value;
-  // G4F_SERVE_CHILD: bin/g4f.js serves in this process instead of starting another with the flags.
-  Object.assign(env, { G4F_SERVE_CHILD: '1', G4F_CODE_CACHE: '0', G4F_CONFIG: configPath });
+  Object.assign(env, { G4F_CONFIG: configPath });
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', join(workDir, 'data'), '--log-format', 'json'], {
     cwd: workDir,
     env,
@@ -393,7 +392,7 @@ function markdownReport(result: UpstreamLimitsResult): string {
   return [
     '# Memory of the server under upstream replies without end',
     '',
-    `\`g4f serve\` as built (\`node ${result.nodeArgs.join(' ')} bin/g4f.js serve\`, the flags of package.json \`g4f.serveNodeOptions\`), Node ${process.version}, ` +
+    `\`g4f serve\` as built (\`node ${result.nodeArgs.join(' ')} bin/g4f.js serve\`), Node ${process.version}, ` +
       `${cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}; \`node --import tsx bench/upstream-limits.ts\` (or \`npm run bench -- --only upstream\`).`,
     '',
     `The default limits (src/core/settings.ts \`DEFAULT_LIMITS\`): a body read whole ${number(DEFAULT_LIMITS.bodyBytes)} bytes, one event ${number(DEFAULT_LIMITS.eventChars)} characters, ` +

@@ -11,11 +11,7 @@ import { EXIT } from './usage-error.js';
 
 watchStdout();
 
-/** Set by the bundle (scripts/build-cli.mjs); the tsc output reads package.json instead. */
-declare const __G4F_VERSION__: string | undefined;
-
 function readVersion(): string {
-  if (typeof __G4F_VERSION__ === 'string') return __G4F_VERSION__;
   try {
     const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
@@ -183,7 +179,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// No top-level await: the bundle is also built as a classic script (scripts/build-cli.mjs).
 void main(process.argv).then(async (code) => {
   await flushStdout();
   process.exit(code);

@@ -267,12 +267,6 @@ export interface Provider {
   readonly modelListing?: ModelListing;
   createCompletion(request: CompletionRequest, context: ProviderContext): AsyncIterable<Chunk>;
   /**
-   * Optional: the same chunks grouped as they arrived (one group per network
-   * read). Routing and the server use it when present: the request path then
-   * takes one async step per read instead of one per chunk.
-   */
-  createCompletionBatches?(request: CompletionRequest, context: ProviderContext): AsyncIterable<readonly Chunk[]>;
-  /**
    * Optional: embedding vectors of the request's inputs, one per input and in their order. A
    * provider without it makes no embeddings, whatever its `embeddings` capability says.
    */

@@ -5,7 +5,7 @@
  * and only while no text has been given to the caller.
  */
 import { ModelNotFoundError, isG4FError } from '../core/errors.js';
-import { flattenBatches } from '../core/batches.js';
+import { groupedChunks } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import { isOutputChunk } from '../core/messages.js';
 import { backoffDelay, sleep } from '../core/retry.js';
@@ -26,8 +26,7 @@ export const Lockchat: Provider = {
   kind: 'builtin',
   // Text in, text out, as the seed describes: no tools, images, structured output or reasoning.
   capabilities: {},
-  createCompletion: (request, context) => flattenBatches(lockchatBatches(request, context)),
-  createCompletionBatches: lockchatBatches,
+  createCompletion: (request, context) => groupedChunks(() => lockchatBatches(request, context)),
 };
 
 async function* lockchatBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {

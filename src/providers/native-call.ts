@@ -5,7 +5,7 @@
  * each read's stream parts yielded as one batch. The protocol supplies only its decoder and a
  * reader of its items.
  */
-import { flattenBatches } from '../core/batches.js';
+import { groupedChunks } from '../core/batches.js';
 import { redactSecrets, type G4FError } from '../core/errors.js';
 import { createCallGuard, joinUrl, post, readErrorBody, secretHeaderValues, urlSecrets, type CallGuard } from '../core/http.js';
 import { isOutputChunk } from '../core/messages.js';
@@ -190,8 +190,7 @@ export function nativeProvider(
     capabilities: { ...defaults.capabilities, ...spec.capabilities },
     ...(spec.modelCapabilities === undefined ? {} : { modelCapabilities: spec.modelCapabilities }),
     ...(spec.apiKeyEnv === undefined ? {} : { apiKeyEnv: spec.apiKeyEnv }),
-    createCompletion: (request, context) => flattenBatches(withHeaders(request, context)),
-    createCompletionBatches: withHeaders,
+    createCompletion: (request, context) => groupedChunks(() => withHeaders(request, context)),
   };
   return provider;
 }

@@ -2,7 +2,7 @@
  * Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp, LM Studio,
  * hosted APIs, Mishalsgpt): a provider that is configuration only.
  */
-import { flattenBatches } from '../core/batches.js';
+import { groupedChunks } from '../core/batches.js';
 import { createCallGuard, joinUrl, post, secretHeaderValues, urlSecrets } from '../core/http.js';
 import { ALL_CAPABILITIES, capabilitiesOf } from '../core/messages.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
@@ -45,7 +45,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   const sendStreamFalse = spec.sendStreamFalse ?? true;
   const embeddingsPath = spec.embeddingsPath ?? path.replace(/\/chat\/completions$/, '') + '/embeddings';
 
-  async function* createCompletionBatches(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
+  async function* readCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
     const payload: Record<string, unknown> = { model: request.model };
     const temperature = request.temperature ?? spec.defaultTemperature;
     if (temperature !== undefined) payload.temperature = temperature;
@@ -87,8 +87,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     capabilities: spec.capabilities ?? ALL_CAPABILITIES,
     ...(spec.modelCapabilities === undefined ? {} : { modelCapabilities: spec.modelCapabilities }),
     ...(spec.listModels === true ? { modelListing: openAIModelListing(name, path, spec.headers, spec.modelRefreshMs) } : {}),
-    createCompletion: (request, context) => flattenBatches(createCompletionBatches(request, context)),
-    createCompletionBatches,
+    createCompletion: (request, context) => groupedChunks(() => readCompletion(request, context)),
     // Served for the models whose `embeddings` capability is on (every model, unless configured off).
     createEmbeddings: (request, context) => callEmbeddings({ provider: name, path: embeddingsPath, headers: spec.headers }, request, context),
   };

@@ -18,7 +18,7 @@ import {
   type ProviderAttempt,
   type ProviderHttpError,
 } from '../core/errors.js';
-import { flattenBatches, singleChunkBatches } from '../core/batches.js';
+import { chunkGroupsOf, flattenBatches } from '../core/batches.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { createRuntime, type Runtime } from '../core/runtime.js';
 import { DEFAULT_LIMITS, stripUndefined, type Loose } from '../core/settings.js';
@@ -225,8 +225,7 @@ export function createRouter(options: RouterOptions = {}): Router {
         let answered = 0;
         state.exchanges++;
         try {
-          const batches =
-            provider.createCompletionBatches?.(upstream, context) ?? singleChunkBatches(provider.createCompletion(upstream, context));
+          const batches = chunkGroupsOf(provider.createCompletion(upstream, context));
           for await (const batch of batches) {
             for (const chunk of batch) {
               if (chunk.type === 'text-delta' || chunk.type === 'reasoning-delta') answered += chunk.text.length;
