@@ -36,6 +36,18 @@ const MALFORMED: ReadonlyArray<[string, unknown]> = [
   ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }],
   ['messages.0.content.0.content.0', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document' }] }] }] }],
   ['messages.0.content.0.is_error', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', is_error: 'yes' }] }] }],
+  ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_none', content: 'x' }] }] }],
+  [
+    'messages.2.content.1.tool_use_id',
+    {
+      ...BASE,
+      messages: [
+        ...USER,
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: 'rain' }] },
+      ],
+    },
+  ],
   ['messages.1.content.0.input', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'get_weather', input: [1] }] }] }],
   ['messages.1.content.0.id', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', name: 'get_weather', input: {} }] }] }],
   ['messages.1.content.0', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] }] }],
