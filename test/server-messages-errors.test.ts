@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Anthropic, { AuthenticationError } from '@anthropic-ai/sdk';
+import Anthropic, { AuthenticationError, InternalServerError } from '@anthropic-ai/sdk';
 import { anthropicError, countOf, events, postMessages, WEATHER_TOOL } from './messages-helpers.js';
 import { postChat, send, startFixture, type Fixture } from './server-fixture.js';
 
@@ -210,5 +210,31 @@ describe('messages door: API keys', () => {
     assert.ok((await byBearer.messages.countTokens({ model: 'test-model', messages: [{ role: 'user', content: 'x' }] })).input_tokens > 0);
     assert.equal((await postMessages(fixture.url, BASE, { 'x-api-key': 'key-one' })).status, 200, 'no anthropic-version needed');
     assert.ok(!JSON.stringify(fixture.logger.records).includes('key-one'));
+  });
+});
+
+describe('messages door: overloaded', () => {
+  test("every provider's circuit open: a 529 overloaded_error with Retry-After; the SDK raises an InternalServerError", async () => {
+    const fixture = await startFixture({}, { failureThreshold: 1, cooldownMs: 60_000 });
+    try {
+      fixture.alpha.enqueue({ status: 500 });
+      fixture.beta.enqueue({ status: 500 });
+      anthropicError(await postMessages(fixture.url, BASE), 502, 'api_error');
+      const asked = countOf(fixture);
+      const open = await postMessages(fixture.url, BASE);
+      const error = anthropicError(open, 529, 'overloaded_error');
+      assert.ok(Number(open.headers['retry-after']) > 0, `Retry-After: ${open.headers['retry-after']}`);
+      assert.ok(error.message.length > 0);
+      const client = new Anthropic({ baseURL: fixture.url, apiKey: 'unused', maxRetries: 0 });
+      await assert.rejects(client.messages.create({ model: 'test-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }), (thrown: unknown) => {
+        assert.ok(thrown instanceof InternalServerError);
+        assert.equal(thrown.status, 529);
+        assert.equal((thrown.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
+        return true;
+      });
+      assert.equal(countOf(fixture), asked, 'no request reached an open circuit');
+    } finally {
+      await fixture.close();
+    }
   });
 });
