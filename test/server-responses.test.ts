@@ -218,10 +218,10 @@ describe('the Responses API', () => {
       'response.output_item.done',
       'response.output_item.added',
       'response.function_call_arguments.delta',
-      'response.output_item.added',
-      'response.function_call_arguments.delta',
       'response.function_call_arguments.done',
       'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
       'response.function_call_arguments.done',
       'response.output_item.done',
       'response.completed',
@@ -471,11 +471,16 @@ describe('the Responses API', () => {
         assert.equal(raw.status, 200, raw.body);
         const events = parseEvents(raw.body);
         checkedNames(events);
-        // Every delta belongs to an item added before it and not done yet; each done item says what its deltas built.
+        // One item at a time, as OpenAI streams them: an item is added only once the one before it is done.
+        // Every delta belongs to the open item; each done item says what its deltas built.
         const open = new Map<number, { id: string; text: string }>();
         for (const { event, data } of events) {
           const index = data.output_index as number;
-          if (event === 'response.output_item.added') open.set(index, { id: (data.item as { id: string }).id, text: '' });
+          if (event === 'response.output_item.added') {
+            assert.equal(open.size, 0, `item ${index} added while item ${[...open.keys()].join()} is open`);
+            assert.equal((data.item as { arguments?: string }).arguments ?? '', '', 'a call is added with no arguments yet');
+            open.set(index, { id: (data.item as { id: string }).id, text: '' });
+          }
           else if (event.endsWith('.delta')) {
             assert.equal(open.get(index)?.id, data.item_id, `${event} of an open item`);
             (open.get(index) as { text: string }).text += String(data.delta);
