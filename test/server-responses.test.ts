@@ -427,6 +427,19 @@ describe('the Responses API', () => {
     ]);
   });
 
+  test('text.format json_object reaches the upstream as response_format json_object, streamed and not', async () => {
+    const whole = await client.responses.create({ model: 'test-model', input: 'answer in JSON', text: { format: { type: 'json_object' } }, max_output_tokens: 64, temperature: 0.2 });
+    assert.deepEqual(whole.text?.format, { type: 'json_object' });
+    let upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(upstream.response_format, { type: 'json_object' });
+    assert.equal(upstream.max_tokens, 64);
+    assert.equal(upstream.temperature, 0.2);
+    const streamed = await client.responses.stream({ model: 'test-model', input: 'answer in JSON', text: { format: { type: 'json_object' } } }).finalResponse();
+    assert.deepEqual(streamed.text?.format, { type: 'json_object' });
+    upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(upstream.response_format, { type: 'json_object' });
+  });
+
   test('a client that goes away cancels the upstream call', async () => {
     fixture.alpha.enqueue({ chunks: ['one ', 'two '], stallAfterChunks: 1 });
     const controller = new AbortController();
