@@ -128,6 +128,31 @@ describe('g4f chat in a terminal', () => {
     await screenShows(name, contains('EXITED 0'));
   });
 
+  test("the model's reasoning is shown dimmed, apart from the answer, and is not sent back as history", async () => {
+    openai.setDefaultPlan({ reasoning: 'weighing the options', chunks: ['The answer ', 'is 4.'] });
+    const name = await startChat();
+    await type(name, 'what is 2+2?');
+    await screenShows(name, contains('The answer is 4.'));
+    // -e keeps the escape sequences: the reasoning is in dim (SGR 2), the answer is not.
+    const shown = (await tmux('capture-pane', '-p', '-e', '-t', name)).split('\n');
+    const thought = shown.findIndex((line) => line.includes('weighing the options'));
+    const answer = shown.findIndex((line) => line.includes('The answer is 4.'));
+    assert.ok(thought !== -1 && answer > thought + 1, `the reasoning first, then a blank line, then the answer:\n${shown.join('\n')}`);
+    assert.match(shown[thought] as string, /\u001b\[[0-9;]*\b2m[^\u001b]*weighing the options/);
+    assert.equal((shown[answer - 1] as string).replace(/\u001b\[[0-9;]*m/g, '').trim(), '');
+    assert.doesNotMatch(shown[answer] as string, /\u001b\[[0-9;]*\b2m/);
+    openai.setDefaultPlan({});
+    await type(name, 'and 3+3?');
+    await screenShows(name, contains('Echo: and 3+3?'));
+    assert.deepEqual(bodyOf(openai, 1).messages, [
+      { role: 'user', content: 'what is 2+2?' },
+      { role: 'assistant', content: 'The answer is 4.' },
+      { role: 'user', content: 'and 3+3?' },
+    ]);
+    await type(name, '/exit');
+    await screenShows(name, contains('EXITED 0'));
+  });
+
   test('Ctrl-C during an answer stops it, aborts the upstream request and keeps the session', async () => {
     openai.setDefaultPlan({ chunks: ['Once upon ', 'a time ', 'there was ', 'a very long story'], chunkDelayMs: 3_000 });
     const name = await startChat();

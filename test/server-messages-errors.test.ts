@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Anthropic, { AuthenticationError } from '@anthropic-ai/sdk';
+import Anthropic, { AuthenticationError, InternalServerError } from '@anthropic-ai/sdk';
 import { anthropicError, countOf, events, postMessages, WEATHER_TOOL } from './messages-helpers.js';
 import { postChat, send, startFixture, type Fixture } from './server-fixture.js';
 
@@ -36,6 +36,18 @@ const MALFORMED: ReadonlyArray<[string, unknown]> = [
   ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }],
   ['messages.0.content.0.content.0', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document' }] }] }] }],
   ['messages.0.content.0.is_error', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', is_error: 'yes' }] }] }],
+  ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_none', content: 'x' }] }] }],
+  [
+    'messages.2.content.1.tool_use_id',
+    {
+      ...BASE,
+      messages: [
+        ...USER,
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: 'rain' }] },
+      ],
+    },
+  ],
   ['messages.1.content.0.input', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'get_weather', input: [1] }] }] }],
   ['messages.1.content.0.id', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', name: 'get_weather', input: {} }] }] }],
   ['messages.1.content.0', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] }] }],
@@ -198,5 +210,31 @@ describe('messages door: API keys', () => {
     assert.ok((await byBearer.messages.countTokens({ model: 'test-model', messages: [{ role: 'user', content: 'x' }] })).input_tokens > 0);
     assert.equal((await postMessages(fixture.url, BASE, { 'x-api-key': 'key-one' })).status, 200, 'no anthropic-version needed');
     assert.ok(!JSON.stringify(fixture.logger.records).includes('key-one'));
+  });
+});
+
+describe('messages door: overloaded', () => {
+  test("every provider's circuit open: a 529 overloaded_error with Retry-After; the SDK raises an InternalServerError", async () => {
+    const fixture = await startFixture({}, { failureThreshold: 1, cooldownMs: 60_000 });
+    try {
+      fixture.alpha.enqueue({ status: 500 });
+      fixture.beta.enqueue({ status: 500 });
+      anthropicError(await postMessages(fixture.url, BASE), 502, 'api_error');
+      const asked = countOf(fixture);
+      const open = await postMessages(fixture.url, BASE);
+      const error = anthropicError(open, 529, 'overloaded_error');
+      assert.ok(Number(open.headers['retry-after']) > 0, `Retry-After: ${open.headers['retry-after']}`);
+      assert.ok(error.message.length > 0);
+      const client = new Anthropic({ baseURL: fixture.url, apiKey: 'unused', maxRetries: 0 });
+      await assert.rejects(client.messages.create({ model: 'test-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }), (thrown: unknown) => {
+        assert.ok(thrown instanceof InternalServerError);
+        assert.equal(thrown.status, 529);
+        assert.equal((thrown.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
+        return true;
+      });
+      assert.equal(countOf(fixture), asked, 'no request reached an open circuit');
+    } finally {
+      await fixture.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import Anthropic, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from '@anthropic-ai/sdk';
 import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
 import {
+  HEAD,
   WEATHER_TOOL,
   chunk,
   countOf,
@@ -75,6 +76,32 @@ describe('messages door with the Anthropic SDK', () => {
     assert.equal(message.usage.input_tokens, 3 + 3 + countTokens('user') + countTokens('count me'));
     const counted = await client.messages.countTokens({ model: 'test-model', messages: [{ role: 'user', content: 'count me' }] });
     assert.equal(counted.input_tokens, message.usage.input_tokens, 'count_tokens counts as the answer does');
+  });
+
+  test('a stop sequence the upstream names (vLLM stop_reason, SGLang matched_stop) is stop_reason stop_sequence, whole and streamed', async () => {
+    const ask = { model: 'test-model', max_tokens: 50, stop_sequences: ['END', 'STOP'], messages: [{ role: 'user' as const, content: 'count' }] };
+    const wholeWith = (fields: Record<string, unknown>) => ({
+      status: 200,
+      contentType: 'application/json',
+      errorBody: JSON.stringify({ ...HEAD, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'one two' }, finish_reason: 'stop', ...fields }] }),
+    });
+    fixture.alpha.enqueue(wholeWith({ stop_reason: 'END' }));
+    const message = await client.messages.create(ask);
+    assert.equal(message.stop_reason, 'stop_sequence');
+    assert.equal(message.stop_sequence, 'END');
+    fixture.alpha.enqueue(wholeWith({ matched_stop: 'STOP' }));
+    assert.equal((await client.messages.create(ask)).stop_sequence, 'STOP');
+    // A token id (the end-of-sequence token) is no stop sequence.
+    fixture.alpha.enqueue(wholeWith({ stop_reason: 128001 }));
+    const byToken = await client.messages.create(ask);
+    assert.equal(byToken.stop_reason, 'end_turn');
+    assert.equal(byToken.stop_sequence, null);
+
+    fixture.alpha.enqueue(streamed([chunk({ role: 'assistant', content: 'one ' }), chunk({ content: 'two' }), { ...HEAD, choices: [{ index: 0, delta: {}, finish_reason: 'stop', stop_reason: 'END' }] }]));
+    const final = await client.messages.stream(ask).finalMessage();
+    assert.equal(final.stop_reason, 'stop_sequence');
+    assert.equal(final.stop_sequence, 'END');
+    assert.deepEqual(final.content, [{ type: 'text', text: 'one two' }]);
   });
 
   test('messages.stream: finalMessage, and the events in order, one block per run', async () => {

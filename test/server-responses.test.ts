@@ -218,10 +218,10 @@ describe('the Responses API', () => {
       'response.output_item.done',
       'response.output_item.added',
       'response.function_call_arguments.delta',
-      'response.output_item.added',
-      'response.function_call_arguments.delta',
       'response.function_call_arguments.done',
       'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
       'response.function_call_arguments.done',
       'response.output_item.done',
       'response.completed',
@@ -427,6 +427,19 @@ describe('the Responses API', () => {
     ]);
   });
 
+  test('text.format json_object reaches the upstream as response_format json_object, streamed and not', async () => {
+    const whole = await client.responses.create({ model: 'test-model', input: 'answer in JSON', text: { format: { type: 'json_object' } }, max_output_tokens: 64, temperature: 0.2 });
+    assert.deepEqual(whole.text?.format, { type: 'json_object' });
+    let upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(upstream.response_format, { type: 'json_object' });
+    assert.equal(upstream.max_tokens, 64);
+    assert.equal(upstream.temperature, 0.2);
+    const streamed = await client.responses.stream({ model: 'test-model', input: 'answer in JSON', text: { format: { type: 'json_object' } } }).finalResponse();
+    assert.deepEqual(streamed.text?.format, { type: 'json_object' });
+    upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(upstream.response_format, { type: 'json_object' });
+  });
+
   test('a client that goes away cancels the upstream call', async () => {
     fixture.alpha.enqueue({ chunks: ['one ', 'two '], stallAfterChunks: 1 });
     const controller = new AbortController();
@@ -471,11 +484,16 @@ describe('the Responses API', () => {
         assert.equal(raw.status, 200, raw.body);
         const events = parseEvents(raw.body);
         checkedNames(events);
-        // Every delta belongs to an item added before it and not done yet; each done item says what its deltas built.
+        // One item at a time, as OpenAI streams them: an item is added only once the one before it is done.
+        // Every delta belongs to the open item; each done item says what its deltas built.
         const open = new Map<number, { id: string; text: string }>();
         for (const { event, data } of events) {
           const index = data.output_index as number;
-          if (event === 'response.output_item.added') open.set(index, { id: (data.item as { id: string }).id, text: '' });
+          if (event === 'response.output_item.added') {
+            assert.equal(open.size, 0, `item ${index} added while item ${[...open.keys()].join()} is open`);
+            assert.equal((data.item as { arguments?: string }).arguments ?? '', '', 'a call is added with no arguments yet');
+            open.set(index, { id: (data.item as { id: string }).id, text: '' });
+          }
           else if (event.endsWith('.delta')) {
             assert.equal(open.get(index)?.id, data.item_id, `${event} of an open item`);
             (open.get(index) as { text: string }).text += String(data.delta);

@@ -232,7 +232,8 @@ export type Chunk =
   /** OpenAI's `logprobs` object of one event (`{content: [...]}`). */
   | { type: 'logprobs'; logprobs: unknown; choice?: number }
   | { type: 'usage'; usage: Usage }
-  | { type: 'finish'; reason: FinishReason; choice?: number };
+  /** `stopSequence`: the stop sequence that ended the answer, when the upstream says which (vLLM's `stop_reason`). */
+  | { type: 'finish'; reason: FinishReason; stopSequence?: string; choice?: number };
 
 /**
  * An upstream that lists its models (`"models": "auto"`): routing asks it again once a listing is

@@ -222,6 +222,10 @@ interface WireChoice {
   message?: WireMessage | null;
   logprobs?: unknown;
   finish_reason?: unknown;
+  /** vLLM: the stop string (or token id) that ended the answer. */
+  stop_reason?: unknown;
+  /** SGLang: the same, under its own name. */
+  matched_stop?: unknown;
 }
 
 interface WireEvent {
@@ -294,7 +298,13 @@ function choiceChunks(value: WireChoice, position: number, whole: boolean, into:
     }
   }
   if (value.logprobs !== undefined && value.logprobs !== null) into.push(withChoice({ type: 'logprobs', logprobs: value.logprobs }, choice));
-  if (typeof value.finish_reason === 'string') into.push(withChoice({ type: 'finish', reason: value.finish_reason as FinishReason }, choice));
+  if (typeof value.finish_reason === 'string') {
+    const finish: Extract<Chunk, { type: 'finish' }> = { type: 'finish', reason: value.finish_reason as FinishReason };
+    // Which stop sequence ended the answer, from the servers that say (a token id is not one).
+    const matched = typeof value.stop_reason === 'string' ? value.stop_reason : value.matched_stop;
+    if (value.finish_reason === 'stop' && typeof matched === 'string' && matched !== '') finish.stopSequence = matched;
+    into.push(withChoice(finish, choice));
+  }
 }
 
 /** Chunks of one streamed `chat.completion.chunk` event: every choice's text, reasoning, tool calls, logprobs and finish. */

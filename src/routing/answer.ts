@@ -15,6 +15,7 @@ interface ChoiceState {
   signature: string | undefined;
   tools: ReturnType<typeof createToolCallCollector> | undefined;
   finishReason: FinishReason | undefined;
+  stopSequence: string | undefined;
   logprobs: unknown[] | undefined;
 }
 
@@ -24,7 +25,7 @@ export function createAnswerCollector(): AnswerCollector {
   function stateOf(index = 0): ChoiceState {
     let state = states[index];
     if (state === undefined) {
-      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, logprobs: undefined };
+      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, stopSequence: undefined, logprobs: undefined };
       states[index] = state;
     }
     return state;
@@ -54,9 +55,12 @@ export function createAnswerCollector(): AnswerCollector {
         case 'usage':
           usage = chunk.usage;
           break;
-        case 'finish':
-          stateOf(chunk.choice).finishReason = chunk.reason;
+        case 'finish': {
+          const state = stateOf(chunk.choice);
+          state.finishReason = chunk.reason;
+          state.stopSequence = chunk.stopSequence;
           break;
+        }
       }
     },
     choices() {
@@ -72,6 +76,7 @@ export function createAnswerCollector(): AnswerCollector {
         if (state.signature !== undefined) choice.reasoningSignature = state.signature;
         if (toolCalls !== undefined && toolCalls.length > 0) choice.toolCalls = toolCalls;
         if (state.logprobs !== undefined) choice.logprobs = state.logprobs;
+        if (state.stopSequence !== undefined && finishReason === 'stop') choice.stopSequence = state.stopSequence;
         choices.push(choice);
       }
       return choices;

@@ -78,6 +78,8 @@ export interface ChoiceResult {
   reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
+  /** The stop sequence that ended the answer, when the upstream said which. */
+  stopSequence?: string;
   /** OpenAI's logprobs content entries, when asked for and given. */
   logprobs?: unknown[];
 }

@@ -8,14 +8,15 @@ import { RAW_ARGUMENTS_FIELD } from './content.js';
 
 /**
  * The stop reason of a finish reason: a turn with tool calls is `tool_use`; `length` is
- * `max_tokens`; a content filter is `refusal`; anything else `end_turn`. OpenAI-compatible
- * upstreams do not say whether a stop sequence ended the answer, so `stop_sequence` is never
- * reported.
+ * `max_tokens`; a content filter is `refusal`; a stop sequence the upstream named is
+ * `stop_sequence`; anything else `end_turn`. Most OpenAI-compatible upstreams do not say whether
+ * a stop sequence ended the answer (vLLM and SGLang do); without that it is `end_turn`.
  */
-export function stopReason(finish: FinishReason, hasCalls: boolean): string {
+export function stopReason(finish: FinishReason, hasCalls: boolean, stopSequence?: string): string {
   if (finish === 'length') return 'max_tokens';
   if (finish === 'content_filter') return 'refusal';
   if (hasCalls || finish === 'tool_calls') return 'tool_use';
+  if (finish === 'stop' && stopSequence !== undefined) return 'stop_sequence';
   return 'end_turn';
 }
 

@@ -47,8 +47,8 @@ export async function wholeMessage(response: ServerResponse, parsed: ParsedMessa
     role: 'assistant',
     model: result.model,
     content,
-    stop_reason: stopReason(choice?.finishReason ?? result.finishReason, calls.length > 0),
-    stop_sequence: null,
+    stop_reason: stopReason(choice?.finishReason ?? result.finishReason, calls.length > 0, choice?.stopSequence),
+    stop_sequence: calls.length === 0 ? (choice?.stopSequence ?? null) : null,
     usage: wireUsage(inputTokens, outputTokens),
   });
   if (response.destroyed) return;

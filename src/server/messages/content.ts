@@ -119,7 +119,7 @@ function toolResultContent(value: unknown, param: string, limits: ContentLimits,
  * after the assistant's calls); images inside tool results follow in a user message of their own;
  * then the turn's own text and images.
  */
-function userMessages(content: unknown, param: string, limits: ContentLimits, found: ContentFound): ChatMessage[] {
+function userMessages(content: unknown, param: string, limits: ContentLimits, found: ContentFound, callIds: ReadonlySet<string>): ChatMessage[] {
   if (typeof content === 'string') return [{ role: 'user', content }];
   if (!Array.isArray(content)) throw invalid(param, `expected a string or a list of content blocks, got ${typeName(content)}`);
   if (content.length === 0) throw invalid(param, 'must contain at least one content block');
@@ -142,6 +142,7 @@ function userMessages(content: unknown, param: string, limits: ContentLimits, fo
         if (typeof id !== 'string' || id === '') throw invalid(`${at}.tool_use_id`, 'is required: the id of the tool_use block this result answers');
         if (block.is_error !== undefined && block.is_error !== null && typeof block.is_error !== 'boolean') throw invalid(`${at}.is_error`, 'expected a boolean');
         const result = toolResultContent(block.content, `${at}.content`, limits, found);
+        if (!callIds.has(id)) throw invalid(`${at}.tool_use_id`, `"${id}" answers no tool_use block of an earlier assistant message`);
         // OpenAI's tool messages have no error flag: the model reads it in the text.
         const text = block.is_error === true ? `Error: ${result.text}` : result.text;
         tools.push({ role: 'tool', toolCallId: id, content: text });
@@ -217,6 +218,8 @@ export function parseMessages(list: unknown, limits: ContentLimits, found: Conte
   if (!Array.isArray(list)) throw invalid('messages', `expected a list of messages, got ${typeName(list)}`);
   if (list.length === 0) throw invalid('messages', 'must contain at least one message');
   const messages: ChatMessage[] = [];
+  // The ids of the tool_use blocks so far: a tool_result must answer one of them.
+  const callIds = new Set<string>();
   list.forEach((item: unknown, index) => {
     const at = `messages.${index}`;
     if (!isRecord(item)) throw invalid(at, `expected a message object, got ${typeName(item)}`);
@@ -224,11 +227,14 @@ export function parseMessages(list: unknown, limits: ContentLimits, found: Conte
     if (content === undefined || content === null) throw invalid(`${at}.content`, 'Field required');
     switch (item.role) {
       case 'user':
-        messages.push(...userMessages(content, `${at}.content`, limits, found));
+        messages.push(...userMessages(content, `${at}.content`, limits, found, callIds));
         return;
-      case 'assistant':
-        messages.push(assistantMessage(content, `${at}.content`));
+      case 'assistant': {
+        const message = assistantMessage(content, `${at}.content`);
+        if (message.role === 'assistant') for (const call of message.toolCalls ?? []) callIds.add(call.id);
+        messages.push(message);
         return;
+      }
       case 'system': {
         messages.push({ role: 'system', content: parseSystem(content, `${at}.content`) ?? '' });
         return;

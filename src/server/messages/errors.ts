@@ -35,7 +35,6 @@ export function anthropicErrorType(status: number): string {
       return 'request_too_large';
     case 429:
       return 'rate_limit_error';
-    case 503:
     case 529:
       return 'overloaded_error';
     default:
@@ -45,15 +44,20 @@ export function anthropicErrorType(status: number): string {
 
 const KEY_HINT = 'Missing or invalid API key: send it in the x-api-key header (or as Authorization: Bearer <key>).';
 
-/** Maps any thrown value to the status, Anthropic body and headers to answer with. */
+/**
+ * Maps any thrown value to the status, Anthropic body and headers to answer with. A 503 (every
+ * circuit open, the server shutting down) is Anthropic's 529 overloaded_error, the status its
+ * clients know to wait and retry on.
+ */
 export function toAnthropicError(error: unknown, requestId?: string): AnthropicError {
   const mapped = toOpenAIError(error);
+  const status = mapped.status === 503 ? 529 : mapped.status;
   const source = mapped.body.error;
   const message = source.code === 'invalid_api_key' ? KEY_HINT : source.message;
-  const body: AnthropicErrorBody = { type: 'error', error: { type: anthropicErrorType(mapped.status), message } };
+  const body: AnthropicErrorBody = { type: 'error', error: { type: anthropicErrorType(status), message } };
   if (source.attempts !== undefined) body.error.attempts = source.attempts;
   if (requestId !== undefined) body.request_id = requestId;
-  const answer: AnthropicError = { status: mapped.status, body };
+  const answer: AnthropicError = { status, body };
   if (mapped.headers !== undefined) answer.headers = mapped.headers;
   return answer;
 }

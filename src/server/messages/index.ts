@@ -4,6 +4,7 @@
  * {@link toAnthropicError}; the rest of the door (parsing, the answer, the stream) is internal.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Provider } from '../../core/spec.js';
 import type { RouteRequest, Router } from '../../routing/types.js';
 import { readJsonBodySized, tooLarge } from '../body.js';
 import type { ChatOutcome } from '../chat-completions.js';
@@ -80,9 +81,44 @@ function sendJson(response: ServerResponse, headers: Record<string, string>, val
   response.end(body);
 }
 
+/**
+ * `top_k` to every provider of the model in its own protocol's words: an OpenAI-compatible
+ * upstream reads it from the request body (`extraBody`, set by the parser); the native
+ * protocols take it through their provider options (Anthropic's `top_k`, Ollama's
+ * `options.top_k`, Gemini's `generationConfig.topK`).
+ */
+async function sendTopK(request: RouteRequest, router: Router): Promise<void> {
+  const topK = request.extraBody?.top_k;
+  if (topK === undefined) return;
+  let providers: readonly Provider[];
+  try {
+    providers = router.resolve(request.model, request.provider).providers;
+  } catch {
+    // Perhaps a model an upstream lists and that is not listed yet: ask the listings once.
+    await router.refreshModels();
+    try {
+      providers = router.resolve(request.model, request.provider).providers;
+    } catch {
+      return; // routing answers the unknown model itself
+    }
+  }
+  for (const provider of providers) {
+    const own =
+      provider.kind === 'anthropic'
+        ? { top_k: topK }
+        : provider.kind === 'ollama'
+          ? { options: { top_k: topK } }
+          : provider.kind === 'gemini'
+            ? { generationConfig: { topK } }
+            : undefined;
+    if (own !== undefined) (request.providerOptions ??= {})[provider.name] = own;
+  }
+}
+
 /** `POST /v1/messages`: a routed answer as one `message`, or as Anthropic's stream events. */
 export async function handleMessages(request: IncomingMessage, response: ServerResponse, context: MessagesRouteContext, state: MessagesState): Promise<void> {
   const parsed = await readRequest(request, response, context, false);
+  await sendTopK(parsed.request, context.router);
   if (context.healthExempt?.(parsed.request.messages) === true) parsed.request.healthExempt = true;
   if (context.logMessages) state.messages = parsed.request.messages;
   state.model = parsed.model;

@@ -215,7 +215,8 @@ export function parseMessagesRequest(body: unknown, options: MessagesRequestOpti
   if (present(body.top_k)) {
     const topK = body.top_k;
     if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 0) throw invalid('top_k', 'expected an integer of at least 0');
-    // No contract field: an OpenAI-compatible upstream (vLLM, llama.cpp...) receives it as top_k.
+    // No contract field: an OpenAI-compatible upstream (vLLM, llama.cpp...) receives it as top_k;
+    // the door hands it to native providers through their provider options (index.ts).
     (extra ??= {}).top_k = topK;
   }
   // Anthropic's answer always has usage: the upstream's own count, when it gives one.

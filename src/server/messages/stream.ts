@@ -42,6 +42,7 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
   let open: BlockKind | undefined;
   let blocks = 0;
   let finish: FinishReason = 'stop';
+  let stopSequence: string | undefined;
   let usage: Usage | undefined;
   let produced = '';
   // Events of one upstream read leave in one write.
@@ -95,7 +96,10 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
           usage = chunk.usage;
           break;
         case 'finish':
-          if ((chunk.choice ?? 0) === 0) finish = chunk.reason;
+          if ((chunk.choice ?? 0) === 0) {
+            finish = chunk.reason;
+            stopSequence = chunk.stopSequence;
+          }
           break;
         case 'logprobs':
           break;
@@ -155,7 +159,8 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
     const inputTokens = usage?.promptTokens ?? (await localInput);
     const outputTokens = usage?.completionTokens ?? (await countOutputTokens(produced));
     outcome.usage = { promptTokens: inputTokens, completionTokens: outputTokens, totalTokens: inputTokens + outputTokens };
-    const delta = { stop_reason: stopReason(finish, madeCalls.length > 0), stop_sequence: null };
+    const reason = stopReason(finish, madeCalls.length > 0, stopSequence);
+    const delta = { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? (stopSequence as string) : null };
     send(event('message_delta', JSON.stringify({ type: 'message_delta', delta, usage: { input_tokens: inputTokens, output_tokens: outputTokens } })));
     const tail = writer.take() + event('message_stop', '{"type":"message_stop"}');
     if (!response.destroyed) response.end(tail);

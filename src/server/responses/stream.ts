@@ -7,7 +7,7 @@
  *     a message:   response.content_part.added, response.output_text.delta..., response.output_text.done, response.content_part.done
  *     reasoning:   response.reasoning_summary_part.added, response.reasoning_summary_text.delta..., .done, response.reasoning_summary_part.done
  *     a call:      response.function_call_arguments.delta..., response.function_call_arguments.done
- *   and response.output_item.done;
+ *   and response.output_item.done, before the next item is added (one item at a time);
  *   last response.completed (response.incomplete when the answer was cut by max_output_tokens),
  *   or, when the answer fails after it started, an `error` event and response.failed.
  *
@@ -72,7 +72,8 @@ interface OpenText {
 
 interface OpenCall {
   item: FunctionCallItem;
-  outputIndex: number;
+  /** Undefined while the call is held back (not announced yet). */
+  outputIndex?: number;
 }
 
 export async function streamResponse(response: ServerResponse, context: ResponseRunContext, outcome: ChatOutcome): Promise<void> {
@@ -86,7 +87,9 @@ export async function streamResponse(response: ServerResponse, context: Response
   let usage: Usage | undefined;
   let openText: OpenText | undefined;
   // Calls stay open until another kind of output comes or the answer ends: an upstream may
-  // interleave the fragments of parallel calls.
+  // interleave the fragments of parallel calls. As OpenAI does, one item streams at a time: the
+  // first call streams as it comes; the calls after it are held back and follow it whole, each
+  // added, its arguments in one delta, and done, before the next (by upstream index order).
   const openCalls = new Map<number, OpenCall>();
 
   // Events of one upstream read leave in one write.
@@ -125,9 +128,18 @@ export async function streamResponse(response: ServerResponse, context: Response
   };
 
   const closeCalls = (status: ItemStatus): void => {
-    const calls = [...openCalls.values()].sort((a, b) => a.outputIndex - b.outputIndex);
+    const calls = [...openCalls.entries()].sort(([a, first], [b, second]) => (first.outputIndex ?? Infinity) - (second.outputIndex ?? Infinity) || a - b);
     openCalls.clear();
-    for (const { item, outputIndex } of calls) {
+    for (const [, call] of calls) {
+      const { item } = call;
+      let outputIndex = call.outputIndex;
+      if (outputIndex === undefined) {
+        const { arguments: text } = item;
+        item.arguments = '';
+        outputIndex = addItem(item);
+        item.arguments = text;
+        if (text !== '') emit('response.function_call_arguments.delta', { item_id: item.id, output_index: outputIndex, delta: text });
+      }
       emit('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
       item.status = status;
       emit('response.output_item.done', { output_index: outputIndex, item });
@@ -196,14 +208,17 @@ export async function streamResponse(response: ServerResponse, context: Response
               call_id: chunk.id ?? newId('call'),
               name: chunk.name ?? '',
             };
-            call = { item, outputIndex: addItem(item) };
+            // Only the first open call streams; the others wait for it (closeCalls).
+            call = openCalls.size === 0 ? { item, outputIndex: addItem(item) } : { item };
             openCalls.set(chunk.index, call);
           } else if (call.item.name === '' && chunk.name !== undefined) {
             call.item.name = chunk.name;
           }
           if (chunk.argumentsDelta !== '') {
             call.item.arguments += chunk.argumentsDelta;
-            emit('response.function_call_arguments.delta', { item_id: call.item.id, output_index: call.outputIndex, delta: chunk.argumentsDelta });
+            if (call.outputIndex !== undefined) {
+              emit('response.function_call_arguments.delta', { item_id: call.item.id, output_index: call.outputIndex, delta: chunk.argumentsDelta });
+            }
           }
           break;
         }
