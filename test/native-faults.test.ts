@@ -71,6 +71,18 @@ suite('anthropic', createAnthropicProvider(spec('FaultAnthropic', ['claude-test'
     assert.equal(error.retryable, true);
     assert.match(error.message, /overloaded_error: Overloaded/);
   });
+  for (const stream of [true, false]) {
+    test(`stop_reason stop_sequence: the finish part names the sequence (${stream ? 'streamed' : 'whole'})`, async () => {
+      emulator().enqueue({ chunks: ['one', ' two'], finishReason: 'stop_sequence', stopSequence: 'END' });
+      const provider = createAnthropicProvider(spec('FaultAnthropic', ['claude-test']));
+      const chunks: Chunk[] = [];
+      for await (const chunk of provider.createCompletion({ model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }], stream }, runtime.context(provider))) chunks.push(chunk);
+      assert.deepEqual(
+        chunks.filter((chunk) => chunk.type === 'finish'),
+        [{ type: 'finish', reason: 'stop', stopSequence: 'END' }],
+      );
+    });
+  }
 });
 
 suite('gemini', createGeminiProvider(spec('FaultGemini', ['gemini-test'])), 'gemini-test', (emulator) => {

@@ -66,7 +66,7 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     if (answer.reasoning.length > 0) content.push({ type: 'thinking', thinking: answer.reasoning.join(''), signature: 'sig-emu' });
     if (answer.text.length > 0) content.push({ type: 'text', text: answer.text.join('') });
     for (const call of answer.calls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: JSON.parse(call.arguments) as unknown });
-    const whole = { ...message, content, stop_reason: stopReason, stop_sequence: null, ...(usage === undefined ? {} : { usage }) };
+    const whole = { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, ...(usage === undefined ? {} : { usage }) };
     return wholeScript(plan.status ?? 200, 'application/json', JSON.stringify(whole), plan);
   }
   const head =
@@ -97,7 +97,7 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     );
   }
   const tail =
-    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage?.output_tokens ?? 0 } }) + event('message_stop', {});
+    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: usage?.output_tokens ?? 0 } }) + event('message_stop', {});
   return streamScript(plan, SSE, { head, ...groupEvents(events, tail) }, {
     malformed: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":\n\n',
     errorEvent: `event: error\ndata: ${errorJson(plan.errorType ?? 'overloaded_error', plan.errorMessage ?? 'Overloaded')}\n\n`,

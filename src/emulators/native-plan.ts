@@ -48,6 +48,8 @@ export interface NativePlan {
    * stop, or the tool-use one when there are calls.
    */
   finishReason?: string;
+  /** Anthropic: the `stop_sequence` that ended the answer (with `finishReason: 'stop_sequence'`). */
+  stopSequence?: string;
   /** Token counts; `false` for none. Default: words of the prompt and of the answer. */
   usage?: { input: number; output: number } | false;
   /** The model named in answers (default: the requested one). */

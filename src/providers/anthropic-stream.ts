@@ -7,7 +7,7 @@
 import { StreamParseError, truncate } from '../core/errors.js';
 import type { ServerSentEvent } from '../core/sse.js';
 import type { Chunk } from '../core/spec.js';
-import { anthropicError, finishReasonOf, promptTokens } from './anthropic-wire.js';
+import { anthropicError, finishOf, promptTokens } from './anthropic-wire.js';
 import { isObject, parseJsonBody, usageOf } from './native-wire.js';
 
 interface OpenBlock {
@@ -87,10 +87,10 @@ export function createAnthropicEventReader(provider: string): {
           const usage = isObject(event.usage) ? event.usage : {};
           prompt = promptTokens(usage) ?? prompt;
           if (usage.output_tokens !== undefined) output = usage.output_tokens;
-          const reason = finishReasonOf(delta.stop_reason);
-          if (reason !== undefined && !finished) {
+          const finish = finishOf(delta.stop_reason, delta.stop_sequence);
+          if (finish !== undefined && !finished) {
             finished = true;
-            into.push({ type: 'finish', reason });
+            into.push(finish);
           }
           break;
         }

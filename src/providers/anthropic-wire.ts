@@ -177,6 +177,15 @@ export function finishReasonOf(stopReason: unknown): FinishReason | undefined {
   return typeof stopReason === 'string' ? (STOP_REASONS[stopReason] ?? stopReason) : undefined;
 }
 
+/** The finish part of a `stop_reason` (with the `stop_sequence` that ended the answer, when one did). */
+export function finishOf(stopReason: unknown, stopSequence: unknown): Extract<Chunk, { type: 'finish' }> | undefined {
+  const reason = finishReasonOf(stopReason);
+  if (reason === undefined) return undefined;
+  const finish: Extract<Chunk, { type: 'finish' }> = { type: 'finish', reason };
+  if (stopReason === 'stop_sequence' && typeof stopSequence === 'string' && stopSequence !== '') finish.stopSequence = stopSequence;
+  return finish;
+}
+
 /** Input tokens as OpenAI counts them: the cache's reads and writes included. */
 export function promptTokens(usage: Record<string, unknown>): number | undefined {
   const counts = [usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens].filter(
@@ -235,8 +244,8 @@ export function anthropicMessageChunks(provider: string, text: string): Chunk[] 
       chunks.push({ type: 'tool-call-delta', index: tools++, id, name: block.name, argumentsDelta: JSON.stringify(block.input ?? {}) });
     }
   }
-  const finish = finishReasonOf(message.stop_reason);
-  if (finish !== undefined) chunks.push({ type: 'finish', reason: finish });
+  const finish = finishOf(message.stop_reason, message.stop_sequence);
+  if (finish !== undefined) chunks.push(finish);
   if (isObject(message.usage)) {
     const usage = usageOf(promptTokens(message.usage), message.usage.output_tokens);
     if (usage !== undefined) chunks.push({ type: 'usage', usage });
