@@ -22,6 +22,7 @@ import {
 } from './providers/index.js';
 import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
+import type { CircuitShare } from './routing/health.js';
 import type { Router } from './routing/types.js';
 
 const milliseconds = z.number().int().positive().max(3_600_000);
@@ -153,6 +154,10 @@ export const configSchema = z
       .partial()
       .strict()
       .optional(),
+    /** The database: `postgres://...` (shared by replicas) or `sqlite:PATH`; G4F_DATABASE_URL wins. */
+    database: z.object({ url: z.string().min(1) }).strict().optional(),
+    /** Redis for state shared by replicas (circuits, limits, key usage); G4F_REDIS_URL wins. */
+    redis: z.object({ url: z.string().min(1) }).strict().optional(),
     server: z
       .object({
         apiKeysEnv: environmentVariable.optional(),
@@ -330,9 +335,10 @@ function definedCapabilities(value: z.infer<typeof capabilitiesSchema>): Partial
 }
 
 /** Applies the config's provider settings process-wide and builds a router over its providers. */
-export function createRouterFromConfig(config: G4FConfig, extraProviders: readonly Provider[] = []): Router {
+export function createRouterFromConfig(config: G4FConfig, extraProviders: readonly Provider[] = [], circuitShare?: CircuitShare): Router {
   configure(settingsFromConfig(config));
   return createRouter({
+    ...(circuitShare === undefined ? {} : { circuitShare }),
     providers: createProviderRegistry([...providersFromConfig(config), ...extraProviders]),
     ...(config.models === undefined ? {} : { models: config.models }),
     ...(config.aliases === undefined ? {} : { aliases: config.aliases }),

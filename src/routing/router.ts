@@ -24,7 +24,7 @@ import { DEFAULT_LIMITS, providerSettings, resolveBaseUrl, resolveContext, strip
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
 import type { Capability, Chunk, CompletionRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
-import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
+import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions, type CircuitShare } from './health.js';
 import { buildModelTable, unknownModel } from './models.js';
 import { createAnswerCollector } from './answer.js';
 import type { CompletionResult, ProviderInfo, RouteRequest, RouteStream, Router } from './types.js';
@@ -56,6 +56,8 @@ export interface RouterOptions {
   order?: 'ordered' | 'shuffle';
   retry?: Loose<RouterRetryOptions>;
   circuit?: Loose<CircuitOptions>;
+  /** Circuits shared with other replicas (through Redis); default: this process's own. */
+  circuitShare?: CircuitShare;
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
 }
@@ -76,11 +78,15 @@ export function createRouter(options: RouterOptions = {}): Router {
   function breakerOf(name: string): Breaker {
     let breaker = breakers.get(name);
     if (breaker === undefined) {
-      breaker = createBreaker(name, circuit);
+      const share = options.circuitShare;
+      breaker = createBreaker(name, circuit, Date.now, share === undefined ? undefined : (untilMs, lastError) => share.opened(name, untilMs, lastError));
       breakers.set(name, breaker);
     }
     return breaker;
   }
+  options.circuitShare?.subscribe((provider, untilMs, lastError) => {
+    if (registry.get(provider) !== undefined) breakerOf(registry.require(provider).name).openUntil(untilMs, lastError);
+  });
 
   /** Like resolve, and says whether one provider was pinned (by `provider` or `provider/model`). */
   function resolvePinned(model: string, provider?: string | Provider): { model: string; providers: Provider[]; pinned: boolean } {

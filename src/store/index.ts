@@ -124,3 +124,4 @@ export function openKeyStore(options: OpenStoreOptions = {}): KeyStore {
   mkdirSync(dataDir, { recursive: true });
   return createSqliteKeyStore(join(dataDir, DATABASE_FILE));
 }
+export { createApiKey, listApiKeys, revokeApiKey, keyUsage, tokensSince, type KeySummary } from './key-admin.js';
