@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the gateway benchmark, then the start-up, web long-task, import memory and token counting
- * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream`, `--quick`, `--duration SECONDS`,
+ * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream|redis-limits`, `--quick`, `--duration SECONDS`,
  * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
  * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process),
  * `--scenario 50-stream` (repeatable: only these load scenarios, no sequential part),
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream'] as const;
+const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream', 'redis-limits'] as const;
 type BenchName = (typeof BENCHES)[number];
 if (values.only !== undefined && !BENCHES.includes(values.only as BenchName)) {
   process.stderr.write(`--only must be one of ${BENCHES.join(', ')}\n`);
@@ -122,6 +122,7 @@ const steps: Array<[BenchName, () => Promise<void>]> = [
   ['import', () => runOptional('import-memory.ts', 'runImportMemoryBench')],
   ['tokens', () => runOptional('token-count.ts', 'runTokenCountBench')],
   ['upstream', () => runOptional('upstream-limits.ts', 'runUpstreamLimitsBench')],
+  ['redis-limits', () => runOptional('redis-limits.ts', 'runRedisLimitsBench')],
 ];
 for (const [name, step] of steps) {
   if (!selected(name)) continue;
