@@ -240,6 +240,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     await web?.close();
     await responseStore.close();
+    await gate.close();
     await keyStore.close();
     await shared.close();
     await demo?.close();
@@ -276,6 +277,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await closed;
     await web?.close();
     await responseStore.close();
+    await gate.close();
     await keyStore.close();
     await shared.close();
     await demo?.close();

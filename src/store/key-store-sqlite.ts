@@ -23,8 +23,8 @@ export function createSqliteKeyStore(filename: string): KeyStore {
     byHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
     revoke: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL'),
     usage: db.prepare(
-      `INSERT INTO key_usage (key_name, day, model, provider, requests, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, 1, ?, ?)
-       ON CONFLICT (key_name, day, model, provider) DO UPDATE SET requests = requests + 1,
+      `INSERT INTO key_usage (key_name, day, model, provider, requests, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (key_name, day, model, provider) DO UPDATE SET requests = requests + excluded.requests,
          prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens`,
     ),
     lastUsed: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE name = ?'),
@@ -40,7 +40,7 @@ export function createSqliteKeyStore(filename: string): KeyStore {
     if (statements.byName.get(name) !== undefined) throw duplicateName(name);
     statements.insert.run(...values);
   });
-  const record = db.transaction((values: [string, string, string, string, number, number], at: string) => {
+  const record = db.transaction((values: [string, string, string, string, number, number, number], at: string) => {
     statements.usage.run(...values);
     statements.lastUsed.run(at, values[0]);
   });
@@ -64,7 +64,7 @@ export function createSqliteKeyStore(filename: string): KeyStore {
     },
     async recordUsage(entry) {
       guard();
-      record([entry.key, dayOf(entry.at), entry.model, entry.provider, entry.promptTokens, entry.completionTokens], entry.at.toISOString());
+      record([entry.key, dayOf(entry.at), entry.model, entry.provider, entry.requests ?? 1, entry.promptTokens, entry.completionTokens], entry.at.toISOString());
     },
     async usage(options = {}) {
       guard();

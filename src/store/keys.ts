@@ -45,6 +45,8 @@ export interface UsageEntry {
   completionTokens: number;
   /** When the request ended (its UTC day is the row's). */
   at: Date;
+  /** Requests these tokens are of (default 1): usage is written in batches. */
+  requests?: number;
 }
 
 export interface UsageRow {
@@ -66,7 +68,7 @@ export interface KeyStore {
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** False when there is no such key, or it was revoked already. */
   revoke(name: string): Promise<boolean>;
-  /** Adds one request and its tokens to the key's row of the day, model and provider. */
+  /** Adds requests (one by default) and their tokens to the key's row of the day, model and provider. */
   recordUsage(entry: UsageEntry): Promise<void>;
   /** Usage rows from `sinceDay` (inclusive), of one key or all. */
   usage(options?: { key?: string; sinceDay?: string }): Promise<UsageRow[]>;

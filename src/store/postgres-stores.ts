@@ -89,10 +89,10 @@ export function createPostgresKeyStore(url: string): KeyStore {
       await open();
       await pool.query(
         `WITH used AS (UPDATE api_keys SET last_used_at = $7 WHERE name = $1)
-         INSERT INTO key_usage (key_name, day, model, provider, requests, prompt_tokens, completion_tokens) VALUES ($1, $2, $3, $4, 1, $5, $6)
-         ON CONFLICT (key_name, day, model, provider) DO UPDATE SET requests = key_usage.requests + 1,
+         INSERT INTO key_usage (key_name, day, model, provider, requests, prompt_tokens, completion_tokens) VALUES ($1, $2, $3, $4, $8, $5, $6)
+         ON CONFLICT (key_name, day, model, provider) DO UPDATE SET requests = key_usage.requests + excluded.requests,
            prompt_tokens = key_usage.prompt_tokens + excluded.prompt_tokens, completion_tokens = key_usage.completion_tokens + excluded.completion_tokens`,
-        [entry.key, dayOf(entry.at), entry.model, entry.provider, entry.promptTokens, entry.completionTokens, entry.at.toISOString()],
+        [entry.key, dayOf(entry.at), entry.model, entry.provider, entry.promptTokens, entry.completionTokens, entry.at.toISOString(), entry.requests ?? 1],
       );
     },
     async usage(options = {}) {

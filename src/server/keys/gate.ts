@@ -13,7 +13,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Chunk, Usage } from '../../core/spec.js';
 import type { CompletionResult, RouteRequest, RouteStream, Router } from '../../routing/types.js';
-import { keyRefusal, periodStart, type ApiKeyRecord, type KeyStore } from '../../store/keys.js';
+import { dayOf, keyRefusal, periodStart, type ApiKeyRecord, type KeyStore, type UsageEntry } from '../../store/keys.js';
 import { tokensSince } from '../../store/key-admin.js';
 import { bearerToken } from '../auth.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +24,8 @@ import type { Limiter, LimitedKey } from './limiter.js';
 
 /** How long a key read from the store is trusted before it is read again (revocations elsewhere take this long). */
 const KEY_CACHE_MS = 5_000;
+/** Usage is added up in memory and written this often (and on close); what the database refuses is kept for the next time. */
+const USAGE_FLUSH_MS = 1_000;
 
 export interface KeyGateOptions {
   /** `G4F_API_KEYS`: unnamed keys without limits. */
@@ -56,6 +58,8 @@ export interface KeyGate {
   start(): Promise<void>;
   /** Forgets cached keys (after a revocation here). */
   forget(): void;
+  /** Writes the usage still in memory. */
+  close(): Promise<void>;
 }
 
 function digest(text: string): Buffer {
@@ -81,6 +85,33 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   const admittedRequests = new WeakMap<IncomingMessage, RequestKey>();
   const cache = new Map<string, { record: ApiKeyRecord | undefined; at: number }>();
   let namedKeys = false;
+  const pending = new Map<string, UsageEntry & { requests: number }>();
+  let flushing: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    if (flushing !== undefined) return flushing;
+    const entries = [...pending.values()];
+    pending.clear();
+    flushing = (async () => {
+      for (const entry of entries) {
+        try {
+          await keyStore.recordUsage(entry);
+        } catch (error) {
+          // Kept, added to what comes next, and written once the database answers.
+          const id = usageId(entry);
+          const later = pending.get(id);
+          pending.set(id, later === undefined ? entry : { ...later, requests: later.requests + entry.requests, promptTokens: later.promptTokens + entry.promptTokens, completionTokens: later.completionTokens + entry.completionTokens });
+          logger.log('error', { event: 'usage-not-saved', key: entry.key, message: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  };
+  const flushTimer = setInterval(() => {
+    if (pending.size > 0) void flush();
+  }, USAGE_FLUSH_MS);
+  flushTimer.unref();
 
   const isStatic = (token: string): boolean => {
     const presented = digest(token);
@@ -190,16 +221,23 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
 
   /** Charges an answer's tokens (to the limiter, the usage table, the metrics) and frees its slot. */
   const settle = async (context: RequestKey, key: LimitedKey | undefined, model: string, provider: string | undefined, usage: Usage | undefined): Promise<void> => {
-    await (key as (LimitedKey & { release?: () => Promise<void> }) | undefined)?.release?.();
-    if (usage === undefined) return;
+    const released = (key as (LimitedKey & { release?: () => Promise<void> }) | undefined)?.release?.();
+    if (usage === undefined) return released;
     const name = context.record?.name;
     metrics.tokens(name, provider ?? 'none', usage.promptTokens, usage.completionTokens);
-    if (key === undefined || name === undefined) return;
+    if (key === undefined || name === undefined) return released;
     const at = new Date();
-    await limiter.charge(key, usage.totalTokens, at.getTime()).catch(() => undefined);
-    await keyStore
-      .recordUsage({ key: name, model, provider: provider ?? 'none', promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, at })
-      .catch((error: unknown) => logger.log('error', { event: 'usage-not-saved', key: name, message: error instanceof Error ? error.message : String(error) }));
+    const entry = { key: name, model, provider: provider ?? 'none', promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, at, requests: 1 };
+    const id = usageId(entry);
+    const earlier = pending.get(id);
+    if (earlier === undefined) pending.set(id, entry);
+    else {
+      earlier.requests += 1;
+      earlier.promptTokens += entry.promptTokens;
+      earlier.completionTokens += entry.completionTokens;
+      earlier.at = at;
+    }
+    await Promise.all([released, limiter.charge(key, usage.totalTokens, at.getTime()).catch(() => undefined)]);
   };
 
   const guardedStream = (router: Router, request: RouteRequest, context: RequestKey): RouteStream => {
@@ -309,5 +347,14 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     forget() {
       cache.clear();
     },
+    async close() {
+      clearInterval(flushTimer);
+      await flushing;
+      await flush();
+    },
   };
+}
+
+function usageId(entry: UsageEntry): string {
+  return `${entry.key}\u0000${dayOf(entry.at)}\u0000${entry.model}\u0000${entry.provider}`;
 }
