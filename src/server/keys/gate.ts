@@ -36,6 +36,12 @@ export interface KeyGateOptions {
   logger: Logger;
 }
 
+/** An admitted upstream call: `finish` charges its tokens and frees its slot. */
+interface Admitted {
+  key: LimitedKey;
+  finish(tokens: number, now: number): Promise<void>;
+}
+
 interface RequestKey {
   /** Undefined for an unnamed key (or none needed). */
   record: ApiKeyRecord | undefined;
@@ -170,7 +176,7 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   };
 
   /** The checks of one upstream call; resolves with what frees its slot. */
-  const admit = async (context: RequestKey, router: Router, request: RouteRequest): Promise<LimitedKey | undefined> => {
+  const admit = async (context: RequestKey, router: Router, request: RouteRequest): Promise<Admitted | undefined> => {
     const record = context.record;
     if (record === undefined) return undefined;
     if (record.models !== undefined) {
@@ -207,37 +213,40 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
         headers,
       });
     }
-    let released = false;
     const release = async (): Promise<void> => {
-      if (released) return;
-      released = true;
       context.releases.delete(release);
       await admission.release().catch(() => undefined);
     };
     context.releases.add(release);
-    (key as LimitedKey & { release?: () => Promise<void> }).release = release;
-    return key;
+    return {
+      key,
+      finish: async (tokens: number, now: number) => {
+        context.releases.delete(release);
+        await admission.finish(tokens, now).catch(() => undefined);
+      },
+    };
   };
 
   /** Charges an answer's tokens (to the limiter, the usage table, the metrics) and frees its slot. */
-  const settle = async (context: RequestKey, key: LimitedKey | undefined, model: string, provider: string | undefined, usage: Usage | undefined): Promise<void> => {
-    const released = (key as (LimitedKey & { release?: () => Promise<void> }) | undefined)?.release?.();
-    if (usage === undefined) return released;
+  const settle = async (context: RequestKey, admitted: Admitted | undefined, model: string, provider: string | undefined, usage: Usage | undefined): Promise<void> => {
+    const at = new Date();
+    const finished = admitted?.finish(usage?.totalTokens ?? 0, at.getTime());
+    if (usage === undefined) return finished;
     const name = context.record?.name;
     metrics.tokens(name, provider ?? 'none', usage.promptTokens, usage.completionTokens);
-    if (key === undefined || name === undefined) return released;
-    const at = new Date();
-    const entry = { key: name, model, provider: provider ?? 'none', promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, at, requests: 1 };
-    const id = usageId(entry);
-    const earlier = pending.get(id);
-    if (earlier === undefined) pending.set(id, entry);
-    else {
-      earlier.requests += 1;
-      earlier.promptTokens += entry.promptTokens;
-      earlier.completionTokens += entry.completionTokens;
-      earlier.at = at;
+    if (name !== undefined) {
+      const entry = { key: name, model, provider: provider ?? 'none', promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, at, requests: 1 };
+      const id = usageId(entry);
+      const earlier = pending.get(id);
+      if (earlier === undefined) pending.set(id, entry);
+      else {
+        earlier.requests += 1;
+        earlier.promptTokens += entry.promptTokens;
+        earlier.completionTokens += entry.completionTokens;
+        earlier.at = at;
+      }
     }
-    await Promise.all([released, limiter.charge(key, usage.totalTokens, at.getTime()).catch(() => undefined)]);
+    return finished;
   };
 
   const guardedStream = (router: Router, request: RouteRequest, context: RequestKey): RouteStream => {

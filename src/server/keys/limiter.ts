@@ -19,14 +19,36 @@ export interface LimitedKey {
 
 export type LimitReason = 'rpm' | 'tpm' | 'parallel' | 'budget';
 
-/** Admitted: `release` frees the slot taken (a no-op without `maxParallel`); call it once. */
-export type Admission = { ok: true; release(): Promise<void> } | { ok: false; reason: LimitReason; retryAfterSeconds: number };
+/**
+ * Admitted: `finish` charges the answer's tokens and frees the slot taken (when `release` has not
+ * yet), in one step; `release` only frees the slot (the request ended before its answer was
+ * counted). Each frees the slot once; a key without `maxParallel` takes none.
+ */
+export type Admission =
+  | { ok: true; release(): Promise<void>; finish(tokens: number, now: number): Promise<void> }
+  | { ok: false; reason: LimitReason; retryAfterSeconds: number };
 
 export interface Limiter {
   /** Counts the request when it is admitted (and takes a slot when the key has `maxParallel`). */
   admit(key: LimitedKey, now: number): Promise<Admission>;
-  /** Adds an answer's tokens to the key's minute and budget. */
-  charge(key: LimitedKey, tokens: number, now: number): Promise<void>;
+}
+
+/** The one-time slot of an admission, and `finish` on top of a charge (both limiters). */
+export function admitted(slot: boolean, free: () => Promise<void>, charge: (tokens: number, now: number, free: boolean) => Promise<void>): Admission {
+  let held = slot;
+  return {
+    ok: true,
+    async release() {
+      if (!held) return;
+      held = false;
+      await free();
+    },
+    async finish(tokens, now) {
+      const freeing = held;
+      held = false;
+      if (freeing || tokens > 0) await charge(tokens, now, freeing);
+    },
+  };
 }
 
 const MINUTE = 60_000;
@@ -86,24 +108,22 @@ export function createLocalLimiter(): Limiter {
         return { ok: false, reason: 'parallel', retryAfterSeconds: 1 };
       }
       times.push(now);
-      if (key.maxParallel !== undefined) parallel.set(key.name, (parallel.get(key.name) ?? 0) + 1);
-      if (key.maxParallel === undefined) return { ok: true, release: async () => undefined };
-      return {
-        ok: true,
-        async release() {
-          const count = parallel.get(key.name) ?? 0;
-          if (count <= 1) parallel.delete(key.name);
-          else parallel.set(key.name, count - 1);
-        },
+      const slot = key.maxParallel !== undefined;
+      if (slot) parallel.set(key.name, (parallel.get(key.name) ?? 0) + 1);
+      const free = async (): Promise<void> => {
+        const count = parallel.get(key.name) ?? 0;
+        if (count <= 1) parallel.delete(key.name);
+        else parallel.set(key.name, count - 1);
       };
-    },
-    async charge(key, used, now) {
-      if (used <= 0) return;
-      const minute = Math.floor(now / MINUTE);
-      const id = `${key.name}:${minute}`;
-      tokens.set(id, (tokens.get(id) ?? 0) + used);
-      tokens.delete(`${key.name}:${minute - 2}`);
-      if (key.budgetTokens !== undefined) budgets.set(budgetKey(key), (budgets.get(budgetKey(key)) ?? 0) + used);
+      return admitted(slot, free, async (used, at, freeing) => {
+        if (freeing) await free();
+        if (used <= 0) return;
+        const minute = Math.floor(at / MINUTE);
+        const id = `${key.name}:${minute}`;
+        tokens.set(id, (tokens.get(id) ?? 0) + used);
+        tokens.delete(`${key.name}:${minute - 2}`);
+        if (key.budgetTokens !== undefined) budgets.set(budgetKey(key), (budgets.get(budgetKey(key)) ?? 0) + used);
+      });
     },
   };
 }

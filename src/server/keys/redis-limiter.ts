@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Admission, LimitedKey, LimitReason, Limiter } from './limiter.js';
+import { admitted, type Admission, type LimitedKey, type LimitReason, type Limiter } from './limiter.js';
 
 const ADMIT = `
 local now = tonumber(ARGV[1])
@@ -49,7 +49,36 @@ if left < 0 then redis.call('SET', KEYS[1], 0) end
 return left
 `;
 
-type Shared = <T>(remote: (redis: Redis) => Promise<T>, fallback: () => Promise<T>) => Promise<T>;
+/** Frees the slot (when ARGV[2] is 1) and charges ARGV[1] tokens to the minute and the budget (when ARGV[3] is 1). */
+const FINISH = `
+if ARGV[2] == '1' then
+  local left = redis.call('DECR', KEYS[3])
+  if left < 0 then redis.call('SET', KEYS[3], 0) end
+end
+local tokens = tonumber(ARGV[1])
+if tokens > 0 then
+  redis.call('INCRBY', KEYS[1], tokens)
+  redis.call('PEXPIRE', KEYS[1], 120000)
+  if ARGV[3] == '1' then redis.call('INCRBY', KEYS[2], tokens) end
+end
+return 1
+`;
+
+type Shared = <T>(remote: (redis: LimitsRedis) => Promise<T>, fallback: () => Promise<T>) => Promise<T>;
+
+/** The connection with the scripts defined (sent once, then called by their SHA). */
+export interface LimitsRedis extends Redis {
+  g4fAdmit(...args: Array<string | number>): Promise<[number, string, number]>;
+  g4fRelease(slot: string): Promise<number>;
+  g4fFinish(...args: Array<string | number>): Promise<number>;
+}
+
+export function defineLimitScripts(redis: Redis): LimitsRedis {
+  redis.defineCommand('g4fAdmit', { numberOfKeys: 5, lua: ADMIT });
+  redis.defineCommand('g4fRelease', { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand('g4fFinish', { numberOfKeys: 3, lua: FINISH });
+  return redis as LimitsRedis;
+}
 
 /** Redis names of a key's counters. */
 function names(key: LimitedKey, now: number): string[] {
@@ -58,51 +87,43 @@ function names(key: LimitedKey, now: number): string[] {
   return [`${base}:rpm`, `${base}:tpm:${minute}`, `${base}:tpm:${minute - 1}`, `${base}:parallel`, `${base}:budget:${key.budgetPeriod}`];
 }
 
-export function createRedisLimiter(shared: Shared, local: Limiter): Limiter {
+/**
+ * `seeded`: budget counters known to exist on the Redis of this connection (cleared when it
+ * reconnects: a Redis that restarted has lost them, and they are started again from the database).
+ */
+export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<string>): Limiter {
   /** Starts the budget counter of a period from the database's count, once. */
   const seedBudget = async (redis: Redis, key: LimitedKey, name: string): Promise<void> => {
-    if ((await redis.exists(name)) === 1) return;
-    const spent = await key.spentBefore().catch(() => 0);
-    await redis.set(name, String(spent), 'PX', 40 * 86_400_000, 'NX');
+    if (seeded.has(name)) return;
+    if ((await redis.exists(name)) === 0) {
+      const spent = await key.spentBefore().catch(() => 0);
+      await redis.set(name, String(spent), 'PX', 40 * 86_400_000, 'NX');
+    }
+    seeded.add(name);
   };
 
   return {
     admit(key, now) {
       return shared<Admission>(async (redis) => {
         const keys = names(key, now);
-        if (key.budgetTokens !== undefined) await seedBudget(redis, key, keys[4] as string);
+        const budgetName = keys[4] as string;
+        if (key.budgetTokens !== undefined) await seedBudget(redis, key, budgetName);
         const member = `${now}-${randomBytes(6).toString('hex')}`;
-        const answer = (await redis.eval(
-          ADMIT,
-          keys.length,
-          ...keys,
-          now,
-          key.rpm ?? 0,
-          key.tpm ?? 0,
-          key.maxParallel ?? 0,
-          key.budgetTokens ?? 0,
-          member,
-        )) as [number, string, number];
+        const answer = await redis.g4fAdmit(...keys, now, key.rpm ?? 0, key.tpm ?? 0, key.maxParallel ?? 0, key.budgetTokens ?? 0, member);
         if (answer[0] !== 1) return { ok: false, reason: answer[1] as LimitReason, retryAfterSeconds: Number(answer[2]) };
-        if (key.maxParallel === undefined) return { ok: true, release: async () => undefined };
         const slot = keys[3] as string;
-        return {
-          ok: true,
-          release: () => shared(async (client) => void (await client.eval(RELEASE, 1, slot)), async () => undefined),
-        };
+        const budget = key.budgetTokens === undefined ? '0' : '1';
+        return admitted(
+          key.maxParallel !== undefined,
+          () => shared(async (client) => void (await client.g4fRelease(slot)), async () => undefined),
+          (tokens, at, freeing) =>
+            shared(
+              async (client) => void (await client.g4fFinish(names(key, at)[1] as string, budgetName, slot, tokens, freeing ? '1' : '0', budget)),
+              // Redis went away since admission: these tokens are in the usage table, not in the counters.
+              async () => undefined,
+            ),
+        );
       }, () => local.admit(key, now));
-    },
-    charge(key, tokens, now) {
-      if (tokens <= 0) return Promise.resolve();
-      return shared(
-        async (redis) => {
-          const keys = names(key, now);
-          const batch = redis.multi().incrby(keys[1] as string, tokens).pexpire(keys[1] as string, 120_000);
-          if (key.budgetTokens !== undefined) batch.incrby(keys[4] as string, tokens);
-          await batch.exec();
-        },
-        () => local.charge(key, tokens, now),
-      );
     },
   };
 }

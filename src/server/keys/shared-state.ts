@@ -13,7 +13,7 @@ import type { ProviderHealth } from '../../routing/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { createLocalLimiter, type Limiter } from './limiter.js';
-import { createRedisLimiter } from './redis-limiter.js';
+import { createRedisLimiter, defineLimitScripts, type LimitsRedis } from './redis-limiter.js';
 
 export interface SharedState {
   limiter: Limiter;
@@ -71,7 +71,8 @@ export async function createSharedState(url: string | undefined, options: Shared
     commandTimeout: options.commandTimeoutMs ?? 250,
     retryStrategy: (times: number) => Math.min(100 * times, 1_000),
   };
-  const client = new Redis(url, redisOptions);
+  const client = defineLimitScripts(new Redis(url, redisOptions));
+  const seeded = new Set<string>();
   // A subscriber queues its SUBSCRIBE until connected, and subscribes again after a reconnection.
   const subscriber = new Redis(url, { ...redisOptions, enableOfflineQueue: true, commandTimeout: undefined });
   const origin = randomBytes(8).toString('hex');
@@ -91,6 +92,7 @@ export async function createSharedState(url: string | undefined, options: Shared
   client.on('error', (error: unknown) => degrade(error));
   subscriber.on('error', () => undefined);
   client.on('ready', () => {
+    seeded.clear();
     if (!degraded) return;
     degraded = false;
     metrics.sharedStateDegraded(false);
@@ -98,7 +100,7 @@ export async function createSharedState(url: string | undefined, options: Shared
   });
 
   /** A call on Redis, or on this process's state when Redis is not ready or fails. */
-  const shared = async <T>(remote: (redis: Redis) => Promise<T>, fallback: () => Promise<T>): Promise<T> => {
+  const shared = async <T>(remote: (redis: LimitsRedis) => Promise<T>, fallback: () => Promise<T>): Promise<T> => {
     if (client.status !== 'ready') {
       degrade();
       return fallback();
@@ -128,7 +130,7 @@ export async function createSharedState(url: string | undefined, options: Shared
   ]);
 
   return {
-    limiter: createRedisLimiter(shared, local),
+    limiter: createRedisLimiter(shared, local, seeded),
     circuitShare: {
       opened(provider, untilMs, lastError) {
         void shared(
