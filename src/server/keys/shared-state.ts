@@ -66,6 +66,8 @@ export async function createSharedState(url: string | undefined, options: Shared
   const redisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Commands of concurrent requests leave in one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,
     commandTimeout: options.commandTimeoutMs ?? 250,
