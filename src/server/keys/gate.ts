@@ -134,7 +134,6 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
       const record = await keyStore.findByHash(hash);
       cache.set(hash, { record, at: Date.now() });
       if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
-      if (record !== undefined) namedKeys = true;
       return record;
     } catch (error) {
       if (cached !== undefined) return cached.record;
@@ -146,16 +145,14 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   const identify = async (request: IncomingMessage): Promise<RequestKey> => {
     const token = presentedKey(request);
     const needed = staticDigests.length > 0 || namedKeys;
-    if (token === undefined) {
+    // A server that needs no key at all looks none up (nor opens a database for it).
+    if (token === undefined || !needed) {
       if (needed) throw unauthorized();
       return { record: undefined, releases: new Set() };
     }
     if (staticDigests.length > 0 && isStatic(token)) return { record: undefined, releases: new Set() };
     const record = await lookup(createHash('sha256').update(token).digest('hex'));
-    if (record === undefined) {
-      if (needed || namedKeys) throw unauthorized();
-      return { record: undefined, releases: new Set() };
-    }
+    if (record === undefined) throw unauthorized();
     const refusal = keyRefusal(record);
     if (refusal !== undefined) throw unauthorized(refusal);
     return { record, releases: new Set() };
