@@ -157,6 +157,10 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
     const read = (await (await fetch(`${a.url}/api/conversations/${made.id}`)).json()) as { messages: Array<{ role: string; content: string }> };
     assert.deepEqual(read.messages.map((message) => message.role), ['user', 'assistant', 'user', 'assistant']);
     assert.equal(read.messages[2]?.content, 'hello from B');
+    // The command line reads the same database.
+    const listed = spawnSync(process.execPath, [BIN, 'conversations', '--json'], { env: environment(), encoding: 'utf8' });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok((JSON.parse(listed.stdout) as Array<{ id: string }>).some((conversation) => conversation.id === made.id));
   });
 
   test('a key limited to 10 requests a minute gets its 11th refused, whichever replica it reaches', async () => {
