@@ -16,7 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRedis } from '../test/services.js';
-import { compileChildScripts, compiledScript, PROJECT_ROOT, startChild, stopAllChildren, type Child } from './child-process.js';
+import { compileChildScripts, compiledScript, PROJECT_ROOT, sampleProcess, startChild, stopAllChildren, type Child } from './child-process.js';
 import { percentile, runLoad, verifyTarget, type Target } from './load.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'g4f.js');
@@ -26,6 +26,8 @@ export interface RedisLimitsResult {
   off: number[];
   on: number[];
   failures: { off: number; on: number };
+  /** CPU time of the g4f serve process per request, ms (utime + stime over the round's requests). */
+  cpu: { off: number[]; on: number[] };
 }
 
 function median(values: readonly number[]): number {
@@ -74,16 +76,19 @@ export async function runRedisLimitsBench(options: { quick?: boolean; log?: (lin
       const check = await verifyTarget(target);
       if (!check.ok) throw new Error(`${target.name}: ${check.detail}`);
     }
-    const result: RedisLimitsResult = { off: [], on: [], failures: { off: 0, on: 0 } };
+    const result: RedisLimitsResult = { off: [], on: [], failures: { off: 0, on: 0 }, cpu: { off: [], on: [] } };
+    const pids = { off: off.pid, on: on.pid };
     // A short warm-up of each, then alternating rounds.
     await runLoad(targets.off, false, CONNECTIONS, 1);
     await runLoad(targets.on, false, CONNECTIONS, 1);
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+        const cpuBefore = sampleProcess(pids[side]).cpuMs;
         const load = await runLoad(targets[side], false, CONNECTIONS, seconds);
+        result.cpu[side].push((sampleProcess(pids[side]).cpuMs - cpuBefore) / Math.max(1, load.requests));
         result[side].push(load.requestsPerSecond);
         result.failures[side] += load.failures;
-        log(`round ${round + 1} ${side}: ${load.requestsPerSecond.toFixed(0)} req/s, ${load.failures} failures`);
+        log(`round ${round + 1} ${side}: ${load.requestsPerSecond.toFixed(0)} req/s, ${(result.cpu[side].at(-1) ?? 0).toFixed(3)} CPU ms/request, ${load.failures} failures`);
       }
     }
     const report = renderReport(result, rounds, seconds);
@@ -105,18 +110,20 @@ function renderReport(result: RedisLimitsResult, rounds: number, seconds: number
   const off = median(result.off);
   const on = median(result.on);
   const change = ((on - off) / off) * 100;
+  const cpuChange = ((median(result.cpu.on) - median(result.cpu.off)) / median(result.cpu.off)) * 100;
   return [
     '# Key limits in Redis: requests a second of g4f serve, on and off',
     '',
     `\`g4f serve\` as built (bin/g4f.js, Node's default heap), Node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}; \`node --import tsx bench/redis-limits.ts\` (or \`npm run bench -- --only redis-limits\`). ` +
       `Non-streamed chat completions, ${CONNECTIONS} connections, ${rounds} alternating rounds of ${seconds} s per side; the upstream is the emulator (20 chunks) in its own process; Redis on 127.0.0.1.`,
     '',
-    '| server | req/s per round | median req/s | failures |',
-    '|---|---|---:|---:|',
-    `| limits off (G4F_API_KEYS key, in-process state) | ${result.off.map((value) => value.toFixed(0)).join(', ')} | ${off.toFixed(0)} | ${result.failures.off} |`,
-    `| limits on (named key: rpm, tpm, max-parallel, budget; Redis) | ${result.on.map((value) => value.toFixed(0)).join(', ')} | ${on.toFixed(0)} | ${result.failures.on} |`,
+    '| server | req/s per round | median req/s | g4f CPU ms per request (median) | failures |',
+    '|---|---|---:|---:|---:|',
+    `| limits off (G4F_API_KEYS key, in-process state) | ${result.off.map((value) => value.toFixed(0)).join(', ')} | ${off.toFixed(0)} | ${median(result.cpu.off).toFixed(3)} | ${result.failures.off} |`,
+    `| limits on (named key: rpm, tpm, max-parallel, budget; Redis) | ${result.on.map((value) => value.toFixed(0)).join(', ')} | ${on.toFixed(0)} | ${median(result.cpu.on).toFixed(3)} | ${result.failures.on} |`,
     '',
-    `With limits on: **${change >= 0 ? '+' : ''}${change.toFixed(1)}%** requests a second (the target: within 15%).`,
+    `With limits on: **${change >= 0 ? '+' : ''}${change.toFixed(1)}%** requests a second (the target: within 15%); the server's own CPU time per request ${cpuChange >= 0 ? '+' : ''}${cpuChange.toFixed(1)}%. ` +
+      'Every process (load generator, emulator, server, Redis) shares the same CPUs: on a busy machine the rounds vary more than the two sides differ.',
     '',
   ].join('\n');
 }

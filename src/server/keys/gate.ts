@@ -92,6 +92,7 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   const cache = new Map<string, { record: ApiKeyRecord | undefined; at: number }>();
   let namedKeys = false;
   const pending = new Map<string, UsageEntry & { requests: number }>();
+  let usageFailing = false;
   let flushing: Promise<void> | undefined;
   const flush = async (): Promise<void> => {
     if (flushing !== undefined) return flushing;
@@ -106,8 +107,12 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
           const id = usageId(entry);
           const later = pending.get(id);
           pending.set(id, later === undefined ? entry : { ...later, requests: later.requests + entry.requests, promptTokens: later.promptTokens + entry.promptTokens, completionTokens: later.completionTokens + entry.completionTokens });
-          logger.log('error', { event: 'usage-not-saved', key: entry.key, message: error instanceof Error ? error.message : String(error) });
+          // One line per outage, not one a second.
+          if (!usageFailing) logger.log('error', { event: 'usage-not-saved', key: entry.key, message: `${error instanceof Error ? error.message : String(error)} (kept in memory, written when the database answers)` });
+          usageFailing = true;
+          continue;
         }
+        usageFailing = false;
       }
     })().finally(() => {
       flushing = undefined;
