@@ -19,7 +19,14 @@ import { bearerToken } from '../auth.js';
 
 export interface KeysHook {
   /** Runs before the route table: `/admin/keys` here, the key gate for the API doors, else `next`. */
-  intercept(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>, state: { route: string }, next: () => Promise<void>): Promise<void>;
+  intercept(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    headers: Record<string, string>,
+    state: { route: string; controller?: AbortController | undefined },
+    next: () => Promise<void>,
+  ): Promise<void>;
   /** The named key of a request (for the metrics' `key` label). */
   keyName(request: IncomingMessage): string | undefined;
 }
@@ -80,7 +87,7 @@ export function createKeysHook(options: KeysHookOptions): KeysHook {
         state.route = 'admin';
         return admin(request, response, path, headers);
       }
-      return gate.run(request, response, path, next);
+      return gate.run(request, response, path, state, next);
     },
     keyName: (request) => gate.keyName(request),
   };

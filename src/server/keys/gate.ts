@@ -6,9 +6,10 @@
  * requests in flight: else 429 `rate_limit_exceeded` with Retry-After), and its tokens (the
  * upstream's usage, else the tokenizer; what was streamed when the stream was cut) are charged
  * when the answer ends: to the limiter, to the usage table, and to `/metrics` under the key's name.
- * The router calls find their request through AsyncLocalStorage, so no door needs to know.
+ * The router calls find their request by its abort signal: every door keeps the controller of its
+ * upstream call in the request's state (`state.controller`) and passes its signal with the call;
+ * the gate notes which key that signal belongs to when the door sets it, so no door needs to know.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Chunk, Usage } from '../../core/spec.js';
@@ -50,8 +51,11 @@ interface RequestKey {
 }
 
 export interface KeyGate {
-  /** Finds the request's key (on `/v1` and `/metrics`), then runs `next` with it; a 401 when none fits. */
-  run(request: IncomingMessage, response: ServerResponse, path: string, next: () => Promise<void>): Promise<void>;
+  /**
+   * Finds the request's key (on `/v1` and `/metrics`), then runs `next`; a 401 when none fits.
+   * `state.controller`, once a door sets it, ties the upstream calls made with its signal to the key.
+   */
+  run(request: IncomingMessage, response: ServerResponse, path: string, state: { controller?: AbortController | undefined }, next: () => Promise<void>): Promise<void>;
   /** The name of the request's named key, once `run` found it. */
   keyName(request: IncomingMessage): string | undefined;
   /** Whether `run` let this request in (for the routes' own key check). */
@@ -87,7 +91,7 @@ function unauthorized(message = 'Missing or invalid API key: send the header Aut
 export function createKeyGate(options: KeyGateOptions): KeyGate {
   const { keyStore, limiter, metrics, logger } = options;
   const staticDigests = options.staticKeys.filter((key) => key.length > 0).map(digest);
-  const storage = new AsyncLocalStorage<RequestKey>();
+  const bySignal = new WeakMap<AbortSignal, RequestKey>();
   const admittedRequests = new WeakMap<IncomingMessage, RequestKey>();
   const cache = new Map<string, { record: ApiKeyRecord | undefined; at: number }>();
   let namedKeys = false;
@@ -316,15 +320,27 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   };
 
   return {
-    async run(request, response, path, next) {
+    async run(request, response, path, state, next) {
       // A CORS preflight carries no key; the route answers it.
       if (request.method === 'OPTIONS' || !(path === '/metrics' || path === '/v1' || path.startsWith('/v1/'))) return next();
       const context = await identify(request);
       admittedRequests.set(request, context);
+      // Only a named key has limits and usage.
+      if (context.record === undefined) return next();
       response.once('close', () => {
         for (const release of [...context.releases]) void release();
       });
-      return storage.run(context, next);
+      let controller = state.controller;
+      Object.defineProperty(state, 'controller', {
+        configurable: true,
+        enumerable: true,
+        get: () => controller,
+        set(value: AbortController | undefined) {
+          controller = value;
+          if (value !== undefined) bySignal.set(value.signal, context);
+        },
+      });
+      return next();
     },
     keyName: (request) => admittedRequests.get(request)?.record?.name,
     admitted: (request) => admittedRequests.has(request),
@@ -337,11 +353,11 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
         resolve: (model, provider) => router.resolve(model, provider),
         health: (provider) => router.health(provider),
         stream(request) {
-          const context = storage.getStore();
+          const context = request.signal === undefined ? undefined : bySignal.get(request.signal);
           return context === undefined ? router.stream(request) : guardedStream(router, request, context);
         },
         complete(request) {
-          const context = storage.getStore();
+          const context = request.signal === undefined ? undefined : bySignal.get(request.signal);
           return context === undefined ? router.complete(request) : guardedComplete(router, request, context);
         },
       };
