@@ -36,7 +36,7 @@ function median(values: readonly number[]): number {
 
 export async function runRedisLimitsBench(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<RedisLimitsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[redis-limits] ${line}\n`));
-  const rounds = options.quick === true ? 1 : 3;
+  const rounds = options.quick === true ? 1 : 4;
   const seconds = options.quick === true ? 3 : 8;
   const folder = mkdtempSync(join(tmpdir(), 'g4f-bench-redis-'));
   const redis = await startRedis();
@@ -78,9 +78,9 @@ export async function runRedisLimitsBench(options: { quick?: boolean; log?: (lin
     }
     const result: RedisLimitsResult = { off: [], on: [], failures: { off: 0, on: 0 }, cpu: { off: [], on: [] } };
     const pids = { off: off.pid, on: on.pid };
-    // A short warm-up of each, then alternating rounds.
-    await runLoad(targets.off, false, CONNECTIONS, 1);
-    await runLoad(targets.on, false, CONNECTIONS, 1);
+    // A warm-up of each (the JIT), then alternating rounds.
+    await runLoad(targets.off, false, CONNECTIONS, 3);
+    await runLoad(targets.on, false, CONNECTIONS, 3);
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
         const cpuBefore = sampleProcess(pids[side]).cpuMs;

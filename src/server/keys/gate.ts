@@ -7,8 +7,9 @@
  * upstream's usage, else the tokenizer; what was streamed when the stream was cut) are charged
  * when the answer ends: to the limiter, to the usage table, and to `/metrics` under the key's name.
  * The router calls find their request by its abort signal: every door keeps the controller of its
- * upstream call in the request's state (`state.controller`) and passes its signal with the call;
- * the gate notes which key that signal belongs to when the door sets it, so no door needs to know.
+ * upstream call in the request's state (`state.controller`) and passes its signal with the call,
+ * and the gate looks among the requests of named keys in flight for the one with that signal; so
+ * no door needs to know.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -91,7 +92,13 @@ function unauthorized(message = 'Missing or invalid API key: send the header Aut
 export function createKeyGate(options: KeyGateOptions): KeyGate {
   const { keyStore, limiter, metrics, logger } = options;
   const staticDigests = options.staticKeys.filter((key) => key.length > 0).map(digest);
-  const bySignal = new WeakMap<AbortSignal, RequestKey>();
+  /** Requests of named keys in flight, with the state where their door keeps its controller. */
+  const named = new Set<{ state: { controller?: AbortController | undefined }; context: RequestKey }>();
+  const contextOf = (signal: AbortSignal | undefined): RequestKey | undefined => {
+    if (signal === undefined || named.size === 0) return undefined;
+    for (const entry of named) if (entry.state.controller?.signal === signal) return entry.context;
+    return undefined;
+  };
   const admittedRequests = new WeakMap<IncomingMessage, RequestKey>();
   const cache = new Map<string, { record: ApiKeyRecord | undefined; at: number }>();
   let namedKeys = false;
@@ -327,18 +334,11 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
       admittedRequests.set(request, context);
       // Only a named key has limits and usage.
       if (context.record === undefined) return next();
+      const entry = { state, context };
+      named.add(entry);
       response.once('close', () => {
+        named.delete(entry);
         for (const release of [...context.releases]) void release();
-      });
-      let controller = state.controller;
-      Object.defineProperty(state, 'controller', {
-        configurable: true,
-        enumerable: true,
-        get: () => controller,
-        set(value: AbortController | undefined) {
-          controller = value;
-          if (value !== undefined) bySignal.set(value.signal, context);
-        },
       });
       return next();
     },
@@ -353,11 +353,11 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
         resolve: (model, provider) => router.resolve(model, provider),
         health: (provider) => router.health(provider),
         stream(request) {
-          const context = request.signal === undefined ? undefined : bySignal.get(request.signal);
+          const context = contextOf(request.signal);
           return context === undefined ? router.stream(request) : guardedStream(router, request, context);
         },
         complete(request) {
-          const context = request.signal === undefined ? undefined : bySignal.get(request.signal);
+          const context = contextOf(request.signal);
           return context === undefined ? router.complete(request) : guardedComplete(router, request, context);
         },
       };
