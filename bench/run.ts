@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the gateway benchmark, then the start-up, web long-task, import memory and token counting
- * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream`, `--quick`, `--duration SECONDS`,
+ * benchmarks when their files exist. Flags: `--only gateway|startup|web|import|tokens|upstream|redis-limits`, `--quick`, `--duration SECONDS`,
  * `--rounds N`, `--profile` (gateway only: CPU profile of g4f serve under load, no table),
  * `--g4f-node-args=--max-semi-space-size=4` (extra node flags for the g4f serve process),
  * `--before-node-args=...` (the same for the `before` target), `--before-commit SHA|FOLDER` (default f6f9b8c),
@@ -37,7 +37,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream', 'soak', 'streams'] as const;
+const BENCHES = ['gateway', 'startup', 'web', 'import', 'tokens', 'upstream', 'soak', 'streams', 'redis-limits'] as const;
 /** Run only when asked for with --only. */
 const ON_REQUEST: readonly string[] = ['soak', 'streams'];
 type BenchName = (typeof BENCHES)[number];
@@ -150,6 +150,7 @@ const steps: Array<[BenchName, () => Promise<void>]> = [
       await runStreamsBench({ log, ...(streams === undefined ? {} : { streams: Math.round(streams) }) });
     },
   ],
+  ['redis-limits', () => runOptional('redis-limits.ts', 'runRedisLimitsBench')],
 ];
 for (const [name, step] of steps) {
   if (!selected(name)) continue;

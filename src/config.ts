@@ -23,6 +23,7 @@ import {
 } from './providers/index.js';
 import { catalogProviders } from './providers/catalog.js';
 import { createRouter } from './routing/router.js';
+import type { CircuitShare } from './routing/health.js';
 import type { Router } from './routing/types.js';
 import type { RouterOptions } from './routing/router.js';
 
@@ -164,6 +165,10 @@ export const configSchema = z
       .partial()
       .strict()
       .optional(),
+    /** The database: `postgres://...` (shared by replicas) or `sqlite:PATH`; G4F_DATABASE_URL wins. */
+    database: z.object({ url: z.string().min(1) }).strict().optional(),
+    /** Redis for state shared by replicas (circuits, limits, key usage); G4F_REDIS_URL wins. */
+    redis: z.object({ url: z.string().min(1) }).strict().optional(),
     server: z
       .object({
         apiKeysEnv: environmentVariable.optional(),
@@ -351,6 +356,8 @@ export function runtimeFromConfig(config: G4FConfig): Runtime {
 }
 
 export interface RouterFromConfigOptions extends Pick<RouterOptions, 'onModelListError'> {
+  /** Circuits shared with other replicas (through Redis). */
+  circuitShare?: CircuitShare;
   /** Default: a new runtime with the config's settings (`runtimeFromConfig`); close it with `router.runtime.close()`. */
   runtime?: Runtime;
   /** Providers to route over besides the config's (demo mode's agent). */
@@ -361,6 +368,7 @@ export interface RouterFromConfigOptions extends Pick<RouterOptions, 'onModelLis
 export function createRouterFromConfig(config: G4FConfig, options: RouterFromConfigOptions = {}): Router {
   return createRouter({
     ...(options.onModelListError === undefined ? {} : { onModelListError: options.onModelListError }),
+    ...(options.circuitShare === undefined ? {} : { circuitShare: options.circuitShare }),
     runtime: options.runtime ?? runtimeFromConfig(config),
     providers: createProviderRegistry([...providersFromConfig(config), ...(options.extraProviders ?? [])]),
     ...(config.models === undefined ? {} : { models: config.models }),

@@ -5,20 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { createSqliteResponseStore, DATABASE_FILE, openResponseStore, openStore, type StoredResponse } from '../src/store/index.js';
+import { createSqliteResponseStore, DATABASE_FILE, openResponseStore, openStore } from '../src/store/index.js';
 import { postChat, send, startFixture } from './server-fixture.js';
 
-function record(id: string, owner: string): StoredResponse {
-  return {
-    id,
-    owner,
-    status: 'completed',
-    model: 'm',
-    createdAt: 1_700_000_000,
-    response: { id, object: 'response', output: [{ type: 'message', content: [{ type: 'output_text', text: 'é ✓' }] }] },
-    history: [{ role: 'user', content: 'hi' }],
-  };
-}
+import { record, responseStoreCases } from './store-cases.js';
 
 let dataDir: string;
 before(() => {
@@ -28,22 +18,9 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('the response store', () => {
-  test("a response is its owner's; one without an owner is everyone's; JSON comes back as it went", async () => {
-    const store = createSqliteResponseStore(':memory:');
-    await store.put(record('resp_a', 'owner-a'));
-    await store.put(record('resp_open', ''));
-    assert.deepEqual(await store.get('resp_a', 'owner-a'), record('resp_a', 'owner-a'));
-    assert.equal(await store.get('resp_a', 'owner-b'), undefined);
-    assert.equal(await store.get('resp_a', ''), undefined);
-    assert.equal((await store.get('resp_open', 'owner-b'))?.id, 'resp_open');
-    assert.equal(await store.delete('resp_a', 'owner-b'), false);
-    assert.equal(await store.delete('resp_a', 'owner-a'), true);
-    assert.equal(await store.get('resp_a', 'owner-a'), undefined);
-    await store.close();
-    await assert.rejects(store.get('resp_open', ''), /closed/);
-  });
+responseStoreCases('the sqlite response store', async () => createSqliteResponseStore(':memory:'));
 
+describe('the response store', () => {
   test('lives in the conversation database, beside the conversations', async () => {
     const conversations = openStore({ dataDir });
     const responses = openResponseStore({ dataDir });

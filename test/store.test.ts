@@ -15,14 +15,15 @@ import {
   migrate,
   MIGRATIONS,
   openStore,
+  openKeyStore,
   contextTokensFor,
-  type ConversationStore,
 } from '../src/store/index.js';
 import { isG4FError } from '../src/core/errors.js';
 import { loadTokenizer } from '../src/core/token-count.js';
 
 /** The one token counter's tokenizer, for context fitting. */
 const tokenizer = await loadTokenizer();
+import { conversationStoreCases, keyStoreCases } from './store-cases.js';
 
 let dataDir: string;
 before(() => {
@@ -60,68 +61,10 @@ describe('migrations', () => {
   });
 });
 
+conversationStoreCases('sqlite store', async () => openStore({ dataDir }));
+keyStoreCases('sqlite key store', async () => openKeyStore({ dataDir }));
+
 describe('sqlite store', () => {
-  let store: ConversationStore;
-  before(() => {
-    store = openStore({ dataDir });
-  });
-  after(async () => {
-    await store.close();
-  });
-
-  test('creates, lists newest first, renames, deletes, clears', async () => {
-    const first = await store.create({ title: 'First' });
-    const second = await store.create({});
-    assert.equal(second.title, 'New conversation');
-    await store.appendMessage(first.id, { role: 'user', content: 'hello' });
-    const listed = await store.list();
-    assert.deepEqual(listed.map((c) => c.id), [first.id, second.id]);
-    assert.equal(listed[0]?.messageCount, 1);
-    const renamed = await store.update(second.id, { title: '  Second\n title ' });
-    assert.equal(renamed?.title, 'Second title');
-    assert.equal(await store.update('nope', { title: 'x' }), undefined);
-    assert.equal(await store.delete(first.id), true);
-    assert.equal(await store.delete(first.id), false);
-    assert.equal(await store.get(first.id), undefined);
-    assert.equal(await store.clear(), 1);
-    assert.deepEqual(await store.list(), []);
-  });
-
-  test('search finds titles and message texts, case-insensitive, Cyrillic included', async () => {
-    const recipes = await store.create({ title: 'Recipes' });
-    const physics = await store.create({ title: 'Физика' });
-    await store.appendMessage(physics.id, { role: 'user', content: 'Что такое ИМПУЛЬС тела?' });
-    await store.appendMessage(recipes.id, { role: 'assistant', content: 'Use 100% flour_and water' });
-    assert.deepEqual((await store.list({ search: 'recip' })).map((c) => c.id), [recipes.id]);
-    assert.deepEqual((await store.list({ search: 'физ' })).map((c) => c.id), [physics.id]);
-    const byText = await store.list({ search: 'импульс' });
-    assert.deepEqual(byText.map((c) => c.id), [physics.id]);
-    assert.match(byText[0]?.snippet ?? '', /ИМПУЛЬС/);
-    // LIKE wildcards are plain characters here.
-    assert.deepEqual((await store.list({ search: '100%' })).map((c) => c.id), [recipes.id]);
-    assert.deepEqual((await store.list({ search: '_' })).map((c) => c.id), [recipes.id]);
-    assert.deepEqual(await store.list({ search: 'absent words' }), []);
-    await store.clear();
-  });
-
-  test('replaceFrom deletes the message and later ones in the same transaction', async () => {
-    const conversation = await store.create({ title: 'Edit' });
-    const question = await store.appendMessage(conversation.id, { role: 'user', content: 'q1' });
-    await store.appendMessage(conversation.id, { role: 'assistant', content: 'a1' });
-    assert.ok(question);
-    const edited = await store.appendMessage(conversation.id, { role: 'user', content: 'q1 edited' }, { replaceFrom: question.id });
-    assert.ok(edited);
-    const after = await store.get(conversation.id);
-    assert.deepEqual(after?.messages.map((m) => m.content), ['q1 edited']);
-    assert.equal(await store.appendMessage(conversation.id, { role: 'user', content: 'x' }, { replaceFrom: 'missing' }), undefined);
-    assert.equal(await store.appendMessage('missing', { role: 'user', content: 'x' }), undefined);
-    await assert.rejects(
-      store.appendMessage(conversation.id, { role: 'robot' as 'user', content: 'x' }),
-      (error: unknown) => isG4FError(error, 'InvalidRequestError'),
-    );
-    assert.deepEqual((await store.get(conversation.id))?.messages.map((m) => m.content), ['q1 edited']);
-    await store.clear();
-  });
 
   test('an answer left streaming is marked interrupted on the next open, with its text', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'g4f-store-reopen-'));

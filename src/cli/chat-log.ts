@@ -64,8 +64,10 @@ export async function openConversationLog(options: ConversationLogOptions, sessi
   if (options.resume === undefined && !options.save) return nullLog;
   let store: ConversationStore;
   try {
-    const { openStore } = await import('../store/index.js');
-    store = openStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    const { openStore, databaseFrom } = await import('../store/index.js');
+    // G4F_DATABASE_URL: the database of the servers (PostgreSQL, or a SQLite file).
+    const database = databaseFrom({});
+    store = openStore(database !== undefined ? { database } : options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   } catch (error) {
     if (options.resume !== undefined) throw new UsageError(`cannot open the conversation store: ${messageOf(error)}`);
     warn(`conversations will not be saved: cannot open the store: ${messageOf(error)}`);

@@ -44,13 +44,15 @@ export async function runConversations(options: ConversationsOptions, _globals: 
 }
 
 async function listConversations(options: ConversationsOptions): Promise<ConversationSummary[]> {
-  const { openStore, defaultDataDir, DATABASE_FILE } = await import('../store/index.js');
+  const { openStore, defaultDataDir, databaseFrom, DATABASE_FILE } = await import('../store/index.js');
+  // G4F_DATABASE_URL: the database of the servers (PostgreSQL, or a SQLite file).
+  const database = databaseFrom({});
   const dataDir = options.dataDir ?? defaultDataDir();
   // Nothing stored yet: say so without creating a database for a listing.
-  if (!existsSync(join(dataDir, DATABASE_FILE))) return [];
+  if (database === undefined && !existsSync(join(dataDir, DATABASE_FILE))) return [];
   let store: ConversationStore;
   try {
-    store = openStore({ dataDir });
+    store = openStore(database === undefined ? { dataDir } : { database });
   } catch (error) {
     throw new UsageError(`cannot open the conversation store: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -37,6 +37,11 @@ function parsePositiveInteger(value: string): number {
   return number;
 }
 
+/** A positive whole number, kept as text (the key store checks it again). */
+function parsePositiveIntegerText(value: string): string {
+  return String(parsePositiveInteger(value));
+}
+
 function parseLimit(value: string): number {
   const number = parsePositiveInteger(value);
   if (number > 1000) throw new InvalidArgumentError('expected at most 1000.');
@@ -162,6 +167,55 @@ export function createProgram(): Command {
     .action(async (options: import('./serve.js').ServeOptions, command: Command) => {
       const { runServe } = await import('./serve.js');
       exitCode = await runServe(options, globalsOf(command));
+    });
+
+  const keys = program.command('keys').description("named API keys of g4f serve, with limits and budgets (in the server's database)");
+  const dataDirOption = (): Option =>
+    new Option('--data-dir <dir>', 'the data directory of the SQLite database (default: $G4F_DATA_DIR; G4F_DATABASE_URL wins)');
+  keys
+    .command('create')
+    .description('create a key and print it (once: only its hash is stored)')
+    .requiredOption('--name <name>', 'a unique name (letters, digits, . _ -)')
+    .addOption(new Option('--rpm <n>', 'requests a minute').argParser(parsePositiveIntegerText))
+    .addOption(new Option('--tpm <n>', 'tokens a minute').argParser(parsePositiveIntegerText))
+    .addOption(new Option('--max-parallel <n>', 'requests in flight at once').argParser(parsePositiveIntegerText))
+    .addOption(new Option('--budget-tokens <n>', 'tokens a budget period').argParser(parsePositiveIntegerText))
+    .addOption(new Option('--budget-period <period>', 'when the budget starts again').choices(['day', 'week', 'month', 'total']).default('total'))
+    .option('--models <list>', 'the only models the key may use, comma-separated')
+    .option('--expires <duration>', 'when the key stops working: 30d, 12h, 2w, or an ISO date')
+    .addOption(dataDirOption())
+    .option('--json', 'print the key and its settings as JSON')
+    .action(async (options: import('./keys.js').KeysCreateOptions, command: Command) => {
+      const { runKeysCreate } = await import('./keys.js');
+      exitCode = await runKeysCreate(options, globalsOf(command));
+    });
+  keys
+    .command('list')
+    .description('every key: name, status, limits, created, last used, usage this period (never the key)')
+    .addOption(dataDirOption())
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: import('./keys.js').KeysListOptions, command: Command) => {
+      const { runKeysList } = await import('./keys.js');
+      exitCode = await runKeysList(options, globalsOf(command));
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key: it is refused (401) from now on')
+    .argument('<name>', 'the key name')
+    .addOption(dataDirOption())
+    .action(async (name: string, options: import('./keys.js').KeysListOptions, command: Command) => {
+      const { runKeysRevoke } = await import('./keys.js');
+      exitCode = await runKeysRevoke(name, options, globalsOf(command));
+    });
+  keys
+    .command('usage')
+    .description('requests and tokens per key, day, model and provider')
+    .argument('[name]', 'one key only')
+    .addOption(dataDirOption())
+    .option('--json', 'print JSON instead of a table')
+    .action(async (name: string | undefined, options: import('./keys.js').KeysListOptions, command: Command) => {
+      const { runKeysUsage } = await import('./keys.js');
+      exitCode = await runKeysUsage(name, options, globalsOf(command));
     });
 
   return program;

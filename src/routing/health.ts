@@ -27,10 +27,28 @@ export interface Breaker {
   failure(error: G4FError): void;
   /** The call ended without a verdict (the caller aborted): free the probe slot. */
   release(): void;
+  /** Another replica opened this provider's circuit (circuit-share.ts): open it here too, until `untilMs`. */
+  openUntil(untilMs: number, lastError?: ProviderHealth['lastError']): void;
   snapshot(): ProviderHealth;
 }
 
-export function createBreaker(provider: string, options: CircuitOptions, now: () => number = Date.now): Breaker {
+/**
+ * Circuits shared by several replicas (through Redis): a circuit opened on one is opened on the
+ * others until the same time. Without it, every process keeps its own.
+ */
+export interface CircuitShare {
+  /** A circuit opened here. */
+  opened(provider: string, untilMs: number, lastError: ProviderHealth['lastError']): void;
+  /** Calls `listener` for each circuit opened by another replica. */
+  subscribe(listener: (provider: string, untilMs: number, lastError: ProviderHealth['lastError']) => void): void;
+}
+
+export function createBreaker(
+  provider: string,
+  options: CircuitOptions,
+  now: () => number = Date.now,
+  onOpen?: (untilMs: number, lastError: ProviderHealth['lastError']) => void,
+): Breaker {
   let state: CircuitState = 'closed';
   let consecutiveFailures = 0;
   let openedUntil = 0;
@@ -73,11 +91,19 @@ export function createBreaker(provider: string, options: CircuitOptions, now: ()
       if (probing || state === 'half-open' || consecutiveFailures >= options.failureThreshold) {
         state = 'open';
         openedUntil = now() + options.cooldownMs;
+        onOpen?.(openedUntil, lastError);
       }
       probing = false;
     },
     release() {
       probing = false;
+    },
+    openUntil(untilMs, error) {
+      if (untilMs <= now() || (state === 'open' && openedUntil >= untilMs)) return;
+      state = 'open';
+      openedUntil = untilMs;
+      probing = false;
+      if (error !== undefined) lastError = error;
     },
     snapshot() {
       const current = currentState();

@@ -25,7 +25,7 @@ import { DEFAULT_LIMITS, stripUndefined, type Loose } from '../core/settings.js'
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
 import type { Capability, Chunk, CompletionRequest, EmbeddingRequest, Provider } from '../core/spec.js';
 import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
-import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions } from './health.js';
+import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions, type CircuitShare } from './health.js';
 import { buildModelTable, unknownModel, type ModelTable } from './models.js';
 import { createModelListings, type ModelListError } from './model-listings.js';
 import { createAnswerCollector } from './answer.js';
@@ -58,6 +58,8 @@ export interface RouterOptions {
   order?: 'ordered' | 'shuffle';
   retry?: Loose<RouterRetryOptions>;
   circuit?: Loose<CircuitOptions>;
+  /** Circuits shared with other replicas (through Redis); default: this process's own. */
+  circuitShare?: CircuitShare;
   /** For tests: the random source of jitter and shuffling. */
   random?: () => number;
   /**
@@ -100,11 +102,15 @@ export function createRouter(options: RouterOptions = {}): Router {
   function breakerOf(name: string): Breaker {
     let breaker = breakers.get(name);
     if (breaker === undefined) {
-      breaker = createBreaker(name, circuit, runtime.now);
+      const share = options.circuitShare;
+      breaker = createBreaker(name, circuit, runtime.now, share === undefined ? undefined : (untilMs, lastError) => share.opened(name, untilMs, lastError));
       breakers.set(name, breaker);
     }
     return breaker;
   }
+  options.circuitShare?.subscribe((provider, untilMs, lastError) => {
+    if (registry.get(provider) !== undefined) breakerOf(registry.require(provider).name).openUntil(untilMs, lastError);
+  });
 
   /** Like resolve, and says whether one provider was pinned (by `provider` or `provider/model`). */
   function resolvePinned(model: string, provider?: string | Provider): { model: string; providers: Provider[]; pinned: boolean } {

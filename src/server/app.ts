@@ -20,6 +20,7 @@ import { createRouteTable, type RouteCall } from './route-table.js';
 import { createResponsesDoor } from './responses/door.js';
 import type { ResponseStore } from '../store/response-store.js';
 import type { WebHandler } from './web-api.js';
+import type { KeysHook } from './admin/index.js';
 
 export type { WebHandler } from './web-api.js';
 
@@ -44,6 +45,8 @@ export interface AppOptions {
   healthExempt?: (messages: RouteRequest['messages']) => boolean;
   /** Where `/v1/responses` keeps stored responses. */
   responseStore: ResponseStore;
+  /** Named keys with limits, and `/admin/keys` (admin/index.ts). */
+  keys?: KeysHook;
 }
 
 export interface App {
@@ -160,7 +163,7 @@ export function createApp(options: AppOptions): App {
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
     const upstream = state.route === 'chat' || state.route === 'embeddings' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
-    metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true });
+    metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true, key: options.keys?.keyName(request) });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
     if (state.model !== undefined) record.model = state.model;
     if (state.provider !== undefined) record.provider = state.provider;
@@ -325,7 +328,8 @@ export function createApp(options: AppOptions): App {
       if (state.controller !== undefined && !response.writableFinished) state.controller.abort();
       finished(request, response, path, id, startedAt, state);
     });
-    route(request, response, path, query, headers, id, startedAt, state).catch((error: unknown) => sendError(response, headers, error, state));
+    const next = (): Promise<void> => route(request, response, path, query, headers, id, startedAt, state);
+    (options.keys === undefined ? next() : options.keys.intercept(request, response, path, headers, state, next)).catch((error: unknown) => sendError(response, headers, error, state));
   }
 
   return {

@@ -17,6 +17,28 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { lazyResponseStore } from './responses/lazy-store.js';
 import type { ResponseStore } from '../store/response-store.js';
 import type { WebHandlerOptions } from './web-api.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { databaseFrom } from '../store/database-url.js';
+import type { KeyStore } from '../store/keys.js';
+import { createKeysHook } from './admin/index.js';
+import { createKeyGate } from './keys/gate.js';
+import { createSharedState, redisFrom } from './keys/shared-state.js';
+
+/** A key store opened on first use. */
+function lazyKeyStore(open: () => KeyStore): KeyStore {
+  let store: KeyStore | undefined;
+  const opened = (): KeyStore => (store ??= open());
+  return {
+    insert: async (record) => opened().insert(record),
+    list: async () => opened().list(),
+    findByHash: async (hash) => opened().findByHash(hash),
+    revoke: async (name) => opened().revoke(name),
+    recordUsage: async (entry) => opened().recordUsage(entry),
+    usage: async (options) => opened().usage(options),
+    close: async () => store?.close(),
+  };
+}
 
 export { createAuthorizer, parseApiKeys } from './auth.js';
 export { toOpenAIError, errorKind, HttpRequestError, type OpenAIError, type OpenAIErrorBody } from './openai-errors.js';
@@ -155,45 +177,61 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = options.config ?? {};
   const host = options.host ?? DEFAULT_HOST;
+  // Checked first: a malformed URL stops the start with one ConfigError line.
+  const database = databaseFrom(config);
+  const redisUrl = redisFrom(config);
   const logger = options.quiet === true ? silentLogger : (options.logger ?? createJsonLogger(process.stderr));
+  const metrics = createMetrics();
+  const shared = await createSharedState(redisUrl, { logger, metrics });
   const demo = options.demo === true ? await startDemo({ host: '127.0.0.1' }) : undefined;
   // A runtime built here is the server's own: closed with it.
   const ownRuntime = options.router === undefined && options.runtime === undefined ? runtimeFromConfig(config) : undefined;
   const runtime = options.runtime ?? ownRuntime;
-  const router =
+  const bareRouter =
     options.router ??
     createRouterFromConfig(config, {
       ...(runtime === undefined ? {} : { runtime }),
+      ...(shared.circuitShare === undefined ? {} : { circuitShare: shared.circuitShare }),
       extraProviders: demo === undefined ? [] : [demo.agent],
       onModelListError: (provider, error) =>
         logger.log('warn', { event: 'model-list-failed', provider, error: error instanceof Error ? error.message : String(error) }),
     });
   // Demo mode routes the built-in providers to its emulators in this router's runtime, nowhere else.
-  demo?.routeBuiltins(router.runtime);
+  demo?.routeBuiltins(bareRouter.runtime);
   // Upstreams that list their models (`"models": "auto"`) are asked at once; /v1/models shows them when they answer.
-  void router.refreshModels();
+  void bareRouter.refreshModels();
   const apiKeys = options.apiKeys ?? parseApiKeys(process.env[config.server?.apiKeysEnv ?? 'G4F_API_KEYS']);
-  const authorize = createAuthorizer(apiKeys);
-  const metrics = createMetrics();
+  const staticAuthorize = createAuthorizer(apiKeys);
+  const storeModule = await import('../store/index.js');
+  const location = database === undefined ? (options.dataDir === undefined ? {} : { dataDir: options.dataDir }) : { database };
+  const keyStore = lazyKeyStore(() => storeModule.openKeyStore(location));
+  const gate = createKeyGate({ staticKeys: apiKeys, keyStore, limiter: shared.limiter, metrics, logger });
+  // Named keys are looked for where a database exists already (a server never given one creates no file for it).
+  if (database !== undefined || existsSync(join(options.dataDir ?? storeModule.defaultDataDir(), storeModule.DATABASE_FILE))) await gate.start();
+  const router = gate.wrapRouter(bareRouter);
+  const authorize = (request: IncomingMessage): boolean => gate.admitted(request) || staticAuthorize(request);
+  const keys = createKeysHook({ gate, keyStore, adminKey: process.env.G4F_ADMIN_KEY });
   const webOptions: WebHandlerOptions = {
     router,
     demo: demo !== undefined,
-    authorize: authorize as (request: IncomingMessage) => boolean,
+    authorize: staticAuthorize as (request: IncomingMessage) => boolean,
     keysRequired: apiKeys.length > 0,
     logger,
   };
   if (options.dataDir !== undefined) webOptions.dataDir = options.dataDir;
+  if (database !== undefined) webOptions.store = storeModule.openStore({ database });
   let web: WebHandler | undefined;
   try {
     // Loaded only when served: the web page's API opens a conversation store.
     if (options.web !== false) web = (await import('./web-api.js')).createWebHandler(webOptions);
   } catch (error) {
+    await shared.close();
     await demo?.close();
     await ownRuntime?.close();
     throw error;
   }
   // Opened on first use, in the conversation database, whether the page is served or not.
-  const responseStore = lazyResponseStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+  const responseStore = lazyResponseStore(location);
   const allowedHosts =
     options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ??
     (config.server?.allowedHosts === undefined ? undefined : allowedHostsFrom(config.server.allowedHosts)) ??
@@ -205,7 +243,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     authorize,
     ...(allowedHosts === '*' ? {} : { hostAllowed: createHostCheck(allowedHosts) }),
     ...(demo === undefined ? {} : { healthExempt: isDemoTrigger }),
-    keysRequired: apiKeys.length > 0,
+    keysRequired: apiKeys.length > 0 || gate.keysRequired(),
+    keys,
     corsOrigins: options.corsOrigins ?? config.server?.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? config.server?.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
     imageBodyLimitBytes: options.imageBodyLimitBytes ?? config.server?.imageBodyLimitBytes ?? DEFAULT_IMAGE_BODY_LIMIT_BYTES,
@@ -222,6 +261,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     await web?.close();
     await responseStore.close();
+    await gate.close();
+    await keyStore.close();
+    await shared.close();
     await demo?.close();
     await ownRuntime?.close();
     throw error;
@@ -257,6 +299,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await closed;
     await web?.close();
     await responseStore.close();
+    await gate.close();
+    await keyStore.close();
+    await shared.close();
     await demo?.close();
     await ownRuntime?.close();
     logger.log('info', { event: 'closed' });

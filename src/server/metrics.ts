@@ -42,6 +42,8 @@ export interface RequestObservation {
   errorKind: string | undefined;
   durationMs: number;
   stream: boolean;
+  /** The name of the request's named API key (never the key). */
+  key?: string | undefined;
 }
 
 export interface Metrics {
@@ -53,6 +55,10 @@ export interface Metrics {
   firstToken(provider: string, milliseconds: number): void;
   streamStarted(): void;
   streamEnded(): void;
+  /** An answer's tokens, by provider and (named) key. */
+  tokens(key: string | undefined, provider: string, promptTokens: number, completionTokens: number): void;
+  /** Whether the state shared through Redis is kept in this process for now (Redis unreachable). */
+  sharedStateDegraded(degraded: boolean): void;
   /** The Prometheus text exposition. */
   render(): string;
 }
@@ -63,7 +69,9 @@ export function createMetrics(): Metrics {
   const upstreamErrors = new Map<string, number>();
   const durations = new Map<string, Histogram>();
   const firstTokens = new Map<string, Histogram>();
+  const tokenCounts = new Map<string, number>();
   let streamsInFlight = 0;
+  let degraded: number | undefined;
 
   function increment(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
@@ -95,7 +103,8 @@ export function createMetrics(): Metrics {
     request(observation) {
       const provider = observation.provider ?? 'none';
       const providerLabel = label(provider);
-      increment(requests, `route="${observation.route}",provider="${providerLabel}",status="${observation.status}"`);
+      const keyLabel = observation.key === undefined ? '' : `,key="${label(observation.key)}"`;
+      increment(requests, `route="${observation.route}",provider="${providerLabel}",status="${observation.status}"${keyLabel}`);
       if (observation.errorKind !== undefined) {
         increment(errors, `route="${observation.route}",provider="${providerLabel}",kind="${label(observation.errorKind)}"`);
       }
@@ -115,6 +124,16 @@ export function createMetrics(): Metrics {
     },
     streamEnded() {
       streamsInFlight -= 1;
+    },
+    tokens(key, provider, promptTokens, completionTokens) {
+      const keyLabel = key === undefined ? '' : `,key="${label(key)}"`;
+      for (const [kind, count] of [['prompt', promptTokens], ['completion', completionTokens]] as const) {
+        const id = `provider="${label(provider)}",kind="${kind}"${keyLabel}`;
+        tokenCounts.set(id, (tokenCounts.get(id) ?? 0) + count);
+      }
+    },
+    sharedStateDegraded(on) {
+      degraded = on ? 1 : 0;
     },
     render() {
       const lines: string[] = [];
@@ -136,6 +155,14 @@ export function createMetrics(): Metrics {
       lines.push('# HELP g4f_streams_in_flight Streamed answers being written now.');
       lines.push('# TYPE g4f_streams_in_flight gauge');
       lines.push(`g4f_streams_in_flight ${streamsInFlight}`);
+      lines.push('# HELP g4f_tokens_total Tokens of answers (prompt and completion), by provider and API key name.');
+      lines.push('# TYPE g4f_tokens_total counter');
+      for (const [key, value] of tokenCounts) lines.push(`g4f_tokens_total{${key}} ${value}`);
+      if (degraded !== undefined) {
+        lines.push('# HELP g4f_shared_state_degraded 1 while Redis is unreachable and circuits, limits and usage counters are kept in this process.');
+        lines.push('# TYPE g4f_shared_state_degraded gauge');
+        lines.push(`g4f_shared_state_degraded ${degraded}`);
+      }
       return `${lines.join('\n')}\n`;
     },
   };

@@ -6,6 +6,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
 import { createSqliteResponseStore, type ResponseStore } from './response-store.js';
+import { dirname } from 'node:path';
+import type { DatabaseLocation } from './database-url.js';
+import { createSqliteKeyStore } from './key-store-sqlite.js';
+import type { KeyStore } from './keys.js';
+import { createPostgresStore } from './postgres-store.js';
+import { createPostgresKeyStore, createPostgresResponseStore } from './postgres-stores.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { ConversationStore } from './types.js';
 
@@ -50,9 +56,21 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** Keep everything in memory (tests); `dataDir` is then ignored. */
   memory?: boolean;
+  /** A database named by `G4F_DATABASE_URL` (database-url.ts): PostgreSQL, or a SQLite file; over `dataDir`. */
+  database?: DatabaseLocation;
+}
+
+/** The SQLite file a location names (its folder created), or undefined for the data directory's. */
+function sqliteFile(location: DatabaseLocation | undefined): string | undefined {
+  if (location?.kind !== 'sqlite' || location.filename === undefined) return undefined;
+  if (location.filename !== ':memory:') mkdirSync(dirname(location.filename), { recursive: true });
+  return location.filename;
 }
 
 export function openStore(options: OpenStoreOptions = {}): ConversationStore {
+  if (options.database?.kind === 'postgres') return createPostgresStore(options.database.url);
+  const file = sqliteFile(options.database);
+  if (file !== undefined) return createSqliteStore({ filename: file });
   if (options.memory === true) return createSqliteStore({ filename: ':memory:' });
   const dataDir = options.dataDir ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true });
@@ -63,8 +81,46 @@ export { createSqliteResponseStore, type ResponseStore, type StoredResponse } fr
 
 /** The store of the Responses API's stored responses, in the same database file as the conversations. */
 export function openResponseStore(options: OpenStoreOptions = {}): ResponseStore {
+  if (options.database?.kind === 'postgres') return createPostgresResponseStore(options.database.url);
+  const file = sqliteFile(options.database);
+  if (file !== undefined) return createSqliteResponseStore(file);
   if (options.memory === true) return createSqliteResponseStore(':memory:');
   const dataDir = options.dataDir ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true });
   return createSqliteResponseStore(join(dataDir, DATABASE_FILE));
 }
+
+export { parseDatabaseUrl, databaseFrom, type DatabaseLocation } from './database-url.js';
+export {
+  newKey,
+  hashKey,
+  keyRefusal,
+  periodStart,
+  dayOf,
+  parseExpiry,
+  positiveLimit,
+  BUDGET_PERIODS,
+  type ApiKeyRecord,
+  type BudgetPeriod,
+  type KeyLimits,
+  type KeyStore,
+  type NewKeyOptions,
+  type UsageEntry,
+  type UsageRow,
+} from './keys.js';
+export { createPostgresStore } from './postgres-store.js';
+export { createPostgresKeyStore, createPostgresResponseStore } from './postgres-stores.js';
+export { createSqliteKeyStore } from './key-store-sqlite.js';
+export { migratePostgres } from './postgres.js';
+
+/** The store of API keys and their usage, in the conversation database. */
+export function openKeyStore(options: OpenStoreOptions = {}): KeyStore {
+  if (options.database?.kind === 'postgres') return createPostgresKeyStore(options.database.url);
+  const file = sqliteFile(options.database);
+  if (file !== undefined) return createSqliteKeyStore(file);
+  if (options.memory === true) return createSqliteKeyStore(':memory:');
+  const dataDir = options.dataDir ?? defaultDataDir();
+  mkdirSync(dataDir, { recursive: true });
+  return createSqliteKeyStore(join(dataDir, DATABASE_FILE));
+}
+export { createApiKey, listApiKeys, revokeApiKey, keyUsage, tokensSince, type KeySummary } from './key-admin.js';

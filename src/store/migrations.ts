@@ -1,6 +1,7 @@
 /**
- * Versioned schema migrations of the SQLite store. Each migration runs once, in its own
- * transaction, and is recorded both in `schema_migrations` and in `PRAGMA user_version`.
+ * Versioned schema migrations of the store, one list for SQLite and PostgreSQL: each version has
+ * its statements in both dialects. Each migration runs once, in its own transaction, and is
+ * recorded in `schema_migrations` (and, in SQLite, in `PRAGMA user_version`).
  * Migrations are append-only: never edit one that has shipped, add the next version.
  */
 import type { Database } from 'better-sqlite3';
@@ -9,7 +10,10 @@ import { ConfigError } from '../core/errors.js';
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite's statements. */
   sql: string;
+  /** The same change in PostgreSQL's dialect (postgres-migrations.ts runs these). */
+  postgres?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -29,6 +33,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX conversations_by_update ON conversations (updated_at DESC);
       CREATE TABLE messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'complete'
+          CHECK (status IN ('complete', 'streaming', 'stopped', 'interrupted')),
+        model TEXT,
+        provider TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX messages_by_conversation ON messages (conversation_id, seq);
+    `,
+    postgres: `
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        provider TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX conversations_by_update ON conversations (updated_at DESC);
+      CREATE TABLE messages (
+        seq BIGSERIAL PRIMARY KEY,
         id TEXT NOT NULL UNIQUE,
         conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
         role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
@@ -62,6 +91,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attachments_by_message ON attachments (message_id, seq);
       CREATE INDEX attachments_by_conversation ON attachments (conversation_id, seq);
     `,
+    postgres: `
+      ALTER TABLE messages ADD COLUMN reasoning TEXT;
+      CREATE TABLE attachments (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL DEFAULT 'image' CHECK (kind IN ('image')),
+        media_type TEXT NOT NULL CHECK (media_type IN ('image/png', 'image/jpeg', 'image/gif', 'image/webp')),
+        bytes INTEGER NOT NULL CHECK (bytes BETWEEN 1 AND 5242880),
+        data BYTEA NOT NULL CHECK (length(data) = bytes)
+      );
+      CREATE INDEX attachments_by_message ON attachments (message_id, seq);
+      CREATE INDEX attachments_by_conversation ON attachments (conversation_id, seq);
+    `,
   },
   {
     version: 3,
@@ -80,6 +124,78 @@ export const MIGRATIONS: readonly Migration[] = [
         history TEXT NOT NULL
       );
       CREATE INDEX responses_by_creation ON responses (created_at);
+    `,
+    postgres: `
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        model TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        response TEXT NOT NULL,
+        history TEXT NOT NULL
+      );
+      CREATE INDEX responses_by_creation ON responses (created_at);
+    `,
+  },
+  {
+    version: 4,
+    name: 'API keys with limits, and their usage per day, model and provider',
+    // hash: the SHA-256 (hex) of the key, never the key. models: a JSON array, NULL for any.
+    // Times are ISO strings, as everywhere else in the schema.
+    sql: `
+      CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        rpm INTEGER,
+        tpm INTEGER,
+        max_parallel INTEGER,
+        budget_tokens INTEGER,
+        budget_period TEXT NOT NULL DEFAULT 'total' CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+        models TEXT,
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+      );
+      CREATE TABLE key_usage (
+        key_name TEXT NOT NULL,
+        day TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (key_name, day, model, provider)
+      );
+    `,
+    postgres: `
+      CREATE TABLE api_keys (
+        name TEXT PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        rpm INTEGER,
+        tpm INTEGER,
+        max_parallel INTEGER,
+        budget_tokens BIGINT,
+        budget_period TEXT NOT NULL DEFAULT 'total' CHECK (budget_period IN ('day', 'week', 'month', 'total')),
+        models TEXT,
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+      );
+      CREATE TABLE key_usage (
+        key_name TEXT NOT NULL,
+        day TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        requests BIGINT NOT NULL DEFAULT 0,
+        prompt_tokens BIGINT NOT NULL DEFAULT 0,
+        completion_tokens BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (key_name, day, model, provider)
+      );
     `,
   },
 ];

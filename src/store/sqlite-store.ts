@@ -9,6 +9,26 @@ import type { Database } from 'better-sqlite3';
 import { InvalidRequestError } from '../core/errors.js';
 import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType, type LimitProblem } from './limits.js';
 import { migrate } from './migrations.js';
+import {
+  checkMessage,
+  cleanTitle,
+  clampInteger,
+  excerpt,
+  imageLimits,
+  importedTime,
+  newConversationRow,
+  refuse,
+  STATUSES,
+  toBuffer,
+  toConversation,
+  toMessage,
+  toStoredImage,
+  type ConversationRow,
+  type ImageRow,
+  type MessageRow,
+} from './rows.js';
+
+export { cleanTitle, DEFAULT_TITLE, importedTime } from './rows.js';
 import type {
   AppendOptions,
   Conversation,
@@ -27,41 +47,6 @@ import type {
   Role,
   StoredImage,
 } from './types.js';
-
-export const DEFAULT_TITLE = 'New conversation';
-const ROLES: ReadonlySet<string> = new Set<Role>(['system', 'user', 'assistant']);
-const STATUSES: ReadonlySet<string> = new Set<MessageStatus>(['complete', 'streaming', 'stopped', 'interrupted']);
-
-interface ConversationRow {
-  id: string;
-  title: string;
-  system_prompt: string;
-  model: string;
-  provider: string;
-  created_at: string;
-  updated_at: string;
-  message_count?: number;
-}
-
-interface MessageRow {
-  seq: number;
-  id: string;
-  conversation_id: string;
-  role: string;
-  content: string;
-  status: string;
-  model: string | null;
-  provider: string | null;
-  created_at: string;
-  reasoning: string | null;
-}
-
-interface ImageRow {
-  id: string;
-  message_id: string;
-  media_type: string;
-  bytes: number;
-}
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:`. */
@@ -389,101 +374,3 @@ function storeOn(db: Database): ConversationStore {
   };
 }
 
-function newConversationRow(input: NewConversation, now: string): ConversationRow {
-  return {
-    id: randomUUID(),
-    title: cleanTitle(input.title ?? DEFAULT_TITLE),
-    system_prompt: input.systemPrompt ?? '',
-    model: input.model ?? '',
-    provider: input.provider ?? '',
-    created_at: now,
-    updated_at: now,
-  };
-}
-
-/** One line, at most 200 characters; an empty title becomes the default. */
-export function cleanTitle(title: string): string {
-  const line = title.replace(/\s+/g, ' ').trim();
-  const cut = Array.from(line).slice(0, 200).join('');
-  return cut === '' ? DEFAULT_TITLE : cut;
-}
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/**
- * A time from an import, as the store writes times (`toISOString`): anything that is not an ISO
- * date, or lies in the future (it would pin the conversation to the top of the list), is `now`.
- */
-export function importedTime(value: string | undefined, now: string): string {
-  if (value === undefined || !ISO_TIME.test(value.trim())) return now;
-  const time = Date.parse(value.trim());
-  if (!Number.isFinite(time) || time > Date.parse(now)) return now;
-  return new Date(time).toISOString();
-}
-
-/** A value over the limits shared by every way in (limits.ts). */
-function refuse(problem: LimitProblem | undefined): void {
-  if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
-}
-
-function checkMessage(message: NewMessage): void {
-  if (!ROLES.has(message.role)) throw new InvalidRequestError(`Unknown message role: ${String(message.role)}`, 'role');
-  if (typeof message.content !== 'string') throw new InvalidRequestError('Message content must be a string', 'content');
-  if (message.reasoning !== undefined && typeof message.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
-  if (message.status !== undefined && !STATUSES.has(message.status)) {
-    throw new InvalidRequestError(`Unknown message status: ${String(message.status)}`, 'status');
-  }
-}
-
-function toConversation(row: ConversationRow): Conversation {
-  return {
-    id: row.id,
-    title: row.title,
-    systemPrompt: row.system_prompt,
-    model: row.model,
-    provider: row.provider,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toMessage(row: MessageRow): Message {
-  const message: Message = {
-    id: row.id,
-    conversationId: row.conversation_id,
-    role: row.role as Role,
-    content: row.content,
-    status: row.status as MessageStatus,
-    createdAt: row.created_at,
-  };
-  if (row.model !== null) message.model = row.model;
-  if (row.provider !== null) message.provider = row.provider;
-  if (row.reasoning !== null && row.reasoning !== undefined) message.reasoning = row.reasoning;
-  return message;
-}
-
-function toStoredImage(row: Pick<ImageRow, 'id' | 'media_type' | 'bytes'>): StoredImage {
-  return { id: row.id, mediaType: row.media_type as ImageMediaType, bytes: row.bytes };
-}
-
-function imageLimits(image: NewImage): { mediaType: string; bytes: number } {
-  return { mediaType: image.mediaType, bytes: image.data.byteLength };
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function clampInteger(value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || !Number.isFinite(value)) return fallback;
-  return Math.min(max, Math.max(min, Math.floor(value)));
-}
-
-/** About 120 characters around the first match of `needle` (already lower-cased). */
-function excerpt(text: string, needle: string): string {
-  const position = text.toLowerCase().indexOf(needle);
-  if (position < 0) return text.slice(0, 120);
-  const start = Math.max(0, position - 40);
-  const end = Math.min(text.length, position + needle.length + 80);
-  return `${start > 0 ? '…' : ''}${text.slice(start, end).replace(/\s+/g, ' ')}${end < text.length ? '…' : ''}`;
-}

@@ -9,6 +9,8 @@ export interface ResponseStoreLocation {
   dataDir?: string;
   /** Keep responses in memory, for as long as the process runs. */
   memory?: boolean;
+  /** A database named by `G4F_DATABASE_URL` (PostgreSQL, or a SQLite file). */
+  database?: import('../../store/database-url.js').DatabaseLocation;
 }
 
 export function lazyResponseStore(location: ResponseStoreLocation): ResponseStore {
