@@ -56,9 +56,13 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
   const finishReason = plan.finishReason ?? 'STOP';
   const usageMetadata =
     answer.usage === undefined ? undefined : { promptTokenCount: answer.usage.input, candidatesTokenCount: answer.usage.output, totalTokenCount: answer.usage.input + answer.usage.output };
+  const signature = plan.thoughtSignature === undefined ? {} : { thoughtSignature: plan.thoughtSignature };
   const calls = answer.calls.map((call, position) => ({
     functionCall: { ...(plan.toolCalls?.[position]?.id === undefined ? {} : { id: call.id }), name: call.name, args: JSON.parse(call.arguments) as unknown },
+    ...(position === 0 ? signature : {}),
   }));
+  // Without calls, the signature is on the answer's last part.
+  const lastPart = (part: Record<string, unknown>): Record<string, unknown> => (calls.length === 0 ? { ...part, ...signature } : part);
   const response = (parts: unknown[], last: boolean): Record<string, unknown> => ({
     candidates: [{ content: { parts, role: 'model' }, ...(last ? { finishReason } : {}), index: 0 }],
     ...(usageMetadata === undefined ? {} : { usageMetadata }),
@@ -70,6 +74,8 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     if (answer.reasoning.length > 0) parts.push({ text: answer.reasoning.join(''), thought: true });
     if (answer.text.length > 0) parts.push({ text: answer.text.join('') });
     parts.push(...calls);
+    if (parts.length === 0 && plan.thoughtSignature !== undefined) parts.push({ text: '' });
+    if (parts.length > 0) parts.push(lastPart(parts.pop() as Record<string, unknown>));
     return wholeScript(plan.status ?? 200, 'application/json; charset=UTF-8', JSON.stringify(response(parts, true)), plan);
   }
   // Without alt=sse the stream is one JSON array.
@@ -80,7 +86,7 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     ...answer.text.map((text) => ({ text: frame(response([{ text }], false)), content: true })),
   ];
   if (calls.length > 0) events.push({ text: frame(response(calls, false)), content: true });
-  const last = JSON.stringify(response([{ text: '' }], true));
+  const last = JSON.stringify(response([lastPart({ text: '' })], true));
   const tail = sse ? `data: ${last}\r\n\r\n` : `${last}\n]`;
   return streamScript(plan, sse ? 'text/event-stream' : 'application/json; charset=UTF-8', { head: sse ? '' : '[', ...groupEvents(events, tail) }, {
     malformed: sse ? 'data: {"candidates":[{"content":\r\n\r\n' : '{"candidates":[{"content":',

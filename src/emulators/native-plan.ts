@@ -48,6 +48,11 @@ export interface NativePlan {
    * stop, or the tool-use one when there are calls.
    */
   finishReason?: string;
+  /**
+   * Gemini's `thoughtSignature`: on the first function call part of the answer, else on its last
+   * part (streamed: the last event's), as thinking models send it.
+   */
+  thoughtSignature?: string;
   /** Token counts; `false` for none. Default: words of the prompt and of the answer. */
   usage?: { input: number; output: number } | false;
   /** The model named in answers (default: the requested one). */

@@ -13,6 +13,7 @@ import type { ChatMessage, Chunk, CompletionRequest, FinishReason, ToolChoice, U
 import {
   argumentsObject,
   contentParts,
+  GEMINI_SIGNATURE_TAG,
   inlineImageOnly,
   isObject,
   ownProviderOptions,
@@ -31,6 +32,11 @@ interface Content {
 
 /** Google's documented stand-in for the thought signature of a function call replayed without its own. */
 export const REPLAYED_CALL_SIGNATURE = 'skip_thought_signature_validator';
+
+/** The thought signature of a turn Gemini answered (tagged in the contract), else undefined. */
+function ownSignature(signature: string | undefined): string | undefined {
+  return signature?.startsWith(GEMINI_SIGNATURE_TAG) && signature.length > GEMINI_SIGNATURE_TAG.length ? signature.slice(GEMINI_SIGNATURE_TAG.length) : undefined;
+}
 
 /** Thinking budgets (tokens) for the reasoning efforts a caller may name. */
 const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 512, low: 1024, medium: 8192, high: 24576 };
@@ -60,14 +66,19 @@ export function geminiContents(provider: string, messages: readonly ChatMessage[
         return;
       case 'assistant': {
         const parts: Part[] = message.content ? [{ text: message.content }] : [];
+        const signature = ownSignature(message.reasoningSignature);
         (message.toolCalls ?? []).forEach((call, index) => {
           const part: Part = { functionCall: { name: call.name, args: argumentsObject(call) } };
           // Thinking models want the turn's first call to carry the thought signature they gave it;
-          // the contract keeps none, so the value Google documents for such history stands in.
-          if (index === 0) part.thoughtSignature = REPLAYED_CALL_SIGNATURE;
+          // without it (a turn from elsewhere), the value Google documents for such history stands in.
+          if (index === 0) part.thoughtSignature = signature ?? REPLAYED_CALL_SIGNATURE;
           parts.push(part);
         });
-        add('model', parts.length === 0 ? [{ text: '' }] : parts);
+        if (parts.length === 0) parts.push({ text: '' });
+        // A turn without calls had its signature on its last part.
+        const last = parts.at(-1) as Part;
+        if (signature !== undefined && last.functionCall === undefined) last.thoughtSignature = signature;
+        add('model', parts);
         return;
       }
       case 'tool': {
@@ -166,6 +177,7 @@ export function createGeminiReader(provider: string): {
   response(value: unknown, into: Chunk[]): void;
 } {
   let calls = 0;
+  let callSigned = false;
   let finished = false;
   let usage: Usage | undefined;
   const reader = {
@@ -180,8 +192,13 @@ export function createGeminiReader(provider: string): {
       const parts: unknown = isObject(candidate) && isObject(candidate.content) ? candidate.content.parts : undefined;
       for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
         if (!isObject(part)) continue;
-        if (typeof part.text === 'string' && part.text !== '') into.push({ type: part.thought === true ? 'reasoning-delta' : 'text-delta', text: part.text });
         const call = part.functionCall;
+        // The turn's thought signature, kept for the next turn: the first call's, else the last part's.
+        if (typeof part.thoughtSignature === 'string' && part.thoughtSignature !== '' && !callSigned) {
+          callSigned = isObject(call);
+          into.push({ type: 'reasoning-delta', text: '', signature: GEMINI_SIGNATURE_TAG + part.thoughtSignature });
+        }
+        if (typeof part.text === 'string' && part.text !== '') into.push({ type: part.thought === true ? 'reasoning-delta' : 'text-delta', text: part.text });
         if (isObject(call) && typeof call.name === 'string') {
           const index = calls++;
           const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${index}`;

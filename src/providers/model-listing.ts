@@ -71,12 +71,27 @@ async function getJson(provider: string, path: string, headers: Record<string, s
   }
 }
 
+/**
+ * Model ids that name no chat model, by the words services use for them: speech and
+ * transcription (`whisper-1`, `tts-1`, `gpt-4o-transcribe`, `gpt-4o-realtime-preview`), images
+ * (`dall-e-3`, `gpt-image-1`, `imagen-…`, `FLUX…`, `sora-2`), embeddings (`text-embedding-3-small`,
+ * `nomic-embed-text`, `mistral-embed`), moderation, reranking, OCR, and the legacy completion
+ * models (`babbage-002`, `davinci-002`).
+ */
+const NOT_CHAT =
+  /(?:^|[/:_.-])(?:whisper|tts|transcribe|realtime|dall-e|gpt-image|imagen|flux|stable-diffusion|sdxl|sora|embed|embedding|moderation|rerank|ocr|babbage|davinci)(?:[/:_.-]|\d|$)/i;
+
+/** Whether a listed id may be a chat model: a listing keeps only those (an embedding model is still reached pinned: `OpenAI/text-embedding-3-small`). */
+export function isChatModelId(id: string): boolean {
+  return !NOT_CHAT.test(id);
+}
+
 function namesOf(provider: string, items: unknown, field: 'id' | 'name'): string[] {
   if (!Array.isArray(items)) throw new StreamParseError(`${provider} listed its models in an unknown shape`, { provider });
   const names: string[] = [];
   for (const item of items as unknown[]) {
     const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[field] : undefined;
-    if (typeof value === 'string' && value !== '' && !names.includes(value)) names.push(value);
+    if (typeof value === 'string' && value !== '' && isChatModelId(value) && !names.includes(value)) names.push(value);
   }
   return names;
 }
