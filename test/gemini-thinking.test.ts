@@ -108,4 +108,29 @@ describe('Gemini thought signatures', () => {
     assert.ok(Array.isArray(assistant?.content));
     assert.ok(!(assistant.content as Part[]).some((block) => block.type === 'thinking'), 'no thinking block with a foreign signature');
   });
+
+  test('the emulator refuses a model turn whose first call has no signature, as Gemini 3 does', async () => {
+    const reply = await fetch(`${gemini.url}/v1beta/models/gemini-test:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': KEY },
+      body: JSON.stringify({
+        contents: [
+          { role: 'user', parts: [{ text: 'Weather?' }] },
+          { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: {} } }] },
+          { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { sky: 'sunny' } } }] },
+        ],
+      }),
+    });
+    assert.equal(reply.status, 400);
+    const body = (await reply.json()) as { error: { status: string; message: string } };
+    assert.equal(body.error.status, 'INVALID_ARGUMENT');
+    assert.match(body.error.message, /get_weather.*missing a `thought_signature`/);
+  });
+
+  test('thoughtsTokenCount counts in the completion tokens', async () => {
+    gemini.reset();
+    gemini.enqueue({ reasoning: ['one two three'], text: 'four five', usage: { input: 4, output: 5 } });
+    const answer = await router.complete({ model: 'gemini-test', messages: question, stream: true, reasoningEffort: 'low' });
+    assert.deepEqual(answer.usage, { promptTokens: 4, completionTokens: 5, totalTokens: 9 });
+  });
 });
