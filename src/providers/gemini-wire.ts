@@ -13,6 +13,7 @@ import type { ChatMessage, Chunk, CompletionRequest, FinishReason, ToolChoice, U
 import {
   argumentsObject,
   contentParts,
+  dataUrlImage,
   GEMINI_SIGNATURE_TAG,
   inlineImageOnly,
   isObject,
@@ -32,6 +33,15 @@ interface Content {
 
 /** Google's documented stand-in for the thought signature of a function call replayed without its own. */
 export const REPLAYED_CALL_SIGNATURE = 'skip_thought_signature_validator';
+
+const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
+
+/** An image URL's media type by its extension, if it has a known one (Gemini's `mimeType` is optional). */
+function imageTypeOf(url: string): string | undefined {
+  const path = URL.canParse(url) ? new URL(url).pathname : url;
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return extension === undefined ? undefined : IMAGE_TYPES[extension];
+}
 
 /** The thought signature of a turn Gemini answered (tagged in the contract), else undefined. */
 function ownSignature(signature: string | undefined): string | undefined {
@@ -59,8 +69,12 @@ export function geminiContents(provider: string, messages: readonly ChatMessage[
           'user',
           contentParts(message.content).map((part) => {
             if (part.type === 'text') return { text: part.text };
-            const image = inlineImageOnly(provider, part.url);
-            return { inlineData: { mimeType: image.mediaType, data: image.data } };
+            const image = dataUrlImage(part.url);
+            if (image !== undefined) return { inlineData: { mimeType: image.mediaType, data: image.data } };
+            // Any other URL goes by reference (a Files API URI, or a public https URL Gemini fetches itself).
+            if (!/^https?:\/\//i.test(part.url)) inlineImageOnly(provider, part.url);
+            const mimeType = imageTypeOf(part.url);
+            return { fileData: { fileUri: part.url, ...(mimeType === undefined ? {} : { mimeType }) } };
           }),
         );
         return;

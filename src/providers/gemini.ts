@@ -1,8 +1,7 @@
 /**
  * Google's Gemini API (`{baseUrl}/v1beta/models/{model}:streamGenerateContent?alt=sse` and
- * `:generateContent`, `x-goog-api-key`): text, inline images (an image URL is refused: the API
- * takes only uploaded files by URI, and g4f does not fetch URLs on the caller's behalf), function
- * calls both ways, thoughts as reasoning, safety stops as content_filter.
+ * `:generateContent`, `x-goog-api-key`): text, images (a data URL inline, any other https URL
+ * by reference as `fileData`: a Files API URI or a public URL Gemini fetches), function calls both ways, thoughts as reasoning, safety stops as content_filter.
  */
 import { createEventStreamDecoder } from '../core/sse.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
