@@ -232,7 +232,8 @@ export type Chunk =
   /** OpenAI's `logprobs` object of one event (`{content: [...]}`). */
   | { type: 'logprobs'; logprobs: unknown; choice?: number }
   | { type: 'usage'; usage: Usage }
-  | { type: 'finish'; reason: FinishReason; choice?: number };
+  /** `detail`: the upstream's own word when `reason` stands for several (Gemini's `SAFETY`, `RECITATION`… as content_filter). */
+  | { type: 'finish'; reason: FinishReason; detail?: string; choice?: number };
 
 /**
  * An upstream that lists its models (`"models": "auto"`): routing asks it again once a listing is

@@ -225,11 +225,15 @@ export function createGeminiReader(provider: string): {
         const candidates = typeof meta.candidatesTokenCount === 'number' ? meta.candidatesTokenCount + thoughts : thoughts;
         usage = usageOf(meta.promptTokenCount, candidates, meta.totalTokenCount) ?? usage;
       }
-      const blocked = isObject(value.promptFeedback) && typeof value.promptFeedback.blockReason === 'string';
-      const reason = isObject(candidate) && typeof candidate.finishReason === 'string' ? candidate.finishReason : blocked ? 'SAFETY' : undefined;
+      // A blocked prompt has no candidate: its promptFeedback says why.
+      const blockReason = isObject(value.promptFeedback) && typeof value.promptFeedback.blockReason === 'string' ? value.promptFeedback.blockReason : undefined;
+      const said = isObject(candidate) && typeof candidate.finishReason === 'string' ? candidate.finishReason : undefined;
+      const reason = said ?? (blockReason === undefined ? undefined : 'SAFETY');
       if (reason !== undefined && !finished) {
         finished = true;
-        into.push({ type: 'finish', reason: finishReasonOf(reason, calls > 0) });
+        const finish = finishReasonOf(reason, calls > 0);
+        // A blocked answer keeps Google's word for why (SAFETY, RECITATION…) beside content_filter.
+        into.push(finish === 'content_filter' ? { type: 'finish', reason: finish, detail: said ?? blockReason ?? reason } : { type: 'finish', reason: finish });
       }
     },
     read(item: ServerSentEvent | { stray: string }, into: Chunk[]): 'more' | 'done' {

@@ -15,6 +15,7 @@ interface ChoiceState {
   signature: string | undefined;
   tools: ReturnType<typeof createToolCallCollector> | undefined;
   finishReason: FinishReason | undefined;
+  finishDetail: string | undefined;
   logprobs: unknown[] | undefined;
 }
 
@@ -24,7 +25,7 @@ export function createAnswerCollector(): AnswerCollector {
   function stateOf(index = 0): ChoiceState {
     let state = states[index];
     if (state === undefined) {
-      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, logprobs: undefined };
+      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, finishDetail: undefined, logprobs: undefined };
       states[index] = state;
     }
     return state;
@@ -56,6 +57,7 @@ export function createAnswerCollector(): AnswerCollector {
           break;
         case 'finish':
           stateOf(chunk.choice).finishReason = chunk.reason;
+          if (chunk.detail !== undefined) stateOf(chunk.choice).finishDetail = chunk.detail;
           break;
       }
     },
@@ -68,6 +70,7 @@ export function createAnswerCollector(): AnswerCollector {
         // A turn with tool calls ends in tool_calls, whatever word the upstream used.
         const finishReason = toolCalls !== undefined && toolCalls.length > 0 && (state.finishReason ?? 'stop') === 'stop' ? 'tool_calls' : (state.finishReason ?? 'stop');
         const choice: ChoiceResult = { index, text: state.text, finishReason };
+        if (state.finishDetail !== undefined) choice.finishDetail = state.finishDetail;
         if (state.reasoning !== '') choice.reasoning = state.reasoning;
         if (state.signature !== undefined) choice.reasoningSignature = state.signature;
         if (toolCalls !== undefined && toolCalls.length > 0) choice.toolCalls = toolCalls;

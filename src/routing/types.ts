@@ -78,6 +78,8 @@ export interface ChoiceResult {
   reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
+  /** The upstream's own word for the finish when `finishReason` stands for several (Gemini's `SAFETY`). */
+  finishDetail?: string;
   /** OpenAI's logprobs content entries, when asked for and given. */
   logprobs?: unknown[];
 }
@@ -89,6 +91,7 @@ export interface CompletionResult {
   reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
+  finishDetail?: string;
   logprobs?: unknown[];
   /** Every choice, by index (one unless the call asked for n > 1). */
   choices: ChoiceResult[];
