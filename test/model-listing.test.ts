@@ -93,6 +93,41 @@ describe('models: auto on the ollama type', () => {
   });
 });
 
+describe('models: auto on the anthropic and gemini types', () => {
+  const KEY = 'listing-key-0012';
+  test("Anthropic's GET /v1/models and Gemini's GET /v1beta/models, each with its own key header, no bearer", async () => {
+    process.env.LISTING_TEST_KEY = KEY;
+    const anthropic = await createNativeEmulator({ protocol: 'anthropic', apiKey: KEY, models: ['claude-a', 'claude-b'] });
+    const gemini = await createNativeEmulator({ protocol: 'gemini', apiKey: KEY, models: ['gemini-x', 'gemini-embedding-001', 'gemma-y'] });
+    try {
+      const router = routerOf([
+        { name: 'Claude', type: 'anthropic', baseUrl: anthropic.url, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto' },
+        { name: 'Gem', type: 'gemini', baseUrl: gemini.url, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto' },
+      ]);
+      await router.refreshModels();
+      const listed = (name: string): string[] | undefined => router.listProviders().find((provider) => provider.name === name)?.models;
+      assert.deepEqual(listed('Claude'), ['claude-a', 'claude-b']);
+      assert.deepEqual(listed('Gem'), ['gemini-x', 'gemma-y']);
+      const [claudeList] = anthropic.requests;
+      assert.equal(`${claudeList?.method} ${claudeList?.path}`, 'GET /v1/models');
+      assert.equal(claudeList?.headers['x-api-key'], KEY);
+      assert.equal(claudeList?.headers['anthropic-version'], '2023-06-01');
+      assert.equal(claudeList?.headers.authorization, undefined);
+      const [geminiList] = gemini.requests;
+      assert.equal(`${geminiList?.method} ${geminiList?.path}`, 'GET /v1beta/models');
+      assert.equal(geminiList?.headers['x-goog-api-key'], KEY);
+      assert.equal(geminiList?.headers.authorization, undefined);
+      const answer = await router.complete({ model: 'gemma-y', messages: [{ role: 'user', content: 'Hello' }], stream: false });
+      assert.equal(answer.provider, 'Gem');
+      assert.equal(gemini.requests.at(-1)?.path, '/v1beta/models/gemma-y:generateContent');
+    } finally {
+      delete process.env.LISTING_TEST_KEY;
+      await anthropic.close();
+      await gemini.close();
+    }
+  });
+});
+
 describe('models: auto lists chat models only', () => {
   test("a service's speech, image, embedding and moderation models are not served as chat models", async () => {
     const openai = await createEmulator({
@@ -236,8 +271,8 @@ describe('models: auto on the OpenAI-compatible type', () => {
     }
   });
 
-  test('the config refuses "auto" on a type whose listing is not read, and a bad interval', () => {
-    assert.throws(() => parseConfig({ providers: [{ name: 'C', type: 'anthropic', baseUrl: 'http://127.0.0.1:1', models: 'auto' }] }), /providers\.0\.models/);
+  test('the config takes "auto" on every type, and refuses a bad interval', () => {
+    for (const type of ['openai-compatible', 'anthropic', 'gemini', 'ollama']) parseConfig({ providers: [{ name: 'C', type, baseUrl: 'http://127.0.0.1:1', models: 'auto' }] });
     assert.throws(
       () => parseConfig({ providers: [{ name: 'O', type: 'ollama', baseUrl: 'http://127.0.0.1:1', models: 'auto', modelRefreshMs: 0 }] }),
       /modelRefreshMs/,

@@ -114,6 +114,16 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
 
 export const anthropicModule: NativeProtocolModule = {
   chatRoute: (method, path) => (path !== '/v1/messages' ? undefined : method !== 'POST' ? 'wrong-method' : { stream: (body) => body.stream === true }),
+  // Anthropic's documented list shape (GET /v1/models).
+  otherRoute: (method, path, models) =>
+    method === 'GET' && path === '/v1/models'
+      ? {
+          data: models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' })),
+          has_more: false,
+          first_id: models[0] ?? null,
+          last_id: models.at(-1) ?? null,
+        }
+      : undefined,
   script,
   refuse: (headers, body) => {
     if (headers['anthropic-version'] === undefined) return [400, 'anthropic-version: header is required'];

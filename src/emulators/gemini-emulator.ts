@@ -140,6 +140,17 @@ export const geminiModule: NativeProtocolModule = {
     if (match[2] === 'generateContent') return { stream: false, model };
     return { stream: true, model };
   },
+  // Google's documented list shape (GET /v1beta/models): embedding models generate no content.
+  otherRoute: (method, path, models) =>
+    method === 'GET' && path === '/v1beta/models'
+      ? {
+          models: models.map((name) => ({
+            name: `models/${name}`,
+            displayName: name,
+            supportedGenerationMethods: /embedding/.test(name) ? ['embedContent', 'countTextTokens'] : ['generateContent', 'countTokens'],
+          })),
+        }
+      : undefined,
   script,
   refuse: (_headers, body) => {
     if (!Array.isArray(body.contents) || body.contents.length === 0) return [400, '* GenerateContentRequest.contents: contents is not specified'];

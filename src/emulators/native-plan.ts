@@ -113,7 +113,7 @@ export interface NativeEmulatorOptions {
   script?: NativePlanScript;
   /** When set, a chat request without this key (`x-api-key`, `x-goog-api-key`, or a bearer token) is refused. */
   apiKey?: string;
-  /** Models listed by Ollama's `GET /api/tags`. */
+  /** Models listed by Ollama's `GET /api/tags`, Anthropic's `GET /v1/models`, Gemini's `GET /v1beta/models`. */
   models?: readonly string[];
 }
 
