@@ -117,6 +117,7 @@ const configuredProviderSchema = z.discriminatedUnion('type', [
   z
     .object({
       ...configuredProviderFields,
+      ...listedModelsFields,
       type: z.literal('anthropic'),
       /** `max_tokens` when the caller gives none (Anthropic requires one); default 4096. */
       maxTokens: maxTokens.optional(),
@@ -125,7 +126,7 @@ const configuredProviderSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('ollama') }).strict(),
-  z.object({ ...configuredProviderFields, type: z.literal('gemini') }).strict(),
+  z.object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('gemini') }).strict(),
 ]);
 
 type ConfiguredProvider = z.infer<typeof configuredProviderSchema>;
@@ -316,10 +317,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
       ? {}
       : { modelCapabilities: Object.fromEntries(Object.entries(spec.modelCapabilities).map(([model, value]) => [model, definedCapabilities(value)])) }),
   };
-  const listed =
-    spec.models !== 'auto' || (spec.type !== 'openai-compatible' && spec.type !== 'ollama')
-      ? {}
-      : { listModels: true, ...(spec.modelRefreshMs === undefined ? {} : { modelRefreshMs: spec.modelRefreshMs }) };
+  const listed = spec.models !== 'auto' ? {} : { listModels: true, ...(spec.modelRefreshMs === undefined ? {} : { modelRefreshMs: spec.modelRefreshMs }) };
   // The protocol's own capabilities, with the ones the file turns on or off over them.
   const capabilities = spec.capabilities === undefined ? {} : { capabilities: definedCapabilities(spec.capabilities) };
   switch (spec.type) {
@@ -333,6 +331,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
     case 'anthropic':
       return createAnthropicProvider({
         ...common,
+        ...listed,
         ...capabilities,
         ...(spec.maxTokens === undefined ? {} : { maxTokens: spec.maxTokens }),
         ...(spec.modelMaxTokens === undefined ? {} : { modelMaxTokens: spec.modelMaxTokens }),
@@ -340,7 +339,7 @@ function providerFromConfig(spec: ConfiguredProvider): Provider {
     case 'ollama':
       return createOllamaProvider({ ...common, ...listed, ...capabilities });
     case 'gemini':
-      return createGeminiProvider({ ...common, ...capabilities });
+      return createGeminiProvider({ ...common, ...listed, ...capabilities });
   }
 }
 

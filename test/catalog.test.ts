@@ -6,7 +6,8 @@ import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createNativeEmulator, type NativeEmulator } from '../src/emulators/native.js';
 import { CATALOG, catalogStates } from '../src/providers/catalog.js';
 
-const VARIABLES = ['GROQ_API_KEY', 'G4F_GROQ_URL', 'G4F_OLLAMA_URL', 'OPENAI_API_KEY', 'G4F_OPENAI_URL'];
+/** Every preset's key variable and `G4F_<NAME>_URL`, saved and restored around the tests. */
+const VARIABLES = [...new Set(CATALOG.flatMap((preset) => [...(preset.keyEnv === undefined ? [] : [preset.keyEnv]), `G4F_${preset.name.toUpperCase()}_URL`]))];
 
 describe('the catalog', () => {
   let openai: Emulator;
@@ -67,5 +68,38 @@ describe('the catalog', () => {
     const listed = router.listProviders().filter((provider) => provider.name === 'OpenAI');
     assert.equal(listed.length, 1);
     assert.deepEqual(listed[0]?.models, ['my-model']);
+  });
+
+  test('every preset answers through an emulator of its protocol at G4F_<NAME>_URL, its key sent where the protocol sends it', async () => {
+    const anthropic = await createNativeEmulator({ protocol: 'anthropic' });
+    const gemini = await createNativeEmulator({ protocol: 'gemini' });
+    try {
+      for (const preset of CATALOG) {
+        for (const name of VARIABLES) delete process.env[name];
+        const key = `${preset.name.toLowerCase()}-preset-key`;
+        if (preset.keyEnv !== undefined) process.env[preset.keyEnv] = key;
+        const emulator = { 'openai-compatible': openai, anthropic, gemini, ollama }[preset.protocol];
+        // The OpenAI-compatible presets' base URLs end in /v1 (the chat path is /chat/completions).
+        process.env[`G4F_${preset.name.toUpperCase()}_URL`] = preset.protocol === 'openai-compatible' ? `${emulator.url}/v1` : emulator.url;
+        const before = emulator.requests.length;
+        const router = createRouterFromConfig({});
+        try {
+          const model = preset.models[0] ?? 'local-model';
+          const result = await router.complete({ model: `${preset.name}/${model}`, messages: [{ role: 'user', content: 'hi' }], stream: false });
+          assert.equal(result.provider, preset.name);
+          assert.equal(result.text, 'Echo: hi', preset.name);
+          const request = emulator.requests.slice(before).find((recorded) => recorded.method === 'POST');
+          assert.ok(request, `${preset.name} reached its emulator`);
+          if (preset.keyEnv !== undefined) {
+            const sent = { 'openai-compatible': request.headers.authorization, anthropic: request.headers['x-api-key'], gemini: request.headers['x-goog-api-key'], ollama: request.headers.authorization }[preset.protocol];
+            assert.equal(sent, preset.protocol === 'openai-compatible' ? `Bearer ${key}` : key, preset.name);
+          }
+        } finally {
+          await router.runtime.close();
+        }
+      }
+    } finally {
+      await Promise.all([anthropic.close(), gemini.close()]);
+    }
   });
 });

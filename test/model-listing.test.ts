@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { createRouterFromConfig, parseConfig, type Router } from '../src/index.js';
 import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { createNativeEmulator, type NativeEmulator } from '../src/emulators/native.js';
+import { isChatModelId } from '../src/providers/model-listing.js';
 import { startServer } from '../src/server/index.js';
 
 /** Every router made here, closed (with its runtime's connections) at the end. */
@@ -88,6 +89,75 @@ describe('models: auto on the ollama type', () => {
     } finally {
       delete process.env.G4F_OLLAMA_URL;
       await emulator.close();
+    }
+  });
+});
+
+describe('models: auto on the anthropic and gemini types', () => {
+  const KEY = 'listing-key-0012';
+  test("Anthropic's GET /v1/models and Gemini's GET /v1beta/models, each with its own key header, no bearer", async () => {
+    process.env.LISTING_TEST_KEY = KEY;
+    const anthropic = await createNativeEmulator({ protocol: 'anthropic', apiKey: KEY, models: ['claude-a', 'claude-b'] });
+    const gemini = await createNativeEmulator({ protocol: 'gemini', apiKey: KEY, models: ['gemini-x', 'gemini-embedding-001', 'gemma-y'] });
+    try {
+      const router = routerOf([
+        { name: 'Claude', type: 'anthropic', baseUrl: anthropic.url, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto' },
+        { name: 'Gem', type: 'gemini', baseUrl: gemini.url, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto' },
+      ]);
+      await router.refreshModels();
+      const listed = (name: string): string[] | undefined => router.listProviders().find((provider) => provider.name === name)?.models;
+      assert.deepEqual(listed('Claude'), ['claude-a', 'claude-b']);
+      assert.deepEqual(listed('Gem'), ['gemini-x', 'gemma-y']);
+      const [claudeList] = anthropic.requests;
+      assert.equal(`${claudeList?.method} ${claudeList?.path}`, 'GET /v1/models');
+      assert.equal(claudeList?.headers['x-api-key'], KEY);
+      assert.equal(claudeList?.headers['anthropic-version'], '2023-06-01');
+      assert.equal(claudeList?.headers.authorization, undefined);
+      const [geminiList] = gemini.requests;
+      assert.equal(`${geminiList?.method} ${geminiList?.path}`, 'GET /v1beta/models');
+      assert.equal(geminiList?.headers['x-goog-api-key'], KEY);
+      assert.equal(geminiList?.headers.authorization, undefined);
+      const answer = await router.complete({ model: 'gemma-y', messages: [{ role: 'user', content: 'Hello' }], stream: false });
+      assert.equal(answer.provider, 'Gem');
+      assert.equal(gemini.requests.at(-1)?.path, '/v1beta/models/gemma-y:generateContent');
+    } finally {
+      delete process.env.LISTING_TEST_KEY;
+      await anthropic.close();
+      await gemini.close();
+    }
+  });
+});
+
+describe('models: auto lists chat models only', () => {
+  test("a service's speech, image, embedding and moderation models are not served as chat models", async () => {
+    const openai = await createEmulator({
+      models: ['gpt-4o', 'whisper-1', 'tts-1-hd', 'gpt-4o-mini-tts', 'gpt-4o-transcribe', 'gpt-4o-realtime-preview', 'dall-e-3', 'gpt-image-1', 'text-embedding-3-small', 'omni-moderation-latest', 'davinci-002', 'gpt-4o-audio-preview', 'o4-mini'],
+    });
+    const ollama = await createNativeEmulator({ protocol: 'ollama', models: ['llama3.2:latest', 'nomic-embed-text:latest', 'mxbai-embed-large:latest', 'qwen3:8b'] });
+    try {
+      const router = routerOf([
+        { name: 'Hosted', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, models: 'auto' },
+        { name: 'Local', type: 'ollama', baseUrl: ollama.url, models: 'auto' },
+      ]);
+      await router.refreshModels();
+      const listed = (name: string): string[] | undefined => router.listProviders().find((provider) => provider.name === name)?.models;
+      assert.deepEqual(listed('Hosted'), ['gpt-4o', 'gpt-4o-audio-preview', 'o4-mini']);
+      assert.deepEqual(listed('Local'), ['llama3.2:latest', 'qwen3:8b']);
+      await assert.rejects(router.complete({ model: 'whisper-1', messages: [{ role: 'user', content: 'x' }], stream: false }), { name: 'UnknownModelError' });
+      assert.equal(openai.requests.filter((request) => request.path.endsWith('/chat/completions')).length, 0);
+    } finally {
+      await openai.close();
+      await ollama.close();
+    }
+  });
+
+  test('the ids of chat models the catalog names are kept', () => {
+    for (const id of [
+      'gpt-4o', 'gpt-4.1-mini', 'o4-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'llama-3.3-70b-versatile', 'deepseek-reasoner', 'mistral-small-latest',
+      'meta-llama/Llama-3.3-70B-Instruct-Turbo', 'accounts/fireworks/models/llama-v3p3-70b-instruct', 'grok-3-mini', 'qwen3:8b', 'openrouter/auto',
+    ]) assert.ok(isChatModelId(id), id);
+    for (const id of ['whisper-large-v3', 'distil-whisper-large-v3-en', 'playai-tts', 'mistral-embed', 'gemini-embedding-001', 'black-forest-labs/FLUX.1-schnell', 'imagen-3.0-generate-002', 'mistral-moderation-latest']) {
+      assert.ok(!isChatModelId(id), id);
     }
   });
 });
@@ -201,8 +271,8 @@ describe('models: auto on the OpenAI-compatible type', () => {
     }
   });
 
-  test('the config refuses "auto" on a type whose listing is not read, and a bad interval', () => {
-    assert.throws(() => parseConfig({ providers: [{ name: 'C', type: 'anthropic', baseUrl: 'http://127.0.0.1:1', models: 'auto' }] }), /providers\.0\.models/);
+  test('the config takes "auto" on every type, and refuses a bad interval', () => {
+    for (const type of ['openai-compatible', 'anthropic', 'gemini', 'ollama']) parseConfig({ providers: [{ name: 'C', type, baseUrl: 'http://127.0.0.1:1', models: 'auto' }] });
     assert.throws(
       () => parseConfig({ providers: [{ name: 'O', type: 'ollama', baseUrl: 'http://127.0.0.1:1', models: 'auto', modelRefreshMs: 0 }] }),
       /modelRefreshMs/,

@@ -61,7 +61,8 @@ interface ProtocolCase {
   imageMessage(body: Body): unknown;
   expectedImageMessage: unknown;
   /** An https image: sent as a URL source, or refused without asking the upstream. */
-  httpsImage: { url: unknown } | 'refused';
+  /** How an https image reaches the upstream (`part`: where in the body), or refused before any request. */
+  httpsImage: { url: unknown; part?: (body: Body) => unknown } | 'refused';
   /** Where the conversation is in the body, and its wire form. */
   conversation(body: Body): unknown;
   expectedConversation: unknown;
@@ -211,7 +212,10 @@ const cases: ProtocolCase[] = [
     }),
     imageMessage: (body) => (body.contents as unknown[])[0],
     expectedImageMessage: { role: 'user', parts: [{ text: 'What is this?' }, { inlineData: { mimeType: 'image/png', data: PNG } }] },
-    httpsImage: 'refused',
+    httpsImage: {
+      url: { fileData: { fileUri: 'https://example.com/cat.png', mimeType: 'image/png' } },
+      part: (body) => (body.contents as Array<{ parts: unknown[] }>)[0]?.parts[0],
+    },
     conversation: (body) => body.contents,
     expectedConversation: [
       { role: 'user', parts: [{ text: 'Weather and time in Paris?' }] },
@@ -468,7 +472,9 @@ for (const fixture of cases) {
         assert.equal(emulator.requests.length, 0);
       } else {
         await collect(router.stream(request));
-        assert.deepEqual(((emulator.requests[0]?.body as Body).messages as Array<{ content: unknown[] }>)[0]?.content[0], fixture.httpsImage.url);
+        const body = emulator.requests[0]?.body as Body;
+        const part = fixture.httpsImage.part?.(body) ?? (body.messages as Array<{ content: unknown[] }>)[0]?.content[0];
+        assert.deepEqual(part, fixture.httpsImage.url);
       }
     });
 
@@ -500,8 +506,12 @@ for (const fixture of cases) {
       test(`stop reason ${word} is ${reason}`, async () => {
         emulator.reset();
         emulator.enqueue({ text: 'cut', finishReason: word }, { text: 'cut', finishReason: word });
-        assert.deepEqual((await stream()).chunks.find((chunk) => chunk.type === 'finish'), { type: 'finish', reason });
-        assert.equal((await router.complete(base({ stream: false }))).finishReason, reason);
+        // Gemini's blocking words stay beside content_filter.
+        const detail = fixture.protocol === 'gemini' && reason === 'content_filter' ? { detail: word } : {};
+        assert.deepEqual((await stream()).chunks.find((chunk) => chunk.type === 'finish'), { type: 'finish', reason, ...detail });
+        const whole = await router.complete(base({ stream: false }));
+        assert.equal(whole.finishReason, reason);
+        assert.equal(whole.finishDetail, detail.detail);
       });
     }
 

@@ -232,8 +232,12 @@ export type Chunk =
   /** OpenAI's `logprobs` object of one event (`{content: [...]}`). */
   | { type: 'logprobs'; logprobs: unknown; choice?: number }
   | { type: 'usage'; usage: Usage }
-  /** `stopSequence`: the stop sequence that ended the answer, when the upstream says which (vLLM's `stop_reason`). */
-  | { type: 'finish'; reason: FinishReason; stopSequence?: string; choice?: number };
+  /**
+   * `stopSequence`: the stop sequence that ended the answer, when the upstream says which (vLLM's
+   * `stop_reason`, Anthropic's `stop_sequence`). `detail`: the upstream's own word when `reason`
+   * stands for several (Gemini's `SAFETY`, `RECITATION`… as content_filter).
+   */
+  | { type: 'finish'; reason: FinishReason; stopSequence?: string; detail?: string; choice?: number };
 
 /**
  * An upstream that lists its models (`"models": "auto"`): routing asks it again once a listing is

@@ -69,14 +69,22 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     const whole = { ...message, content, stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null, ...(usage === undefined ? {} : { usage }) };
     return wholeScript(plan.status ?? 200, 'application/json', JSON.stringify(whole), plan);
   }
-  const head =
-    event('message_start', {
-      message: { ...message, content: [], stop_reason: null, stop_sequence: null, ...(usage === undefined ? {} : { usage: { input_tokens: usage.input_tokens, output_tokens: 1 } }) },
-    }) + event('ping', {});
+  // As Anthropic's recorded streams go: message_start (with the cache counts), the first block's
+  // start, a ping, then the deltas; a tool_use block's input begins with an empty fragment.
+  const head = event('message_start', {
+    message: {
+      ...message,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      ...(usage === undefined ? {} : { usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } }),
+    },
+  });
   const events: StreamEvent[] = [];
   let index = 0;
   const block = (start: Record<string, unknown>, deltas: Array<Record<string, unknown>>, after: Array<Record<string, unknown>> = []): void => {
-    events.push({ text: event('content_block_start', { index, content_block: start }), content: false });
+    events.push({ text: event('content_block_start', { index, content_block: start }) + (index === 0 ? event('ping', {}) : ''), content: false });
+    if (start.type === 'tool_use') events.push({ text: event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }), content: false });
     for (const delta of deltas) events.push({ text: event('content_block_delta', { index, delta }), content: true });
     for (const delta of after) events.push({ text: event('content_block_delta', { index, delta }), content: false });
     events.push({ text: event('content_block_stop', { index }), content: false });
@@ -106,6 +114,16 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
 
 export const anthropicModule: NativeProtocolModule = {
   chatRoute: (method, path) => (path !== '/v1/messages' ? undefined : method !== 'POST' ? 'wrong-method' : { stream: (body) => body.stream === true }),
+  // Anthropic's documented list shape (GET /v1/models).
+  otherRoute: (method, path, models) =>
+    method === 'GET' && path === '/v1/models'
+      ? {
+          data: models.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' })),
+          has_more: false,
+          first_id: models[0] ?? null,
+          last_id: models.at(-1) ?? null,
+        }
+      : undefined,
   script,
   refuse: (headers, body) => {
     if (headers['anthropic-version'] === undefined) return [400, 'anthropic-version: header is required'];

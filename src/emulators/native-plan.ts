@@ -50,6 +50,11 @@ export interface NativePlan {
   finishReason?: string;
   /** Anthropic: the `stop_sequence` that ended the answer (with `finishReason: 'stop_sequence'`). */
   stopSequence?: string;
+  /**
+   * Gemini's `thoughtSignature`: on the first function call part of the answer, else on its last
+   * part (streamed: the last event's), as thinking models send it.
+   */
+  thoughtSignature?: string;
   /** Token counts; `false` for none. Default: words of the prompt and of the answer. */
   usage?: { input: number; output: number } | false;
   /** The model named in answers (default: the requested one). */
@@ -110,7 +115,7 @@ export interface NativeEmulatorOptions {
   script?: NativePlanScript;
   /** When set, a chat request without this key (`x-api-key`, `x-goog-api-key`, or a bearer token) is refused. */
   apiKey?: string;
-  /** Models listed by Ollama's `GET /api/tags`. */
+  /** Models listed by Ollama's `GET /api/tags`, Anthropic's `GET /v1/models`, Gemini's `GET /v1beta/models`. */
   models?: readonly string[];
 }
 

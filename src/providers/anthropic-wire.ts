@@ -20,6 +20,7 @@ import {
   argumentsObject,
   contentParts,
   dataUrlImage,
+  GEMINI_SIGNATURE_TAG,
   isObject,
   ownProviderOptions,
   parseJsonBody,
@@ -62,9 +63,11 @@ export function anthropicMessages(messages: readonly ChatMessage[]): Turn[] {
         break;
       case 'assistant': {
         const calls = message.toolCalls ?? [];
-        // Signed reasoning goes back as the thinking block it was (unsigned reasoning Anthropic would refuse).
+        // Signed reasoning goes back as the thinking block it was (unsigned reasoning, or reasoning
+        // signed by Gemini, Anthropic would refuse).
+        const signature = message.reasoningSignature ?? '';
         const thinking: Block[] =
-          message.reasoning !== undefined && message.reasoning !== '' && message.reasoningSignature !== undefined && message.reasoningSignature !== ''
+          message.reasoning !== undefined && message.reasoning !== '' && signature !== '' && !signature.startsWith(GEMINI_SIGNATURE_TAG)
             ? [{ type: 'thinking', thinking: message.reasoning, signature: message.reasoningSignature }]
             : [];
         if (thinking.length > 0) {

@@ -13,6 +13,7 @@ import {
   anthropicReplyError,
 } from './anthropic-wire.js';
 import { createAnthropicEventReader } from './anthropic-stream.js';
+import { anthropicModelListing } from './model-listing.js';
 import { nativeBatches, nativeProvider, type NativeProviderSpec } from './native-call.js';
 
 export interface AnthropicSpec extends NativeProviderSpec {
@@ -20,6 +21,10 @@ export interface AnthropicSpec extends NativeProviderSpec {
   maxTokens?: number;
   /** Per model, over `maxTokens`. */
   modelMaxTokens?: Record<string, number>;
+  /** `"models": "auto"`: also serve the models `GET /v1/models` lists. */
+  listModels?: boolean;
+  /** How long a listing is kept; default 5 minutes. */
+  modelRefreshMs?: number;
 }
 
 export const ANTHROPIC_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
@@ -56,5 +61,6 @@ export function createAnthropicProvider(spec: AnthropicSpec): Provider {
       whole: (text) => anthropicMessageChunks(name, text),
     });
   }
-  return nativeProvider(spec, { capabilities: ANTHROPIC_CAPABILITIES, needsAuth: true, kind: 'anthropic' }, batches);
+  const provider = nativeProvider(spec, { capabilities: ANTHROPIC_CAPABILITIES, needsAuth: true, kind: 'anthropic' }, batches);
+  return spec.listModels === true ? { ...provider, modelListing: anthropicModelListing(name, ANTHROPIC_VERSION, spec.headers, spec.modelRefreshMs) } : provider;
 }

@@ -21,7 +21,7 @@ export interface Preset {
   keyEnv?: string;
   /** A short default list; any other model of the service is reached as `Name/model`. */
   models: readonly string[];
-  /** The service lists its models (`GET /v1/models`, Ollama's `/api/tags`): they are served besides the defaults. */
+  /** The service lists its models (`GET /v1/models`, Gemini's `/v1beta/models`, Ollama's `/api/tags`): they are served besides the defaults. */
   listsModels?: boolean;
   /** Over the protocol's own capabilities. */
   capabilities?: Partial<Capabilities>;
@@ -31,8 +31,8 @@ const TEXT_AND_TOOLS: Partial<Capabilities> = { vision: false, n: false, logprob
 
 export const CATALOG: readonly Preset[] = [
   { name: 'OpenAI', protocol: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', keyEnv: 'OPENAI_API_KEY', listsModels: true, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'o4-mini'] },
-  { name: 'Anthropic', protocol: 'anthropic', baseUrl: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', models: ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'] },
-  { name: 'Gemini', protocol: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', keyEnv: 'GEMINI_API_KEY', models: ['gemini-2.5-flash', 'gemini-2.5-pro'] },
+  { name: 'Anthropic', protocol: 'anthropic', baseUrl: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', listsModels: true, models: ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'] },
+  { name: 'Gemini', protocol: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', keyEnv: 'GEMINI_API_KEY', listsModels: true, models: ['gemini-2.5-flash', 'gemini-2.5-pro'] },
   { name: 'OpenRouter', protocol: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', keyEnv: 'OPENROUTER_API_KEY', listsModels: true, models: ['openrouter/auto'] },
   { name: 'Groq', protocol: 'openai-compatible', baseUrl: 'https://api.groq.com/openai/v1', keyEnv: 'GROQ_API_KEY', listsModels: true, models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], capabilities: { n: false, logprobs: false } },
   { name: 'DeepSeek', protocol: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', keyEnv: 'DEEPSEEK_API_KEY', listsModels: true, models: ['deepseek-chat', 'deepseek-reasoner'], capabilities: TEXT_AND_TOOLS },

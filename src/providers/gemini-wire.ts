@@ -13,6 +13,8 @@ import type { ChatMessage, Chunk, CompletionRequest, FinishReason, ToolChoice, U
 import {
   argumentsObject,
   contentParts,
+  dataUrlImage,
+  GEMINI_SIGNATURE_TAG,
   inlineImageOnly,
   isObject,
   ownProviderOptions,
@@ -31,6 +33,20 @@ interface Content {
 
 /** Google's documented stand-in for the thought signature of a function call replayed without its own. */
 export const REPLAYED_CALL_SIGNATURE = 'skip_thought_signature_validator';
+
+const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
+
+/** An image URL's media type by its extension, if it has a known one (Gemini's `mimeType` is optional). */
+function imageTypeOf(url: string): string | undefined {
+  const path = URL.canParse(url) ? new URL(url).pathname : url;
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return extension === undefined ? undefined : IMAGE_TYPES[extension];
+}
+
+/** The thought signature of a turn Gemini answered (tagged in the contract), else undefined. */
+function ownSignature(signature: string | undefined): string | undefined {
+  return signature?.startsWith(GEMINI_SIGNATURE_TAG) && signature.length > GEMINI_SIGNATURE_TAG.length ? signature.slice(GEMINI_SIGNATURE_TAG.length) : undefined;
+}
 
 /** Thinking budgets (tokens) for the reasoning efforts a caller may name. */
 const THINKING_BUDGETS: Readonly<Record<string, number>> = { minimal: 512, low: 1024, medium: 8192, high: 24576 };
@@ -53,21 +69,30 @@ export function geminiContents(provider: string, messages: readonly ChatMessage[
           'user',
           contentParts(message.content).map((part) => {
             if (part.type === 'text') return { text: part.text };
-            const image = inlineImageOnly(provider, part.url);
-            return { inlineData: { mimeType: image.mediaType, data: image.data } };
+            const image = dataUrlImage(part.url);
+            if (image !== undefined) return { inlineData: { mimeType: image.mediaType, data: image.data } };
+            // Any other URL goes by reference (a Files API URI, or a public https URL Gemini fetches itself).
+            if (!/^https?:\/\//i.test(part.url)) inlineImageOnly(provider, part.url);
+            const mimeType = imageTypeOf(part.url);
+            return { fileData: { fileUri: part.url, ...(mimeType === undefined ? {} : { mimeType }) } };
           }),
         );
         return;
       case 'assistant': {
         const parts: Part[] = message.content ? [{ text: message.content }] : [];
+        const signature = ownSignature(message.reasoningSignature);
         (message.toolCalls ?? []).forEach((call, index) => {
           const part: Part = { functionCall: { name: call.name, args: argumentsObject(call) } };
           // Thinking models want the turn's first call to carry the thought signature they gave it;
-          // the contract keeps none, so the value Google documents for such history stands in.
-          if (index === 0) part.thoughtSignature = REPLAYED_CALL_SIGNATURE;
+          // without it (a turn from elsewhere), the value Google documents for such history stands in.
+          if (index === 0) part.thoughtSignature = signature ?? REPLAYED_CALL_SIGNATURE;
           parts.push(part);
         });
-        add('model', parts.length === 0 ? [{ text: '' }] : parts);
+        if (parts.length === 0) parts.push({ text: '' });
+        // A turn without calls had its signature on its last part.
+        const last = parts.at(-1) as Part;
+        if (signature !== undefined && last.functionCall === undefined) last.thoughtSignature = signature;
+        add('model', parts);
         return;
       }
       case 'tool': {
@@ -166,6 +191,7 @@ export function createGeminiReader(provider: string): {
   response(value: unknown, into: Chunk[]): void;
 } {
   let calls = 0;
+  let callSigned = false;
   let finished = false;
   let usage: Usage | undefined;
   const reader = {
@@ -180,8 +206,13 @@ export function createGeminiReader(provider: string): {
       const parts: unknown = isObject(candidate) && isObject(candidate.content) ? candidate.content.parts : undefined;
       for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
         if (!isObject(part)) continue;
-        if (typeof part.text === 'string' && part.text !== '') into.push({ type: part.thought === true ? 'reasoning-delta' : 'text-delta', text: part.text });
         const call = part.functionCall;
+        // The turn's thought signature, kept for the next turn: the first call's, else the last part's.
+        if (typeof part.thoughtSignature === 'string' && part.thoughtSignature !== '' && !callSigned) {
+          callSigned = isObject(call);
+          into.push({ type: 'reasoning-delta', text: '', signature: GEMINI_SIGNATURE_TAG + part.thoughtSignature });
+        }
+        if (typeof part.text === 'string' && part.text !== '') into.push({ type: part.thought === true ? 'reasoning-delta' : 'text-delta', text: part.text });
         if (isObject(call) && typeof call.name === 'string') {
           const index = calls++;
           const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${index}`;
@@ -194,11 +225,15 @@ export function createGeminiReader(provider: string): {
         const candidates = typeof meta.candidatesTokenCount === 'number' ? meta.candidatesTokenCount + thoughts : thoughts;
         usage = usageOf(meta.promptTokenCount, candidates, meta.totalTokenCount) ?? usage;
       }
-      const blocked = isObject(value.promptFeedback) && typeof value.promptFeedback.blockReason === 'string';
-      const reason = isObject(candidate) && typeof candidate.finishReason === 'string' ? candidate.finishReason : blocked ? 'SAFETY' : undefined;
+      // A blocked prompt has no candidate: its promptFeedback says why.
+      const blockReason = isObject(value.promptFeedback) && typeof value.promptFeedback.blockReason === 'string' ? value.promptFeedback.blockReason : undefined;
+      const said = isObject(candidate) && typeof candidate.finishReason === 'string' ? candidate.finishReason : undefined;
+      const reason = said ?? (blockReason === undefined ? undefined : 'SAFETY');
       if (reason !== undefined && !finished) {
         finished = true;
-        into.push({ type: 'finish', reason: finishReasonOf(reason, calls > 0) });
+        const finish = finishReasonOf(reason, calls > 0);
+        // A blocked answer keeps Google's word for why (SAFETY, RECITATION…) beside content_filter.
+        into.push(finish === 'content_filter' ? { type: 'finish', reason: finish, detail: said ?? blockReason ?? reason } : { type: 'finish', reason: finish });
       }
     },
     read(item: ServerSentEvent | { stray: string }, into: Chunk[]): 'more' | 'done' {

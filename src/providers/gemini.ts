@@ -1,15 +1,20 @@
 /**
  * Google's Gemini API (`{baseUrl}/v1beta/models/{model}:streamGenerateContent?alt=sse` and
- * `:generateContent`, `x-goog-api-key`): text, inline images (an image URL is refused: the API
- * takes only uploaded files by URI, and g4f does not fetch URLs on the caller's behalf), function
- * calls both ways, thoughts as reasoning, safety stops as content_filter.
+ * `:generateContent`, `x-goog-api-key`): text, images (a data URL inline, any other https URL
+ * by reference as `fileData`: a Files API URI or a public URL Gemini fetches), function calls both ways, thoughts as reasoning, safety stops as content_filter.
  */
 import { createEventStreamDecoder } from '../core/sse.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
+import { geminiModelListing } from './model-listing.js';
 import { createGeminiReader, geminiBody, geminiReplyError, geminiResponseChunks } from './gemini-wire.js';
 import { nativeBatches, nativeProvider, type NativeProviderSpec } from './native-call.js';
 
-export type GeminiSpec = NativeProviderSpec;
+export interface GeminiSpec extends NativeProviderSpec {
+  /** `"models": "auto"`: also serve the models `GET /v1beta/models` lists (those that generate content). */
+  listModels?: boolean;
+  /** How long a listing is kept; default 5 minutes. */
+  modelRefreshMs?: number;
+}
 
 export const GEMINI_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   tools: true,
@@ -49,5 +54,6 @@ export function createGeminiProvider(spec: GeminiSpec): Provider {
       whole: (text) => geminiResponseChunks(name, text),
     });
   }
-  return nativeProvider(spec, { capabilities: GEMINI_CAPABILITIES, needsAuth: true, kind: 'gemini' }, batches);
+  const provider = nativeProvider(spec, { capabilities: GEMINI_CAPABILITIES, needsAuth: true, kind: 'gemini' }, batches);
+  return spec.listModels === true ? { ...provider, modelListing: geminiModelListing(name, spec.headers, spec.modelRefreshMs) } : provider;
 }

@@ -23,15 +23,15 @@ export const DEFAULT_MODEL_REFRESH_MS = 300_000;
 /** A model list larger than this is not one. */
 const LIST_BYTES = 8 * 1024 * 1024;
 
-/** GET `{baseUrl}{path}` as JSON. */
-async function getJson(provider: string, path: string, headers: Record<string, string>, context: ProviderContext, signal?: AbortSignal): Promise<unknown> {
+/** GET `{baseUrl}{path}` as JSON; the key goes as a bearer token unless `headers` carry it (`bearer` false). */
+async function getJson(provider: string, path: string, headers: Record<string, string>, context: ProviderContext, signal?: AbortSignal, bearer = true): Promise<unknown> {
   const url = new URL(joinUrl(context.baseUrl, path));
   const timeout = AbortSignal.timeout(context.timeouts.total);
   const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   const dispatcher = (context.dispatcher as Dispatcher | undefined) ?? globalDispatcher();
   const secrets = [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)];
   const sent: Record<string, string> = { accept: 'application/json', ...headers, ...context.headers };
-  if (context.apiKey !== undefined && sent.authorization === undefined) sent.authorization = `Bearer ${context.apiKey}`;
+  if (bearer && context.apiKey !== undefined && sent.authorization === undefined) sent.authorization = `Bearer ${context.apiKey}`;
   try {
     const reply = await dispatchReply(
       dispatcher,
@@ -71,12 +71,27 @@ async function getJson(provider: string, path: string, headers: Record<string, s
   }
 }
 
+/**
+ * Model ids that name no chat model, by the words services use for them: speech and
+ * transcription (`whisper-1`, `tts-1`, `gpt-4o-transcribe`, `gpt-4o-realtime-preview`), images
+ * (`dall-e-3`, `gpt-image-1`, `imagen-…`, `FLUX…`, `sora-2`), embeddings (`text-embedding-3-small`,
+ * `nomic-embed-text`, `mistral-embed`), moderation, reranking, OCR, and the legacy completion
+ * models (`babbage-002`, `davinci-002`).
+ */
+const NOT_CHAT =
+  /(?:^|[/:_.-])(?:whisper|tts|transcribe|realtime|dall-e|gpt-image|imagen|flux|stable-diffusion|sdxl|sora|embed|embedding|moderation|rerank|ocr|babbage|davinci)(?:[/:_.-]|\d|$)/i;
+
+/** Whether a listed id may be a chat model: a listing keeps only those (an embedding model is still reached pinned: `OpenAI/text-embedding-3-small`). */
+export function isChatModelId(id: string): boolean {
+  return !NOT_CHAT.test(id);
+}
+
 function namesOf(provider: string, items: unknown, field: 'id' | 'name'): string[] {
   if (!Array.isArray(items)) throw new StreamParseError(`${provider} listed its models in an unknown shape`, { provider });
   const names: string[] = [];
   for (const item of items as unknown[]) {
     const value = typeof item === 'object' && item !== null ? (item as Record<string, unknown>)[field] : undefined;
-    if (typeof value === 'string' && value !== '' && !names.includes(value)) names.push(value);
+    if (typeof value === 'string' && value !== '' && isChatModelId(value) && !names.includes(value)) names.push(value);
   }
   return names;
 }
@@ -113,6 +128,40 @@ export function openAIModelListing(
     async list(context, signal) {
       const body = await getJson(provider, path, headers, context, signal);
       return namesOf(provider, (body as { data?: unknown } | null)?.data, 'id');
+    },
+  };
+}
+
+/** Anthropic's `GET /v1/models` (`x-api-key`, `anthropic-version`): `{"data": [{"id": "claude-sonnet-4-5", …}], "has_more": …}`. */
+export function anthropicModelListing(provider: string, version: string, headers: Record<string, string> = {}, refreshMs = DEFAULT_MODEL_REFRESH_MS): ModelListing {
+  return {
+    refreshMs,
+    async list(context, signal) {
+      const sent = { 'anthropic-version': version, ...(context.apiKey === undefined ? {} : { 'x-api-key': context.apiKey }), ...headers };
+      const body = await getJson(provider, '/v1/models?limit=1000', sent, context, signal, false);
+      return namesOf(provider, (body as { data?: unknown } | null)?.data, 'id');
+    },
+  };
+}
+
+/**
+ * Gemini's `GET /v1beta/models` (`x-goog-api-key`): `{"models": [{"name": "models/gemini-2.5-flash",
+ * "supportedGenerationMethods": ["generateContent", …]}, …]}`; only the models that generate content.
+ */
+export function geminiModelListing(provider: string, headers: Record<string, string> = {}, refreshMs = DEFAULT_MODEL_REFRESH_MS): ModelListing {
+  return {
+    refreshMs,
+    async list(context, signal) {
+      const sent = { ...(context.apiKey === undefined ? {} : { 'x-goog-api-key': context.apiKey }), ...headers };
+      const body = await getJson(provider, '/v1beta/models?pageSize=1000', sent, context, signal, false);
+      const models = (body as { models?: unknown } | null)?.models;
+      const generating = Array.isArray(models)
+        ? (models as unknown[]).filter((model) => {
+            const methods = typeof model === 'object' && model !== null ? (model as { supportedGenerationMethods?: unknown }).supportedGenerationMethods : undefined;
+            return !Array.isArray(methods) || methods.includes('generateContent');
+          })
+        : models;
+      return namesOf(provider, generating, 'name').map((name) => (name.startsWith('models/') ? name.slice('models/'.length) : name));
     },
   };
 }

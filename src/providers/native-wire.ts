@@ -6,6 +6,13 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Gemini's thought signatures carry this tag in the contract's `reasoningSignature`, so that each
+ * protocol sends back only its own: Gemini a tagged one, Anthropic an untagged one (each refuses
+ * the other's).
+ */
+export const GEMINI_SIGNATURE_TAG = 'gemini:';
+
 /** The provider's own options from `providerOptions` (its name matched case-insensitively). */
 export function ownProviderOptions(request: CompletionRequest, provider: string): Record<string, unknown> | undefined {
   const all = request.providerOptions;

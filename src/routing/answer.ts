@@ -16,6 +16,7 @@ interface ChoiceState {
   tools: ReturnType<typeof createToolCallCollector> | undefined;
   finishReason: FinishReason | undefined;
   stopSequence: string | undefined;
+  finishDetail: string | undefined;
   logprobs: unknown[] | undefined;
 }
 
@@ -25,7 +26,7 @@ export function createAnswerCollector(): AnswerCollector {
   function stateOf(index = 0): ChoiceState {
     let state = states[index];
     if (state === undefined) {
-      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, stopSequence: undefined, logprobs: undefined };
+      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, stopSequence: undefined, finishDetail: undefined, logprobs: undefined };
       states[index] = state;
     }
     return state;
@@ -59,6 +60,7 @@ export function createAnswerCollector(): AnswerCollector {
           const state = stateOf(chunk.choice);
           state.finishReason = chunk.reason;
           state.stopSequence = chunk.stopSequence;
+          if (chunk.detail !== undefined) state.finishDetail = chunk.detail;
           break;
         }
       }
@@ -72,6 +74,7 @@ export function createAnswerCollector(): AnswerCollector {
         // A turn with tool calls ends in tool_calls, whatever word the upstream used.
         const finishReason = toolCalls !== undefined && toolCalls.length > 0 && (state.finishReason ?? 'stop') === 'stop' ? 'tool_calls' : (state.finishReason ?? 'stop');
         const choice: ChoiceResult = { index, text: state.text, finishReason };
+        if (state.finishDetail !== undefined) choice.finishDetail = state.finishDetail;
         if (state.reasoning !== '') choice.reasoning = state.reasoning;
         if (state.signature !== undefined) choice.reasoningSignature = state.signature;
         if (toolCalls !== undefined && toolCalls.length > 0) choice.toolCalls = toolCalls;

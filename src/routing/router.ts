@@ -412,6 +412,7 @@ export function createRouter(options: RouterOptions = {}): Router {
       if (first.reasoningSignature !== undefined) result.reasoningSignature = first.reasoningSignature;
       if (first.toolCalls !== undefined) result.toolCalls = first.toolCalls;
       if (first.logprobs !== undefined) result.logprobs = first.logprobs;
+      if (first.finishDetail !== undefined) result.finishDetail = first.finishDetail;
       const usage = answer.usage();
       if (usage) result.usage = usage;
       return result;

@@ -80,6 +80,8 @@ export interface ChoiceResult {
   finishReason: FinishReason;
   /** The stop sequence that ended the answer, when the upstream said which. */
   stopSequence?: string;
+  /** The upstream's own word for the finish when `finishReason` stands for several (Gemini's `SAFETY`). */
+  finishDetail?: string;
   /** OpenAI's logprobs content entries, when asked for and given. */
   logprobs?: unknown[];
 }
@@ -91,6 +93,7 @@ export interface CompletionResult {
   reasoningSignature?: string;
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
+  finishDetail?: string;
   logprobs?: unknown[];
   /** Every choice, by index (one unless the call asked for n > 1). */
   choices: ChoiceResult[];
