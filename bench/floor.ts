@@ -60,15 +60,19 @@ async function viaStream(body: Buffer, outgoing: ServerResponse, signal: AbortSi
 /** node:http's client with a keep-alive agent. */
 function viaHttp(body: Buffer, outgoing: ServerResponse, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const call = httpRequest(target, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, agent: httpAgent, signal }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, headersOf(answer.headers));
-      answer.on('data', (piece: Buffer) => outgoing.write(piece));
-      answer.on('end', () => {
-        outgoing.end();
-        resolve();
-      });
-      answer.on('error', reject);
-    });
+    const call = httpRequest(
+      target,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, agent: httpAgent, signal },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, headersOf(answer.headers));
+        answer.on('data', (piece: Buffer) => outgoing.write(piece));
+        answer.on('end', () => {
+          outgoing.end();
+          resolve();
+        });
+        answer.on('error', reject);
+      },
+    );
     call.on('error', reject);
     call.end(body);
   });

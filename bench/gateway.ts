@@ -92,9 +92,27 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: '1-stream', connections: 1, door: 'chat', stream: true, label: 'chat completions, 1 connection, streamed (20 chunks)' },
   { key: '50-json', connections: 50, door: 'chat', stream: false, label: 'chat completions, 50 connections, not streamed' },
   { key: '50-stream', connections: 50, door: 'chat', stream: true, label: 'chat completions, 50 connections, streamed (20 chunks)' },
-  { key: '50-tools', connections: 50, door: 'tools', stream: true, label: 'chat completions with a tool call, 50 connections, streamed (a call in 20 fragments)' },
-  { key: '50-messages', connections: 50, door: 'messages', stream: true, label: '/v1/messages, 50 connections, streamed (from the same OpenAI-format upstream)' },
-  { key: '50-responses', connections: 50, door: 'responses', stream: true, label: '/v1/responses, 50 connections, streamed (from the same OpenAI-format upstream)' },
+  {
+    key: '50-tools',
+    connections: 50,
+    door: 'tools',
+    stream: true,
+    label: 'chat completions with a tool call, 50 connections, streamed (a call in 20 fragments)',
+  },
+  {
+    key: '50-messages',
+    connections: 50,
+    door: 'messages',
+    stream: true,
+    label: '/v1/messages, 50 connections, streamed (from the same OpenAI-format upstream)',
+  },
+  {
+    key: '50-responses',
+    connections: 50,
+    door: 'responses',
+    stream: true,
+    label: '/v1/responses, 50 connections, streamed (from the same OpenAI-format upstream)',
+  },
 ];
 
 /**
@@ -161,7 +179,11 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       'floor-http': floor('http'),
       before: async () => {
         const root = await buildBefore(beforeCommit, log);
-        const child = await startChild({ name: 'g4f before', args: [...beforeNodeArgs, compiledScript('serve-target')], env: { ...upstreamEnv, G4F_BENCH_ROOT: root } });
+        const child = await startChild({
+          name: 'g4f before',
+          args: [...beforeNodeArgs, compiledScript('serve-target')],
+          env: { ...upstreamEnv, G4F_BENCH_ROOT: root },
+        });
         return { child, target: { name: 'before', url: child.url, headers: {} } };
       },
       g4f: async () => {
@@ -203,7 +225,8 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
 
     log('warming up');
     for (const [name, { target }] of running) {
-      for (const scenario of scenarios) if (answersRight(name, scenario) && scenario.connections > 1) await runLoad(target, callOf(scenario.door, scenario.stream), 50, 1);
+      for (const scenario of scenarios)
+        if (answersRight(name, scenario) && scenario.connections > 1) await runLoad(target, callOf(scenario.door, scenario.stream), 50, 1);
     }
 
     if (options.scenarios === undefined) log(`one connection, ${sequentialCount} sequential requests per target and round`);
@@ -233,7 +256,10 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     for (const scenario of scenarios) {
       log(`load: ${scenario.label}, ${rounds} x ${durationSeconds} s per target`);
       const call = callOf(scenario.door, scenario.stream);
-      const runs = new Map<TargetName, { requests: number; seconds: number; p50: number[]; p99: number[]; failures: number; cpuMs: number; upstreamCpuMs: number; peakRss: number }>();
+      const runs = new Map<
+        TargetName,
+        { requests: number; seconds: number; p50: number[]; p99: number[]; failures: number; cpuMs: number; upstreamCpuMs: number; peakRss: number }
+      >();
       for (let round = 0; round < rounds; round += 1) {
         for (const [name, { target, child }] of running) {
           if (!answersRight(name, scenario)) continue;

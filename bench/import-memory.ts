@@ -194,7 +194,14 @@ async function measureStep(server: Server, step: string, request: () => Promise<
     await exitedWithin(server, 10_000);
     if (alive(server)) throw new Error(`${step}: ${(error as Error).message}`);
     const reason = /heap out of memory/.test(server.stderr()) ? 'out of heap' : `exit ${String(server.process.exitCode ?? server.process.signalCode)}`;
-    return { step: `${step}: the server died (${reason})`, status: 0, replyBytes: 0, elapsedMs: Math.round(performance.now() - started), peakRssBytes, body: '' };
+    return {
+      step: `${step}: the server died (${reason})`,
+      status: 0,
+      replyBytes: 0,
+      elapsedMs: Math.round(performance.now() - started),
+      peakRssBytes,
+      body: '',
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -272,7 +279,9 @@ export async function runImportMemoryBench(options: { quick?: boolean; print?: b
     const peakRssBytes = Math.max(...steps.map((step) => step.peakRssBytes));
     const ok =
       refused.status === 400 &&
-      cases.slice(0, -1).every((entry) => entry.steps.length === 4 && entry.steps[0]?.status === 201 && entry.steps.slice(1).every((step) => step.status === 200));
+      cases
+        .slice(0, -1)
+        .every((entry) => entry.steps.length === 4 && entry.steps[0]?.status === 201 && entry.steps.slice(1).every((step) => step.status === 200));
     const result: ImportMemoryResult = { nodeArgs, idleRssBytes, cases, peakRssBytes, ok };
     if (!ok) process.exitCode = 1;
     const report = markdownReport(result);

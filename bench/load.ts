@@ -164,11 +164,19 @@ export interface Verification {
 function dataOf(text: string): string[] {
   return text
     .split(/\r?\n\r?\n/)
-    .flatMap((event) => event.split(/\r?\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()))
+    .flatMap((event) =>
+      event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim()),
+    )
     .filter((data) => data !== '');
 }
 
-type Parsed = Record<string, unknown> & { type?: string; choices?: Array<{ delta?: Record<string, unknown>; message?: { content?: unknown }; finish_reason?: unknown }> };
+type Parsed = Record<string, unknown> & {
+  type?: string;
+  choices?: Array<{ delta?: Record<string, unknown>; message?: { content?: unknown }; finish_reason?: unknown }>;
+};
 
 /** What a right answer is, per door: the 20 words (or the call's arguments) in order, and the door's end. */
 function check(door: Door, stream: boolean, text: string): string[] {
@@ -189,7 +197,9 @@ function check(door: Door, stream: boolean, text: string): string[] {
       const contents = deltas.map((delta) => delta.content).filter((content) => typeof content === 'string' && content !== '');
       if (contents.length !== 20 || contents.join('') !== words) problems.push(`${contents.length} content chunks, expected the 20 words`);
     } else {
-      const calls = deltas.flatMap((delta) => (Array.isArray(delta.tool_calls) ? (delta.tool_calls as Array<{ id?: unknown; function?: { name?: unknown; arguments?: unknown } }>) : []));
+      const calls = deltas.flatMap((delta) =>
+        Array.isArray(delta.tool_calls) ? (delta.tool_calls as Array<{ id?: unknown; function?: { name?: unknown; arguments?: unknown } }>) : [],
+      );
       const names = calls.map((call) => call.function?.name).filter((name) => name !== undefined);
       const args = calls.map((call) => call.function?.arguments ?? '').join('');
       if (names.length !== 1 || names[0] !== TOOL_NAME) problems.push(`tool name given ${names.length} times`);

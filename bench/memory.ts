@@ -55,7 +55,9 @@ export async function runSoakBench(options: SoakOptions = {}): Promise<string> {
         failures += load.failures;
         const elapsed = (performance.now() - started) / 1000;
         const recent = samples.filter((sample) => sample.second > elapsed - sliceSeconds).map((sample) => sample.rssBytes);
-        rows.push(`| ${elapsed.toFixed(0)} | ${load.requestsPerSecond.toFixed(0)} | ${mib(percentile(recent, 0.5))} | ${mib(Math.max(...recent))} | ${load.failures} |`);
+        rows.push(
+          `| ${elapsed.toFixed(0)} | ${load.requestsPerSecond.toFixed(0)} | ${mib(percentile(recent, 0.5))} | ${mib(Math.max(...recent))} | ${load.failures} |`,
+        );
         log(`soak: ${elapsed.toFixed(0)} s, ${load.requestsPerSecond.toFixed(0)} req/s, RSS ${mib(percentile(recent, 0.5))}`);
       }
     } finally {
@@ -110,7 +112,13 @@ export async function runStreamsBench(options: StreamsOptions = {}): Promise<str
     // Streams that have had body bytes and have not ended.
     let flowing = 0;
     const send = async (signal?: AbortSignal): Promise<boolean> => {
-      const answer = await request(`${g4f.url}${call.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: call.body, dispatcher: agent, ...(signal === undefined ? {} : { signal }) });
+      const answer = await request(`${g4f.url}${call.path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: call.body,
+        dispatcher: agent,
+        ...(signal === undefined ? {} : { signal }),
+      });
       let text = '';
       let first = true;
       try {
@@ -146,7 +154,7 @@ export async function runStreamsBench(options: StreamsOptions = {}): Promise<str
       `# ${count} slow streams open at once`,
       '',
       `Run ${new Date().toISOString()}, Node ${process.version}, \`npm run bench -- --only streams${count === 1000 ? '' : ` --streams ${count}`}\`: ${count} streamed chat`,
-      'completions sent at once to g4f serve (one process, Node\'s default heap); the upstream writes a frame every 2 s, so every',
+      "completions sent at once to g4f serve (one process, Node's default heap); the upstream writes a frame every 2 s, so every",
       'stream is still open when measured. g4f keeps at most 256 connections per upstream origin (src/core/http.ts): past that,',
       'requests wait in its queue (their client connections open, no upstream connection yet). RSS of the serving process idle (after',
       '10 warm-up streams) and with all of them held, 2 s after the most that can relay were relaying.',

@@ -57,7 +57,23 @@ export async function runRedisLimitsBench(options: { quick?: boolean; log?: (lin
     const onData = join(folder, 'on');
     const created = spawnSync(
       process.execPath,
-      [BIN, 'keys', 'create', '--name', 'bench', '--rpm', '1000000000', '--tpm', '1000000000000', '--max-parallel', '100000', '--budget-tokens', '1000000000000', '--data-dir', onData],
+      [
+        BIN,
+        'keys',
+        'create',
+        '--name',
+        'bench',
+        '--rpm',
+        '1000000000',
+        '--tpm',
+        '1000000000000',
+        '--max-parallel',
+        '100000',
+        '--budget-tokens',
+        '1000000000000',
+        '--data-dir',
+        onData,
+      ],
       { env: { ...process.env, ...environment(onData) }, encoding: 'utf8' },
     );
     if (created.status !== 0) throw new Error(`g4f keys create failed: ${created.stderr}`);
@@ -88,7 +104,9 @@ export async function runRedisLimitsBench(options: { quick?: boolean; log?: (lin
         result.cpu[side].push((sampleProcess(pids[side]).cpuMs - cpuBefore) / Math.max(1, load.requests));
         result[side].push(load.requestsPerSecond);
         result.failures[side] += load.failures;
-        log(`round ${round + 1} ${side}: ${load.requestsPerSecond.toFixed(0)} req/s, ${(result.cpu[side].at(-1) ?? 0).toFixed(3)} CPU ms/request, ${load.failures} failures`);
+        log(
+          `round ${round + 1} ${side}: ${load.requestsPerSecond.toFixed(0)} req/s, ${(result.cpu[side].at(-1) ?? 0).toFixed(3)} CPU ms/request, ${load.failures} failures`,
+        );
       }
     }
     const report = renderReport(result, rounds, seconds);

@@ -45,16 +45,29 @@ export function evaluateGoals(result: GatewayBenchResult): Goal[] {
     const flagged = (mine?.failures ?? 0) > 0 ? ` (g4f had ${mine?.failures ?? 0} failed requests)` : '';
     if (mine !== undefined && lean !== undefined) {
       const share = mine.requestsPerSecond / lean.requestsPerSecond;
-      goals.push({ goal: `50 connections, ${kind}: g4f ≥ 60% of the floor's req/s`, measured: `${fixed(share * 100, 0)}%${flagged}`, pass: share >= 0.6 && flagged === '' });
+      goals.push({
+        goal: `50 connections, ${kind}: g4f ≥ 60% of the floor's req/s`,
+        measured: `${fixed(share * 100, 0)}%${flagged}`,
+        pass: share >= 0.6 && flagged === '',
+      });
     } else goals.push({ goal: `50 connections, ${kind}: g4f ≥ 60% of the floor's req/s`, measured: 'n/a', pass: undefined });
     if (mine !== undefined && other !== undefined) {
       const times = mine.requestsPerSecond / other.requestsPerSecond;
       goals.push({ goal: `50 connections, ${kind}: g4f ≥ 6x Portkey's req/s`, measured: `${fixed(times, 1)}x${flagged}`, pass: times >= 6 && flagged === '' });
-    } else goals.push({ goal: `50 connections, ${kind}: g4f ≥ 6x Portkey's req/s`, measured: `n/a${portkey === undefined ? ` (${result.targets.get('portkey')?.note || 'not run'})` : ''}`, pass: undefined });
+    } else
+      goals.push({
+        goal: `50 connections, ${kind}: g4f ≥ 6x Portkey's req/s`,
+        measured: `n/a${portkey === undefined ? ` (${result.targets.get('portkey')?.note || 'not run'})` : ''}`,
+        pass: undefined,
+      });
     const old = before?.scenarios.get(key);
     if (mine !== undefined && old !== undefined) {
       const share = mine.requestsPerSecond / old.requestsPerSecond;
-      goals.push({ goal: `50 connections, ${kind}: g4f now ≥ 90% of g4f before (${result.options.beforeCommit})`, measured: `${fixed(share * 100, 0)}%`, pass: share >= 0.9 });
+      goals.push({
+        goal: `50 connections, ${kind}: g4f now ≥ 90% of g4f before (${result.options.beforeCommit})`,
+        measured: `${fixed(share * 100, 0)}%`,
+        pass: share >= 0.9,
+      });
     }
   }
   const sequentialGoal = (stream: boolean, field: 'latencyP50Ms' | 'firstByteP50Ms', label: string): void => {
@@ -69,13 +82,21 @@ export function evaluateGoals(result: GatewayBenchResult): Goal[] {
     const floorAdds = lean - base;
     const g4fAdds = mine - base;
     const ratio = g4fAdds / floorAdds;
-    goals.push({ goal, measured: `g4f +${fixed(g4fAdds, 3)} ms, floor +${fixed(floorAdds, 3)} ms: ${fixed(ratio, 2)}x`, pass: floorAdds > 0 ? ratio <= 1.5 : g4fAdds <= 0 });
+    goals.push({
+      goal,
+      measured: `g4f +${fixed(g4fAdds, 3)} ms, floor +${fixed(floorAdds, 3)} ms: ${fixed(ratio, 2)}x`,
+      pass: floorAdds > 0 ? ratio <= 1.5 : g4fAdds <= 0,
+    });
   };
   sequentialGoal(false, 'latencyP50Ms', 'latency p50');
   sequentialGoal(true, 'latencyP50Ms', 'latency p50');
   sequentialGoal(true, 'firstByteP50Ms', 'time to first byte p50');
   if (g4f !== undefined) {
-    goals.push({ goal: 'peak RSS of g4f serve (VmHWM, whole bench, Node\'s default heap) ≤ 150 MiB', measured: mib(g4f.peakRssBytes), pass: g4f.peakRssBytes <= RSS_GOAL_BYTES });
+    goals.push({
+      goal: "peak RSS of g4f serve (VmHWM, whole bench, Node's default heap) ≤ 150 MiB",
+      measured: mib(g4f.peakRssBytes),
+      pass: g4f.peakRssBytes <= RSS_GOAL_BYTES,
+    });
   } else goals.push({ goal: 'peak RSS of g4f serve ≤ 150 MiB', measured: 'n/a', pass: undefined });
   return goals;
 }
@@ -90,7 +111,7 @@ export function renderReport(result: GatewayBenchResult): string {
     `one-connection latency and time to first byte from ${rounds} x ${sequentialCount} sequential requests (undici, high-resolution clock).`,
     'The upstream (bench/upstream.ts) writes pre-rendered frames: a role chunk, 20 content chunks (or a tool call in 20 argument',
     'fragments), a finish chunk, `[DONE]`. g4f serve is one process (the one measured); no launcher runs beside it. CPU ms/req is the',
-    'target\'s own process (utime + stime from /proc); the upstream\'s CPU is counted separately. RSS is the highest resident set',
+    "target's own process (utime + stime from /proc); the upstream's CPU is counted separately. RSS is the highest resident set",
     'sampled during the loads. For /v1/messages and /v1/responses, which the floor does not have, "vs floor" compares with the floor\'s',
     'streamed chat completions at 50 connections (the same upstream answer, relayed untranslated).',
     '',
@@ -106,7 +127,8 @@ export function renderReport(result: GatewayBenchResult): string {
   if (notes.length > 0) lines.push('');
 
   lines.push('## Goals', '', '| goal | measured | result |', '| --- | --- | --- |');
-  for (const goal of evaluateGoals(result)) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.pass === undefined ? 'n/a' : goal.pass ? 'PASS' : 'FAIL'} |`);
+  for (const goal of evaluateGoals(result))
+    lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.pass === undefined ? 'n/a' : goal.pass ? 'PASS' : 'FAIL'} |`);
   lines.push('');
 
   for (const scenario of result.scenarios) {
@@ -115,7 +137,9 @@ export function renderReport(result: GatewayBenchResult): string {
     const bare = measured(result, 'floor')?.scenarios.get(floorKey);
     const portkey = measured(result, 'portkey')?.scenarios.get(key);
     lines.push(`## ${scenario.label}`, '');
-    lines.push(`| target | req/s | vs floor${floorKey === key ? '' : ' (chat, streamed)'} | vs Portkey | p50 ms | p99 ms | CPU ms/req | upstream CPU ms/req | RSS under load | failed |`);
+    lines.push(
+      `| target | req/s | vs floor${floorKey === key ? '' : ' (chat, streamed)'} | vs Portkey | p50 ms | p99 ms | CPU ms/req | upstream CPU ms/req | RSS under load | failed |`,
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const name of TARGET_NAMES) {
       const target = result.targets.get(name);
@@ -138,7 +162,8 @@ export function renderReport(result: GatewayBenchResult): string {
     for (const name of TARGET_NAMES) {
       const row = result.targets.get(name)?.sequential.get(stream);
       if (row === undefined) continue;
-      const added = (value: number, reference: number | undefined): string => (reference === undefined || name === 'direct' ? '' : `+${fixed(value - reference, 3)}`);
+      const added = (value: number, reference: number | undefined): string =>
+        reference === undefined || name === 'direct' ? '' : `+${fixed(value - reference, 3)}`;
       lines.push(
         `| ${LABELS[name]} | ${stream ? 'streamed' : 'JSON'} | ${fixed(row.latencyP50Ms, 3)} | ${added(row.latencyP50Ms, base?.latencyP50Ms)} | ${fixed(row.firstByteP50Ms, 3)} | ${added(row.firstByteP50Ms, base?.firstByteP50Ms)} | ${row.failures} |`,
       );

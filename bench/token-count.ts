@@ -81,7 +81,8 @@ function randomText(length: number, alphabet: string, seed: number): string {
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-const CHINESE = '的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义';
+const CHINESE =
+  '的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义';
 
 async function serverScenario(content: string): Promise<TokenCountRow> {
   const fixture = await startFixture({ bodyLimitBytes: 4 * 1024 * 1024 });
@@ -105,7 +106,13 @@ async function serverScenario(content: string): Promise<TokenCountRow> {
       if (response.status !== 200) throw new Error(`chat answered ${response.status}: ${response.body.slice(0, 200)}`);
     });
     await healthLoop;
-    return { name: 'server: POST 1 MB "b" (no upstream usage) + GET /health every 20 ms', chars: content.length, ...watched, slowestHealthMs: round(slowest), healthAnswers: answers };
+    return {
+      name: 'server: POST 1 MB "b" (no upstream usage) + GET /health every 20 ms',
+      chars: content.length,
+      ...watched,
+      slowestHealthMs: round(slowest),
+      healthAnswers: answers,
+    };
   } finally {
     await fixture.close();
   }
@@ -143,7 +150,10 @@ export async function runTokenCountBench(options: { quick?: boolean } = {}): Pro
     rows.push({ name, chars: content.length, ...(await watch(() => inTurn(() => fitToContext(history, { model: 'gpt-4o' })))) });
   }
   // A conversation of many long messages: one fitting counts at most FIT_TOKENIZER_CHARS exactly.
-  const longHistory = Array.from({ length: 40 }, (_, index) => ({ role: index % 2 === 0 ? ('user' as const) : ('assistant' as const), content: randomText(8_000, CHINESE, 10 + index) }));
+  const longHistory = Array.from({ length: 40 }, (_, index) => ({
+    role: index % 2 === 0 ? ('user' as const) : ('assistant' as const),
+    content: randomText(8_000, CHINESE, 10 + index),
+  }));
   rows.push({
     name: 'fitToContext: 40 messages of 8k Chinese characters, no break',
     chars: 320_000,
@@ -151,7 +161,11 @@ export async function runTokenCountBench(options: { quick?: boolean } = {}): Pro
   });
 
   const reference = 'b'.repeat(32_768);
-  rows.push({ name: 'before, for reference: countTokens on a whole 32k run of "b"', chars: reference.length, ...(await watch(() => inTurn(() => countTokens(reference)))) });
+  rows.push({
+    name: 'before, for reference: countTokens on a whole 32k run of "b"',
+    chars: reference.length,
+    ...(await watch(() => inTurn(() => countTokens(reference)))),
+  });
 
   process.stdout.write(`token counting, ${cpus().length} CPUs, 1-minute load average ${loadavg()[0]?.toFixed(2)} at the end (other work stretches blocks)\n`);
   process.stdout.write(`${renderTable(rows)}\n`);

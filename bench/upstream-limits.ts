@@ -44,7 +44,12 @@ const CASES: readonly Case[] = [
   { name: '300 MB of SSE words to a non-streamed call', model: 'words', stream: false, expect: { status: 502, code: 'upstream_response_too_large' } },
   { name: 'one SSE line of 300 MB, streamed', model: 'line', stream: true, expect: { status: 502, code: 'upstream_response_too_large' } },
   { name: 'a JSON body 1 MiB under the body limit (text in \\u escapes)', model: 'json-under', stream: false, expect: { status: 200 } },
-  { name: 'an answer of two-byte characters 100,000 under the answer limit, in SSE to a non-streamed call, no usage (counted here)', model: 'words-under', stream: false, expect: { status: 200 } },
+  {
+    name: 'an answer of two-byte characters 100,000 under the answer limit, in SSE to a non-streamed call, no usage (counted here)',
+    model: 'words-under',
+    stream: false,
+    expect: { status: 200 },
+  },
 ];
 
 export interface UpstreamLimitsRow {
@@ -136,7 +141,14 @@ function reply(model: string, response: ServerResponse, exchange: Exchange): voi
       return;
     case 'line':
       response.writeHead(200, { 'content-type': 'text/event-stream' });
-      writeLazily(response, exchange, 'data: {"choices":[{"index":0,"delta":{"content":"', repeated('lorem ipsum ', PIECE_BYTES), SENT_BYTES, `"}}]}\n\n${SSE_END}`);
+      writeLazily(
+        response,
+        exchange,
+        'data: {"choices":[{"index":0,"delta":{"content":"',
+        repeated('lorem ipsum ', PIECE_BYTES),
+        SENT_BYTES,
+        `"}}]}\n\n${SSE_END}`,
+      );
       return;
     default:
       response.writeHead(404).end();
@@ -214,11 +226,15 @@ function startServe(workDir: string, configPath: string, nodeArgs: readonly stri
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('G4F_') && key !== 'NODE_OPTIONS') env[key] = value;
   Object.assign(env, { G4F_CONFIG: configPath });
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', join(workDir, 'data'), '--log-format', 'json'], {
-    cwd: workDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', join(workDir, 'data'), '--log-format', 'json'],
+    {
+      cwd: workDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (piece: Buffer) => {
     stderr = (stderr + piece.toString('utf8')).slice(-8_192);
@@ -281,7 +297,18 @@ async function runCase(serve: Serve, upstream: Upstream, entry: Case): Promise<U
     if (alive(serve)) peakRssBytes = Math.max(peakRssBytes, kib(pid, 'VmHWM'));
   }, 20);
   const started = performance.now();
-  const row: UpstreamLimitsRow = { name: entry.name, status: 0, code: '', upstreamSentBytes: 0, upstreamCut: false, replyBytes: 0, elapsedMs: 0, peakRssBytes: 0, alive: false, ok: false };
+  const row: UpstreamLimitsRow = {
+    name: entry.name,
+    status: 0,
+    code: '',
+    upstreamSentBytes: 0,
+    upstreamCut: false,
+    replyBytes: 0,
+    elapsedMs: 0,
+    peakRssBytes: 0,
+    alive: false,
+    ok: false,
+  };
   try {
     const response = await fetch(`${serve.url}/v1/chat/completions`, {
       method: 'POST',
@@ -310,15 +337,19 @@ async function runCase(serve: Serve, upstream: Upstream, entry: Case): Promise<U
       row.upstreamCut === (entry.expect.status !== 200 || entry.expect.streamError === true);
   } catch (error) {
     row.elapsedMs = Math.round(performance.now() - started);
-    const died = !alive(serve) || (await new Promise<boolean>((resolveExit) => {
-      const timer = setTimeout(() => resolveExit(false), 10_000);
-      serve.process.once('exit', () => {
-        clearTimeout(timer);
-        resolveExit(true);
-      });
-    }));
+    const died =
+      !alive(serve) ||
+      (await new Promise<boolean>((resolveExit) => {
+        const timer = setTimeout(() => resolveExit(false), 10_000);
+        serve.process.once('exit', () => {
+          clearTimeout(timer);
+          resolveExit(true);
+        });
+      }));
     if (!died) throw error;
-    row.code = /heap out of memory/.test(serve.stderr()) ? 'the server died: out of heap' : `the server died: exit ${String(serve.process.exitCode ?? serve.process.signalCode)}`;
+    row.code = /heap out of memory/.test(serve.stderr())
+      ? 'the server died: out of heap'
+      : `the server died: exit ${String(serve.process.exitCode ?? serve.process.signalCode)}`;
     row.upstreamSentBytes = upstream.last()?.sent ?? 0;
   } finally {
     clearInterval(sampler);
@@ -352,7 +383,9 @@ export async function runUpstreamLimitsBench(options: { quick?: boolean; print?:
         idleRssBytes = Math.max(idleRssBytes, kib(serve.process.pid!, 'VmRSS'));
         const row = await runCase(serve, upstream, entry);
         rows.push(row);
-        log(`${row.name}: ${row.status} ${row.code}, upstream sent ${mib(row.upstreamSentBytes)} MiB${row.upstreamCut ? ' (cut)' : ''}, peak RSS ${mib(row.peakRssBytes)} MiB, ${row.elapsedMs} ms${row.ok ? '' : ' NOT AS EXPECTED'}`);
+        log(
+          `${row.name}: ${row.status} ${row.code}, upstream sent ${mib(row.upstreamSentBytes)} MiB${row.upstreamCut ? ' (cut)' : ''}, peak RSS ${mib(row.peakRssBytes)} MiB, ${row.elapsedMs} ms${row.ok ? '' : ' NOT AS EXPECTED'}`,
+        );
       } finally {
         await stopServe(serve);
       }

@@ -101,9 +101,12 @@ export function toRouteRequest(options: ChatCompletionOptions, stream: boolean):
 /** Text-only answers cannot carry tool calls: a request with tools goes through complete() or stream(). */
 function refuseTools(options: ChatCompletionOptions): void {
   if (options.tools !== undefined && options.tools.length > 0) {
-    throw new UnsupportedError('ChatCompletion.create returns text only and would drop tool calls: use ChatCompletion.complete or ChatCompletion.stream with tools', {
-      param: 'tools',
-    });
+    throw new UnsupportedError(
+      'ChatCompletion.create returns text only and would drop tool calls: use ChatCompletion.complete or ChatCompletion.stream with tools',
+      {
+        param: 'tools',
+      },
+    );
   }
 }
 
@@ -152,11 +155,7 @@ export const ChatCompletion = { create, complete, stream };
  * The g4f provider helper of the seeds: `createCompletion(Lockchat, { model, messages, stream })`
  * yields plain text tokens from one provider.
  */
-export function createCompletion(
-  provider: Provider,
-  options: ChatCompletionOptions,
-  router?: Router,
-): AsyncIterable<string> {
+export function createCompletion(provider: Provider, options: ChatCompletionOptions, router?: Router): AsyncIterable<string> {
   refuseTools(options);
   return textTokens(routerOf(options, router), toRouteRequest({ ...options, provider }, options.stream ?? false));
 }

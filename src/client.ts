@@ -229,7 +229,12 @@ async function* chunkObjects(router: Router, request: RouteRequest): AsyncGenera
       else {
         callsStarted.add(key);
         delta.tool_calls = [
-          { index: chunk.index, id: chunk.id ?? `call_${randomUUID().replaceAll('-', '')}`, type: 'function', function: { name: chunk.name ?? '', arguments: chunk.argumentsDelta } },
+          {
+            index: chunk.index,
+            id: chunk.id ?? `call_${randomUUID().replaceAll('-', '')}`,
+            type: 'function',
+            function: { name: chunk.name ?? '', arguments: chunk.argumentsDelta },
+          },
         ];
       }
     }

@@ -28,12 +28,13 @@ import type { Router } from './routing/types.js';
 import type { RouterOptions } from './routing/router.js';
 
 const milliseconds = z.number().int().positive().max(3_600_000);
-const timeoutsSchema = z
-  .object({ connect: milliseconds, firstToken: milliseconds, idle: milliseconds, total: milliseconds })
-  .partial()
-  .strict();
+const timeoutsSchema = z.object({ connect: milliseconds, firstToken: milliseconds, idle: milliseconds, total: milliseconds }).partial().strict();
 /** Bounds on one upstream reply (DEFAULT_LIMITS in core/settings.ts). */
-const size = z.number().int().positive().max(1024 * 1024 * 1024);
+const size = z
+  .number()
+  .int()
+  .positive()
+  .max(1024 * 1024 * 1024);
 const limitsSchema = z.object({ bodyBytes: size, eventChars: size, answerChars: size }).partial().strict();
 const retrySchema = z
   .object({
@@ -44,7 +45,10 @@ const retrySchema = z
   })
   .partial()
   .strict();
-const url = z.string().url().refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
+const url = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//.test(value), 'must be an http(s) URL');
 const providerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore only');
 const environmentVariable = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
@@ -111,9 +115,7 @@ const listedModelsFields = {
  * (`{baseUrl}/v1beta/models/{model}:generateContent`).
  */
 const configuredProviderSchema = z.discriminatedUnion('type', [
-  z
-    .object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() })
-    .strict(),
+  z.object({ ...configuredProviderFields, ...listedModelsFields, type: z.literal('openai-compatible'), path: z.string().startsWith('/').optional() }).strict(),
   z
     .object({
       ...configuredProviderFields,
@@ -157,7 +159,11 @@ export const configSchema = z
     limits: limitsSchema.optional(),
     proxy: url.optional(),
     retry: retrySchema.optional(),
-    routing: z.object({ order: z.enum(['ordered', 'shuffle']) }).partial().strict().optional(),
+    routing: z
+      .object({ order: z.enum(['ordered', 'shuffle']) })
+      .partial()
+      .strict()
+      .optional(),
     circuit: z
       .object({
         failureThreshold: z.number().int().min(1).max(1000),
@@ -167,16 +173,32 @@ export const configSchema = z
       .strict()
       .optional(),
     /** The database: `postgres://...` (shared by replicas) or `sqlite:PATH`; G4F_DATABASE_URL wins. */
-    database: z.object({ url: z.string().min(1) }).strict().optional(),
+    database: z
+      .object({ url: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Redis for state shared by replicas (circuits, limits, key usage); G4F_REDIS_URL wins. */
-    redis: z.object({ url: z.string().min(1) }).strict().optional(),
+    redis: z
+      .object({ url: z.string().min(1) })
+      .strict()
+      .optional(),
     server: z
       .object({
         apiKeysEnv: environmentVariable.optional(),
         corsOrigins: z.array(z.string()).optional(),
-        bodyLimitBytes: z.number().int().positive().max(100 * 1024 * 1024).optional(),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(100 * 1024 * 1024)
+          .optional(),
         /** The body limit of a request that carries images (default 20 MiB). */
-        imageBodyLimitBytes: z.number().int().positive().max(200 * 1024 * 1024).optional(),
+        imageBodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(200 * 1024 * 1024)
+          .optional(),
         logMessages: z.boolean().optional(),
         /** Host names requests may use besides loopback ones; `*` for any, `.example.com` with subdomains. */
         allowedHosts: z.array(z.string().min(1).max(253)).optional(),

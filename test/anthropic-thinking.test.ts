@@ -14,7 +14,8 @@ import { startServer, type RunningServer } from '../src/server/index.js';
 const KEY = 'sk-ant-thinking-0009';
 let emulator: NativeEmulator;
 let router: Router;
-const config = () => parseConfig({ providers: [{ name: 'claude', type: 'anthropic', baseUrl: emulator.url, apiKeyEnv: 'THINKING_TEST_KEY', models: ['claude-test'] }] });
+const config = () =>
+  parseConfig({ providers: [{ name: 'claude', type: 'anthropic', baseUrl: emulator.url, apiKeyEnv: 'THINKING_TEST_KEY', models: ['claude-test'] }] });
 
 before(async () => {
   process.env.THINKING_TEST_KEY = KEY;
@@ -99,7 +100,13 @@ describe('Anthropic thinking signatures through the Messages door', () => {
     emulator.reset();
     emulator.enqueue({ reasoning: ['Thinking.'], toolCalls: [weatherCall] });
     const streamed = await client.messages
-      .stream({ model: 'claude-test', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] })
+      .stream({
+        model: 'claude-test',
+        max_tokens: 2048,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        tools,
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      })
       .finalMessage();
     const thinking = streamed.content.find((block) => block.type === 'thinking');
     assert.ok(thinking && thinking.type === 'thinking');

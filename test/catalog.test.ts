@@ -32,8 +32,27 @@ describe('the catalog', () => {
     assert.ok(states.every((state) => !state.enabled));
     assert.equal(states.find((state) => state.preset.name === 'Groq')?.reason, 'set GROQ_API_KEY');
     assert.equal(states.find((state) => state.preset.name === 'Ollama')?.reason, 'set G4F_OLLAMA_URL');
-    for (const name of ['OpenAI', 'Anthropic', 'Gemini', 'OpenRouter', 'Groq', 'DeepSeek', 'Mistral', 'Together', 'Fireworks', 'xAI', 'Cerebras', 'Ollama', 'LMStudio', 'LlamaCpp', 'VLLM']) {
-      assert.ok(CATALOG.some((preset) => preset.name === name), name);
+    for (const name of [
+      'OpenAI',
+      'Anthropic',
+      'Gemini',
+      'OpenRouter',
+      'Groq',
+      'DeepSeek',
+      'Mistral',
+      'Together',
+      'Fireworks',
+      'xAI',
+      'Cerebras',
+      'Ollama',
+      'LMStudio',
+      'LlamaCpp',
+      'VLLM',
+    ]) {
+      assert.ok(
+        CATALOG.some((preset) => preset.name === name),
+        name,
+      );
     }
   });
 
@@ -91,7 +110,12 @@ describe('the catalog', () => {
           const request = emulator.requests.slice(before).find((recorded) => recorded.method === 'POST');
           assert.ok(request, `${preset.name} reached its emulator`);
           if (preset.keyEnv !== undefined) {
-            const sent = { 'openai-compatible': request.headers.authorization, anthropic: request.headers['x-api-key'], gemini: request.headers['x-goog-api-key'], ollama: request.headers.authorization }[preset.protocol];
+            const sent = {
+              'openai-compatible': request.headers.authorization,
+              anthropic: request.headers['x-api-key'],
+              gemini: request.headers['x-goog-api-key'],
+              ollama: request.headers.authorization,
+            }[preset.protocol];
             assert.equal(sent, preset.protocol === 'openai-compatible' ? `Bearer ${key}` : key, preset.name);
           }
         } finally {

@@ -145,11 +145,10 @@ describe('Client', () => {
   });
 
   test('an unknown model fails at the call, not at the first chunk', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'nope', messages, stream: true }), (error: unknown) =>
-      isG4FError(error, 'UnknownModelError'),
-    );
-    assert.throws(() => ChatCompletion.create({ runtime, model: 'nope', messages, stream: true }), (error: unknown) =>
-      isG4FError(error, 'UnknownModelError'),
+    await assert.rejects(client.chat.completions.create({ model: 'nope', messages, stream: true }), (error: unknown) => isG4FError(error, 'UnknownModelError'));
+    assert.throws(
+      () => ChatCompletion.create({ runtime, model: 'nope', messages, stream: true }),
+      (error: unknown) => isG4FError(error, 'UnknownModelError'),
     );
   });
 

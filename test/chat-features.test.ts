@@ -24,7 +24,14 @@ function errorOf(response: RawResponse): ErrorBody['error'] {
   return (JSON.parse(response.body) as ErrorBody).error;
 }
 
-type Event = { choices: Array<{ index: number; delta: Record<string, unknown>; logprobs?: { content?: Array<Record<string, unknown>> } | null; finish_reason: string | null }> };
+type Event = {
+  choices: Array<{
+    index: number;
+    delta: Record<string, unknown>;
+    logprobs?: { content?: Array<Record<string, unknown>> } | null;
+    finish_reason: string | null;
+  }>;
+};
 
 /** The JSON events of an SSE body, `[DONE]` checked and left out. */
 function events(body: string): Event[] {
@@ -70,7 +77,15 @@ describe('chat features', () => {
       const stream = await client.chat.completions.create({
         model: 'test-model',
         stream: true,
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url: PNG, detail: 'high' } }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is it' },
+              { type: 'image_url', image_url: { url: PNG, detail: 'high' } },
+            ],
+          },
+        ],
       });
       let text = '';
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -102,7 +117,15 @@ describe('chat features', () => {
     test('images skip the text-only provider', async () => {
       const response = await postChat(fixture.url, {
         model: 'mixed-model',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: PNG } }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'see' },
+              { type: 'image_url', image_url: { url: PNG } },
+            ],
+          },
+        ],
       });
       assert.equal(response.headers['x-g4f-provider'], 'gamma');
       assert.match(response.body, /Echo: see \[1 image\]/);
@@ -226,14 +249,29 @@ describe('chat features', () => {
     }
 
     test('logprobs relayed, not streamed, with n = 2', async () => {
-      const response = await postChat(fixture.url, { model: 'test-model', n: 2, logprobs: true, top_logprobs: 2, messages: [{ role: 'user', content: 'héllo' }] });
-      const body = JSON.parse(response.body) as { choices: Array<{ message: { content: string }; logprobs: { content: Array<Record<string, unknown>> } | null }> };
+      const response = await postChat(fixture.url, {
+        model: 'test-model',
+        n: 2,
+        logprobs: true,
+        top_logprobs: 2,
+        messages: [{ role: 'user', content: 'héllo' }],
+      });
+      const body = JSON.parse(response.body) as {
+        choices: Array<{ message: { content: string }; logprobs: { content: Array<Record<string, unknown>> } | null }>;
+      };
       assert.equal(body.choices.length, 2);
       for (const choice of body.choices) checkEntries(choice.logprobs?.content, choice.message.content, 2);
     });
 
     test('logprobs relayed, streamed: each token with its delta', async () => {
-      const response = await postChat(fixture.url, { model: 'test-model', stream: true, n: 2, logprobs: true, top_logprobs: 1, messages: [{ role: 'user', content: 'tokens' }] });
+      const response = await postChat(fixture.url, {
+        model: 'test-model',
+        stream: true,
+        n: 2,
+        logprobs: true,
+        top_logprobs: 1,
+        messages: [{ role: 'user', content: 'tokens' }],
+      });
       const texts = ['', ''];
       const entries: Array<Array<Record<string, unknown>>> = [[], []];
       for (const event of events(response.body)) {
@@ -242,7 +280,10 @@ describe('chat features', () => {
           texts[choice.index] += choice.delta.content;
           const content = choice.logprobs?.content;
           assert.ok(Array.isArray(content), `a content delta carries its logprobs: ${JSON.stringify(choice)}`);
-          assert.deepEqual(content.map((entry) => entry.token), [choice.delta.content]);
+          assert.deepEqual(
+            content.map((entry) => entry.token),
+            [choice.delta.content],
+          );
           entries[choice.index]?.push(...content);
         }
       }
@@ -254,7 +295,11 @@ describe('chat features', () => {
 
   describe('bad input: a 400 naming the field, nothing sent upstream', () => {
     const user = (content: unknown) => [{ role: 'user', content }];
-    const image = (url: string) => user([{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url } }]);
+    const image = (url: string) =>
+      user([
+        { type: 'text', text: 'x' },
+        { type: 'image_url', image_url: { url } },
+      ]);
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['a tool name with a space', { tools: [{ type: 'function', function: { name: 'get weather' } }] }, 'tools[0].function.name'],
       ['a tool name of 65 characters', { tools: [{ type: 'function', function: { name: 'a'.repeat(65) } }] }, 'tools[0].function.name'],
@@ -294,7 +339,12 @@ describe('chat features', () => {
 
     // OpenAI refuses these with a 400, and so does this server.
     const lenient: Array<[string, Record<string, unknown>, string, string]> = [
-      ['an empty tools list', { tools: [] }, 'tools', 'the server forwards "tools": [] upstream (OpenAI: "empty array. Expected an array with minimum length 1")'],
+      [
+        'an empty tools list',
+        { tools: [] },
+        'tools',
+        'the server forwards "tools": [] upstream (OpenAI: "empty array. Expected an array with minimum length 1")',
+      ],
       ['top_logprobs without logprobs', { top_logprobs: 2 }, 'top_logprobs', 'the server forwards top_logprobs without logprobs: true (OpenAI refuses it)'],
       [
         'a tool message that answers no call of the turn before',

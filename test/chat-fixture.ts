@@ -30,13 +30,7 @@ export interface ChatFixture {
 }
 
 export async function startChatFixture(): Promise<ChatFixture> {
-  const [alpha, beta, gamma, plain, plain2] = await Promise.all([
-    createEmulator(),
-    createEmulator(),
-    createEmulator(),
-    createEmulator(),
-    createEmulator(),
-  ]);
+  const [alpha, beta, gamma, plain, plain2] = await Promise.all([createEmulator(), createEmulator(), createEmulator(), createEmulator(), createEmulator()]);
   const all = [alpha, beta, gamma, plain, plain2];
   const providers = [
     createOpenAICompatibleProvider({ name: 'alpha', url: `${alpha.url}/v1`, models: ['test-model'] }),

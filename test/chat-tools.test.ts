@@ -162,12 +162,17 @@ describe('tool calls', () => {
       const choice = completion.choices[0];
       assert.equal(choice?.finish_reason, 'tool_calls');
       assert.equal(choice?.message.content, null);
-      const calls = (choice?.message.tool_calls ?? []).map((call) => (call.type === 'function' ? { id: call.id, type: call.type, name: call.function.name, arguments: call.function.arguments } : call));
+      const calls = (choice?.message.tool_calls ?? []).map((call) =>
+        call.type === 'function' ? { id: call.id, type: call.type, name: call.function.name, arguments: call.function.arguments } : call,
+      );
       assert.deepEqual(calls, [
         { id: 'call_emu-0_0', type: 'function', name: 'get_weather', arguments: argumentsText(PARALLEL_CALLS[0] as PlanToolCall) },
         { id: 'call_emu-0_1', type: 'function', name: 'get_time', arguments: argumentsText(PARALLEL_CALLS[1] as PlanToolCall) },
       ]);
-      assert.deepEqual(done.sort(), [`get_time:${argumentsText(PARALLEL_CALLS[1] as PlanToolCall)}`, `get_weather:${argumentsText(PARALLEL_CALLS[0] as PlanToolCall)}`]);
+      assert.deepEqual(done.sort(), [
+        `get_time:${argumentsText(PARALLEL_CALLS[1] as PlanToolCall)}`,
+        `get_weather:${argumentsText(PARALLEL_CALLS[0] as PlanToolCall)}`,
+      ]);
       // The tools reached the upstream as the client sent them.
       assert.deepEqual((fixture.alpha.requests[0]?.body as { tools?: unknown }).tools, TOOLS);
     });
@@ -187,7 +192,13 @@ describe('tool calls', () => {
     test('runTools() with two tools over three turns; tool messages reach the upstream unchanged', async () => {
       fixture.alpha.setScript((record): Plan => {
         const results = toolMessageCount(record);
-        if (results === 0) return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }, { name: 'get_time', arguments: { zone: 'CET' } }] };
+        if (results === 0)
+          return {
+            toolCalls: [
+              { name: 'get_weather', arguments: { city: 'Paris' } },
+              { name: 'get_time', arguments: { zone: 'CET' } },
+            ],
+          };
         if (results === 2) return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Berlin' }, id: 'call_berlin' }], toolCallStyle: 'whole' };
         return { text: `Done after ${results} results.` };
       });
@@ -253,8 +264,8 @@ describe('tool calls', () => {
     });
 
     test('runTools() streamed', async () => {
-      fixture.alpha.setScript((record): Plan =>
-        toolMessageCount(record) === 0 ? { toolCalls: PARALLEL_CALLS, interleaveToolCalls: true } : { text: 'streamed done' },
+      fixture.alpha.setScript(
+        (record): Plan => (toolMessageCount(record) === 0 ? { toolCalls: PARALLEL_CALLS, interleaveToolCalls: true } : { text: 'streamed done' }),
       );
       const seen: string[] = [];
       const runner = client.chat.completions.runTools({
@@ -262,8 +273,30 @@ describe('tool calls', () => {
         stream: true,
         messages: [{ role: 'user', content: 'go' }],
         tools: [
-          { type: 'function', function: { name: 'get_weather', description: 'w', parameters: { type: 'object' }, function: (args: string) => (seen.push(args), 'sunny') } },
-          { type: 'function', function: { name: 'get_time', description: 't', parameters: { type: 'object' }, function: (args: string) => (seen.push(args), 'noon') } },
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'w',
+              parameters: { type: 'object' },
+              function: (args: string) => {
+                seen.push(args);
+                return 'sunny';
+              },
+            },
+          },
+          {
+            type: 'function',
+            function: {
+              name: 'get_time',
+              description: 't',
+              parameters: { type: 'object' },
+              function: (args: string) => {
+                seen.push(args);
+                return 'noon';
+              },
+            },
+          },
         ],
       });
       assert.equal(await runner.finalContent(), 'streamed done');
@@ -329,7 +362,9 @@ describe('tool calls', () => {
     test('calls from an upstream that gives no ids get ids of their own, streamed and not', async () => {
       const calls = PARALLEL_CALLS.map((call) => ({ ...call, id: '' }));
       fixture.alpha.enqueue({ toolCalls: calls }, { toolCalls: calls });
-      const streamed = parseToolStream((await postChat(fixture.url, { model: 'test-model', stream: true, messages: [{ role: 'user', content: 'q' }], tools: TOOLS })).body);
+      const streamed = parseToolStream(
+        (await postChat(fixture.url, { model: 'test-model', stream: true, messages: [{ role: 'user', content: 'q' }], tools: TOOLS })).body,
+      );
       const ids = [...streamed.calls.values()].map((call) => call.id);
       assert.equal(ids.length, 2);
       for (const id of ids) assert.match(id, /^call_\w+$/);
@@ -349,7 +384,9 @@ describe('tool calls', () => {
       const perChoice = [new Map<number, StreamedCall>(), new Map<number, StreamedCall>()];
       const finishes: string[][] = [[], []];
       for (const data of sseData(response.body).slice(0, -1)) {
-        for (const choice of (JSON.parse(data) as { choices: Array<{ index: number; delta: { tool_calls?: Array<Record<string, unknown>> }; finish_reason: string | null }> }).choices) {
+        for (const choice of (
+          JSON.parse(data) as { choices: Array<{ index: number; delta: { tool_calls?: Array<Record<string, unknown>> }; finish_reason: string | null }> }
+        ).choices) {
           if (choice.finish_reason !== null) finishes[choice.index]?.push(choice.finish_reason);
           for (const entry of choice.delta.tool_calls ?? []) {
             const fn = entry.function as { name?: string; arguments: string };
@@ -380,7 +417,10 @@ describe('tool calls', () => {
       const choice = (JSON.parse(response.body) as { choices: Array<{ finish_reason: string; message: Record<string, unknown> }> }).choices[0];
       assert.equal(choice?.finish_reason, 'tool_calls');
       assert.equal(choice?.message.content, null);
-      assert.deepEqual(choice?.message.tool_calls, PARALLEL_CALLS.map((call, index) => ({ id: `call_emu-0_${index}`, type: 'function', function: { name: call.name, arguments: argumentsText(call) } })));
+      assert.deepEqual(
+        choice?.message.tool_calls,
+        PARALLEL_CALLS.map((call, index) => ({ id: `call_emu-0_${index}`, type: 'function', function: { name: call.name, arguments: argumentsText(call) } })),
+      );
     });
   });
 
@@ -388,8 +428,19 @@ describe('tool calls', () => {
     /** Step 1: both tools at once; step 2 (results present): the answer. */
     const twoSteps = (record: RecordedRequest): Plan =>
       toolMessageCount(record) === 0
-        ? { toolCalls: [{ name: 'weather', arguments: { city: 'Oslo' }, cuts: [3, 4] }, { name: 'clock', arguments: { zone: 'UTC' } }], interleaveToolCalls: true }
-        : { text: `It is ${messagesOf(record).filter((message) => message.role === 'tool').map((message) => String(message.content)).join(' and ')}.` };
+        ? {
+            toolCalls: [
+              { name: 'weather', arguments: { city: 'Oslo' }, cuts: [3, 4] },
+              { name: 'clock', arguments: { zone: 'UTC' } },
+            ],
+            interleaveToolCalls: true,
+          }
+        : {
+            text: `It is ${messagesOf(record)
+              .filter((message) => message.role === 'tool')
+              .map((message) => String(message.content))
+              .join(' and ')}.`,
+          };
     const tools = (executed: string[]) => ({
       weather: tool({
         description: 'The weather in a city',
@@ -401,7 +452,12 @@ describe('tool calls', () => {
       }),
       clock: tool({
         description: 'The time in a zone',
-        inputSchema: jsonSchema<{ zone: string }>({ type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'], additionalProperties: false }),
+        inputSchema: jsonSchema<{ zone: string }>({
+          type: 'object',
+          properties: { zone: { type: 'string' } },
+          required: ['zone'],
+          additionalProperties: false,
+        }),
         execute: async ({ zone }) => {
           executed.push(`clock ${zone}`);
           return `noon ${zone}`;
@@ -413,14 +469,23 @@ describe('tool calls', () => {
       fixture.alpha.setScript(twoSteps);
       const executed: string[] = [];
       const provider = createOpenAICompatible({ baseURL: `${fixture.url}/v1`, name: 'g4f' });
-      const result = await generateText({ model: provider('test-model'), prompt: 'weather and time', tools: tools(executed), stopWhen: stepCountIs(3), maxRetries: 0 });
+      const result = await generateText({
+        model: provider('test-model'),
+        prompt: 'weather and time',
+        tools: tools(executed),
+        stopWhen: stepCountIs(3),
+        maxRetries: 0,
+      });
       assert.deepEqual(executed.sort(), ['clock UTC', 'weather Oslo']);
       assert.equal(result.steps.length, 2);
       assert.equal(result.steps[0]?.finishReason, 'tool-calls');
-      assert.deepEqual(result.steps[0]?.toolCalls.map((call) => [call.toolCallId, call.toolName, call.input]), [
-        ['call_emu-0_0', 'weather', { city: 'Oslo' }],
-        ['call_emu-0_1', 'clock', { zone: 'UTC' }],
-      ]);
+      assert.deepEqual(
+        result.steps[0]?.toolCalls.map((call) => [call.toolCallId, call.toolName, call.input]),
+        [
+          ['call_emu-0_0', 'weather', { city: 'Oslo' }],
+          ['call_emu-0_1', 'clock', { zone: 'UTC' }],
+        ],
+      );
       assert.equal(result.text, 'It is {"city":"Oslo","sky":"clear"} and noon UTC.');
       const second = messagesOf(fixture.alpha.requests[1]);
       assert.deepEqual(
@@ -444,7 +509,10 @@ describe('tool calls', () => {
         else if (part.type === 'error') errors.push(part.error);
       }
       assert.deepEqual(errors, []);
-      assert.deepEqual(parts.filter((part) => part.startsWith('call')), ['call weather {"city":"Oslo"}', 'call clock {"zone":"UTC"}']);
+      assert.deepEqual(
+        parts.filter((part) => part.startsWith('call')),
+        ['call weather {"city":"Oslo"}', 'call clock {"zone":"UTC"}'],
+      );
       assert.deepEqual(parts.filter((part) => part.startsWith('result')).sort(), ['result clock', 'result weather']);
       assert.equal(text, 'It is {"city":"Oslo","sky":"clear"} and noon UTC.');
       assert.equal((await result.steps).length, 2);
@@ -460,7 +528,10 @@ describe('tool calls', () => {
       assert.equal(response.headers['x-g4f-provider'], 'beta');
       const parsed = parseToolStream(response.body);
       assert.equal(parsed.done, true);
-      assert.deepEqual([...parsed.calls.values()].map((call) => call.arguments), PARALLEL_CALLS.map(argumentsText));
+      assert.deepEqual(
+        [...parsed.calls.values()].map((call) => call.arguments),
+        PARALLEL_CALLS.map(argumentsText),
+      );
       assert.equal(fixture.alpha.requests.length, 1);
       assert.equal(fixture.beta.requests.length, 1);
     });
@@ -481,8 +552,12 @@ describe('tool calls', () => {
       const response = await postChat(fixture.url, { model: 'test-model', messages: [{ role: 'user', content: 'q' }], tools: TOOLS });
       assert.equal(response.status, 200, response.body);
       assert.equal(response.headers['x-g4f-provider'], 'beta');
-      const calls = (JSON.parse(response.body) as { choices: Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }> }).choices[0]?.message.tool_calls;
-      assert.deepEqual(calls?.map((call) => call.function.arguments), PARALLEL_CALLS.map(argumentsText));
+      const calls = (JSON.parse(response.body) as { choices: Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }> }).choices[0]
+        ?.message.tool_calls;
+      assert.deepEqual(
+        calls?.map((call) => call.function.arguments),
+        PARALLEL_CALLS.map(argumentsText),
+      );
     });
 
     test('never after it: one error event, no [DONE], the next provider is not asked', async () => {
@@ -510,7 +585,10 @@ describe('tool calls', () => {
       fixture.alpha.enqueue({ text: 'ok', usage: false });
       const plain = JSON.parse((await postChat(fixture.url, request)).body) as { usage: { prompt_tokens: number; completion_tokens: number } };
       fixture.alpha.enqueue({ text: 'ok', usage: false, toolCalls: [{ name: 'get_weather', arguments: args }] });
-      const withCalls = JSON.parse((await postChat(fixture.url, request)).body) as { usage: { prompt_tokens: number; completion_tokens: number }; choices: Array<{ message: { tool_calls?: unknown[] } }> };
+      const withCalls = JSON.parse((await postChat(fixture.url, request)).body) as {
+        usage: { prompt_tokens: number; completion_tokens: number };
+        choices: Array<{ message: { tool_calls?: unknown[] } }>;
+      };
       assert.equal(withCalls.choices[0]?.message.tool_calls?.length, 1);
       assert.equal(withCalls.usage.prompt_tokens, plain.usage.prompt_tokens);
       // The arguments alone are more than 30 tokens in any tokenizer of the GPT family.
@@ -524,7 +602,10 @@ describe('tool calls', () => {
       const usageOf = async (plan: Plan): Promise<{ prompt_tokens: number; completion_tokens: number }> => {
         fixture.alpha.enqueue(plan);
         const response = await postChat(fixture.url, { ...request, stream: true, stream_options: { include_usage: true } });
-        const last = sseData(response.body).filter((data) => data !== '[DONE]').map((data) => JSON.parse(data) as { usage?: { prompt_tokens: number; completion_tokens: number } }).at(-1);
+        const last = sseData(response.body)
+          .filter((data) => data !== '[DONE]')
+          .map((data) => JSON.parse(data) as { usage?: { prompt_tokens: number; completion_tokens: number } })
+          .at(-1);
         assert.ok(last?.usage !== undefined);
         return last.usage;
       };

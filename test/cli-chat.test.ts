@@ -72,7 +72,10 @@ async function screenShows(name: string, predicate: (screen: string) => boolean)
   throw new Error(`the screen did not show what was expected within ${SCREEN_DEADLINE_MS} ms:\n${last}`);
 }
 
-const contains = (text: string) => (shown: string): boolean => shown.includes(text);
+const contains =
+  (text: string) =>
+  (shown: string): boolean =>
+    shown.includes(text);
 /** Counts the prompts (`> ` at the start of a line). */
 const prompts = (shown: string): number => shown.split('\n').filter((line) => line.startsWith('> ')).length;
 
@@ -298,7 +301,13 @@ describe('g4f chat in a terminal', () => {
 describe('g4f serve on a terminal', () => {
   test('--demo says so; each request is one short human line, not JSON', async () => {
     const name = `serve-${++sessionCount}`;
-    const command = ['env -u NO_COLOR', quote(`G4F_DATA_DIR=${join(workDir, 'serve-data')}`), quote(process.execPath), quote(BIN), 'serve --demo --port 0; echo "EXITED $?"; sleep 600'].join(' ');
+    const command = [
+      'env -u NO_COLOR',
+      quote(`G4F_DATA_DIR=${join(workDir, 'serve-data')}`),
+      quote(process.execPath),
+      quote(BIN),
+      'serve --demo --port 0; echo "EXITED $?"; sleep 600',
+    ].join(' ');
     await tmux('new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', workDir, command);
     const started = await screenShows(name, (shown) => /listening on http:\/\/127\.0\.0\.1:\d+ in demo mode/.test(shown));
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(started)?.[1] ?? '';

@@ -364,9 +364,7 @@ describe('g4f ask', () => {
       assert.equal(typeof completion.created, 'number');
       assert.equal(completion.model, 'gpt-3.5-turbo');
       assert.equal(completion.provider, 'Mishalsgpt');
-      assert.deepEqual(completion.choices, [
-        { index: 0, message: { role: 'assistant', content: 'four' }, logprobs: null, finish_reason: 'stop' },
-      ]);
+      assert.deepEqual(completion.choices, [{ index: 0, message: { role: 'assistant', content: 'four' }, logprobs: null, finish_reason: 'stop' }]);
     });
   }
 
@@ -386,7 +384,10 @@ describe('g4f ask', () => {
     const result = await runG4f(['ask', 'hi']);
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^g4f: error: all providers failed for gpt-3\.5-turbo: Mishalsgpt \(returned an empty answer\); Lockchat \(returned an empty answer\)\n$/);
+    assert.match(
+      result.stderr,
+      /^g4f: error: all providers failed for gpt-3\.5-turbo: Mishalsgpt \(returned an empty answer\); Lockchat \(returned an empty answer\)\n$/,
+    );
   });
 
   test('--json while streaming has usage, counted with the tokenizer when the upstream sends none', async () => {
@@ -580,7 +581,10 @@ describe('g4f chat with piped input', () => {
       openai.setScript(undefined);
     }
     const stored = await storedConversations(dataDir);
-    assert.deepEqual(stored.map((conversation) => [conversation.title, conversation.messageCount]), [['kept question', 2]]);
+    assert.deepEqual(
+      stored.map((conversation) => [conversation.title, conversation.messageCount]),
+      [['kept question', 2]],
+    );
   });
 
   test('a resumed conversation is kept when its new question gets no answer, even with no message of its own', async () => {
@@ -594,7 +598,10 @@ describe('g4f chat with piped input', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /the question was not kept/);
     const stored = await storedConversations(dataDir);
-    assert.deepEqual(stored.map((conversation) => [conversation.id, conversation.messageCount]), [[created.id, 0]]);
+    assert.deepEqual(
+      stored.map((conversation) => [conversation.id, conversation.messageCount]),
+      [[created.id, 0]],
+    );
   });
 
   test('--resume of an unknown conversation is a usage error', async () => {
@@ -731,7 +738,10 @@ describe('g4f conversations', () => {
     assert.equal(rows.length, 2);
     assert.match(rows[0] ?? '', new RegExp(`^${listed[0]?.id}\\s+second conversation\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\s+4$`));
     const searched = await runG4f(['conversations', '--json', '--search', 'follow-up', '--data-dir', dataDir]);
-    assert.deepEqual((JSON.parse(searched.stdout) as Array<{ id: string }>).map((conversation) => conversation.id), [listed[0]?.id]);
+    assert.deepEqual(
+      (JSON.parse(searched.stdout) as Array<{ id: string }>).map((conversation) => conversation.id),
+      [listed[0]?.id],
+    );
   });
 });
 
@@ -762,7 +772,10 @@ describe('g4f serve', () => {
     const done = finished(child, output);
     try {
       await stdoutMatches(child, output, (text) => text.includes('\n'));
-      assert.match(output.stdout, /^g4f server listening on http:\/\/127\.0\.0\.1:\d+ in demo mode \(answers come from the built-in demo upstream, not real providers\)\n$/);
+      assert.match(
+        output.stdout,
+        /^g4f server listening on http:\/\/127\.0\.0\.1:\d+ in demo mode \(answers come from the built-in demo upstream, not real providers\)\n$/,
+      );
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1] ?? '';
       const response = await fetch(`${url}/v1/models`);
       assert.equal(response.status, 200);
@@ -800,7 +813,9 @@ describe('g4f serve', () => {
     assert.equal((await done).code, 0);
   });
 
-  test('serve runs in the process started, with Node\'s default heap; SIGTERM ends it with 0', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  test("serve runs in the process started, with Node's default heap; SIGTERM ends it with 0", {
+    skip: process.platform !== 'linux' && 'reads /proc',
+  }, async () => {
     const child = startG4f(['serve', '--port', '0']);
     const output = collect(child);
     const done = finished(child, output);
@@ -843,10 +858,7 @@ describe('g4f serve', () => {
 describe('g4f ask with images, reasoning and tool calls', () => {
   function visionConfig(): string {
     const path = join(workDir, 'vision.config.json');
-    writeFileSync(
-      path,
-      JSON.stringify({ providers: [{ name: 'vision', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, models: ['vis'] }] }),
-    );
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'vision', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, models: ['vis'] }] }));
     return path;
   }
 

@@ -103,14 +103,26 @@ describe('valid files', () => {
 
 describe('bad files are refused with the field and the reason', () => {
   const cases: Array<[string, unknown, RegExp]> = [
-    ['a base URL that is not http(s)', { providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'ftp://h/v1', models: ['m'] }] }, /providers\.0\.baseUrl: .*http/],
+    [
+      'a base URL that is not http(s)',
+      { providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'ftp://h/v1', models: ['m'] }] },
+      /providers\.0\.baseUrl: .*http/,
+    ],
     ['a provider type that does not exist', { providers: [{ name: 'x', type: 'grpc', baseUrl: 'http://h/v1', models: ['m'] }] }, /providers\.0\.type: /],
     ['no models', { providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'http://h/v1', models: [] }] }, /providers\.0\.models: /],
     ['a negative timer', { timeouts: { firstToken: -5 } }, /timeouts\.firstToken: /],
     ['an unknown timer', { timeouts: { firstTok: 5 } }, /timeouts: .*firstTok/],
     ['an unknown top-level field', { provider: [] }, /\(root\): .*provider/],
-    ['a bad environment variable name', { providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'http://h/v1', apiKeyEnv: 'MY-KEY', models: ['m'] }] }, /providers\.0\.apiKeyEnv: must be an environment variable name/],
-    ['a name already taken by a built-in', { providers: [{ name: 'lockchat', type: 'openai-compatible', baseUrl: 'http://h/v1', models: ['m'] }] }, /providers\.0\.name: "lockchat" is already taken/],
+    [
+      'a bad environment variable name',
+      { providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'http://h/v1', apiKeyEnv: 'MY-KEY', models: ['m'] }] },
+      /providers\.0\.apiKeyEnv: must be an environment variable name/,
+    ],
+    [
+      'a name already taken by a built-in',
+      { providers: [{ name: 'lockchat', type: 'openai-compatible', baseUrl: 'http://h/v1', models: ['m'] }] },
+      /providers\.0\.name: "lockchat" is already taken/,
+    ],
     ['settings of a built-in that does not exist', { builtin: { Nobody: {} } }, /builtin\.Nobody: not a built-in provider/],
     ['an empty route', { models: { 'gpt-4': [] } }, /models\.gpt-4: /],
     ['a bad order', { routing: { order: 'random' } }, /routing\.order: /],
@@ -118,12 +130,15 @@ describe('bad files are refused with the field and the reason', () => {
   ];
   for (const [name, value, pattern] of cases) {
     test(name, () => {
-      assert.throws(() => parseConfig(value, 'g4f.config.json'), (error: unknown) => {
-        assert.ok(isG4FError(error, 'ConfigError'), String(error));
-        assert.match(error.message, /^g4f\.config\.json: /);
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => parseConfig(value, 'g4f.config.json'),
+        (error: unknown) => {
+          assert.ok(isG4FError(error, 'ConfigError'), String(error));
+          assert.match(error.message, /^g4f\.config\.json: /);
+          assert.match(error.message, pattern);
+          return true;
+        },
+      );
     });
   }
 
@@ -149,8 +164,9 @@ describe('bad files are refused with the field and the reason', () => {
     const broken = join(directory, 'broken.json');
     await writeFile(broken, '{ "providers": [ }');
     await assert.rejects(loadConfig(broken), (error: unknown) => isG4FError(error, 'ConfigError') && /broken\.json: not valid JSON/.test(error.message));
-    await assert.rejects(loadConfig(join(directory, 'missing.json')), (error: unknown) =>
-      isG4FError(error, 'ConfigError') && /cannot read config file .*missing\.json: ENOENT/.test(error.message),
+    await assert.rejects(
+      loadConfig(join(directory, 'missing.json')),
+      (error: unknown) => isG4FError(error, 'ConfigError') && /cannot read config file .*missing\.json: ENOENT/.test(error.message),
     );
   });
 });
@@ -177,7 +193,13 @@ test('a secret from the environment never appears in errors, even when the upstr
       })();
       assert.ok(isG4FError(error, 'AllProvidersFailedError'));
       assert.ok(isG4FError(error.attempts[0]?.error, 'AuthError'));
-      const everything = [error.message, JSON.stringify(error), JSON.stringify(error.attempts), String(error.stack), JSON.stringify(router.health('local'))].join('\n');
+      const everything = [
+        error.message,
+        JSON.stringify(error),
+        JSON.stringify(error.attempts),
+        String(error.stack),
+        JSON.stringify(router.health('local')),
+      ].join('\n');
       assert.ok(!everything.includes(secret), 'the key is absent from messages, JSON and health');
     }
     assert.equal(openai.requests[0]?.headers.authorization, `Bearer ${secret}`, 'the key was sent upstream');
@@ -188,8 +210,7 @@ test('a secret from the environment never appears in errors, even when the upstr
 });
 
 describe('discovery', () => {
-  const file = (baseUrl: string): string =>
-    JSON.stringify({ providers: [{ name: 'found', type: 'openai-compatible', baseUrl, models: ['m'] }] });
+  const file = (baseUrl: string): string => JSON.stringify({ providers: [{ name: 'found', type: 'openai-compatible', baseUrl, models: ['m'] }] });
 
   test('an explicit path wins over G4F_CONFIG, which wins over ./g4f.config.json', async () => {
     await writeFile(join(directory, 'g4f.config.json'), file('http://127.0.0.1:1/cwd'));
@@ -221,9 +242,7 @@ test('a secret header in the file is refused, naming the field', async () => {
   assert.throws(
     () =>
       parseConfig({
-        providers: [
-          { name: 'x', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'], headers: { Authorization: 'Bearer sk-1' } },
-        ],
+        providers: [{ name: 'x', type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['m'], headers: { Authorization: 'Bearer sk-1' } }],
       }),
     /providers\.0\.headers\.Authorization: .*secrets do not belong in the file: use apiKeyEnv, or headersEnv/,
   );

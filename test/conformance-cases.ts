@@ -6,15 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  createRuntime,
-  isG4FError,
-  type ChatMessage,
-  type Chunk,
-  type CompletionRequest,
-  type Provider,
-  type Timeouts,
-} from '../src/index.js';
+import { createRuntime, isG4FError, type ChatMessage, type Chunk, type CompletionRequest, type Provider, type Timeouts } from '../src/index.js';
 import { createEmulator, type Plan } from '../src/emulators/index.js';
 import { createNativeEmulator, type NativePlan, type NativeProtocol } from '../src/emulators/native.js';
 
@@ -223,7 +215,10 @@ export function runConformance(target: ConformanceTarget): void {
         parallelCalls.map((item) => [item.name, item.arguments]),
       );
       const ids = answer.calls.map((item) => item.id);
-      assert.ok(ids.every((id) => typeof id === 'string' && id !== ''), `ids: ${ids.join(', ')}`);
+      assert.ok(
+        ids.every((id) => typeof id === 'string' && id !== ''),
+        `ids: ${ids.join(', ')}`,
+      );
       assert.equal(new Set(ids).size, ids.length, 'distinct ids');
       assert.equal(answer.finish, 'tool_calls');
     };
@@ -239,7 +234,10 @@ export function runConformance(target: ConformanceTarget): void {
       emulator.play({ toolCalls: parallelCalls });
       const answer = await collect(call({ tools }));
       assertParallelCalls(answer);
-      assert.ok(answer.calls.every((item) => item.deltas > 1), 'each call came in several deltas');
+      assert.ok(
+        answer.calls.every((item) => item.deltas > 1),
+        'each call came in several deltas',
+      );
     });
 
     check('tool calls in a whole answer', async () => {
@@ -261,7 +259,13 @@ export function runConformance(target: ConformanceTarget): void {
     check('an image reaches the upstream', async () => {
       emulator.reset();
       const messages: ChatMessage[] = [
-        { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', url: `data:image/png;base64,${PNG}` }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image', url: `data:image/png;base64,${PNG}` },
+          ],
+        },
       ];
       const answer = await collect(call({ messages }));
       assert.ok(answer.text.length > 0);
@@ -384,7 +388,8 @@ export function runConformance(target: ConformanceTarget): void {
 }
 
 /** Why the OpenAI-compatible targets skip the truncated stream. */
-export const NO_TRUNCATION = 'an OpenAI-compatible stream may end without [DONE] (many servers omit it): a clean end is accepted, so there is no incomplete-stream fault';
+export const NO_TRUNCATION =
+  'an OpenAI-compatible stream may end without [DONE] (many servers omit it): a clean end is accepted, so there is no incomplete-stream fault';
 
 /** Why Ollama and Gemini skip some cases. */
 export const WHOLE_CALLS = 'the protocol sends each tool call whole, never in fragments';

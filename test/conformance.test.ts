@@ -75,14 +75,18 @@ const cases: ProviderCase[] = [
     baseSuffix: '',
     query: {},
     headers: { 'content-type': 'application/json' },
-    body: ({ model, messages, temperature, stream }) =>
-      stream ? { model, temperature, messages, stream: true } : { model, temperature, messages },
+    body: ({ model, messages, temperature, stream }) => (stream ? { model, temperature, messages, stream: true } : { model, temperature, messages }),
     retriesModelNotFound: false,
     kind: 'seed',
     skip: {},
   },
   {
-    provider: createOpenAICompatibleProvider({ name: 'LocalServer', url: 'http://unused.invalid/v1', models: ['llama3.2'], apiKeyEnv: 'CONFORMANCE_LOCAL_KEY' }),
+    provider: createOpenAICompatibleProvider({
+      name: 'LocalServer',
+      url: 'http://unused.invalid/v1',
+      models: ['llama3.2'],
+      apiKeyEnv: 'CONFORMANCE_LOCAL_KEY',
+    }),
     protocol: 'openai',
     model: 'llama3.2',
     path: '/v1/chat/completions',
@@ -161,7 +165,7 @@ for (const fixture of cases) {
 
     check('uses temperature 0.7 by default and passes extra options through', async () => {
       emulator.reset();
-      await collect(call({ maxTokens: 64, topP: 0.5, extraBody: { logit_bias: { "50256": -100 } } }));
+      await collect(call({ maxTokens: 64, topP: 0.5, extraBody: { logit_bias: { '50256': -100 } } }));
       const body = emulator.requests[0]?.body as Record<string, unknown>;
       // The seeds' providers default to 0.7; a configured provider leaves it to the upstream.
       assert.equal(body.temperature, fixture.kind === 'configured' ? undefined : 0.7);
@@ -249,7 +253,10 @@ for (const fixture of cases) {
     check('an upstream that echoes the secret gets it redacted from errors', async () => {
       const secret = fixture.secret;
       if (secret === undefined) return;
-      for (const plan of [{ status: 401, errorBody: `Incorrect API key provided: ${secret}` }, { status: 500, errorMessage: `bad key ${secret}` }]) {
+      for (const plan of [
+        { status: 401, errorBody: `Incorrect API key provided: ${secret}` },
+        { status: 500, errorMessage: `bad key ${secret}` },
+      ]) {
         emulator.reset();
         emulator.enqueue(plan);
         const error = await rejection(collect(call()));
@@ -374,25 +381,19 @@ describe('conformance: Mishalsgpt typed errors on bad JSON', () => {
   for (const [title, plan] of plans) {
     test(`${title} gives a StreamParseError, not a crash`, async () => {
       emulator.enqueue(plan);
-      const error = await rejection(
-        collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt))),
-      );
+      const error = await rejection(collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt))));
       assert.ok(isG4FError(error, 'StreamParseError'), String(error));
     });
   }
 
   test('empty choices give an empty answer, not a crash', async () => {
     emulator.enqueue({ emptyChoices: true });
-    const { text } = await collect(
-      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)),
-    );
+    const { text } = await collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)));
     assert.equal(text, '');
   });
 
   test('usage from the upstream becomes a usage chunk', async () => {
-    const { chunks } = await collect(
-      Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)),
-    );
+    const { chunks } = await collect(Mishalsgpt.createCompletion({ model: 'gpt-3.5-turbo', messages, stream: false }, runtime.context(Mishalsgpt)));
     const usage = chunks.find((chunk) => chunk.type === 'usage');
     assert.ok(usage && usage.type === 'usage');
     assert.ok(usage.usage.completionTokens > 0);
@@ -415,7 +416,13 @@ function preset(name: string): ConformanceTarget['provider'] {
 const targets: ConformanceTarget[] = [
   {
     title: 'openai-compatible',
-    provider: createOpenAICompatibleProvider({ name: 'SharedOpenAI', url: 'http://unused.invalid/v1', models: ['m'], apiKeyEnv: 'SHARED_OPENAI_KEY', needsAuth: true }),
+    provider: createOpenAICompatibleProvider({
+      name: 'SharedOpenAI',
+      url: 'http://unused.invalid/v1',
+      models: ['m'],
+      apiKeyEnv: 'SHARED_OPENAI_KEY',
+      needsAuth: true,
+    }),
     model: 'm',
     keyEnv: 'SHARED_OPENAI_KEY',
     secret: 'sk-shared-openai-0001',
@@ -452,7 +459,16 @@ const targets: ConformanceTarget[] = [
     start: nativeEmulator('ollama'),
     skip: wholeCallSkips,
   },
-  { title: 'preset Groq', provider: preset('Groq'), model: 'llama-3.3-70b-versatile', keyEnv: 'GROQ_API_KEY', secret: 'gsk_preset_0005', baseSuffix: '/v1', start: openAIEmulator, skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION } },
+  {
+    title: 'preset Groq',
+    provider: preset('Groq'),
+    model: 'llama-3.3-70b-versatile',
+    keyEnv: 'GROQ_API_KEY',
+    secret: 'gsk_preset_0005',
+    baseSuffix: '/v1',
+    start: openAIEmulator,
+    skip: { 'a stream that ends without its last event is incomplete: StreamParseError': NO_TRUNCATION },
+  },
   {
     title: 'preset Anthropic',
     provider: preset('Anthropic'),

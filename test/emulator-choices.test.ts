@@ -53,7 +53,10 @@ describe('emulator: tool calls, reasoning, choices, logprobs', () => {
     if (plan !== undefined) emulator.enqueue(plan);
     const { status, text } = await post(`${emulator.url}/v1/chat/completions`, JSON.stringify({ model: 'm', messages: MESSAGES, ...body }));
     if (body.stream !== true) return { status, text, events: [JSON.parse(text) as Answer['events'][number]], done: false };
-    const data = text.split('\n\n').filter((block) => block.startsWith('data: ')).map((block) => block.slice(6));
+    const data = text
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: '))
+      .map((block) => block.slice(6));
     const done = data.at(-1) === '[DONE]';
     return { status, text, events: (done ? data.slice(0, -1) : data).map((item) => JSON.parse(item) as Answer['events'][number]), done };
   }
@@ -78,8 +81,14 @@ describe('emulator: tool calls, reasoning, choices, logprobs', () => {
   });
 
   test('toolCallChunkCount, object arguments, given ids; usage counts the arguments', async () => {
-    const answer = await ask({ toolCalls: [{ name: 'f', arguments: { x: 'one two' }, id: 'call_mine' }], toolCallChunkCount: 2 }, { stream: true, stream_options: { include_usage: true } });
-    assert.deepEqual(deltas(answer).slice(1), [{ tool_calls: [{ index: 0, function: { arguments: '{"x":"on' } }] }, { tool_calls: [{ index: 0, function: { arguments: 'e two"}' } }] }]);
+    const answer = await ask(
+      { toolCalls: [{ name: 'f', arguments: { x: 'one two' }, id: 'call_mine' }], toolCallChunkCount: 2 },
+      { stream: true, stream_options: { include_usage: true } },
+    );
+    assert.deepEqual(deltas(answer).slice(1), [
+      { tool_calls: [{ index: 0, function: { arguments: '{"x":"on' } }] },
+      { tool_calls: [{ index: 0, function: { arguments: 'e two"}' } }] },
+    ]);
     assert.equal((deltas(answer)[0] as { tool_calls: Array<{ id: string }> }).tool_calls[0]?.id, 'call_mine');
     assert.deepEqual(answer.events.at(-1)?.usage, { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 });
   });
@@ -89,7 +98,12 @@ describe('emulator: tool calls, reasoning, choices, logprobs', () => {
       { name: 'f', arguments: 'AB', cuts: [1] },
       { name: 'g', arguments: 'CD', cuts: [1] },
     ];
-    const head = (index: number, name: string, args = ''): Record<string, unknown> => ({ index, id: `call_emu-0_${index}`, type: 'function', function: { name, arguments: args } });
+    const head = (index: number, name: string, args = ''): Record<string, unknown> => ({
+      index,
+      id: `call_emu-0_${index}`,
+      type: 'function',
+      function: { name, arguments: args },
+    });
     const whole = await ask({ toolCalls: calls, toolCallStyle: 'whole' }, { stream: true });
     assert.deepEqual(deltas(whole), [{ tool_calls: [head(0, 'f', 'AB')] }, { tool_calls: [head(1, 'g', 'CD')] }]);
     emulator.reset();
@@ -98,19 +112,36 @@ describe('emulator: tool calls, reasoning, choices, logprobs', () => {
     emulator.reset();
     const fragment = (index: number, args: string) => ({ tool_calls: [{ index, function: { arguments: args } }] });
     const interleaved = await ask({ toolCalls: calls, interleaveToolCalls: true }, { stream: true });
-    assert.deepEqual(deltas(interleaved), [{ tool_calls: [head(0, 'f')] }, { tool_calls: [head(1, 'g')] }, fragment(0, 'A'), fragment(1, 'C'), fragment(0, 'B'), fragment(1, 'D')]);
+    assert.deepEqual(deltas(interleaved), [
+      { tool_calls: [head(0, 'f')] },
+      { tool_calls: [head(1, 'g')] },
+      fragment(0, 'A'),
+      fragment(1, 'C'),
+      fragment(0, 'B'),
+      fragment(1, 'D'),
+    ]);
     emulator.reset();
     const repeat = await ask({ toolCalls: calls.slice(0, 1), toolCallContinuation: 'repeat' }, { stream: true });
     assert.deepEqual(deltas(repeat), [{ tool_calls: [head(0, 'f')] }, { tool_calls: [head(0, 'f', 'A')] }, { tool_calls: [head(0, 'f', 'B')] }]);
     emulator.reset();
     const indexOnly = await ask({ toolCalls: calls.slice(0, 1), toolCallContinuation: 'index-only' }, { stream: true });
-    assert.deepEqual(deltas(indexOnly), [{ tool_calls: [head(0, 'f')] }, { tool_calls: [{ index: 0 }] }, fragment(0, 'A'), { tool_calls: [{ index: 0 }] }, fragment(0, 'B')]);
+    assert.deepEqual(deltas(indexOnly), [
+      { tool_calls: [head(0, 'f')] },
+      { tool_calls: [{ index: 0 }] },
+      fragment(0, 'A'),
+      { tool_calls: [{ index: 0 }] },
+      fragment(0, 'B'),
+    ]);
   });
 
   test('not streamed: message.tool_calls, content null, finish_reason tool_calls; text with calls when given', async () => {
     const answer = await ask({ toolCalls: [{ name: 'f', arguments: '{}' }] }, {});
     assert.deepEqual(answer.events[0]?.choices, [
-      { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_emu-0_0', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' },
+      {
+        index: 0,
+        message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_emu-0_0', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        finish_reason: 'tool_calls',
+      },
     ]);
     const withText = await ask({ toolCalls: [{ name: 'f', arguments: '{}' }], text: 'calling', finishReason: 'stop' }, {});
     assert.equal(withText.events[0]?.choices[0]?.message?.content, 'calling');
@@ -152,21 +183,47 @@ describe('emulator: tool calls, reasoning, choices, logprobs', () => {
       [1, 'stop'],
     ]);
     const whole = await ask({ choiceTexts: ['x', 'y', 'z'], choiceCount: 3 }, {});
-    assert.deepEqual(whole.events[0]?.choices.map((choice) => [choice.index, choice.message?.content]), [[0, 'x'], [1, 'y'], [2, 'z']]);
+    assert.deepEqual(
+      whole.events[0]?.choices.map((choice) => [choice.index, choice.message?.content]),
+      [
+        [0, 'x'],
+        [1, 'y'],
+        [2, 'z'],
+      ],
+    );
   });
 
   test('logprobs when asked: one entry per content chunk with its bytes and top_logprobs', async () => {
     const whole = await ask({ text: 'hé!', chunkCount: 2 }, { logprobs: true, top_logprobs: 2 });
     assert.deepEqual(whole.events[0]?.choices[0]?.logprobs, {
       content: [
-        { token: 'hé', logprob: -0.125, bytes: [104, 195, 169], top_logprobs: [{ token: 'hé', logprob: -0.125, bytes: [104, 195, 169] }, { token: 'hé~1', logprob: -1.125, bytes: [104, 195, 169, 126, 49] }] },
-        { token: '!', logprob: -0.25, bytes: [33], top_logprobs: [{ token: '!', logprob: -0.25, bytes: [33] }, { token: '!~1', logprob: -1.25, bytes: [33, 126, 49] }] },
+        {
+          token: 'hé',
+          logprob: -0.125,
+          bytes: [104, 195, 169],
+          top_logprobs: [
+            { token: 'hé', logprob: -0.125, bytes: [104, 195, 169] },
+            { token: 'hé~1', logprob: -1.125, bytes: [104, 195, 169, 126, 49] },
+          ],
+        },
+        {
+          token: '!',
+          logprob: -0.25,
+          bytes: [33],
+          top_logprobs: [
+            { token: '!', logprob: -0.25, bytes: [33] },
+            { token: '!~1', logprob: -1.25, bytes: [33, 126, 49] },
+          ],
+        },
       ],
       refusal: null,
     });
     const streamed = await ask({ text: 'ab', chunkCount: 2 }, { stream: true, logprobs: true });
     const content = streamed.events.flatMap((event) => event.choices).filter((choice) => choice.delta?.content !== undefined && choice.delta.content !== '');
-    assert.deepEqual(content.map((choice) => choice.logprobs?.content.map((entry) => entry.token)), [['a'], ['b']]);
+    assert.deepEqual(
+      content.map((choice) => choice.logprobs?.content.map((entry) => entry.token)),
+      [['a'], ['b']],
+    );
     const unasked = await ask({ text: 'ab' }, {});
     assert.equal('logprobs' in (unasked.events[0]?.choices[0] ?? {}), false);
   });

@@ -6,14 +6,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createParser } from 'eventsource-parser';
 import { Agent, request, type Dispatcher } from 'undici';
-import {
-  createEmulator,
-  splitText,
-  startEmulators,
-  tokenChunks,
-  type Emulator,
-  type RecordedRequest,
-} from '../src/emulators/index.js';
+import { createEmulator, splitText, startEmulators, tokenChunks, type Emulator, type RecordedRequest } from '../src/emulators/index.js';
 
 const dispatcher = new Agent({ keepAliveTimeout: 10_000 });
 after(() => dispatcher.close());
@@ -25,7 +18,14 @@ interface Reply {
 }
 
 function chatBody(content: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { model: 'gpt-4', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content }], ...extra };
+  return {
+    model: 'gpt-4',
+    messages: [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content },
+    ],
+    ...extra,
+  };
 }
 
 function headerRecord(headers: Dispatcher.ResponseData['headers']): Record<string, string> {
@@ -34,7 +34,11 @@ function headerRecord(headers: Dispatcher.ResponseData['headers']): Record<strin
   return out;
 }
 
-async function call(url: string, body: unknown, options: { method?: 'GET' | 'POST'; raw?: string; signal?: AbortSignal } = {}): Promise<Dispatcher.ResponseData<unknown>> {
+async function call(
+  url: string,
+  body: unknown,
+  options: { method?: 'GET' | 'POST'; raw?: string; signal?: AbortSignal } = {},
+): Promise<Dispatcher.ResponseData<unknown>> {
   const init: Parameters<typeof request>[1] = {
     dispatcher,
     method: options.method ?? 'POST',
@@ -143,7 +147,11 @@ describe('happy paths', () => {
   });
 
   test('openai mode without stream answers one chat.completion JSON', async () => {
-    const reply = await post(`${openai.url}/api/openai/v1/chat/completions`, { model: 'gpt-3.5-turbo-16k-0613', temperature: 0.7, messages: [{ role: 'user', content: 'hi there' }] });
+    const reply = await post(`${openai.url}/api/openai/v1/chat/completions`, {
+      model: 'gpt-3.5-turbo-16k-0613',
+      temperature: 0.7,
+      messages: [{ role: 'user', content: 'hi there' }],
+    });
     assert.equal(reply.status, 200);
     assert.equal(reply.headers['content-type'], 'application/json');
     const record = openai.requests[0];
@@ -177,9 +185,19 @@ describe('happy paths', () => {
   test('text, chunks, chunkCount, model and roleInFirstChunk', async () => {
     openai.enqueue({ chunks: ['a', 'β', 'c'] }, { text: 'hello world', chunkCount: 2 }, { text: 'x', model: 'other', roleInFirstChunk: true });
     const first = await post(`${openai.url}/v1/chat/completions`, chatBody('q', { stream: true }));
-    assert.deepEqual(sseData(first.text).slice(1, 4).map((data) => (JSON.parse(data) as ChunkJson).choices?.[0]?.delta.content), ['a', 'β', 'c']);
+    assert.deepEqual(
+      sseData(first.text)
+        .slice(1, 4)
+        .map((data) => (JSON.parse(data) as ChunkJson).choices?.[0]?.delta.content),
+      ['a', 'β', 'c'],
+    );
     const second = await post(`${openai.url}/v1/chat/completions`, chatBody('q', { stream: true }));
-    assert.deepEqual(sseData(second.text).slice(1, 3).map((data) => (JSON.parse(data) as ChunkJson).choices?.[0]?.delta.content), ['hello ', 'world']);
+    assert.deepEqual(
+      sseData(second.text)
+        .slice(1, 3)
+        .map((data) => (JSON.parse(data) as ChunkJson).choices?.[0]?.delta.content),
+      ['hello ', 'world'],
+    );
     const third = await post(`${openai.url}/v1/chat/completions`, chatBody('q', { stream: true }));
     const events = sseData(third.text).map((data) => (data === '[DONE]' ? undefined : (JSON.parse(data) as ChunkJson)));
     assert.deepEqual(events[0]?.choices?.[0]?.delta, { role: 'assistant', content: 'x' });
@@ -254,7 +272,12 @@ describe('errors', () => {
 
   test('status with OpenAI error bodies and retry headers', async () => {
     const date = new Date(Date.now() + 3000).toUTCString();
-    openai.enqueue({ status: 429, retryAfter: 2, retryAfterMs: 1500 }, { status: 503, retryAfter: date }, { status: 502, errorBody: '<html>bad gateway</html>' }, { status: 500, errorMessage: 'boom' });
+    openai.enqueue(
+      { status: 429, retryAfter: 2, retryAfterMs: 1500 },
+      { status: 503, retryAfter: date },
+      { status: 502, errorBody: '<html>bad gateway</html>' },
+      { status: 500, errorMessage: 'boom' },
+    );
     const limited = await post(`${openai.url}/v1/chat/completions`, chatBody('hi', { stream: true }));
     assert.equal(limited.status, 429);
     assert.equal(limited.headers['retry-after'], '2');
@@ -355,7 +378,10 @@ describe('broken streams', () => {
     for await (const part of response.body) parts.push(part as Buffer);
     const bytes = Buffer.concat(parts);
     assert.equal(bytes.toString().replace('chatcmpl-emu-1', 'chatcmpl-emu-0'), full.toString());
-    assert.deepEqual(parts.map((part) => part.length), [10, at - 10, 1, 1, bytes.length - at - 2]);
+    assert.deepEqual(
+      parts.map((part) => part.length),
+      [10, at - 10, 1, 1, bytes.length - at - 2],
+    );
     // The third piece is the first byte of a two-byte character: not valid UTF-8 on its own.
     const piece = parts[2];
     assert.ok(piece);
@@ -367,7 +393,10 @@ describe('broken streams', () => {
     const response = await call(`${openai.url}/v1/chat/completions`, chatBody('hello', { stream: true }));
     const parts: Buffer[] = [];
     for await (const part of response.body) parts.push(part as Buffer);
-    assert.deepEqual(parts.slice(0, 2).map((part) => part.length), [5, 195]);
+    assert.deepEqual(
+      parts.slice(0, 2).map((part) => part.length),
+      [5, 195],
+    );
     assert.equal(contentOf(Buffer.concat(parts).toString()), 'Echo: hello');
   });
 });
@@ -497,9 +526,7 @@ describe('recording and connections', () => {
 
   test('50 concurrent streams complete', async () => {
     openai.setDefaultPlan({ tokens: 200 });
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, () => post(`${openai.url}/v1/chat/completions`, chatBody('x', { stream: true }))),
-    );
+    const replies = await Promise.all(Array.from({ length: 50 }, () => post(`${openai.url}/v1/chat/completions`, chatBody('x', { stream: true }))));
     for (const reply of replies) assert.equal(contentOf(reply.text), tokenChunks(200).text);
     assert.equal(openai.requests.length, 50);
   });

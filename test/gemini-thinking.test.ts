@@ -101,7 +101,9 @@ describe('Gemini thought signatures', () => {
       { role: 'tool', toolCallId: 'call_0', content: '{"sky":"sunny"}' },
     ];
     await router.complete({ model: 'gemini-test', stream: false, messages: history('anthropic-sig') });
-    assert.deepEqual(modelParts(gemini.requests[0]?.body), [[{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: REPLAYED_CALL_SIGNATURE }]]);
+    assert.deepEqual(modelParts(gemini.requests[0]?.body), [
+      [{ functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: REPLAYED_CALL_SIGNATURE }],
+    ]);
     await router.complete({ model: 'claude-test', stream: false, messages: history('gemini:c2ln') });
     const sent = (anthropic.requests[0]?.body as { messages: Array<{ role: string; content: unknown }> }).messages;
     const assistant = sent.find((message) => message.role === 'assistant');

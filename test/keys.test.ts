@@ -57,13 +57,22 @@ describe('named keys on one server', () => {
     const listed = await admin('GET', '/admin/keys');
     assert.equal(listed.status, 200);
     assert.ok(!JSON.stringify(listed.json).includes(key));
-    assert.deepEqual((listed.json.data as Array<{ name: string }>).map((item) => item.name), ['alice']);
+    assert.deepEqual(
+      (listed.json.data as Array<{ name: string }>).map((item) => item.name),
+      ['alice'],
+    );
     // Neither an ordinary key, nor a named one, nor none opens the admin routes.
     for (const other of [STATIC, key, '']) assert.equal((await admin('GET', '/admin/keys', undefined, other)).status, 401);
     const duplicate = await admin('POST', '/admin/keys', { name: 'alice' });
     assert.equal(duplicate.status, 400);
     assert.match(JSON.stringify(duplicate.json), /exists already/);
-    for (const bad of [{ name: 'x1', rpm: 0 }, { name: 'x2', tpm: -3 }, { name: 'x3', max_parallel: 1.5 }, { name: 'x4', budget_tokens: 'lots' }, { name: 'bad name' }]) {
+    for (const bad of [
+      { name: 'x1', rpm: 0 },
+      { name: 'x2', tpm: -3 },
+      { name: 'x3', max_parallel: 1.5 },
+      { name: 'x4', budget_tokens: 'lots' },
+      { name: 'bad name' },
+    ]) {
       const refused = await admin('POST', '/admin/keys', bad);
       assert.equal(refused.status, 400, JSON.stringify(bad));
     }
@@ -91,11 +100,14 @@ describe('named keys on one server', () => {
     assert.match(answer.body, /expired/);
   });
 
-  test('a model outside the key\'s list is a 403, in each door\'s shape, before any upstream is asked', async () => {
+  test("a model outside the key's list is a 403, in each door's shape, before any upstream is asked", async () => {
     const key = await createKey({ name: 'narrow', models: ['other-model'] });
     const before = fixture.alpha.requests.length;
     const openai = new OpenAI({ apiKey: key, baseURL: `${fixture.url}/v1`, maxRetries: 0 });
-    await assert.rejects(openai.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => error instanceof OpenAI.PermissionDeniedError && error.code === 'model_not_allowed');
+    await assert.rejects(
+      openai.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) => error instanceof OpenAI.PermissionDeniedError && error.code === 'model_not_allowed',
+    );
     await assert.rejects(openai.responses.create({ model: 'test-model', input: 'hi' }), (error: unknown) => error instanceof OpenAI.PermissionDeniedError);
     const anthropic = new Anthropic({ apiKey: key, baseURL: fixture.url, maxRetries: 0 });
     await assert.rejects(
@@ -125,11 +137,19 @@ describe('named keys on one server', () => {
     try {
       await openai.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'spend' }] }).catch(() => undefined);
       await waitFor(async () => {
-        const answer = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'x' }] }) });
+        const answer = await send(fixture.url, {
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'x' }] }),
+        });
         return answer.status === 429 && JSON.parse(answer.body).error.code === 'insufficient_quota' && answer.headers['retry-after'] !== undefined;
       }, 'the budget refused');
       const anthropic = new Anthropic({ apiKey: key, baseURL: fixture.url, maxRetries: 0 });
-      await assert.rejects(anthropic.messages.create({ model: 'test-model', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => error instanceof Anthropic.RateLimitError && /budget/.test(error.message));
+      await assert.rejects(
+        anthropic.messages.create({ model: 'test-model', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+        (error: unknown) => error instanceof Anthropic.RateLimitError && /budget/.test(error.message),
+      );
     } finally {
       fixture.alpha.setDefaultPlan({});
     }
@@ -142,7 +162,12 @@ describe('named keys on one server', () => {
   test('over the tokens or requests a minute: 429 rate_limit_exceeded with Retry-After', async () => {
     const key = await createKey({ name: 'tiny', tpm: 5 });
     const answer = async (): Promise<{ status: number; body: string; retry: unknown }> => {
-      const reply = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'more than five tokens in this prompt' }] }) });
+      const reply = await send(fixture.url, {
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'more than five tokens in this prompt' }] }),
+      });
       return { status: reply.status, body: reply.body, retry: reply.headers['retry-after'] };
     };
     assert.equal((await answer()).status, 200);
@@ -155,21 +180,47 @@ describe('named keys on one server', () => {
 
 describe('g4f keys and bad start-up input', { skip: built ? undefined : 'dist/ is not built: npm run build' }, () => {
   const run = (args: string[], environment: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } => {
-    const result = spawnSync(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, NO_COLOR: '1', ...environment }, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH, NO_COLOR: '1', ...environment },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
 
   test('create prints the key once; a taken name and limits that are not positive whole numbers are refused; list, usage, revoke', () => {
     const directory = mkdtempSync(join(tmpdir(), 'g4f-keys-cli-'));
     try {
-      const created = run(['keys', 'create', '--name', 'team', '--rpm', '10', '--budget-tokens', '1000', '--budget-period', 'month', '--models', 'a,b', '--expires', '30d', '--data-dir', directory]);
+      const created = run([
+        'keys',
+        'create',
+        '--name',
+        'team',
+        '--rpm',
+        '10',
+        '--budget-tokens',
+        '1000',
+        '--budget-period',
+        'month',
+        '--models',
+        'a,b',
+        '--expires',
+        '30d',
+        '--data-dir',
+        directory,
+      ]);
       assert.equal(created.status, 0, created.stderr);
       const key = created.stdout.trim();
       assert.match(key, /^g4f-[\w-]{32}$/);
       const again = run(['keys', 'create', '--name', 'team', '--data-dir', directory]);
       assert.equal(again.status, 2);
       assert.match(again.stderr, /exists already/);
-      for (const bad of [['--rpm', '0'], ['--tpm', '-1'], ['--max-parallel', '2.5'], ['--budget-tokens', 'ten']]) {
+      for (const bad of [
+        ['--rpm', '0'],
+        ['--tpm', '-1'],
+        ['--max-parallel', '2.5'],
+        ['--budget-tokens', 'ten'],
+      ]) {
         const refused = run(['keys', 'create', '--name', 'other', ...bad, '--data-dir', directory]);
         assert.equal(refused.status, 2, bad.join(' '));
         assert.match(refused.stderr, /positive whole number/);

@@ -48,21 +48,27 @@ describe('the library with tools, images and reasoning', () => {
 
   test('ChatCompletion.complete returns tool calls and reasoning; the request reached the capable provider only', async () => {
     full.enqueue({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_1' }], reasoning: 'need the weather' });
-    const result = await ChatCompletion.complete({ model: 'm', messages: [{ role: 'user', content: 'weather?' }], tools: [weather], toolChoice: 'auto' }, router);
+    const result = await ChatCompletion.complete(
+      { model: 'm', messages: [{ role: 'user', content: 'weather?' }], tools: [weather], toolChoice: 'auto' },
+      router,
+    );
     assert.equal(result.provider, 'full');
     assert.deepEqual(result.toolCalls, [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
     assert.equal(result.reasoning, 'need the weather');
     assert.equal(result.finishReason, 'tool_calls');
     assert.equal(plain.requests.length, 0, 'the text-only provider was skipped');
     const body = full.requests.at(-1)?.body as { tools: unknown; tool_choice: unknown };
-    assert.deepEqual(body.tools, [{ type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weather.parameters } }]);
+    assert.deepEqual(body.tools, [
+      { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weather.parameters } },
+    ]);
     assert.equal(body.tool_choice, 'auto');
   });
 
   test('ChatCompletion.stream yields tool-call parts: id and name first, argument fragments after', async () => {
     full.enqueue({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Oslo"}', cuts: [3, 9] }] });
     const parts: Chunk[] = [];
-    for await (const part of ChatCompletion.stream({ model: 'm', messages: [{ role: 'user', content: 'weather?' }], tools: [weather] }, router)) parts.push(part);
+    for await (const part of ChatCompletion.stream({ model: 'm', messages: [{ role: 'user', content: 'weather?' }], tools: [weather] }, router))
+      parts.push(part);
     const calls = parts.filter((part) => part.type === 'tool-call-delta');
     assert.ok(calls.length >= 2);
     assert.equal(calls[0]?.name, 'get_weather');
@@ -96,17 +102,33 @@ describe('the library with tools, images and reasoning', () => {
 
   test('ChatCompletion.create refuses tools (its text would drop the calls); createCompletion too', async () => {
     const seen = full.requests.length;
-    const error = await ChatCompletion.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [weather] }, router).catch((failure: unknown) => failure);
+    const error = await ChatCompletion.create({ model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [weather] }, router).catch(
+      (failure: unknown) => failure,
+    );
     assert.ok(isG4FError(error, 'UnsupportedError'));
     assert.match(error.message, /ChatCompletion.complete/);
-    assert.throws(() => createCompletion(router.resolve('m').providers[1]!, { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [weather] }, router), /tool calls/);
+    assert.throws(
+      () => createCompletion(router.resolve('m').providers[1]!, { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [weather] }, router),
+      /tool calls/,
+    );
     assert.equal(full.requests.length, seen);
   });
 
   test('an image to a model with only text-only providers: UnsupportedError naming the feature and the providers, nothing sent', async () => {
     const seen = plain.requests.length;
     const error = await ChatCompletion.complete(
-      { model: 'text-only', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image', url: 'https://example.test/cat.png' }] }] },
+      {
+        model: 'text-only',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image', url: 'https://example.test/cat.png' },
+            ],
+          },
+        ],
+      },
       router,
     ).catch((failure: unknown) => failure);
     assert.ok(isG4FError(error, 'UnsupportedError'));
@@ -120,7 +142,15 @@ describe('the library with tools, images and reasoning', () => {
     full.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Lima' }, id: 'call_x' }], reasoning: 'thinking' });
     const completion = await client.chat.completions.create({
       model: 'm',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'see' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
+      ],
       tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
     });
     const choice = completion.choices[0];

@@ -13,13 +13,20 @@ export function chunk(delta: Record<string, unknown>, finish: string | null = nu
 
 /** A recorded stream: these events, then `[DONE]`. */
 export function streamed(events: ReadonlyArray<Record<string, unknown>>): Plan {
-  const body = events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('') + 'data: [DONE]\n\n';
+  const body = `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`;
   return { status: 200, contentType: 'text/event-stream', errorBody: body };
 }
 
 /** A recorded whole answer. */
 export function whole(message: Record<string, unknown>, finish: string, usage?: Record<string, number>): Plan {
-  const body = { id: 'chatcmpl-recorded', object: 'chat.completion', created: 1_700_000_000, model: 'test-model', choices: [{ index: 0, message, finish_reason: finish }], ...(usage === undefined ? {} : { usage }) };
+  const body = {
+    id: 'chatcmpl-recorded',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: 'test-model',
+    choices: [{ index: 0, message, finish_reason: finish }],
+    ...(usage === undefined ? {} : { usage }),
+  };
   return { status: 200, contentType: 'application/json', errorBody: JSON.stringify(body) };
 }
 
@@ -51,7 +58,12 @@ export function events(body: string): StreamEvent[] {
 }
 
 export function postMessages(url: string, body: unknown, headers: Record<string, string> = {}, path = '/v1/messages'): Promise<RawResponse> {
-  return send(url, { method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return send(url, {
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 export interface AnthropicErrorBody {

@@ -131,9 +131,26 @@ describe('models: auto on the anthropic and gemini types', () => {
 describe('models: auto lists chat models only', () => {
   test("a service's speech, image, embedding and moderation models are not served as chat models", async () => {
     const openai = await createEmulator({
-      models: ['gpt-4o', 'whisper-1', 'tts-1-hd', 'gpt-4o-mini-tts', 'gpt-4o-transcribe', 'gpt-4o-realtime-preview', 'dall-e-3', 'gpt-image-1', 'text-embedding-3-small', 'omni-moderation-latest', 'davinci-002', 'gpt-4o-audio-preview', 'o4-mini'],
+      models: [
+        'gpt-4o',
+        'whisper-1',
+        'tts-1-hd',
+        'gpt-4o-mini-tts',
+        'gpt-4o-transcribe',
+        'gpt-4o-realtime-preview',
+        'dall-e-3',
+        'gpt-image-1',
+        'text-embedding-3-small',
+        'omni-moderation-latest',
+        'davinci-002',
+        'gpt-4o-audio-preview',
+        'o4-mini',
+      ],
     });
-    const ollama = await createNativeEmulator({ protocol: 'ollama', models: ['llama3.2:latest', 'nomic-embed-text:latest', 'mxbai-embed-large:latest', 'qwen3:8b'] });
+    const ollama = await createNativeEmulator({
+      protocol: 'ollama',
+      models: ['llama3.2:latest', 'nomic-embed-text:latest', 'mxbai-embed-large:latest', 'qwen3:8b'],
+    });
     try {
       const router = routerOf([
         { name: 'Hosted', type: 'openai-compatible', baseUrl: `${openai.url}/v1`, models: 'auto' },
@@ -153,10 +170,31 @@ describe('models: auto lists chat models only', () => {
 
   test('the ids of chat models the catalog names are kept', () => {
     for (const id of [
-      'gpt-4o', 'gpt-4.1-mini', 'o4-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'llama-3.3-70b-versatile', 'deepseek-reasoner', 'mistral-small-latest',
-      'meta-llama/Llama-3.3-70B-Instruct-Turbo', 'accounts/fireworks/models/llama-v3p3-70b-instruct', 'grok-3-mini', 'qwen3:8b', 'openrouter/auto',
-    ]) assert.ok(isChatModelId(id), id);
-    for (const id of ['whisper-large-v3', 'distil-whisper-large-v3-en', 'playai-tts', 'mistral-embed', 'gemini-embedding-001', 'black-forest-labs/FLUX.1-schnell', 'imagen-3.0-generate-002', 'mistral-moderation-latest']) {
+      'gpt-4o',
+      'gpt-4.1-mini',
+      'o4-mini',
+      'claude-sonnet-4-5',
+      'gemini-2.5-flash',
+      'llama-3.3-70b-versatile',
+      'deepseek-reasoner',
+      'mistral-small-latest',
+      'meta-llama/Llama-3.3-70B-Instruct-Turbo',
+      'accounts/fireworks/models/llama-v3p3-70b-instruct',
+      'grok-3-mini',
+      'qwen3:8b',
+      'openrouter/auto',
+    ])
+      assert.ok(isChatModelId(id), id);
+    for (const id of [
+      'whisper-large-v3',
+      'distil-whisper-large-v3-en',
+      'playai-tts',
+      'mistral-embed',
+      'gemini-embedding-001',
+      'black-forest-labs/FLUX.1-schnell',
+      'imagen-3.0-generate-002',
+      'mistral-moderation-latest',
+    ]) {
       assert.ok(!isChatModelId(id), id);
     }
   });
@@ -184,7 +222,15 @@ describe('models: auto on the OpenAI-compatible type', () => {
     emulator.reset();
     delete process.env.LISTING_TEST_KEY;
     const router = routerOf([
-      { name: 'Keyed', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, needsAuth: true, apiKeyEnv: 'LISTING_TEST_KEY', models: 'auto', modelRefreshMs: 1 },
+      {
+        name: 'Keyed',
+        type: 'openai-compatible',
+        baseUrl: `${emulator.url}/v1`,
+        needsAuth: true,
+        apiKeyEnv: 'LISTING_TEST_KEY',
+        models: 'auto',
+        modelRefreshMs: 1,
+      },
     ]);
     await router.refreshModels();
     assert.equal(emulator.requests.length, 0);
@@ -199,9 +245,8 @@ describe('models: auto on the OpenAI-compatible type', () => {
 
   test('a listing refused with a status keeps the provider routable by its own models and reports the error', async () => {
     const failures: unknown[] = [];
-    const router = routerOf(
-      [{ name: 'Wrong', type: 'openai-compatible', baseUrl: `${emulator.url}/nowhere`, models: 'auto' }],
-      (_provider, error) => failures.push(error),
+    const router = routerOf([{ name: 'Wrong', type: 'openai-compatible', baseUrl: `${emulator.url}/nowhere`, models: 'auto' }], (_provider, error) =>
+      failures.push(error),
     );
     await router.refreshModels();
     assert.equal(failures.length, 1);
@@ -272,7 +317,8 @@ describe('models: auto on the OpenAI-compatible type', () => {
   });
 
   test('the config takes "auto" on every type, and refuses a bad interval', () => {
-    for (const type of ['openai-compatible', 'anthropic', 'gemini', 'ollama']) parseConfig({ providers: [{ name: 'C', type, baseUrl: 'http://127.0.0.1:1', models: 'auto' }] });
+    for (const type of ['openai-compatible', 'anthropic', 'gemini', 'ollama'])
+      parseConfig({ providers: [{ name: 'C', type, baseUrl: 'http://127.0.0.1:1', models: 'auto' }] });
     assert.throws(
       () => parseConfig({ providers: [{ name: 'O', type: 'ollama', baseUrl: 'http://127.0.0.1:1', models: 'auto', modelRefreshMs: 0 }] }),
       /modelRefreshMs/,

@@ -6,15 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  createRuntime,
-  createAnthropicProvider,
-  createGeminiProvider,
-  createOllamaProvider,
-  isG4FError,
-  type Chunk,
-  type Provider,
-} from '../src/index.js';
+import { createRuntime, createAnthropicProvider, createGeminiProvider, createOllamaProvider, isG4FError, type Chunk, type Provider } from '../src/index.js';
 import { createNativeEmulator, type NativeEmulator, type NativePlan, type NativeProtocol } from '../src/emulators/native.js';
 
 const KEY = 'vendor-fault-key-0010';
@@ -25,14 +17,15 @@ const runtime = createRuntime();
 async function failure(provider: Provider, model: string, stream: boolean): Promise<unknown> {
   try {
     const chunks: Chunk[] = [];
-    for await (const chunk of provider.createCompletion({ model, messages: [{ role: 'user', content: 'Hi' }], stream }, runtime.context(provider))) chunks.push(chunk);
+    for await (const chunk of provider.createCompletion({ model, messages: [{ role: 'user', content: 'Hi' }], stream }, runtime.context(provider)))
+      chunks.push(chunk);
   } catch (error) {
     return error;
   }
   assert.fail('expected the call to fail');
 }
 
-function suite(protocol: NativeProtocol, provider: Provider, model: string, cases: (emulator: () => NativeEmulator) => void): void {
+function suite(protocol: NativeProtocol, provider: Provider, cases: (emulator: () => NativeEmulator) => void): void {
   describe(`vendor faults: ${protocol}`, () => {
     let emulator: NativeEmulator;
     before(async () => {
@@ -53,7 +46,7 @@ function suite(protocol: NativeProtocol, provider: Provider, model: string, case
 
 const spec = (name: string, models: string[]) => ({ name, url: 'http://unused.invalid', models, apiKeyEnv: 'VENDOR_FAULT_KEY' });
 
-suite('anthropic', createAnthropicProvider(spec('FaultAnthropic', ['claude-test'])), 'claude-test', (emulator) => {
+suite('anthropic', createAnthropicProvider(spec('FaultAnthropic', ['claude-test'])), (emulator) => {
   test('HTTP 529 overloaded_error: a retryable ProviderHttpError with the vendor message, the key redacted', async () => {
     emulator().enqueue({ status: 529, errorType: 'overloaded_error', errorMessage: `Overloaded (key ${KEY})` });
     const error = await failure(createAnthropicProvider(spec('FaultAnthropic', ['claude-test'])), 'claude-test', true);
@@ -76,7 +69,11 @@ suite('anthropic', createAnthropicProvider(spec('FaultAnthropic', ['claude-test'
       emulator().enqueue({ chunks: ['one', ' two'], finishReason: 'stop_sequence', stopSequence: 'END' });
       const provider = createAnthropicProvider(spec('FaultAnthropic', ['claude-test']));
       const chunks: Chunk[] = [];
-      for await (const chunk of provider.createCompletion({ model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }], stream }, runtime.context(provider))) chunks.push(chunk);
+      for await (const chunk of provider.createCompletion(
+        { model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }], stream },
+        runtime.context(provider),
+      ))
+        chunks.push(chunk);
       assert.deepEqual(
         chunks.filter((chunk) => chunk.type === 'finish'),
         [{ type: 'finish', reason: 'stop', stopSequence: 'END' }],
@@ -85,10 +82,15 @@ suite('anthropic', createAnthropicProvider(spec('FaultAnthropic', ['claude-test'
   }
 });
 
-suite('gemini', createGeminiProvider(spec('FaultGemini', ['gemini-test'])), 'gemini-test', (emulator) => {
+suite('gemini', createGeminiProvider(spec('FaultGemini', ['gemini-test'])), (emulator) => {
   for (const stream of [true, false]) {
     test(`HTTP 429 RESOURCE_EXHAUSTED: a RateLimitError waiting retryDelay (${stream ? 'streamed' : 'whole'})`, async () => {
-      const plan: NativePlan = { status: 429, errorType: 'RESOURCE_EXHAUSTED', errorMessage: 'Quota exceeded for metric: generate_content_free_tier_requests', retryDelay: '37s' };
+      const plan: NativePlan = {
+        status: 429,
+        errorType: 'RESOURCE_EXHAUSTED',
+        errorMessage: 'Quota exceeded for metric: generate_content_free_tier_requests',
+        retryDelay: '37s',
+      };
       emulator().enqueue(plan);
       const error = await failure(createGeminiProvider(spec('FaultGemini', ['gemini-test'])), 'gemini-test', stream);
       assert.ok(isG4FError(error, 'RateLimitError'), String(error));
@@ -98,7 +100,7 @@ suite('gemini', createGeminiProvider(spec('FaultGemini', ['gemini-test'])), 'gem
   }
 });
 
-suite('ollama', createOllamaProvider(spec('FaultOllama', ['llama3.2'])), 'llama3.2', (emulator) => {
+suite('ollama', createOllamaProvider(spec('FaultOllama', ['llama3.2'])), (emulator) => {
   for (const [title, plan] of [
     ['status 404', { status: 404, errorBody: '{"error":"model not found"}' }],
     ['an error line in the stream', { chunkCount: 2, errorEventAfterChunks: 0, errorMessage: 'model not found' }],

@@ -406,34 +406,58 @@ for (const fixture of cases) {
       for (const index of [0, 1]) {
         const parts = calls.filter((chunk) => chunk.index === index);
         assert.ok(parts[0]?.id !== undefined && parts[0].id !== '', 'the first part carries the id');
-        assert.ok(parts.slice(1).every((part) => part.id === undefined && part.name === undefined), 'later parts carry fragments only');
+        assert.ok(
+          parts.slice(1).every((part) => part.id === undefined && part.name === undefined),
+          'later parts carry fragments only',
+        );
         if (fixture.fragmentedCalls) assert.ok(parts.length > 2, `call ${index} came in fragments`);
       }
       assert.deepEqual(
-        [0, 1].map((index) => [calls.find((chunk) => chunk.index === index)?.name, calls.filter((chunk) => chunk.index === index).map((chunk) => chunk.argumentsDelta).join('')]),
+        [0, 1].map((index) => [
+          calls.find((chunk) => chunk.index === index)?.name,
+          calls
+            .filter((chunk) => chunk.index === index)
+            .map((chunk) => chunk.argumentsDelta)
+            .join(''),
+        ]),
         [
           ['get_weather', '{"city":"Paris"}'],
           ['get_time', '{"zone":"CET"}'],
         ],
       );
-      assert.deepEqual(chunks.find((chunk) => chunk.type === 'finish'), { type: 'finish', reason: 'tool_calls' });
+      assert.deepEqual(
+        chunks.find((chunk) => chunk.type === 'finish'),
+        { type: 'finish', reason: 'tool_calls' },
+      );
       assert.deepEqual(fixture.tools(emulator.requests[0]?.body as Body), fixture.expectedTools);
     });
 
     test('tool calls in a whole answer, with stable ids', async () => {
       emulator.reset();
-      const plan: NativePlan = { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }, { name: 'get_weather', arguments: '{"city":"Rome"}' }] };
+      const plan: NativePlan = {
+        toolCalls: [
+          { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          { name: 'get_weather', arguments: '{"city":"Rome"}' },
+        ],
+      };
       emulator.enqueue(plan, plan);
       const first = await router.complete(base({ stream: false, tools: [weather] }));
       const second = await router.complete(base({ stream: false, tools: [weather] }));
-      assert.deepEqual(first.toolCalls?.map((call) => [call.name, call.arguments]), [
-        ['get_weather', '{"city":"Oslo"}'],
-        ['get_weather', '{"city":"Rome"}'],
-      ]);
+      assert.deepEqual(
+        first.toolCalls?.map((call) => [call.name, call.arguments]),
+        [
+          ['get_weather', '{"city":"Oslo"}'],
+          ['get_weather', '{"city":"Rome"}'],
+        ],
+      );
       assert.equal(first.finishReason, 'tool_calls');
       const ids = first.toolCalls?.map((call) => call.id) ?? [];
       assert.equal(new Set(ids).size, 2, 'distinct ids within an answer');
-      assert.deepEqual(second.toolCalls?.map((call) => call.id), ids, 'the same answer gets the same ids');
+      assert.deepEqual(
+        second.toolCalls?.map((call) => call.id),
+        ids,
+        'the same answer gets the same ids',
+      );
     });
 
     test('a tool conversation reaches the upstream in its shape (tool results of one turn together)', async () => {
@@ -508,7 +532,10 @@ for (const fixture of cases) {
         emulator.enqueue({ text: 'cut', finishReason: word }, { text: 'cut', finishReason: word });
         // Gemini's blocking words stay beside content_filter.
         const detail = fixture.protocol === 'gemini' && reason === 'content_filter' ? { detail: word } : {};
-        assert.deepEqual((await stream()).chunks.find((chunk) => chunk.type === 'finish'), { type: 'finish', reason, ...detail });
+        assert.deepEqual(
+          (await stream()).chunks.find((chunk) => chunk.type === 'finish'),
+          { type: 'finish', reason, ...detail },
+        );
         const whole = await router.complete(base({ stream: false }));
         assert.equal(whole.finishReason, reason);
         assert.equal(whole.finishDetail, detail.detail);
@@ -689,7 +716,11 @@ describe('native provider: Ollama refusals', () => {
     );
     try {
       for (const toolChoice of ['required', { name: 'get_weather' }] as const) {
-        const error = providerError(await rejection(collect(router.stream({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: true, tools: [weather], toolChoice }))));
+        const error = providerError(
+          await rejection(
+            collect(router.stream({ model: 'llama3.2', messages: [{ role: 'user', content: 'x' }], stream: true, tools: [weather], toolChoice })),
+          ),
+        );
         assert.ok(isG4FError(error, 'UnsupportedError'), String(error));
       }
       assert.equal(emulator.requests.length, 0);

@@ -197,19 +197,30 @@ describe('g4f serve with native providers, through the openai client', () => {
         assert.equal(first.finish, 'tool_calls', row.model);
         assert.deepEqual(row.image(emulator.requests[0]?.body as Body), row.expectedImage, `${row.model}: the image on the wire`);
         assert.equal(first.calls.length, 2, row.model);
-        assert.ok(first.calls.every((call) => call.id !== ''), `${row.model}: every call has an id`);
+        assert.ok(
+          first.calls.every((call) => call.id !== ''),
+          `${row.model}: every call has an id`,
+        );
         const second = await ask(
           row,
           [
             ...question,
-            { role: 'assistant', content: first.text, tool_calls: [{ id: first.calls[0]?.id ?? '', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+            {
+              role: 'assistant',
+              content: first.text,
+              tool_calls: [{ id: first.calls[0]?.id ?? '', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+            },
             { role: 'tool', tool_call_id: first.calls[0]?.id ?? '', content: '{"celsius":21}' },
           ],
           stream,
         );
         seconds.push(second);
         assert.equal(second.finish, 'stop', row.model);
-        assert.deepEqual(row.toolResult(emulator.requests[1]?.body as Body), row.expectedToolResult(first.calls[0]?.id ?? ''), `${row.model}: the tool result on the wire`);
+        assert.deepEqual(
+          row.toolResult(emulator.requests[1]?.body as Body),
+          row.expectedToolResult(first.calls[0]?.id ?? ''),
+          `${row.model}: the tool result on the wire`,
+        );
       }
       const comparable = (answer: Answer): unknown => ({ text: answer.text, calls: answer.calls.map((call) => [call.name, call.arguments]) });
       assert.deepEqual(comparable(firsts[0] as Answer), {
@@ -245,7 +256,11 @@ describe('config: the native provider types', () => {
       ['gem', gemini.url],
     ] as const) {
       assert.equal(listed[name]?.url, url);
-      assert.deepEqual(listed[name]?.capabilities, { tools: true, vision: true, jsonSchema: true, reasoning: true, n: false, logprobs: false, embeddings: false }, name);
+      assert.deepEqual(
+        listed[name]?.capabilities,
+        { tools: true, vision: true, jsonSchema: true, reasoning: true, n: false, logprobs: false, embeddings: false },
+        name,
+      );
     }
     assert.equal(listed.claude?.needsAuth, true);
     assert.equal(listed.gem?.needsAuth, true);
@@ -274,7 +289,10 @@ describe('config: the native provider types', () => {
       );
       anthropic.reset();
       for (const model of ['claude-test', 'claude-big']) await router.complete({ model, messages: [{ role: 'user', content: 'hi' }], stream: false });
-      assert.deepEqual(anthropic.requests.map((request) => (request.body as Body).max_tokens), [2048, 64000]);
+      assert.deepEqual(
+        anthropic.requests.map((request) => (request.body as Body).max_tokens),
+        [2048, 64000],
+      );
       assert.equal(anthropic.requests[0]?.headers['x-team'], 'blue');
       assert.equal(anthropic.requests[0]?.headers['anthropic-beta'], 'tools-2099-01-01');
     } finally {
@@ -290,7 +308,12 @@ describe('config: the native provider types', () => {
     const chunks: Chunk[] = [];
     await assert.rejects(
       (async () => {
-        for await (const chunk of router.stream({ model: 'llava', stream: true, messages: [{ role: 'user', content: [{ type: 'image', url: `data:image/png;base64,${PNG}` }] }] })) chunks.push(chunk);
+        for await (const chunk of router.stream({
+          model: 'llava',
+          stream: true,
+          messages: [{ role: 'user', content: [{ type: 'image', url: `data:image/png;base64,${PNG}` }] }],
+        }))
+          chunks.push(chunk);
       })(),
       (error: unknown) => isG4FError(error, 'UnsupportedError'),
     );
@@ -312,9 +335,17 @@ describe('config: the native provider types', () => {
     ['an unknown type', { name: 'x', type: 'vertex', baseUrl: 'http://h', models: ['m'] }, /providers\.0\.type: /],
     ['a path on a native type', { name: 'x', type: 'ollama', baseUrl: 'http://h', models: ['m'], path: '/v1/chat' }, /providers\.0: .*"path"/],
     ['maxTokens on a type without it', { name: 'x', type: 'gemini', baseUrl: 'http://h', models: ['m'], maxTokens: 100 }, /providers\.0: .*"maxTokens"/],
-    ['a maxTokens that is not a positive integer', { name: 'x', type: 'anthropic', baseUrl: 'http://h', models: ['m'], maxTokens: 0 }, /providers\.0\.maxTokens: /],
+    [
+      'a maxTokens that is not a positive integer',
+      { name: 'x', type: 'anthropic', baseUrl: 'http://h', models: ['m'], maxTokens: 0 },
+      /providers\.0\.maxTokens: /,
+    ],
     ['an API key in the file', { name: 'x', type: 'anthropic', baseUrl: 'http://h', models: ['m'], apiKey: 'sk-ant-in-file' }, /providers\.0: .*"apiKey"/],
-    ['a credential header in plain headers', { name: 'x', type: 'gemini', baseUrl: 'http://h', models: ['m'], headers: { 'x-goog-api-key': 'k' } }, /headersEnv/],
+    [
+      'a credential header in plain headers',
+      { name: 'x', type: 'gemini', baseUrl: 'http://h', models: ['m'], headers: { 'x-goog-api-key': 'k' } },
+      /headersEnv/,
+    ],
   ];
   for (const [title, provider, message] of refused) {
     test(`refused: ${title}`, () => {

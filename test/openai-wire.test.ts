@@ -45,7 +45,7 @@ test('every other event takes the full parse', () => {
 
 test('random texts agree with JSON.parse', () => {
   let seed = 7;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const alphabet = ['a', ' ', '"', '\\', '\n', '\t', 'é', '😀', '}', ']', ',', ':', '\u2028', 'u'];
   for (let index = 0; index < 2000; index++) {
     let text = '';

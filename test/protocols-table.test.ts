@@ -50,7 +50,11 @@ const rows: Row[] = [
 const tools: OpenAI.ChatCompletionTool[] = [
   {
     type: 'function',
-    function: { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+    function: {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
   },
 ];
 const question: OpenAI.ChatCompletionMessageParam[] = [
@@ -137,12 +141,19 @@ describe('the same conversation through every protocol behind g4f serve', () => 
         const first = await ask(row.model, question, stream);
         assert.ok(JSON.stringify(emulator.requests[0]?.body).includes(PNG), `${row.protocol}: the image reached the upstream`);
         assert.equal(first.finish, 'tool_calls', row.protocol);
-        assert.ok(first.calls.every((call) => call.id !== ''), `${row.protocol}: every call has an id`);
+        assert.ok(
+          first.calls.every((call) => call.id !== ''),
+          `${row.protocol}: every call has an id`,
+        );
         const second = await ask(
           row.model,
           [
             ...question,
-            { role: 'assistant', content: first.text, tool_calls: first.calls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } })) },
+            {
+              role: 'assistant',
+              content: first.text,
+              tool_calls: first.calls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } })),
+            },
             ...first.calls.map((call, index) => ({ role: 'tool' as const, tool_call_id: call.id, content: `{"celsius":${21 - 2 * index}}` })),
           ],
           stream,
@@ -159,11 +170,7 @@ describe('the same conversation through every protocol behind g4f serve', () => 
         answer: answering.text,
       };
       for (const { protocol, first, second } of results) {
-        assert.deepEqual(
-          { text: first.text, calls: first.calls.map((call) => [call.name, call.arguments]), answer: second.text },
-          expected,
-          protocol,
-        );
+        assert.deepEqual({ text: first.text, calls: first.calls.map((call) => [call.name, call.arguments]), answer: second.text }, expected, protocol);
       }
     });
   }

@@ -91,7 +91,10 @@ async function chat(replica: Replica, key: string, model = 'test-model', content
 
 async function metric(replica: Replica, name: string, key: string): Promise<string> {
   const text = await (await fetch(`${replica.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
-  return text.split('\n').filter((line) => line.startsWith(name)).join('\n');
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(name))
+    .join('\n');
 }
 
 describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () => {
@@ -143,19 +146,35 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
     });
     assert.equal(second.status, 200, await second.clone().text());
     const sent = (up.requests.at(-1)?.body as { messages: Array<{ content: unknown }> }).messages.map((message) => JSON.stringify(message.content));
-    assert.ok(sent.some((text) => text.includes('first question')) && sent.some((text) => text.includes('second question')), 'B sent the conversation A stored');
+    assert.ok(
+      sent.some((text) => text.includes('first question')) && sent.some((text) => text.includes('second question')),
+      'B sent the conversation A stored',
+    );
     assert.equal((await fetch(`${b.url}/v1/responses/${firstBody.id}`, { headers })).status, 200);
     // The page's conversations: made and answered on A, read and continued on B.
     const page = { 'content-type': 'application/json' };
-    const made = (await (await fetch(`${a.url}/api/conversations`, { method: 'POST', headers: page, body: JSON.stringify({ title: 'Shared' }) })).json()) as { id: string };
-    const answerOnA = await fetch(`${a.url}/api/conversations/${made.id}/messages`, { method: 'POST', headers: page, body: JSON.stringify({ content: 'hello from A', model: 'test-model' }) });
+    const made = (await (await fetch(`${a.url}/api/conversations`, { method: 'POST', headers: page, body: JSON.stringify({ title: 'Shared' }) })).json()) as {
+      id: string;
+    };
+    const answerOnA = await fetch(`${a.url}/api/conversations/${made.id}/messages`, {
+      method: 'POST',
+      headers: page,
+      body: JSON.stringify({ content: 'hello from A', model: 'test-model' }),
+    });
     assert.equal(answerOnA.status, 200);
     await answerOnA.text();
-    const answerOnB = await fetch(`${b.url}/api/conversations/${made.id}/messages`, { method: 'POST', headers: page, body: JSON.stringify({ content: 'hello from B', model: 'test-model' }) });
+    const answerOnB = await fetch(`${b.url}/api/conversations/${made.id}/messages`, {
+      method: 'POST',
+      headers: page,
+      body: JSON.stringify({ content: 'hello from B', model: 'test-model' }),
+    });
     assert.equal(answerOnB.status, 200);
     await answerOnB.text();
     const read = (await (await fetch(`${a.url}/api/conversations/${made.id}`)).json()) as { messages: Array<{ role: string; content: string }> };
-    assert.deepEqual(read.messages.map((message) => message.role), ['user', 'assistant', 'user', 'assistant']);
+    assert.deepEqual(
+      read.messages.map((message) => message.role),
+      ['user', 'assistant', 'user', 'assistant'],
+    );
     assert.equal(read.messages[2]?.content, 'hello from B');
     // The command line reads the same database.
     const listed = spawnSync(process.execPath, [BIN, 'conversations', '--json'], { env: environment(), encoding: 'utf8' });
@@ -178,15 +197,19 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
     }
   });
 
-  test("a provider whose circuit opened on one replica is skipped by the other", async () => {
+  test('a provider whose circuit opened on one replica is skipped by the other', async () => {
     const [a, b] = replicas as [Replica, Replica];
     up.setDefaultPlan({ status: 500 });
     try {
       for (let index = 0; index < 2; index++) assert.equal((await chat(a, open)).status, 200); // answered by backup
-      await waitFor(async () => {
-        const health = (await (await fetch(`${b.url}/health`)).json()) as { providers: { open: string[] } };
-        return health.providers.open.includes('up');
-      }, 'the circuit of up open on B', 5_000);
+      await waitFor(
+        async () => {
+          const health = (await (await fetch(`${b.url}/health`)).json()) as { providers: { open: string[] } };
+          return health.providers.open.includes('up');
+        },
+        'the circuit of up open on B',
+        5_000,
+      );
       const before = up.requests.length;
       const answer = await chat(b, open);
       assert.equal(answer.status, 200);
@@ -223,7 +246,9 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
       return { headerDelayMs: 50 };
     });
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, index) => chat(replicas[index % 2] as Replica, key, 'slow-model').then(async (answer) => ({ status: answer.status, body: await answer.text() }))),
+      Array.from({ length: 200 }, (_, index) =>
+        chat(replicas[index % 2] as Replica, key, 'slow-model').then(async (answer) => ({ status: answer.status, body: await answer.text() })),
+      ),
     );
     slow.setScript(undefined);
     const ok = answers.filter((answer) => answer.status === 200).length;
@@ -239,7 +264,14 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
     await redis.kill();
     for (let index = 0; index < 3; index++) assert.equal((await chat(a, open)).status, 200);
     assert.match(await metric(a, 'g4f_shared_state_degraded', open), /g4f_shared_state_degraded 1/);
-    assert.equal(a.stderr().split('\n').filter((line) => line.includes('shared-state-degraded')).length, 1, a.stderr());
+    assert.equal(
+      a
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('shared-state-degraded')).length,
+      1,
+      a.stderr(),
+    );
     await redis.start();
     await waitFor(async () => /g4f_shared_state_degraded 0/.test(await metric(a, 'g4f_shared_state_degraded', open)), 'A back on Redis');
     await waitFor(async () => /g4f_shared_state_degraded 0/.test(await metric(b, 'g4f_shared_state_degraded', open)), 'B back on Redis');
@@ -251,7 +283,9 @@ describe('two replicas on one PostgreSQL and one Redis', { skip: missing }, () =
   test('PostgreSQL stopped: the chat doors keep answering, saving reports its error, and nothing stored is lost', async () => {
     const [a, b] = replicas as [Replica, Replica];
     const page = { 'content-type': 'application/json' };
-    const kept = (await (await fetch(`${a.url}/api/conversations`, { method: 'POST', headers: page, body: JSON.stringify({ title: 'Kept' }) })).json()) as { id: string };
+    const kept = (await (await fetch(`${a.url}/api/conversations`, { method: 'POST', headers: page, body: JSON.stringify({ title: 'Kept' }) })).json()) as {
+      id: string;
+    };
     assert.equal((await chat(a, open)).status, 200);
     await postgres.stop();
     try {

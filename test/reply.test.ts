@@ -146,7 +146,10 @@ test('an abort mid-body ends the read with the reason and closes the upstream re
   const reason = new Error('caller left');
   controller.abort(reason);
   await reply.body.wait();
-  assert.throws(() => reply.body.read(), (error) => error === reason);
+  assert.throws(
+    () => reply.body.read(),
+    (error) => error === reason,
+  );
   await closed;
 });
 
@@ -224,6 +227,9 @@ test('destroy() before the end drops the rest; after the end it changes nothing'
   };
   const part = await send();
   part.body.destroy();
-  assert.throws(() => part.body.read(), (error: { code?: string }) => error.code === 'UND_ERR_ABORTED');
+  assert.throws(
+    () => part.body.read(),
+    (error: { code?: string }) => error.code === 'UND_ERR_ABORTED',
+  );
   await part.body.wait(); // settled: no hang
 });

@@ -32,13 +32,35 @@ test('parseRetryAfter: retry-after-ms first, then seconds, then an HTTP date', (
 
 test('backoffDelay: exponential, full jitter between half and all of the ceiling, capped', () => {
   const options = { baseDelayMs: 100, maxDelayMs: 1_000 };
-  assert.equal(backoffDelay(1, options, () => 0), 50);
-  assert.equal(backoffDelay(1, options, () => 1), 100);
-  assert.equal(backoffDelay(2, options, () => 0.5), 150);
-  assert.equal(backoffDelay(3, options, () => 1), 400);
-  assert.equal(backoffDelay(10, options, () => 1), 1_000);
-  assert.equal(backoffDelay(10, options, () => 0), 500);
-  assert.equal(backoffDelay(0, options, () => 1), 100, 'attempt 0 is treated as 1');
+  assert.equal(
+    backoffDelay(1, options, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(1, options, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(2, options, () => 0.5),
+    150,
+  );
+  assert.equal(
+    backoffDelay(3, options, () => 1),
+    400,
+  );
+  assert.equal(
+    backoffDelay(10, options, () => 1),
+    1_000,
+  );
+  assert.equal(
+    backoffDelay(10, options, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffDelay(0, options, () => 1),
+    100,
+    'attempt 0 is treated as 1',
+  );
   for (let attempt = 1; attempt < 40; attempt++) {
     const delay = backoffDelay(attempt, options);
     assert.ok(Number.isInteger(delay) && delay >= 50 && delay <= 1_000, String(delay));

@@ -39,7 +39,7 @@ describe('route table matching', () => {
     assert.deepEqual(table.match('GET', '/things/import'), { kind: 'method', allow: 'POST', name: 'import' });
   });
 
-  test('HEAD is answered by GET rows; another method is a 405 listing the path\'s methods', () => {
+  test("HEAD is answered by GET rows; another method is a 405 listing the path's methods", () => {
     assert.equal((table.match('HEAD', '/things') as { route?: Route }).route?.name, 'list');
     assert.deepEqual(table.match('PUT', '/things'), { kind: 'method', allow: 'GET, POST', name: 'list' });
     assert.deepEqual(table.match('POST', '/things/7'), { kind: 'method', allow: 'GET, DELETE', name: 'one' });
@@ -97,11 +97,21 @@ describe('the server behind its route table', () => {
     const importByGet = await send(fixture.url, { path: '/api/conversations/import', headers: key });
     assert.equal(importByGet.status, 405);
     assert.equal(importByGet.headers.allow, 'POST');
-    const created = await send(fixture.url, { method: 'POST', path: '/api/conversations', headers: { ...key, 'content-type': 'application/json' }, body: '{"title":"routed"}' });
+    const created = await send(fixture.url, {
+      method: 'POST',
+      path: '/api/conversations',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: '{"title":"routed"}',
+    });
     assert.equal(created.status, 201);
     const { id } = JSON.parse(created.body) as { id: string };
     assert.equal((await send(fixture.url, { path: `/api/conversations/${id}`, headers: key })).status, 200);
-    const bad = await send(fixture.url, { method: 'PATCH', path: `/api/conversations/${id}`, headers: { ...key, 'content-type': 'application/json' }, body: '{"title":5}' });
+    const bad = await send(fixture.url, {
+      method: 'PATCH',
+      path: `/api/conversations/${id}`,
+      headers: { ...key, 'content-type': 'application/json' },
+      body: '{"title":5}',
+    });
     assert.equal(bad.status, 400);
     assert.equal((JSON.parse(bad.body) as { error: { param: string } }).error.param, 'title');
     assert.equal((await send(fixture.url, { method: 'DELETE', path: `/api/conversations/${id}`, headers: key })).status, 200);

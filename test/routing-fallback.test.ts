@@ -84,10 +84,7 @@ describe('fallback and the first text chunk', () => {
   });
 
   test('complete: cut after text twice, then the next provider: its full text only', async () => {
-    lock.enqueue(
-      { text: LOCK_TEXT, chunkCount: 4, disconnectAfterChunks: 3 },
-      { text: LOCK_TEXT, chunkCount: 4, malformedAfterChunks: 1 },
-    );
+    lock.enqueue({ text: LOCK_TEXT, chunkCount: 4, disconnectAfterChunks: 3 }, { text: LOCK_TEXT, chunkCount: 4, malformedAfterChunks: 1 });
     const result = await lockRouter().complete({ model: 'm', messages: MESSAGES, stream: false });
     await idle();
     assert.equal(result.text, B_TEXT);
@@ -118,9 +115,8 @@ describe('cancellation reaches every layer', () => {
     const controller = new AbortController();
     b.on('response-end', () => setImmediate(() => controller.abort()));
     const started = performance.now();
-    await assert.rejects(
-      router.complete({ model: 'm', messages: MESSAGES, stream: false, signal: controller.signal }),
-      (error: unknown) => isG4FError(error, 'AbortError'),
+    await assert.rejects(router.complete({ model: 'm', messages: MESSAGES, stream: false, signal: controller.signal }), (error: unknown) =>
+      isG4FError(error, 'AbortError'),
     );
     assert.ok(performance.now() - started < 2_500, 'did not sleep out the Retry-After');
     await idle();
@@ -161,9 +157,8 @@ describe('cancellation reaches every layer', () => {
 
   test('an already aborted signal sends nothing', async () => {
     const router = lockRouter();
-    await assert.rejects(
-      router.complete({ model: 'm', messages: MESSAGES, stream: false, signal: AbortSignal.abort() }),
-      (error: unknown) => isG4FError(error, 'AbortError'),
+    await assert.rejects(router.complete({ model: 'm', messages: MESSAGES, stream: false, signal: AbortSignal.abort() }), (error: unknown) =>
+      isG4FError(error, 'AbortError'),
     );
     assert.equal(lock.requests.length + b.requests.length, 0);
   });
@@ -197,7 +192,10 @@ describe('model registry', () => {
   });
 
   test('provider/model pins one provider, even for a model it does not list', async () => {
-    assert.deepEqual(router.resolve('one/beta').providers.map((provider) => provider.name), ['One']);
+    assert.deepEqual(
+      router.resolve('one/beta').providers.map((provider) => provider.name),
+      ['One'],
+    );
     assert.equal(router.resolve('one/beta').model, 'beta');
     assert.equal(router.resolve('two/local-only').model, 'local-only');
     const result = await router.complete({ model: 'One/b', messages: MESSAGES, stream: false });
@@ -209,12 +207,22 @@ describe('model registry', () => {
 
   test('listing: every model with aliases and providers, every provider with models', () => {
     const models = router.listModels();
-    assert.deepEqual(models.find((model) => model.id === 'beta'), { id: 'beta', aliases: ['b'], providers: ['Two', 'One'], capabilities: [] });
-    assert.deepEqual(models.find((model) => model.id === 'gamma'), { id: 'gamma', aliases: ['g'], providers: ['Still'], capabilities: [] });
+    assert.deepEqual(
+      models.find((model) => model.id === 'beta'),
+      { id: 'beta', aliases: ['b'], providers: ['Two', 'One'], capabilities: [] },
+    );
+    assert.deepEqual(
+      models.find((model) => model.id === 'gamma'),
+      { id: 'gamma', aliases: ['g'], providers: ['Still'], capabilities: [] },
+    );
     const providers = router.listProviders();
     assert.deepEqual(
       providers.map((provider) => [provider.name, provider.models]),
-      [['One', ['alpha', 'beta']], ['Two', ['beta']], ['Still', ['gamma']]],
+      [
+        ['One', ['alpha', 'beta']],
+        ['Two', ['beta']],
+        ['Still', ['gamma']],
+      ],
     );
     assert.equal(providers[0]?.url, 'http://127.0.0.1:9/One');
     assert.equal(providers[0]?.health.state, 'closed');
@@ -224,10 +232,12 @@ describe('model registry', () => {
     assert.throws(
       () => router.resolve('delta'),
       (error: unknown) =>
-        isG4FError(error, 'UnknownModelError') &&
-        ['alpha', 'beta', 'gamma'].every((id) => error.knownModels.includes(id) && error.message.includes(id)),
+        isG4FError(error, 'UnknownModelError') && ['alpha', 'beta', 'gamma'].every((id) => error.knownModels.includes(id) && error.message.includes(id)),
     );
-    assert.throws(() => router.resolve('beta', 'Nobody'), (error: unknown) => isG4FError(error, 'UnknownProviderError'));
+    assert.throws(
+      () => router.resolve('beta', 'Nobody'),
+      (error: unknown) => isG4FError(error, 'UnknownProviderError'),
+    );
   });
 
   test('a stream through an alias to a provider that cannot stream fails over the route, not as a pin', async () => {
@@ -235,8 +245,7 @@ describe('model registry', () => {
       (async () => {
         for await (const chunk of router.stream({ model: 'g', messages: MESSAGES, stream: true })) void chunk;
       })(),
-      (error: unknown) =>
-        isG4FError(error, 'AllProvidersFailedError') && error.attempts[0]?.error.code === 'unsupported',
+      (error: unknown) => isG4FError(error, 'AllProvidersFailedError') && error.attempts[0]?.error.code === 'unsupported',
     );
     await assert.rejects(
       (async () => {

@@ -120,8 +120,22 @@ const ROWS: Row[] = [
   {
     name: 'HTTP 503 on A and B, twice each',
     faults: { A: two(of('A', { status: 503 })), B: two(of('B', { status: 503 })) },
-    stream: { answered: 'C', requests: [2, 2, 1], attempts: [['A', 'http_status', 503], ['B', 'http_status', 503]] },
-    complete: { answered: 'C', requests: [2, 2, 1], attempts: [['A', 'http_status', 503], ['B', 'http_status', 503]] },
+    stream: {
+      answered: 'C',
+      requests: [2, 2, 1],
+      attempts: [
+        ['A', 'http_status', 503],
+        ['B', 'http_status', 503],
+      ],
+    },
+    complete: {
+      answered: 'C',
+      requests: [2, 2, 1],
+      attempts: [
+        ['A', 'http_status', 503],
+        ['B', 'http_status', 503],
+      ],
+    },
   },
   {
     name: 'HTTP 429 without Retry-After, twice',
@@ -197,12 +211,20 @@ const ROWS: Row[] = [
     faults: { A: two(of('A', { status: 500 })), B: [of('B', { status: 429, retryAfter: 60 })], C: [of('C', { status: 401 })] },
     stream: {
       requests: [2, 1, 1],
-      attempts: [['A', 'http_status', 500], ['B', 'rate_limit', 429], ['C', 'auth', 401]],
+      attempts: [
+        ['A', 'http_status', 500],
+        ['B', 'rate_limit', 429],
+        ['C', 'auth', 401],
+      ],
       error: 'AllProvidersFailedError',
     },
     complete: {
       requests: [2, 1, 1],
-      attempts: [['A', 'http_status', 500], ['B', 'rate_limit', 429], ['C', 'auth', 401]],
+      attempts: [
+        ['A', 'http_status', 500],
+        ['B', 'rate_limit', 429],
+        ['C', 'auth', 401],
+      ],
       error: 'AllProvidersFailedError',
     },
   },
@@ -374,10 +396,7 @@ describe('Lockchat model-not-found, retried inside the provider (bounded), then 
         assert.equal(lock.requests.length, item.lockRequests, 'Lockchat retried inside, not again by the router');
         assert.equal(second.provider, item.answered);
         assert.equal(second.text, item.answered === 'Lockchat' ? lockText : TEXT.B);
-        assert.deepEqual(
-          describeAttempts(second.attempts),
-          item.answered === 'B' ? [['Lockchat', 'model_not_found']] : [],
-        );
+        assert.deepEqual(describeAttempts(second.attempts), item.answered === 'B' ? [['Lockchat', 'model_not_found']] : []);
         assert.equal(emulators.B.requests.length, item.answered === 'B' ? 1 : 0);
         assert.equal(emulators.C.requests.length, 0);
       });

@@ -88,9 +88,7 @@ before(async () => {
   );
   router = createRouter({
     runtime,
-    providers: NAMES.map((name, index) =>
-      createOpenAICompatibleProvider({ name, url: `${(emulators[index] as Emulator).url}/v1`, models: ['m'] }),
-    ),
+    providers: NAMES.map((name, index) => createOpenAICompatibleProvider({ name, url: `${(emulators[index] as Emulator).url}/v1`, models: ['m'] })),
     retry: { attempts: 2, baseDelayMs: 2, maxDelayMs: 10, maxWaitMs: 200 },
     circuit: { failureThreshold: 6, cooldownMs: 30 },
     random: prng(SEED),

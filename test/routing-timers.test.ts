@@ -103,9 +103,7 @@ describe('timers', () => {
   test('a slow first token (keep-alives flowing) ends by the first-token timer', async () => {
     a.enqueue({ firstChunkDelayMs: 4_000, stallAfterChunks: 0, keepAliveIntervalMs: 50 });
     const started = performance.now();
-    const error = await failure(() =>
-      router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: { firstToken: 300, idle: 10_000 } }),
-    );
+    const error = await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: { firstToken: 300, idle: 10_000 } }));
     assertTimeout(error, 'first-token', 300);
     assert.ok(performance.now() - started < 3_000, 'did not wait for the upstream');
     await idle();
@@ -113,9 +111,7 @@ describe('timers', () => {
 
   test('headers later than the first-token timer', async () => {
     a.enqueue({ headerDelayMs: 4_000 });
-    const error = await failure(() =>
-      router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: { firstToken: 250 } }),
-    );
+    const error = await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: { firstToken: 250 } }));
     assertTimeout(error, 'first-token', 250);
     await idle();
   });
@@ -147,11 +143,7 @@ describe('timers', () => {
     a.enqueue({ headerDelayMs: 3_000 }, { headerDelayMs: 3_000 });
     assertTimeout(await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true })), 'first-token', 200);
     const call: Partial<Timeouts> = { firstToken: 150 };
-    assertTimeout(
-      await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: call })),
-      'first-token',
-      150,
-    );
+    assertTimeout(await failure(() => router().stream({ model: 'A/m', messages: MESSAGES, stream: true, timeouts: call })), 'first-token', 150);
     await idle();
   });
 
@@ -213,8 +205,9 @@ describe('Retry-After', () => {
   test('every provider rate-limited: the error says the smallest wait asked', async () => {
     a.enqueue({ status: 429, retryAfter: 40 });
     b.enqueue({ status: 429, retryAfter: 30 });
-    await assert.rejects(router().complete({ model: 'm', messages: MESSAGES, stream: false }), (error: unknown) =>
-      isG4FError(error, 'AllProvidersFailedError') && error.retryAfterMs === 30_000,
+    await assert.rejects(
+      router().complete({ model: 'm', messages: MESSAGES, stream: false }),
+      (error: unknown) => isG4FError(error, 'AllProvidersFailedError') && error.retryAfterMs === 30_000,
     );
     await idle();
   });
@@ -222,8 +215,7 @@ describe('Retry-After', () => {
 
 /** A socket that listens with a backlog of 0 and never accepts, its queue then filled. */
 async function fullBacklog(): Promise<{ port: number; child: ChildProcess; sockets: Socket[] } | undefined> {
-  const script =
-    'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()';
+  const script = 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()';
   let child: ChildProcess;
   try {
     child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });

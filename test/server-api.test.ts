@@ -82,7 +82,8 @@ describe('server API', () => {
     fixture.alpha.enqueue({ chunks: ['Hel', 'lo "wo', 'rld"\n'], usage: false });
     const body = JSON.stringify({ model: 'tm', messages: userMessage('hi'), stream: true, stream_options: { include_usage: true } });
     const raw = await rawExchange(fixture.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json`, body);
-    const [head = '', framed = ''] = raw.split('\r\n\r\n', 2).length === 2 ? [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)] : [];
+    const [head = '', framed = ''] =
+      raw.split('\r\n\r\n', 2).length === 2 ? [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)] : [];
     assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(head, /\r\ncontent-type: text\/event-stream; charset=utf-8\r\n/i);
     assert.match(head, /\r\nx-g4f-provider: alpha\r\n/i);
@@ -103,7 +104,12 @@ describe('server API', () => {
   });
 
   test('a streamed answer takes the upstream usage when it gives one; no usage chunk unless asked', async () => {
-    const withUsage = await postChat(fixture.url, { model: 'test-model', messages: userMessage('a b c'), stream: true, stream_options: { include_usage: true } });
+    const withUsage = await postChat(fixture.url, {
+      model: 'test-model',
+      messages: userMessage('a b c'),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const events = sseData(withUsage.body);
     assert.equal(events.at(-1), '[DONE]');
     const usageEvent = JSON.parse(events.at(-2)!) as ChunkEvent;
@@ -113,7 +119,9 @@ describe('server API', () => {
     assert.ok(usageEvent.usage !== null && usageEvent.usage !== undefined && usageEvent.usage.total_tokens > 0);
 
     const without = await postChat(fixture.url, { model: 'test-model', messages: userMessage('a b c'), stream: true });
-    const plain = sseData(without.body).slice(0, -1).map((data) => JSON.parse(data) as ChunkEvent);
+    const plain = sseData(without.body)
+      .slice(0, -1)
+      .map((data) => JSON.parse(data) as ChunkEvent);
     assert.ok(plain.every((event) => event.choices.length === 1 && !('usage' in event)));
     assert.equal(plain.map((event) => event.choices[0]?.delta.content ?? '').join(''), 'Echo: a b c');
     const ids = new Set(plain.map((event) => `${event.id}/${event.created}`));
@@ -139,10 +147,13 @@ describe('server API', () => {
     assert.equal(empty.status, 502);
     const error = (JSON.parse(empty.body) as { error: { code: string; attempts: Array<{ provider: string; code: string }> } }).error;
     assert.equal(error.code, 'all_providers_failed');
-    assert.deepEqual(error.attempts.map((attempt) => [attempt.provider, attempt.code]), [
-      ['alpha', 'empty_answer'],
-      ['beta', 'empty_answer'],
-    ]);
+    assert.deepEqual(
+      error.attempts.map((attempt) => [attempt.provider, attempt.code]),
+      [
+        ['alpha', 'empty_answer'],
+        ['beta', 'empty_answer'],
+      ],
+    );
   });
 
   test('OpenAI options the server does not interpret reach the upstream as they came; null is "not set"', async () => {
@@ -164,7 +175,14 @@ describe('server API', () => {
       a_future_option: { nested: [1, 'two', null] },
     };
     const before = fixture.alpha.requests.length;
-    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage('pass it on'), temperature: 0.3, ...options, suffix: null, n: 1 });
+    const response = await postChat(fixture.url, {
+      model: 'test-model',
+      messages: userMessage('pass it on'),
+      temperature: 0.3,
+      ...options,
+      suffix: null,
+      n: 1,
+    });
     assert.equal(response.status, 200);
     assert.equal(fixture.alpha.requests.length, before + 1);
     const upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
@@ -180,7 +198,14 @@ describe('server API', () => {
       model: 'test-model',
       messages: [
         { role: 'developer', content: 'be brief' },
-        { role: 'user', name: 'ann', content: [{ type: 'text', text: 'two' }, { type: 'text', text: 'parts' }] },
+        {
+          role: 'user',
+          name: 'ann',
+          content: [
+            { type: 'text', text: 'two' },
+            { type: 'text', text: 'parts' },
+          ],
+        },
         { role: 'assistant', content: null },
         { role: 'user', content: 'last' },
       ],
@@ -188,7 +213,14 @@ describe('server API', () => {
     assert.equal(response.status, 200);
     assert.deepEqual((fixture.alpha.requests.at(-1)?.body as { messages: unknown }).messages, [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: [{ type: 'text', text: 'two' }, { type: 'text', text: 'parts' }], name: 'ann' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'two' },
+          { type: 'text', text: 'parts' },
+        ],
+        name: 'ann',
+      },
       { role: 'assistant', content: '' },
       { role: 'user', content: 'last' },
     ]);
@@ -305,7 +337,9 @@ describe('server API', () => {
     const { hostname, port } = new URL(fixture.url);
     const socket = connect(Number(port), hostname);
     const body = JSON.stringify({ model: 'test-model', messages: userMessage('then hang up'), stream: true });
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
     let received = '';
     await new Promise<void>((resolve, reject) => {
       socket.on('data', (piece: Buffer) => {
@@ -366,7 +400,10 @@ describe('server options', () => {
     const quiet = createCollectingLogger();
     const local = await startServer({ port: 0, logger: quiet, router: createRouter({ providers: [] }), apiKeys: [], web: false });
     await local.close();
-    assert.equal(quiet.records.some((record) => record.event === 'insecure-bind'), false);
+    assert.equal(
+      quiet.records.some((record) => record.event === 'insecure-bind'),
+      false,
+    );
   });
 
   test('close() lets a stream in flight finish, then resolves; new connections are refused', async () => {
@@ -382,7 +419,10 @@ describe('server options', () => {
       const events = sseData(response.body);
       assert.equal(events.at(-1), '[DONE]');
       assert.equal(
-        events.slice(0, -1).map((data) => (JSON.parse(data) as ChunkEvent).choices[0]?.delta.content ?? '').join(''),
+        events
+          .slice(0, -1)
+          .map((data) => (JSON.parse(data) as ChunkEvent).choices[0]?.delta.content ?? '')
+          .join(''),
         'abcde',
       );
       await closed;
@@ -467,7 +507,11 @@ describe('log lines', () => {
     logger.log('info', { event: 'closed' });
     assert.equal(written.length, 2);
     assert.deepEqual(
-      written.join('').trimEnd().split('\n').map((text) => (JSON.parse(text) as { id?: string; event: string }).id ?? (JSON.parse(text) as { event: string }).event),
+      written
+        .join('')
+        .trimEnd()
+        .split('\n')
+        .map((text) => (JSON.parse(text) as { id?: string; event: string }).id ?? (JSON.parse(text) as { event: string }).event),
       ['first', 'second', 'closed'],
     );
     // Past 16 KiB they are written without waiting.
@@ -533,7 +577,13 @@ describe('demo mode and the web page hook', () => {
       assert.equal(response.status, 200);
       assert.equal(response.headers['x-g4f-provider'], 'Lockchat');
       assert.equal(lockchatRequests, 1);
-      assert.match(sseData(response.body).slice(0, -1).map((data) => (JSON.parse(data) as ChunkEvent).choices[0]?.delta.content ?? '').join(''), /hello demo/);
+      assert.match(
+        sseData(response.body)
+          .slice(0, -1)
+          .map((data) => (JSON.parse(data) as ChunkEvent).choices[0]?.delta.content ?? '')
+          .join(''),
+        /hello demo/,
+      );
       // Outside /v1, /health and /metrics: the web page's API answers.
       const config = await send(server.url, { path: '/api/config' });
       assert.equal(config.status, 200);

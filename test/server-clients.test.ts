@@ -47,13 +47,16 @@ describe('the openai package', () => {
     };
     fixture.alpha.enqueue(refusal);
     fixture.beta.enqueue(refusal);
-    await assert.rejects(client.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 999999 }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.BadRequestError);
-      assert.equal(error.status, 400);
-      assert.equal(error.param, 'max_tokens');
-      assert.match(error.message, /max_tokens is too large/);
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'x' }], max_tokens: 999999 }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.BadRequestError);
+        assert.equal(error.status, 400);
+        assert.equal(error.param, 'max_tokens');
+        assert.match(error.message, /max_tokens is too large/);
+        return true;
+      },
+    );
   });
 
   test('withResponse shows which provider answered', async () => {
@@ -64,7 +67,10 @@ describe('the openai package', () => {
   test('chat.completions.create, streamed, with usage', async () => {
     const stream = await client.chat.completions.create({
       model: 'test-model',
-      messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'stream me' }],
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'stream me' },
+      ],
       stream: true,
       stream_options: { include_usage: true },
     });

@@ -19,7 +19,8 @@ interface ErrorBody {
 
 function near(actual: readonly number[], expected: readonly number[]): void {
   assert.equal(actual.length, expected.length);
-  actual.forEach((value, index) => assert.ok(Math.abs(value - (expected[index] as number)) < 1e-6, `value ${index}: ${value} vs ${expected[index]}`));
+  for (const [index, value] of actual.entries())
+    assert.ok(Math.abs(value - (expected[index] as number)) < 1e-6, `value ${index}: ${value} vs ${expected[index]}`);
 }
 
 describe('embeddings door with the openai client', () => {
@@ -40,7 +41,14 @@ describe('embeddings door with the openai client', () => {
       createOpenAICompatibleProvider({ name: 'chatty', url: `${beta.url}/v1`, models: ['chat-only'], capabilities: { tools: true } }),
     ];
     const runtime = createRuntime({ providers: { alpha: { timeouts: { total: 500 } } } });
-    router = createRouter({ runtime, providers, models: { 'test-embed': ['alpha', 'beta'] }, aliases: { te: 'test-embed' }, retry: { attempts: 1 }, circuit: { failureThreshold: 1_000_000 } });
+    router = createRouter({
+      runtime,
+      providers,
+      models: { 'test-embed': ['alpha', 'beta'] },
+      aliases: { te: 'test-embed' },
+      retry: { attempts: 1 },
+      circuit: { failureThreshold: 1_000_000 },
+    });
     logger = createCollectingLogger();
     server = await startServer({ port: 0, web: false, router, logger });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -56,7 +64,13 @@ describe('embeddings door with the openai client', () => {
     const result = await client.embeddings.create({ model: 'te', input: ['hello there', 'world'], encoding_format: 'float', user: 'user-1' });
     assert.equal(result.object, 'list');
     assert.equal(result.model, 'test-embed');
-    assert.deepEqual(result.data.map((item) => [item.object, item.index]), [['embedding', 0], ['embedding', 1]]);
+    assert.deepEqual(
+      result.data.map((item) => [item.object, item.index]),
+      [
+        ['embedding', 0],
+        ['embedding', 1],
+      ],
+    );
     assert.deepEqual(result.data[0]?.embedding, emulatedEmbedding('test-embed', 'hello there'));
     assert.deepEqual(result.data[1]?.embedding, emulatedEmbedding('test-embed', 'world'));
     assert.deepEqual(result.usage, { prompt_tokens: 3, total_tokens: 3 });
@@ -90,7 +104,10 @@ describe('embeddings door with the openai client', () => {
     const one = await client.embeddings.create({ model: 'test-embed', input: [1, 2, 3], encoding_format: 'float' });
     assert.deepEqual(one.data[0]?.embedding, emulatedEmbedding('test-embed', [1, 2, 3]));
     const many = await client.embeddings.create({ model: 'test-embed', input: [[1, 2], [3]], encoding_format: 'float' });
-    assert.deepEqual(many.data.map((item) => item.embedding), [emulatedEmbedding('test-embed', [1, 2]), emulatedEmbedding('test-embed', [3])]);
+    assert.deepEqual(
+      many.data.map((item) => item.embedding),
+      [emulatedEmbedding('test-embed', [1, 2]), emulatedEmbedding('test-embed', [3])],
+    );
     assert.equal(many.usage.prompt_tokens, 3);
   });
 
@@ -98,7 +115,10 @@ describe('embeddings door with the openai client', () => {
     const direct = new OpenAI({ baseURL: `${alpha.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const base64 = await direct.embeddings.create({ model: 'm', input: ['a', 'b'], dimensions: 4 });
     const float = await direct.embeddings.create({ model: 'm', input: ['a', 'b'], dimensions: 4, encoding_format: 'float' });
-    assert.deepEqual(base64.data.map((item) => item.embedding), float.data.map((item) => item.embedding));
+    assert.deepEqual(
+      base64.data.map((item) => item.embedding),
+      float.data.map((item) => item.embedding),
+    );
     assert.deepEqual(float.data[1]?.embedding, emulatedEmbedding('m', 'b', 4));
   });
 
@@ -161,7 +181,12 @@ describe('embeddings door with the openai client', () => {
     alpha.reset();
     beta.reset();
     for (const [body, param] of cases) {
-      const reply = await send(server.url, { method: 'POST', path: '/v1/embeddings', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const reply = await send(server.url, {
+        method: 'POST',
+        path: '/v1/embeddings',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       assert.equal(reply.status, 400, `${JSON.stringify(body).slice(0, 80)} → ${reply.body}`);
       const error = (JSON.parse(reply.body) as ErrorBody).error;
       assert.equal(error.param, param, JSON.stringify(body).slice(0, 80));
@@ -182,7 +207,10 @@ describe('embeddings door with the openai client', () => {
       assert.ok(error instanceof APIError);
       assert.equal(error.status, 502);
       assert.equal(error.code, 'all_providers_failed');
-      assert.deepEqual((error.error as ErrorBody['error']).attempts?.map((attempt) => attempt.provider), ['alpha']);
+      assert.deepEqual(
+        (error.error as ErrorBody['error']).attempts?.map((attempt) => attempt.provider),
+        ['alpha'],
+      );
       return true;
     });
     alpha.enqueue({ status: 429, retryAfter: 30 });
@@ -249,9 +277,14 @@ describe('embeddings in demo mode', () => {
     try {
       const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
       const result = await client.embeddings.create({ model: 'demo-embedding', input: ['one', 'two'] });
-      assert.deepEqual(result.data.map((item) => item.embedding), [emulatedEmbedding('demo-embedding', 'one'), emulatedEmbedding('demo-embedding', 'two')]);
+      assert.deepEqual(
+        result.data.map((item) => item.embedding),
+        [emulatedEmbedding('demo-embedding', 'one'), emulatedEmbedding('demo-embedding', 'two')],
+      );
       const models = await client.models.list();
-      const marked = models.data.filter((model) => (model as unknown as { capabilities: string[] }).capabilities.includes('embeddings')).map((model) => model.id);
+      const marked = models.data
+        .filter((model) => (model as unknown as { capabilities: string[] }).capabilities.includes('embeddings'))
+        .map((model) => model.id);
       assert.deepEqual(marked, ['demo-embedding']);
       await assert.rejects(client.embeddings.create({ model: 'demo-agent', input: 'x' }), BadRequestError);
     } finally {

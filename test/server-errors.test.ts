@@ -31,7 +31,12 @@ describe('bad requests', () => {
   });
 
   test('400 for a body that is not JSON, not an object, or empty', async () => {
-    const broken = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '{"model": ' });
+    const broken = await send(fixture.url, {
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model": ',
+    });
     assert.equal(broken.status, 400);
     assert.equal(errorOf(broken).code, 'invalid_json');
     const array = await send(fixture.url, { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
@@ -47,7 +52,16 @@ describe('bad requests', () => {
       [{ model: 'test-model' }, 'messages'],
       [{ model: 'test-model', messages: [] }, 'messages'],
       [{ model: 'test-model', messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'],
-      [{ model: 'test-model', messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 5 }] }, 'messages[1].content'],
+      [
+        {
+          model: 'test-model',
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'user', content: 5 },
+          ],
+        },
+        'messages[1].content',
+      ],
       [{ model: 'test-model', messages: userMessage('x'), temperature: 5 }, 'temperature'],
       [{ model: 'test-model', messages: userMessage('x'), stream: 'yes' }, 'stream'],
       [{ model: 'test-model', messages: userMessage('x'), max_tokens: -1 }, 'max_tokens'],
@@ -68,7 +82,19 @@ describe('bad requests', () => {
     const cases: Array<[unknown, string, RegExp]> = [
       [{ model: 'test-model', messages: userMessage('x'), functions: [{ name: 'f' }] }, 'functions', /legacy functions field is not supported: use tools/],
       [
-        { model: 'test-model', messages: [{ role: 'user', content: 'a' }, { role: 'user', content: [{ type: 'text', text: 'hear' }, { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] },
+        {
+          model: 'test-model',
+          messages: [
+            { role: 'user', content: 'a' },
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'hear' },
+                { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } },
+              ],
+            },
+          ],
+        },
         'messages[1].content[1]',
         /content parts of type 'input_audio' are not supported/,
       ],
@@ -252,7 +278,13 @@ describe('host names: configured', () => {
   test('config names (with subdomains) and G4F_ALLOWED_HOSTS open more names; * opens all', async () => {
     const configured = await startFixture({ config: { server: { allowedHosts: ['gateway.lan', '.corp.example'] } } });
     try {
-      for (const [host, status] of [['gateway.lan:80', 200], ['corp.example', 200], ['a.b.corp.example', 200], ['xcorp.example', 403], ['gateway.lan.evil', 403]] as const) {
+      for (const [host, status] of [
+        ['gateway.lan:80', 200],
+        ['corp.example', 200],
+        ['a.b.corp.example', 200],
+        ['xcorp.example', 403],
+        ['gateway.lan.evil', 403],
+      ] as const) {
         assert.equal((await send(configured.url, { path: '/health', headers: { host } })).status, status, host);
       }
     } finally {
@@ -310,7 +342,10 @@ describe('upstream failures', () => {
     assert.equal(response.headers['retry-after'], '3');
     const error = errorOf(response);
     assert.equal(error.type, 'rate_limit_error');
-    assert.deepEqual(error.attempts?.map((attempt) => attempt.provider), ['alpha', 'beta']);
+    assert.deepEqual(
+      error.attempts?.map((attempt) => attempt.provider),
+      ['alpha', 'beta'],
+    );
   });
 
   test('502 when all providers failed, with each one summarized', async () => {
@@ -336,7 +371,12 @@ describe('upstream failures', () => {
       status: 400,
       contentType: 'application/json',
       errorBody: JSON.stringify({
-        error: { message: 'max_tokens is too large: 999999. This model supports at most 4096 completion tokens.', type: 'invalid_request_error', param: 'max_tokens', code: null },
+        error: {
+          message: 'max_tokens is too large: 999999. This model supports at most 4096 completion tokens.',
+          type: 'invalid_request_error',
+          param: 'max_tokens',
+          code: null,
+        },
       }),
     };
     fixture.alpha.enqueue(refusal);
@@ -431,10 +471,13 @@ describe('rate limits and open circuits', () => {
     assert.equal(mixed.headers['retry-after'], '5');
     const mixedError = errorOf(mixed);
     assert.equal(mixedError.type, 'rate_limit_error');
-    assert.deepEqual(mixedError.attempts?.map((attempt) => [attempt.provider, attempt.code]), [
-      ['alpha', 'circuit_open'],
-      ['beta', 'rate_limit'],
-    ]);
+    assert.deepEqual(
+      mixedError.attempts?.map((attempt) => [attempt.provider, attempt.code]),
+      [
+        ['alpha', 'circuit_open'],
+        ['beta', 'rate_limit'],
+      ],
+    );
 
     const alphaBefore = fixture.alpha.requests.length;
     const betaBefore = fixture.beta.requests.length;

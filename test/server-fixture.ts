@@ -70,10 +70,7 @@ export interface RawResponse {
 }
 
 /** One request over node:http (no client library), the whole body as text. */
-export function send(
-  url: string,
-  options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
-): Promise<RawResponse> {
+export function send(url: string, options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const target = new URL(options.path, url);
     const request = httpRequest(target, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (response) => {

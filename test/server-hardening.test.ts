@@ -175,7 +175,9 @@ describe('request bodies', () => {
     const server = await startServer({ port: 0, quiet: true, web: false, router: createRouter({ runtime, providers: [] }), apiKeys: ['secret-key-1'] });
     try {
       const socket = rawSocket(server.url);
-      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`);
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`,
+      );
       assert.match(await socket.firstData, /^HTTP\/1\.1 401 /);
     } finally {
       await server.close();
@@ -184,10 +186,24 @@ describe('request bodies', () => {
 
   test('text parts of one message reach a text-only provider joined with a line break', async () => {
     const emulator = await createEmulator({ protocol: 'openai' });
-    const router = createRouter({ runtime, providers: [createOpenAICompatibleProvider({ name: 'plain', url: `${emulator.url}/v1`, models: ['m'], capabilities: {} })] });
+    const router = createRouter({
+      runtime,
+      providers: [createOpenAICompatibleProvider({ name: 'plain', url: `${emulator.url}/v1`, models: ['m'], capabilities: {} })],
+    });
     const server = await startServer({ port: 0, quiet: true, web: false, router });
     try {
-      const response = await postChat(server.url, { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] });
+      const response = await postChat(server.url, {
+        model: 'm',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      });
       assert.equal(response.status, 200);
       assert.deepEqual((emulator.requests.at(-1)?.body as { messages: unknown }).messages, [{ role: 'user', content: 'a\nb' }]);
     } finally {
@@ -220,7 +236,12 @@ describe('HTTP manners', () => {
   });
 
   test("HEAD on the page's API routes is answered like GET", async () => {
-    const server = await startServer({ port: 0, quiet: true, router: createRouter({ runtime, providers: [] }), dataDir: await mkdtemp(join(tmpdir(), 'g4f-head-')) });
+    const server = await startServer({
+      port: 0,
+      quiet: true,
+      router: createRouter({ runtime, providers: [] }),
+      dataDir: await mkdtemp(join(tmpdir(), 'g4f-head-')),
+    });
     try {
       for (const path of ['/api/config', '/api/conversations']) {
         const get = await send(server.url, { path });
@@ -314,7 +335,7 @@ describe('health counts only what upstreams did', () => {
       models: ['m'],
       supportsStream: true,
       needsAuth: false,
-      // eslint-disable-next-line require-yield
+      // biome-ignore lint/correctness/useYield: a provider that fails before its first chunk
       async *createCompletion() {
         throw new RangeError('Maximum call stack size exceeded');
       },
@@ -406,7 +427,13 @@ describe('secrets in base URLs and headers', () => {
       const router = createRouterFromConfig(
         parseConfig({
           providers: [
-            { name: 'g', type: 'openai-compatible', baseUrl: `${emulator.url}/v1`, models: ['gm'], headersEnv: { 'X-Goog-Api-Key': 'HARDENING_TEST_GOOG_KEY' } },
+            {
+              name: 'g',
+              type: 'openai-compatible',
+              baseUrl: `${emulator.url}/v1`,
+              models: ['gm'],
+              headersEnv: { 'X-Goog-Api-Key': 'HARDENING_TEST_GOOG_KEY' },
+            },
           ],
           retry: { attempts: 1 },
         }),

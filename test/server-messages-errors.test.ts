@@ -29,12 +29,24 @@ const MALFORMED: ReadonlyArray<[string, unknown]> = [
   ['messages.0.content', { ...BASE, messages: [{ role: 'user', content: [] }] }],
   ['messages.0.content.0', { ...BASE, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] }],
   ['messages.0.content.0.text', { ...BASE, messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }],
-  ['messages.0.content.0.source.data', { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'not base64!' } }] }] }],
-  ['messages.0.content.0.source.media_type', { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: PNG } }] }] }],
+  [
+    'messages.0.content.0.source.data',
+    { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'not base64!' } }] }] },
+  ],
+  [
+    'messages.0.content.0.source.media_type',
+    { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: PNG } }] }] },
+  ],
   ['messages.0.content.0.source.type', { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } }] }] }],
-  ['messages.0.content.0.source.url', { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'ftp://example.com/a.png' } }] }] }],
+  [
+    'messages.0.content.0.source.url',
+    { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'ftp://example.com/a.png' } }] }] },
+  ],
   ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', content: 'x' }] }] }],
-  ['messages.0.content.0.content.0', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document' }] }] }] }],
+  [
+    'messages.0.content.0.content.0',
+    { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document' }] }] }] },
+  ],
   ['messages.0.content.0.is_error', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', is_error: 'yes' }] }] }],
   ['messages.0.content.0.tool_use_id', { ...BASE, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_none', content: 'x' }] }] }],
   [
@@ -44,13 +56,25 @@ const MALFORMED: ReadonlyArray<[string, unknown]> = [
       messages: [
         ...USER,
         { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: 'rain' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' },
+            { type: 'tool_result', tool_use_id: 'toolu_2', content: 'rain' },
+          ],
+        },
       ],
     },
   ],
-  ['messages.1.content.0.input', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'get_weather', input: [1] }] }] }],
+  [
+    'messages.1.content.0.input',
+    { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'get_weather', input: [1] }] }] },
+  ],
   ['messages.1.content.0.id', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'tool_use', name: 'get_weather', input: {} }] }] }],
-  ['messages.1.content.0', { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] }] }],
+  [
+    'messages.1.content.0',
+    { ...BASE, messages: [...USER, { role: 'assistant', content: [{ type: 'server_tool_use', id: 's', name: 'web_search', input: {} }] }] },
+  ],
   ['system', { ...BASE, system: 5 }],
   ['system.0', { ...BASE, system: [{ type: 'image', source: {} }] }],
   ['stream', { ...BASE, stream: 'yes' }],
@@ -121,9 +145,23 @@ describe('messages door: bad requests', () => {
 
   test('a body with images may use the larger image limit, and no more', async () => {
     const image = 'A'.repeat(8000);
-    const response = await postMessages(fixture.url, { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } }, { type: 'text', text: 'hi' }] }] });
+    const response = await postMessages(fixture.url, {
+      ...BASE,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } },
+            { type: 'text', text: 'hi' },
+          ],
+        },
+      ],
+    });
     assert.equal(response.status, 200, response.body);
-    const tooBig = await postMessages(fixture.url, { ...BASE, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(20_000) } }] }] });
+    const tooBig = await postMessages(fixture.url, {
+      ...BASE,
+      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(20_000) } }] }],
+    });
     anthropicError(tooBig, 413, 'request_too_large');
   });
 

@@ -22,7 +22,13 @@ function messagesOf(record: RecordedRequest | undefined): Array<Record<string, u
 function threeSteps(record: RecordedRequest): Plan {
   const results = messagesOf(record).filter((message) => message.role === 'tool');
   if (results.length === 0) {
-    return { toolCalls: [{ name: 'weather', arguments: { city: 'Oslo' }, cuts: [3, 4] }, { name: 'clock', arguments: { zone: 'UTC' } }], interleaveToolCalls: true };
+    return {
+      toolCalls: [
+        { name: 'weather', arguments: { city: 'Oslo' }, cuts: [3, 4] },
+        { name: 'clock', arguments: { zone: 'UTC' } },
+      ],
+      interleaveToolCalls: true,
+    };
   }
   if (results.length === 2) return { text: 'One more city.', toolCalls: [{ name: 'weather', arguments: { city: 'Rome' } }] };
   return { text: `It is ${results.map((message) => String(message.content)).join(' and ')}.`, chunkCount: 4 };
@@ -78,11 +84,14 @@ describe('the Responses door with @ai-sdk/openai', () => {
     for (const record of fixture.alpha.requests) assert.equal(record.path, '/v1/chat/completions');
     const last = messagesOf(fixture.alpha.requests[2]);
     const calls = last.flatMap((message) => (message.tool_calls as Array<{ id: string; function: { name: string; arguments: string } }> | undefined) ?? []);
-    assert.deepEqual(calls.map((call) => [call.id, call.function.name, JSON.parse(call.function.arguments)]), [
-      ['call_emu-0_0', 'weather', { city: 'Oslo' }],
-      ['call_emu-0_1', 'clock', { zone: 'UTC' }],
-      ['call_emu-1_0', 'weather', { city: 'Rome' }],
-    ]);
+    assert.deepEqual(
+      calls.map((call) => [call.id, call.function.name, JSON.parse(call.function.arguments)]),
+      [
+        ['call_emu-0_0', 'weather', { city: 'Oslo' }],
+        ['call_emu-0_1', 'clock', { zone: 'UTC' }],
+        ['call_emu-1_0', 'weather', { city: 'Rome' }],
+      ],
+    );
     assert.deepEqual(
       last.filter((message) => message.role === 'tool').map((message) => message.tool_call_id),
       ['call_emu-0_0', 'call_emu-0_1', 'call_emu-1_0'],
@@ -90,7 +99,10 @@ describe('the Responses door with @ai-sdk/openai', () => {
     // Step 2's text came back as an item_reference to the stored response, and was found again.
     assert.ok(last.some((message) => message.role === 'assistant' && message.content === 'One more city.'));
     const tools = (fixture.alpha.requests[0]?.body as { tools?: Array<{ function: { name: string } }> }).tools;
-    assert.deepEqual(tools?.map((item) => item.function.name), ['weather', 'clock']);
+    assert.deepEqual(
+      tools?.map((item) => item.function.name),
+      ['weather', 'clock'],
+    );
   }
 
   test('generateText runs the tools over three steps', async () => {
@@ -98,11 +110,17 @@ describe('the Responses door with @ai-sdk/openai', () => {
     const result = await generateText({ model: model(), prompt: 'weather and time', tools: tools(executed), stopWhen: stepCountIs(5), maxRetries: 0 });
     assert.deepEqual(executed.sort(), ['clock UTC', 'weather Oslo', 'weather Rome']);
     assert.equal(result.steps.length, 3);
-    assert.deepEqual(result.steps.map((step) => step.finishReason), ['tool-calls', 'tool-calls', 'stop']);
-    assert.deepEqual(result.steps[0]?.toolCalls.map((call) => [call.toolCallId, call.toolName, call.input]), [
-      ['call_emu-0_0', 'weather', { city: 'Oslo' }],
-      ['call_emu-0_1', 'clock', { zone: 'UTC' }],
-    ]);
+    assert.deepEqual(
+      result.steps.map((step) => step.finishReason),
+      ['tool-calls', 'tool-calls', 'stop'],
+    );
+    assert.deepEqual(
+      result.steps[0]?.toolCalls.map((call) => [call.toolCallId, call.toolName, call.input]),
+      [
+        ['call_emu-0_0', 'weather', { city: 'Oslo' }],
+        ['call_emu-0_1', 'clock', { zone: 'UTC' }],
+      ],
+    );
     assert.equal(result.steps[1]?.text, 'One more city.');
     assert.equal(result.text, ANSWER);
     assert.ok(result.usage.inputTokens !== undefined && result.usage.inputTokens > 0);
@@ -136,7 +154,13 @@ describe('the Responses door with @ai-sdk/openai', () => {
       method: 'POST',
       path: '/v1/responses',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test-model', input: [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: `msg_${'0'.repeat(48)}_0` }] }),
+      body: JSON.stringify({
+        model: 'test-model',
+        input: [
+          { role: 'user', content: 'hi' },
+          { type: 'item_reference', id: `msg_${'0'.repeat(48)}_0` },
+        ],
+      }),
     });
     assert.equal(reply.status, 404);
     assert.equal((JSON.parse(reply.body) as { error: { param: string } }).error.param, 'input[1].id');

@@ -179,7 +179,15 @@ describe('the Responses API', () => {
     const item = events[2]?.data.item as Record<string, unknown>;
     assert.deepEqual({ ...item, id: 'x' }, { id: 'x', type: 'message', status: 'in_progress', role: 'assistant', content: [] });
     assert.equal(events[2]?.data.output_index, 0);
-    assert.deepEqual(events[4]?.data, { type: 'response.output_text.delta', sequence_number: 4, item_id: item.id, output_index: 0, content_index: 0, delta: 'Hel', logprobs: [] });
+    assert.deepEqual(events[4]?.data, {
+      type: 'response.output_text.delta',
+      sequence_number: 4,
+      item_id: item.id,
+      output_index: 0,
+      content_index: 0,
+      delta: 'Hel',
+      logprobs: [],
+    });
     assert.equal(events[6]?.data.text, 'Hello');
     assert.deepEqual(events[7]?.data.part, { type: 'output_text', text: 'Hello', annotations: [], logprobs: [] });
     assert.equal((events[8]?.data.item as { status: string }).status, 'completed');
@@ -235,7 +243,9 @@ describe('the Responses API', () => {
         { id: 'fc_', type: 'function_call', status: 'completed', arguments: '{"city":"Oslo"}', call_id: 'call_b', name: 'get_weather' },
       ],
     );
-    const done = events.filter((item) => item.event === 'response.function_call_arguments.done').map((item) => [item.data.output_index, item.data.name, item.data.arguments]);
+    const done = events
+      .filter((item) => item.event === 'response.function_call_arguments.done')
+      .map((item) => [item.data.output_index, item.data.name, item.data.arguments]);
     assert.deepEqual(done, [
       [1, 'get_weather', '{"city":"Paris"}'],
       [2, 'get_weather', '{"city":"Oslo"}'],
@@ -244,7 +254,13 @@ describe('the Responses API', () => {
 
   test('tools over several turns: function_call_output with previous_response_id, then stateless with the output sent back', async () => {
     fixture.alpha.enqueue({ toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', id: 'call_p' }], reasoning: 'Need the weather.' });
-    const first = await client.responses.create({ model: 'test-model', input: 'Weather in Paris?', tools: [WEATHER], tool_choice: 'auto', instructions: 'Use tools.' });
+    const first = await client.responses.create({
+      model: 'test-model',
+      input: 'Weather in Paris?',
+      tools: [WEATHER],
+      tool_choice: 'auto',
+      instructions: 'Use tools.',
+    });
     const calls = first.output.filter((item) => item.type === 'function_call');
     assert.equal(calls.length, 1);
     assert.deepEqual(
@@ -289,7 +305,11 @@ describe('the Responses API', () => {
       model: 'test-model',
       store: false,
       tools: [WEATHER],
-      input: [{ role: 'user', content: 'And Rome?' }, ...(third.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":25}' }],
+      input: [
+        { role: 'user', content: 'And Rome?' },
+        ...(third.output as OpenAI.Responses.ResponseInputItem[]),
+        { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":25}' },
+      ],
     });
     assert.equal(fourth.output_text, 'Rome: 25 °C.');
     assert.deepEqual(upstreamMessages(fixture), [
@@ -301,7 +321,9 @@ describe('the Responses API', () => {
 
   test('previous_response_id continues a conversation over three turns, streamed and not', async () => {
     const one = await client.responses.create({ model: 'test-model', input: 'one' });
-    const two = await client.responses.stream({ model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_text', text: 'two' }] }], previous_response_id: one.id }).finalResponse();
+    const two = await client.responses
+      .stream({ model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_text', text: 'two' }] }], previous_response_id: one.id })
+      .finalResponse();
     assert.equal(two.output_text, 'Echo: two');
     const three = await client.responses.create({ model: 'test-model', input: 'three', previous_response_id: two.id, instructions: 'Now.' });
     assert.equal(three.output_text, 'Echo: three');
@@ -322,7 +344,10 @@ describe('the Responses API', () => {
     await assert.rejects(client.responses.retrieve(response.id), OpenAI.NotFoundError);
     await assert.rejects(client.responses.delete(response.id), OpenAI.NotFoundError);
     await assert.rejects(client.responses.retrieve('resp_nothing'), OpenAI.NotFoundError);
-    const deleted = await send(fixture.url, { method: 'DELETE', path: `/v1/responses/${(await client.responses.create({ model: 'test-model', input: 'x' })).id}` });
+    const deleted = await send(fixture.url, {
+      method: 'DELETE',
+      path: `/v1/responses/${(await client.responses.create({ model: 'test-model', input: 'x' })).id}`,
+    });
     assert.equal(deleted.status, 200);
     assert.equal((JSON.parse(deleted.body) as { deleted: boolean }).deleted, true);
   });
@@ -334,7 +359,11 @@ describe('the Responses API', () => {
     );
     const first = await client.responses.create({ model: 'test-model', input: 'hi' });
     await assert.rejects(
-      client.responses.create({ model: 'test-model', previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: 'call_nowhere', output: '1' }] }),
+      client.responses.create({
+        model: 'test-model',
+        previous_response_id: first.id,
+        input: [{ type: 'function_call_output', call_id: 'call_nowhere', output: '1' }],
+      }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'input[0].call_id' && /call_nowhere/.test(error.message),
     );
     assert.equal(fixture.alpha.requests.length, 1, 'only the valid request reached the upstream');
@@ -351,7 +380,12 @@ describe('the Responses API', () => {
     const error = events.at(-2)?.data as { code: string; message: string; error: { code: string } };
     assert.equal(error.code, 'stream_interrupted');
     assert.equal(error.error.code, 'stream_interrupted');
-    const failed = events.at(-1)?.data.response as { id: string; status: string; error: { code: string; message: string }; output: Array<{ status: string; content: Array<{ text: string }> }> };
+    const failed = events.at(-1)?.data.response as {
+      id: string;
+      status: string;
+      error: { code: string; message: string };
+      output: Array<{ status: string; content: Array<{ text: string }> }>;
+    };
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error.code, 'server_error');
     assert.equal(failed.output[0]?.status, 'incomplete');
@@ -403,7 +437,15 @@ describe('the Responses API', () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
     const response = await client.responses.create({
       model: 'test-model',
-      input: [{ role: 'user', content: [{ type: 'input_text', text: 'what is it' }, { type: 'input_image', image_url: PNG, detail: 'low' }] }],
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'what is it' },
+            { type: 'input_image', image_url: PNG, detail: 'low' },
+          ],
+        },
+      ],
       text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } },
       reasoning: { effort: 'low' },
       tools: [WEATHER],
@@ -428,7 +470,13 @@ describe('the Responses API', () => {
   });
 
   test('text.format json_object reaches the upstream as response_format json_object, streamed and not', async () => {
-    const whole = await client.responses.create({ model: 'test-model', input: 'answer in JSON', text: { format: { type: 'json_object' } }, max_output_tokens: 64, temperature: 0.2 });
+    const whole = await client.responses.create({
+      model: 'test-model',
+      input: 'answer in JSON',
+      text: { format: { type: 'json_object' } },
+      max_output_tokens: 64,
+      temperature: 0.2,
+    });
     assert.deepEqual(whole.text?.format, { type: 'json_object' });
     let upstream = fixture.alpha.requests.at(-1)?.body as Record<string, unknown>;
     assert.deepEqual(upstream.response_format, { type: 'json_object' });
@@ -493,8 +541,7 @@ describe('the Responses API', () => {
             assert.equal(open.size, 0, `item ${index} added while item ${[...open.keys()].join()} is open`);
             assert.equal((data.item as { arguments?: string }).arguments ?? '', '', 'a call is added with no arguments yet');
             open.set(index, { id: (data.item as { id: string }).id, text: '' });
-          }
-          else if (event.endsWith('.delta')) {
+          } else if (event.endsWith('.delta')) {
             assert.equal(open.get(index)?.id, data.item_id, `${event} of an open item`);
             (open.get(index) as { text: string }).text += String(data.delta);
           } else if (event === 'response.function_call_arguments.done') assert.equal(data.arguments, open.get(index)?.text);
@@ -503,11 +550,16 @@ describe('the Responses API', () => {
         assert.equal(open.size, 0, 'every item is done');
         const final = events.at(-1)?.data.response as { output: Array<Record<string, unknown>> };
         const calls = final.output.filter((item) => item.type === 'function_call').map((item) => [item.call_id, item.name, item.arguments, item.status]);
-        assert.deepEqual(calls, CALLS.map((call) => [call.id, call.name, call.arguments, 'completed']));
+        assert.deepEqual(
+          calls,
+          CALLS.map((call) => [call.id, call.name, call.arguments, 'completed']),
+        );
         fixture.alpha.enqueue(plan);
         const viaSdk = await client.responses.stream({ model: 'test-model', input: 'q', tools: [WEATHER] }).finalResponse();
         // The SDK adds `parsed` and `parsed_arguments` of its own; the rest is the stored output.
-        const unparsed = JSON.parse(JSON.stringify(viaSdk.output, (key, value: unknown) => (key === 'parsed' || key === 'parsed_arguments' ? undefined : value))) as unknown;
+        const unparsed = JSON.parse(
+          JSON.stringify(viaSdk.output, (key, value: unknown) => (key === 'parsed' || key === 'parsed_arguments' ? undefined : value)),
+        ) as unknown;
         assert.deepEqual(unparsed, (await client.responses.retrieve(viaSdk.id)).output);
         assert.deepEqual(
           viaSdk.output.flatMap((item) => (item.type === 'function_call' ? [[item.call_id, item.arguments]] : [])),
@@ -526,19 +578,39 @@ describe('the Responses API', () => {
       ['an unknown role', { model: 'test-model', input: [{ role: 'robot', content: 'x' }] }, 'input[0].role'],
       ['an unknown item type', { model: 'test-model', input: [{ type: 'web_search_call', id: 'x' }] }, 'input[0].type'],
       ['an unknown content part', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_audio' }] }] }, 'input[0].content[0].type'],
-      ['an image of another scheme', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'ftp://x/y.png' }] }] }, 'input[0].content[0].image_url'],
-      ['an image by file id', { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] }, 'input[0].content[0].file_id'],
+      [
+        'an image of another scheme',
+        { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'ftp://x/y.png' }] }] },
+        'input[0].content[0].image_url',
+      ],
+      [
+        'an image by file id',
+        { model: 'test-model', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] },
+        'input[0].content[0].file_id',
+      ],
       ['a function call without call_id', { model: 'test-model', input: [{ type: 'function_call', name: 'f', arguments: '{}' }] }, 'input[0].call_id'],
-      ['arguments that are not a string', { model: 'test-model', input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: {} }] }, 'input[0].arguments'],
+      [
+        'arguments that are not a string',
+        { model: 'test-model', input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: {} }] },
+        'input[0].arguments',
+      ],
       ['an output for no call', { model: 'test-model', input: [{ type: 'function_call_output', call_id: 'c9', output: 'x' }] }, 'input[0].call_id'],
       ['a hosted tool', { model: 'test-model', input: 'x', tools: [{ type: 'file_search', vector_store_ids: [] }] }, 'tools[0].type'],
       ['a bad tool name', { model: 'test-model', input: 'x', tools: [{ type: 'function', name: 'bad name' }] }, 'tools[0].name'],
-      ['parameters not an object schema', { model: 'test-model', input: 'x', tools: [{ type: 'function', name: 'f', parameters: { type: 'string' } }] }, 'tools[0].parameters'],
+      [
+        'parameters not an object schema',
+        { model: 'test-model', input: 'x', tools: [{ type: 'function', name: 'f', parameters: { type: 'string' } }] },
+        'tools[0].parameters',
+      ],
       ['tool_choice naming no tool', { model: 'test-model', input: 'x', tools: [WEATHER], tool_choice: { type: 'function', name: 'other' } }, 'tool_choice'],
       ['tool_choice of a hosted tool', { model: 'test-model', input: 'x', tool_choice: { type: 'web_search_preview' } }, 'tool_choice.type'],
       ['temperature out of range', { model: 'test-model', input: 'x', temperature: 3 }, 'temperature'],
       ['max_output_tokens not an integer', { model: 'test-model', input: 'x', max_output_tokens: 1.5 }, 'max_output_tokens'],
-      ['a json_schema format without a schema', { model: 'test-model', input: 'x', text: { format: { type: 'json_schema', name: 'a' } } }, 'text.format.schema'],
+      [
+        'a json_schema format without a schema',
+        { model: 'test-model', input: 'x', text: { format: { type: 'json_schema', name: 'a' } } },
+        'text.format.schema',
+      ],
       ['metadata with a number', { model: 'test-model', input: 'x', metadata: { a: 1 } }, 'metadata.a'],
       ['store not a boolean', { model: 'test-model', input: 'x', store: 'yes' }, 'store'],
       ['background', { model: 'test-model', input: 'x', background: true }, 'background'],

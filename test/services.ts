@@ -105,7 +105,18 @@ export async function startPostgres(): Promise<PostgresService> {
 
   async function start(): Promise<void> {
     const [command, args] = asPostgresUser(join(bin as string, 'postgres'), [
-      '-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', folder, '-c', 'fsync=off', '-c', 'max_connections=200',
+      '-D',
+      data,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-k',
+      folder,
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
     ]);
     child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

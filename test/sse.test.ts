@@ -25,7 +25,7 @@ test('reads split at every byte, as Buffers and as plain Uint8Arrays, decode as 
     assert.deepEqual(decodeReads([new Uint8Array(bytes.subarray(0, at)), new Uint8Array(bytes.subarray(at))]), whole, `split at ${at}, Uint8Array`);
   }
   let seed = 11;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let round = 0; round < 300; round++) {
     const reads: Buffer[] = [];
     for (let at = 0; at < bytes.length; ) {

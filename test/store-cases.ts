@@ -20,7 +20,6 @@ export function record(id: string, owner: string): StoredResponse {
   };
 }
 
-
 export function conversationStoreCases(name: string, open: () => Promise<ConversationStore>): void {
   describe(name, () => {
     let store: ConversationStore;
@@ -38,7 +37,10 @@ export function conversationStoreCases(name: string, open: () => Promise<Convers
       assert.equal(second.title, 'New conversation');
       await store.appendMessage(first.id, { role: 'user', content: 'hello' });
       const listed = await store.list();
-      assert.deepEqual(listed.map((c) => c.id), [first.id, second.id]);
+      assert.deepEqual(
+        listed.map((c) => c.id),
+        [first.id, second.id],
+      );
       assert.equal(listed[0]?.messageCount, 1);
       const renamed = await store.update(second.id, { title: '  Second\n title ' });
       assert.equal(renamed?.title, 'Second title');
@@ -55,14 +57,29 @@ export function conversationStoreCases(name: string, open: () => Promise<Convers
       const physics = await store.create({ title: 'Физика' });
       await store.appendMessage(physics.id, { role: 'user', content: 'Что такое ИМПУЛЬС тела?' });
       await store.appendMessage(recipes.id, { role: 'assistant', content: 'Use 100% flour_and water' });
-      assert.deepEqual((await store.list({ search: 'recip' })).map((c) => c.id), [recipes.id]);
-      assert.deepEqual((await store.list({ search: 'физ' })).map((c) => c.id), [physics.id]);
+      assert.deepEqual(
+        (await store.list({ search: 'recip' })).map((c) => c.id),
+        [recipes.id],
+      );
+      assert.deepEqual(
+        (await store.list({ search: 'физ' })).map((c) => c.id),
+        [physics.id],
+      );
       const byText = await store.list({ search: 'импульс' });
-      assert.deepEqual(byText.map((c) => c.id), [physics.id]);
+      assert.deepEqual(
+        byText.map((c) => c.id),
+        [physics.id],
+      );
       assert.match(byText[0]?.snippet ?? '', /ИМПУЛЬС/);
       // LIKE wildcards are plain characters here.
-      assert.deepEqual((await store.list({ search: '100%' })).map((c) => c.id), [recipes.id]);
-      assert.deepEqual((await store.list({ search: '_' })).map((c) => c.id), [recipes.id]);
+      assert.deepEqual(
+        (await store.list({ search: '100%' })).map((c) => c.id),
+        [recipes.id],
+      );
+      assert.deepEqual(
+        (await store.list({ search: '_' })).map((c) => c.id),
+        [recipes.id],
+      );
       assert.deepEqual(await store.list({ search: 'absent words' }), []);
       await store.clear();
     });
@@ -75,14 +92,19 @@ export function conversationStoreCases(name: string, open: () => Promise<Convers
       const edited = await store.appendMessage(conversation.id, { role: 'user', content: 'q1 edited' }, { replaceFrom: question.id });
       assert.ok(edited);
       const after = await store.get(conversation.id);
-      assert.deepEqual(after?.messages.map((m) => m.content), ['q1 edited']);
+      assert.deepEqual(
+        after?.messages.map((m) => m.content),
+        ['q1 edited'],
+      );
       assert.equal(await store.appendMessage(conversation.id, { role: 'user', content: 'x' }, { replaceFrom: 'missing' }), undefined);
       assert.equal(await store.appendMessage('missing', { role: 'user', content: 'x' }), undefined);
-      await assert.rejects(
-        store.appendMessage(conversation.id, { role: 'robot' as 'user', content: 'x' }),
-        (error: unknown) => isG4FError(error, 'InvalidRequestError'),
+      await assert.rejects(store.appendMessage(conversation.id, { role: 'robot' as 'user', content: 'x' }), (error: unknown) =>
+        isG4FError(error, 'InvalidRequestError'),
       );
-      assert.deepEqual((await store.get(conversation.id))?.messages.map((m) => m.content), ['q1 edited']);
+      assert.deepEqual(
+        (await store.get(conversation.id))?.messages.map((m) => m.content),
+        ['q1 edited'],
+      );
       await store.clear();
     });
 
@@ -102,10 +124,30 @@ export function conversationStoreCases(name: string, open: () => Promise<Convers
       const updated = await store.updateMessage(conversation.id, answer.id, { content: 'done', status: 'complete', reasoning: 'thought' });
       assert.deepEqual([updated?.content, updated?.status, updated?.reasoning], ['done', 'complete', 'thought']);
       const read = await store.get(conversation.id);
-      assert.deepEqual(read?.messages.map((m) => [m.content, m.images?.length ?? 0]), [['see again', 1], ['done', 0]]);
+      assert.deepEqual(
+        read?.messages.map((m) => [m.content, m.images?.length ?? 0]),
+        [
+          ['see again', 1],
+          ['done', 0],
+        ],
+      );
       assert.equal(await store.deleteMessagesFrom(conversation.id, answer.id), 1);
-      const imported = await store.importConversation({ title: 'In', systemPrompt: 's', model: 'm', provider: 'p', createdAt: '2020-01-01T00:00:00.000Z', updatedAt: '2020-01-02T00:00:00.000Z', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] });
-      assert.deepEqual(imported.messages.map((m) => m.content), ['a', 'b']);
+      const imported = await store.importConversation({
+        title: 'In',
+        systemPrompt: 's',
+        model: 'm',
+        provider: 'p',
+        createdAt: '2020-01-01T00:00:00.000Z',
+        updatedAt: '2020-01-02T00:00:00.000Z',
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: 'b' },
+        ],
+      });
+      assert.deepEqual(
+        imported.messages.map((m) => m.content),
+        ['a', 'b'],
+      );
       assert.equal((await store.get(imported.id))?.createdAt, '2020-01-01T00:00:00.000Z');
       await store.clear();
     });
@@ -143,12 +185,24 @@ export function keyStoreCases(name: string, open: () => Promise<KeyStore>): void
 
     test('keys are stored by hash with their limits; a taken name is refused; revoke marks the key', async () => {
       const suffix = Math.random().toString(36).slice(2, 8);
-      const made = newKey({ name: `team-${suffix}`, rpm: 10, tpm: 1000, maxParallel: 2, budgetTokens: 5000, budgetPeriod: 'month', models: ['a', 'b'], expiresAt: '30d' });
+      const made = newKey({
+        name: `team-${suffix}`,
+        rpm: 10,
+        tpm: 1000,
+        maxParallel: 2,
+        budgetTokens: 5000,
+        budgetPeriod: 'month',
+        models: ['a', 'b'],
+        expiresAt: '30d',
+      });
       await store.insert(made.record);
       const found = await store.findByHash(made.record.hash);
       assert.deepEqual(found, made.record);
       assert.ok(!JSON.stringify(await store.list()).includes(made.key), 'the key itself is never stored');
-      await assert.rejects(store.insert(newKey({ name: `team-${suffix}` }).record), (error: unknown) => isG4FError(error, 'InvalidRequestError') && /exists already/.test(error.message));
+      await assert.rejects(
+        store.insert(newKey({ name: `team-${suffix}` }).record),
+        (error: unknown) => isG4FError(error, 'InvalidRequestError') && /exists already/.test(error.message),
+      );
       assert.equal(await store.revoke(`team-${suffix}`), true);
       assert.equal(await store.revoke(`team-${suffix}`), false);
       assert.ok((await store.findByHash(made.record.hash))?.revokedAt);

@@ -28,9 +28,15 @@ describe('PostgreSQL stores', { skip: missing }, () => {
     pool.on('error', () => undefined);
     try {
       const results = await Promise.all([migratePostgres(pool), migratePostgres(pool)]);
-      assert.deepEqual(results.map((result) => result.applied), [[], []]);
+      assert.deepEqual(
+        results.map((result) => result.applied),
+        [[], []],
+      );
       const rows = await pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.rows.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+      assert.deepEqual(
+        rows.rows.map((row) => row.version),
+        MIGRATIONS.map((migration) => migration.version),
+      );
       const later = [...MIGRATIONS, { version: 99, name: 'extra', sql: '', postgres: 'ALTER TABLE conversations ADD COLUMN pinned INTEGER' }];
       assert.deepEqual((await migratePostgres(pool, later)).applied, [99]);
       await assert.rejects(migratePostgres(pool), (error: unknown) => isG4FError(error, 'ConfigError') && /newer/.test(error.message));

@@ -37,7 +37,10 @@ describe('migrations', () => {
   test('apply once, are recorded in schema_migrations and user_version, and refuse a newer schema', () => {
     const db = new BetterSqlite3(':memory:');
     const first = migrate(db);
-    assert.deepEqual(first.applied, MIGRATIONS.map((migration) => migration.version));
+    assert.deepEqual(
+      first.applied,
+      MIGRATIONS.map((migration) => migration.version),
+    );
     assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
     const second = migrate(db);
     assert.deepEqual(second.applied, []);
@@ -46,7 +49,10 @@ describe('migrations', () => {
     const later = migrate(db, [...MIGRATIONS, { version: 99, name: 'extra column', sql: 'ALTER TABLE conversations ADD COLUMN pinned INTEGER' }]);
     assert.deepEqual(later.applied, [99]);
     assert.equal(currentVersion(db), 99);
-    assert.throws(() => migrate(db), (error: unknown) => isG4FError(error, 'ConfigError') && /newer/.test(error.message));
+    assert.throws(
+      () => migrate(db),
+      (error: unknown) => isG4FError(error, 'ConfigError') && /newer/.test(error.message),
+    );
     db.close();
   });
 
@@ -65,7 +71,6 @@ conversationStoreCases('sqlite store', async () => openStore({ dataDir }));
 keyStoreCases('sqlite key store', async () => openKeyStore({ dataDir }));
 
 describe('sqlite store', () => {
-
   test('an answer left streaming is marked interrupted on the next open, with its text', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'g4f-store-reopen-'));
     try {
@@ -131,10 +136,13 @@ describe('export and import', () => {
   test('hand-written Markdown imports by headings, ignoring headings inside code fences', () => {
     const data = importMarkdown('# Notes\n\n## User\nHi\n\n## Assistant\n```\n## User\n```\nDone\n');
     assert.equal(data.title, 'Notes');
-    assert.deepEqual(data.messages.map((m) => [m.role, m.content]), [
-      ['user', 'Hi'],
-      ['assistant', '```\n## User\n```\nDone'],
-    ]);
+    assert.deepEqual(
+      data.messages.map((m) => [m.role, m.content]),
+      [
+        ['user', 'Hi'],
+        ['assistant', '```\n## User\n```\nDone'],
+      ],
+    );
   });
 
   test('imported times that are not ISO dates, or lie in the future, become now', async () => {
@@ -159,7 +167,10 @@ describe('export and import', () => {
     assert.equal(imported.messages[1]?.createdAt, '2024-02-03T02:05:06.000Z', 'valid times are kept, normalised');
     // Newer activity still comes first: the import is not pinned above it.
     await store.update(older.id, { title: 'Older, touched' });
-    assert.deepEqual((await store.list()).map((c) => c.title), ['Older, touched', 'Bad dates']);
+    assert.deepEqual(
+      (await store.list()).map((c) => c.title),
+      ['Older, touched', 'Bad dates'],
+    );
     await store.close();
   });
 

@@ -17,8 +17,16 @@ import { send, startFixture, type Fixture } from './server-fixture.js';
 
 const QUESTION = 'What is the weather in Paris, and the time in Oslo?';
 const SYSTEM = 'Answer briefly.';
-const WEATHER = { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
-const CLOCK = { name: 'get_time', description: 'The time in a zone', parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] } };
+const WEATHER = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+const CLOCK = {
+  name: 'get_time',
+  description: 'The time in a zone',
+  parameters: { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'] },
+};
 
 /** What a door answered, in the same terms for all three. */
 interface Answer {
@@ -47,7 +55,13 @@ const CASES: Case[] = [
         { name: 'get_time', arguments: '{"zone": "Europe/Oslo"}' },
       ],
     },
-    expected: { text: 'Let me look both up.', calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }, { name: 'get_time', arguments: { zone: 'Europe/Oslo' } }] },
+    expected: {
+      text: 'Let me look both up.',
+      calls: [
+        { name: 'get_weather', arguments: { city: 'Paris' } },
+        { name: 'get_time', arguments: { zone: 'Europe/Oslo' } },
+      ],
+    },
   },
 ];
 
@@ -75,7 +89,10 @@ describe('the same request through the three doors', () => {
       async ask(stream) {
         const request = {
           model: 'test-model',
-          messages: [{ role: 'system' as const, content: SYSTEM }, { role: 'user' as const, content: QUESTION }],
+          messages: [
+            { role: 'system' as const, content: SYSTEM },
+            { role: 'user' as const, content: QUESTION },
+          ],
           tools: [WEATHER, CLOCK].map((tool) => ({ type: 'function' as const, function: tool })),
         };
         const message = stream
@@ -124,8 +141,14 @@ describe('the same request through the three doors', () => {
 
   /** The part of an upstream request that says what was asked: the conversation and the tools. */
   function askedUpstream(): unknown {
-    const body = fixture.alpha.requests.at(-1)?.body as { messages: unknown; tools?: Array<{ function: { name: string; description?: string; parameters?: unknown } }> };
-    return { messages: body.messages, tools: body.tools?.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })) };
+    const body = fixture.alpha.requests.at(-1)?.body as {
+      messages: unknown;
+      tools?: Array<{ function: { name: string; description?: string; parameters?: unknown } }>;
+    };
+    return {
+      messages: body.messages,
+      tools: body.tools?.map((tool) => ({ name: tool.function.name, description: tool.function.description, parameters: tool.function.parameters })),
+    };
   }
 
   for (const item of CASES) {
@@ -139,7 +162,10 @@ describe('the same request through the three doors', () => {
           asked.push(askedUpstream());
         }
         assert.deepEqual(asked[0], {
-          messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: QUESTION }],
+          messages: [
+            { role: 'system', content: SYSTEM },
+            { role: 'user', content: QUESTION },
+          ],
           tools: [WEATHER, CLOCK],
         });
         assert.deepEqual(asked[1], asked[0], 'Responses asked the upstream what chat completions asked');
@@ -157,7 +183,10 @@ describe('the same request through the three doors', () => {
   }
 
   const CUT: Plan = {
-    toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' }, cuts: [4, 8] }, { name: 'get_time', arguments: { zone: 'UTC' } }],
+    toolCalls: [
+      { name: 'get_weather', arguments: { city: 'Paris' }, cuts: [4, 8] },
+      { name: 'get_time', arguments: { zone: 'UTC' } },
+    ],
     disconnectAfterChunks: 3,
   };
 
@@ -165,7 +194,13 @@ describe('the same request through the three doors', () => {
     {
       name: 'Messages: `event: error`, no message_delta or message_stop, and no half call (the door sends a call once it is whole)',
       path: '/v1/messages',
-      body: { model: 'test-model', max_tokens: 100, stream: true, messages: [{ role: 'user', content: QUESTION }], tools: [{ ...WEATHER, input_schema: WEATHER.parameters }] },
+      body: {
+        model: 'test-model',
+        max_tokens: 100,
+        stream: true,
+        messages: [{ role: 'user', content: QUESTION }],
+        tools: [{ ...WEATHER, input_schema: WEATHER.parameters }],
+      },
       check(events) {
         const names = events.map((item) => item.event);
         assert.deepEqual(names, ['message_start', 'ping', 'error']);
@@ -182,9 +217,14 @@ describe('the same request through the three doors', () => {
         assert.ok(!names.includes('response.completed'), names.join(' '));
         assert.ok(names.includes('response.function_call_arguments.delta'), 'argument fragments were sent before the cut');
         assert.ok(!names.includes('response.function_call_arguments.done'), 'a cut call is not announced as done');
-        const failed = JSON.parse(events.at(-1)?.data ?? '{}') as { response: { status: string; output: Array<{ type: string; status: string; name: string }> } };
+        const failed = JSON.parse(events.at(-1)?.data ?? '{}') as {
+          response: { status: string; output: Array<{ type: string; status: string; name: string }> };
+        };
         assert.equal(failed.response.status, 'failed');
-        assert.deepEqual(failed.response.output.map((output) => [output.type, output.name, output.status]), [['function_call', 'get_weather', 'incomplete']]);
+        assert.deepEqual(
+          failed.response.output.map((output) => [output.type, output.name, output.status]),
+          [['function_call', 'get_weather', 'incomplete']],
+        );
       },
     },
   ];
@@ -193,7 +233,12 @@ describe('the same request through the three doors', () => {
     test(`a stream cut in the middle of a tool call. ${door.name}`, async () => {
       const before = fixture.beta.requests.length;
       fixture.alpha.enqueue(CUT);
-      const reply = await send(fixture.url, { method: 'POST', path: door.path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(door.body) });
+      const reply = await send(fixture.url, {
+        method: 'POST',
+        path: door.path,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(door.body),
+      });
       assert.equal(reply.status, 200);
       door.check(parseEvents(reply.body));
       assert.equal(fixture.beta.requests.length, before, 'no fallback after the call started');

@@ -5,7 +5,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countTokens } from 'gpt-tokenizer/model/gpt-3.5-turbo';
-import { countByPieces, countInSlices, countMessageTokens, countUsage, isPieceBoundary, loadTokenizer, MAX_PIECE_CHARS, tokenPieces } from '../src/core/token-count.js';
+import {
+  countByPieces,
+  countInSlices,
+  countMessageTokens,
+  countUsage,
+  isPieceBoundary,
+  loadTokenizer,
+  MAX_PIECE_CHARS,
+  tokenPieces,
+} from '../src/core/token-count.js';
 import { EXACT_MESSAGE_CHARS, fitToContext } from '../src/store/context-window.js';
 import { postChat, send, sseData, startFixture, userMessage, type Fixture } from './server-fixture.js';
 
@@ -40,7 +49,36 @@ const MIXED = 'Emoji 😀👍🏽 and math 𝐀𝐁𝐂, accents é́, <|endofte
 
 describe('token pieces', () => {
   test('a cut at a piece boundary never changes the count', () => {
-    const alphabet = ['a', 'B', 'é', 'ß', '中', 'ひ', '\u0301', '\u093f', '1', '٣', ' ', '  ', '\t', '\n', '\r', '\u00a0', '\u3000', '.', ',', "'", "'s", "'ll", '"', '/', '😀', '𝐀', '…', '<|endoftext|>'];
+    const alphabet = [
+      'a',
+      'B',
+      'é',
+      'ß',
+      '中',
+      'ひ',
+      '\u0301',
+      '\u093f',
+      '1',
+      '٣',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\r',
+      '\u00a0',
+      '\u3000',
+      '.',
+      ',',
+      "'",
+      "'s",
+      "'ll",
+      '"',
+      '/',
+      '😀',
+      '𝐀',
+      '…',
+      '<|endoftext|>',
+    ];
     const random = seeded(7);
     let checked = 0;
     for (let round = 0; round < 1_500; round += 1) {
@@ -155,7 +193,12 @@ describe('usage counted by the server', () => {
     const answer = prose(3_000, 2);
     const question = `${prose(2_000, 3)}\n${CODE}${CHINESE}${MIXED}`;
     fixture.alpha.enqueue({ usage: false, text: answer });
-    const response = await postChat(fixture.url, { model: 'test-model', messages: userMessage(question), stream: true, stream_options: { include_usage: true } });
+    const response = await postChat(fixture.url, {
+      model: 'test-model',
+      messages: userMessage(question),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     assert.equal(response.status, 200);
     const events = sseData(response.body);
     assert.equal(events.at(-1), '[DONE]');
@@ -224,7 +267,10 @@ describe('context fitting', () => {
   });
 
   test('history past what one fitting counts is estimated at the measured rate', () => {
-    const history = Array.from({ length: 40 }, (_, index) => ({ role: index % 2 === 0 ? ('user' as const) : ('assistant' as const), content: prose(400, 10 + index) }));
+    const history = Array.from({ length: 40 }, (_, index) => ({
+      role: index % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      content: prose(400, 10 + index),
+    }));
     const fit = fitToContext(history, { model: 'gpt-4o', count: tokenizer });
     assert.equal(fit.omitted, 0);
     assert.equal(fit.estimated, true);

@@ -91,7 +91,13 @@ const behaviours: Record<string, (response: ServerResponse) => void> = {
   },
   'text-then-endless-line': (response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
-    writeLazily(response, `${delta('Hello')}data: {"choices":[{"index":0,"delta":{"content":"`, repeated('a', 64 * KIB), HUGE_BYTES, `"},"finish_reason":null}]}\n\n${SSE_END}`);
+    writeLazily(
+      response,
+      `${delta('Hello')}data: {"choices":[{"index":0,"delta":{"content":"`,
+      repeated('a', 64 * KIB),
+      HUGE_BYTES,
+      `"},"finish_reason":null}]}\n\n${SSE_END}`,
+    );
   },
   words: (response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -318,7 +324,10 @@ describe('the SSE decoder bounds one event', () => {
   test('events completed before an overlong one are given, then it fails; so does the end', () => {
     const decoder = createEventStreamDecoder({ maxEventChars: 100, provider: 'p' });
     const items = decoder.push(Buffer.from(`data: a\n\ndata: ${'x'.repeat(200)}`));
-    assert.deepEqual(items.map((item) => (isStrayLine(item) ? item.stray : item.data)), ['a']);
+    assert.deepEqual(
+      items.map((item) => (isStrayLine(item) ? item.stray : item.data)),
+      ['a'],
+    );
     assert.throws(() => decoder.push(Buffer.from('x')), tooLarge);
     assert.throws(() => decoder.end(), tooLarge);
   });
@@ -357,7 +366,11 @@ describe('limits in the config file', () => {
     assert.deepEqual(resolveLimits(settings, 'Lockchat'), { bodyBytes: 1_000_000, eventChars: DEFAULT_LIMITS.eventChars, answerChars: 3_000 });
     assert.deepEqual(DEFAULT_LIMITS, { bodyBytes: 16 * 1024 * 1024, eventChars: 1024 * 1024, answerChars: 4 * 1024 * 1024 });
     // A call's own limits only lower the provider's.
-    assert.deepEqual(resolveLimits(settings, 'local', { bodyBytes: 10, eventChars: 1e12 }), { bodyBytes: 10, eventChars: 2_000, answerChars: DEFAULT_LIMITS.answerChars });
+    assert.deepEqual(resolveLimits(settings, 'local', { bodyBytes: 10, eventChars: 1e12 }), {
+      bodyBytes: 10,
+      eventChars: 2_000,
+      answerChars: DEFAULT_LIMITS.answerChars,
+    });
     assert.throws(() => parseConfig({ limits: { bodyBytes: 0 } }), /limits\.bodyBytes/);
     assert.throws(() => parseConfig({ limits: { lines: 5 } }), /limits/);
   });

@@ -27,7 +27,13 @@ interface Case {
 function pythonLines(count: number, indent: string): string[] {
   const lines: string[] = [];
   for (let index = 0; index < count; index += 1) {
-    lines.push(`${indent}def handler_${index}(request):`, `${indent}    value = request.get("item_${index}", ${index})`, '', `${indent}    return value * ${index + 1}`, '');
+    lines.push(
+      `${indent}def handler_${index}(request):`,
+      `${indent}    value = request.get("item_${index}", ${index})`,
+      '',
+      `${indent}    return value * ${index + 1}`,
+      '',
+    );
   }
   return lines;
 }
@@ -151,17 +157,7 @@ const cases: Case[] = [
   {
     name: 'a line of backticks with a backtick in its info string is not a fence',
     chunkCount: 40,
-    answer: [
-      `${fence} \`x\` ${fence} shows a code span.`,
-      '',
-      fence,
-      'a = 1',
-      '',
-      'b = 2',
-      fence,
-      '',
-      'Done.',
-    ].join('\n'),
+    answer: [`${fence} \`x\` ${fence} shows a code span.`, '', fence, 'a = 1', '', 'b = 2', fence, '', 'Done.'].join('\n'),
     expect: (shape) => {
       assert.equal(shape.codes.length, 1);
       assert.equal(shape.codes[0]?.code, 'a = 1\n\nb = 2\n');
@@ -221,9 +217,7 @@ const cases: Case[] = [
 
 /** Checks that the last answer shows as `whole`. */
 async function checkShown(page: Page, item: Case, whole: RenderedShape, round: string): Promise<void> {
-  const shape = (await page.evaluate(
-    `window.renderedShape([...document.querySelectorAll('.message.assistant .content')].at(-1))`,
-  )) as RenderedShape;
+  const shape = (await page.evaluate(`window.renderedShape([...document.querySelectorAll('.message.assistant .content')].at(-1))`)) as RenderedShape;
   assert.deepEqual(shape, whole, round);
   if (item.pieces === true) {
     const pieces = await page.locator('.message.assistant .content').last().locator('.code-block.continued').count();

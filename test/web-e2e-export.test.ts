@@ -20,7 +20,9 @@ describe('web page: export, import, context notice', { skip }, () => {
   }
 
   test('HTTP API: export as JSON and Markdown, import both back, bad imports are 400s', async () => {
-    const created = (await (await call('/api/conversations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"Export me"}' })).json()) as StoredConversation;
+    const created = (await (
+      await call('/api/conversations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"Export me"}' })
+    ).json()) as StoredConversation;
     const answered = await call(`/api/conversations/${created.id}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -35,7 +37,11 @@ describe('web page: export, import, context notice', { skip }, () => {
       assert.equal(exported.status, 200);
       assert.match(exported.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="Export-me\\.${format === 'json' ? 'json' : 'md'}"`));
       const text = await exported.text();
-      const imported = await call('/api/conversations/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format, content: text }) });
+      const imported = await call('/api/conversations/import', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ format, content: text }),
+      });
       assert.equal(imported.status, 201, format);
       // The import answers with a summary; the messages are read as the page reads them.
       const summary = (await imported.json()) as { id: string; messageCount: number };
@@ -43,10 +49,18 @@ describe('web page: export, import, context notice', { skip }, () => {
       const copy = (await (await call(`/api/conversations/${summary.id}`)).json()) as StoredConversation;
       assert.notEqual(copy.id, created.id);
       assert.equal(copy.title, 'Export me');
-      assert.deepEqual(copy.messages.map((m) => [m.role, m.content, m.status]), original.messages.map((m) => [m.role, m.content, m.status]), format);
+      assert.deepEqual(
+        copy.messages.map((m) => [m.role, m.content, m.status]),
+        original.messages.map((m) => [m.role, m.content, m.status]),
+        format,
+      );
     }
     assert.equal((await call(`/api/conversations/${created.id}/export?format=pdf`)).status, 400);
-    const bad = await call('/api/conversations/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ format: 'json', content: '{"messages":[{"role":"robot","content":"x"}]}' }) });
+    const bad = await call('/api/conversations/import', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ format: 'json', content: '{"messages":[{"role":"robot","content":"x"}]}' }),
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
   });
@@ -60,14 +74,20 @@ describe('web page: export, import, context notice', { skip }, () => {
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     assert.equal(await page.isDisabled('#export-json'), false);
     const files: Record<string, string> = {};
-    for (const [button, extension] of [['#export-json', 'json'], ['#export-md', 'md']] as const) {
+    for (const [button, extension] of [
+      ['#export-json', 'json'],
+      ['#export-md', 'md'],
+    ] as const) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
       assert.equal(download.suggestedFilename(), `Export from the page.${extension}`);
       files[extension] = readFileSync(await download.path(), 'utf8');
     }
     const json = JSON.parse(files.json ?? '') as { format: string; messages: Array<{ content: string }> };
     assert.equal(json.format, 'g4f-conversation');
-    assert.deepEqual(json.messages.map((m) => m.content), ['Export from the page', 'Echo: Export from the page']);
+    assert.deepEqual(
+      json.messages.map((m) => m.content),
+      ['Export from the page', 'Echo: Export from the page'],
+    );
     assert.match(files.md ?? '', /^# Export from the page/m);
     // Import the Markdown through the file picker: a new conversation, opened.
     const edited = (files.md ?? '').replace('# Export from the page', '# Imported back');
@@ -75,10 +95,13 @@ describe('web page: export, import, context notice', { skip }, () => {
     await page.waitForFunction(() => document.getElementById('chat-title')?.textContent === 'Imported back');
     await page.locator('#conversation-list li', { hasText: 'Imported back' }).waitFor();
     await page.waitForSelector('.message.assistant[data-status="complete"]');
-    assert.deepEqual(await page.locator('.message .content').allTextContents().then((texts) => texts.map((text) => text.trim())), [
-      'Export from the page',
-      'Echo: Export from the page',
-    ]);
+    assert.deepEqual(
+      await page
+        .locator('.message .content')
+        .allTextContents()
+        .then((texts) => texts.map((text) => text.trim())),
+      ['Export from the page', 'Echo: Export from the page'],
+    );
     // A broken file: a message, nothing imported.
     const before = ((await (await call('/api/conversations')).json()) as { data: unknown[] }).data.length;
     await page.setInputFiles('#import-file', { name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"messages": 3}') });
@@ -91,11 +114,13 @@ describe('web page: export, import, context notice', { skip }, () => {
     web.stack.lockchat.setDefaultPlan({});
     const long = 'lorem ipsum dolor sit amet '.repeat(1_500);
     const messages = Array.from({ length: 6 }, (_, index) => ({ role: index % 2 === 0 ? 'user' : 'assistant', content: `${index} ${long}` }));
-    const imported = (await (await call('/api/conversations/import', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ format: 'json', content: JSON.stringify({ conversation: { title: 'Too long for gpt-4' }, messages }) }),
-    })).json()) as StoredConversation;
+    const imported = (await (
+      await call('/api/conversations/import', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ format: 'json', content: JSON.stringify({ conversation: { title: 'Too long for gpt-4' }, messages }) }),
+      })
+    ).json()) as StoredConversation;
     const { context, page } = await openPage(web.browser, web.stack.url);
     await page.locator(`#conversation-list li[data-id="${imported.id}"] .title`).click();
     await page.waitForFunction(() => document.querySelectorAll('.message').length === 6);

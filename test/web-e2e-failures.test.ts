@@ -65,7 +65,9 @@ describe('web page: failures and retry', { skip }, () => {
       const firstAnswer = first.messages[1]?.content;
       // The next send is refused by the server (routed away: the page gets a 503 before anything is saved).
       let refuse = true;
-      await page.route('**/messages', (route) => (refuse ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"message":"busy","code":"busy"}}' }) : route.continue()));
+      await page.route('**/messages', (route) =>
+        refuse ? route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"message":"busy","code":"busy"}}' }) : route.continue(),
+      );
       await page.fill('#input', 'Second question');
       await page.press('#input', 'Enter');
       const error = page.locator('.error-bubble');
@@ -159,16 +161,22 @@ describe('web page: failures and retry', { skip }, () => {
     await error.locator('.error-details summary').click();
     assert.match((await error.locator('.error-details pre').textContent()) ?? '', /upstream JSON body/);
     const saved = await stored(page);
-    assert.deepEqual(saved.messages.map((m) => m.role), ['user']);
+    assert.deepEqual(
+      saved.messages.map((m) => m.role),
+      ['user'],
+    );
     web.stack.lockchat.setDefaultPlan({});
     web.stack.openai.setDefaultPlan({});
     await error.locator('[data-action="retry"]').click();
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     const after = await stored(page);
-    assert.deepEqual(after.messages.map((m) => [m.role, m.content]), [
-      ['user', 'Try me'],
-      ['assistant', 'Echo: Try me'],
-    ]);
+    assert.deepEqual(
+      after.messages.map((m) => [m.role, m.content]),
+      [
+        ['user', 'Try me'],
+        ['assistant', 'Echo: Try me'],
+      ],
+    );
     // The server refuses to answer again a message that is no longer the last question.
     const response = await fetch(`${web.stack.url}/api/conversations/${after.id}/messages`, {
       method: 'POST',
@@ -187,7 +195,9 @@ describe('web page: failures and retry', { skip }, () => {
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     await sendMessage(page, 'Two');
     await page.waitForFunction(() => document.querySelectorAll('.message.assistant[data-status="complete"]').length === 2);
-    const visible = await page.locator('.message.assistant [data-action="regenerate"]').evaluateAll((buttons) => buttons.map((button) => (button as HTMLElement).offsetParent !== null));
+    const visible = await page
+      .locator('.message.assistant [data-action="regenerate"]')
+      .evaluateAll((buttons) => buttons.map((button) => (button as HTMLElement).offsetParent !== null));
     assert.deepEqual(visible, [false, true]);
     await context.close();
   });

@@ -118,10 +118,20 @@ describe('the page API: images and reasoning', () => {
 
   test('a send with images that are not PNG, JPEG, GIF or WebP, not base64, not what they say, too large or too many gets a 400 naming the field', async () => {
     const id = await create();
-    const send = (images: Array<{ url: string }>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ content: 'look', model: 'vision-model', images, ...extra });
+    const send = (images: Array<{ url: string }>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+      content: 'look',
+      model: 'vision-model',
+      images,
+      ...extra,
+    });
     const small = dataUrl(pngImage(2, 2));
     const cases: Array<[string, Array<{ url: string }>, string, RegExp]> = [
-      ['media type', [{ url: small }, { url: `data:text/plain;base64,${Buffer.from('hi').toString('base64')}` }], 'images.1.url', /media type "text\/plain" is not supported/],
+      [
+        'media type',
+        [{ url: small }, { url: `data:text/plain;base64,${Buffer.from('hi').toString('base64')}` }],
+        'images.1.url',
+        /media type "text\/plain" is not supported/,
+      ],
       ['svg', [{ url: `data:image/svg+xml;base64,${Buffer.from('<svg/>').toString('base64')}` }], 'images.0.url', /not supported/],
       ['not a data URL', [{ url: 'https://example.com/a.png' }], 'images.0.url', /base64 data URL/],
       ['not base64', [{ url: 'data:image/png;base64,@@@@' }], 'images.0.url', /not valid base64/],
@@ -129,7 +139,12 @@ describe('the page API: images and reasoning', () => {
       ['signature', [{ url: dataUrl(Buffer.from('GIF89a-not-a-png')) }], 'images.0.url', /not a PNG image/],
       ['empty', [{ url: 'data:image/png;base64,' }], 'images.0.url', /not valid base64/],
       ['too large', [{ url: dataUrl(pngSized(CONVERSATION_LIMITS.imageBytes + 1)) }], 'images.0.url', /limit is 5,242,880 bytes per image/],
-      ['too many', Array.from({ length: CONVERSATION_LIMITS.messageImages + 1 }, () => ({ url: small })), 'images', /5 images; the limit is 4 images per message/],
+      [
+        'too many',
+        Array.from({ length: CONVERSATION_LIMITS.messageImages + 1 }, () => ({ url: small })),
+        'images',
+        /5 images; the limit is 4 images per message/,
+      ],
     ];
     for (const [name, images, param, message] of cases) {
       const error = await refused(id, send(images));
@@ -157,7 +172,8 @@ describe('the page API: images and reasoning', () => {
   test("a conversation's images together stay under the limit", async () => {
     const id = await create();
     const four = dataUrl(pngSized(4 * 1024 * 1024));
-    for (let turn = 0; turn < 2; turn++) assert.equal((await chat(id, { content: `image ${turn}`, model: 'vision-model', images: [{ url: four }] })).status, 200);
+    for (let turn = 0; turn < 2; turn++)
+      assert.equal((await chat(id, { content: `image ${turn}`, model: 'vision-model', images: [{ url: four }] })).status, 200);
     const error = await refused(id, { content: 'one more', model: 'vision-model', images: [{ url: four }] });
     assert.equal(error.param, 'images');
     assert.match(error.message, /12 MiB of images; the limit is 10 MiB per conversation/);
@@ -170,7 +186,10 @@ describe('the page API: images and reasoning', () => {
     const answers = await Promise.all(ids.map((id) => chat(id, { content: 'at once', model: 'vision-model', images: [{ url: four }] })));
     for (const answer of answers) {
       assert.equal(answer.status, 200);
-      assert.ok(eventsOf(answer.text).some((event) => event.event === 'done'), answer.text.slice(0, 200));
+      assert.ok(
+        eventsOf(answer.text).some((event) => event.event === 'done'),
+        answer.text.slice(0, 200),
+      );
     }
   });
 
@@ -178,7 +197,10 @@ describe('the page API: images and reasoning', () => {
     const id = await create();
     const picture = pngImage(3, 2);
     const first = eventsOf((await chat(id, { content: 'What is this?', model: 'vision-model', images: [{ url: dataUrl(picture) }] })).text);
-    assert.deepEqual(first.map((event) => event.event).filter((name) => name !== 'delta'), ['user', 'context', 'reasoning', 'start', 'done']);
+    assert.deepEqual(
+      first.map((event) => event.event).filter((name) => name !== 'delta'),
+      ['user', 'context', 'reasoning', 'start', 'done'],
+    );
     assert.equal(first.find((event) => event.event === 'reasoning')?.data.text, 'Thinking it over.');
     assert.equal(first.find((event) => event.event === 'context')?.data.images, 1);
     const stored = await conversation(id);
@@ -196,10 +218,16 @@ describe('the page API: images and reasoning', () => {
     const before = vision.requests.length;
     assert.equal((await chat(id, { content: 'And now?', model: 'vision-model' })).status, 200);
     const upstream = (vision.requests[before]?.body as { messages: WireMessage[] }).messages;
-    assert.deepEqual(upstream.map((message) => message.role), ['user', 'assistant', 'user']);
+    assert.deepEqual(
+      upstream.map((message) => message.role),
+      ['user', 'assistant', 'user'],
+    );
     const [question, answer] = upstream;
     assert.ok(Array.isArray(question?.content));
-    assert.deepEqual(question.content.map((part) => part.type), ['text', 'image_url']);
+    assert.deepEqual(
+      question.content.map((part) => part.type),
+      ['text', 'image_url'],
+    );
     assert.equal(question.content[1]?.image_url?.url, dataUrl(picture));
     assert.equal(answer?.content, 'Seen.');
     assert.ok(!JSON.stringify(answer).includes('Thinking'), 'reasoning is not sent back');
@@ -221,7 +249,13 @@ describe('the page API: images and reasoning', () => {
     const edited = await chat(id, { content: 'Describe it', model: 'vision-model', replaceFrom: stored.messages[0]?.id, keepImages: true });
     assert.equal(edited.status, 200);
     stored = await conversation(id);
-    assert.deepEqual(stored.messages.map((message) => [message.role, message.content, message.images?.length ?? 0]), [['user', 'Describe it', 1], ['assistant', 'Seen.', 0]]);
+    assert.deepEqual(
+      stored.messages.map((message) => [message.role, message.content, message.images?.length ?? 0]),
+      [
+        ['user', 'Describe it', 1],
+        ['assistant', 'Seen.', 0],
+      ],
+    );
     const sent = (vision.requests[before]?.body as { messages: WireMessage[] }).messages[0]?.content;
     assert.ok(Array.isArray(sent) && sent.some((part) => part.type === 'image_url'));
     assert.equal((await refused(id, { content: 'x', model: 'vision-model', keepImages: true })).param, 'keepImages');
@@ -236,7 +270,11 @@ describe('the page API: images and reasoning', () => {
     assert.equal(document.version, 2);
     assert.deepEqual(document.messages[0]?.images, [{ url: dataUrl(picture) }]);
     assert.equal(document.messages[1]?.reasoning, 'Thinking it over.');
-    const imported = await fetch(`${server.url}/api/conversations/import`, { method: 'POST', headers: json, body: JSON.stringify({ format: 'json', content: exported }) });
+    const imported = await fetch(`${server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ format: 'json', content: exported }),
+    });
     assert.equal(imported.status, 201);
     const summary = (await imported.json()) as { id: string; imageCount: number };
     assert.equal(summary.imageCount, 1);
@@ -248,13 +286,24 @@ describe('the page API: images and reasoning', () => {
 
     const markdown = await (await fetch(`${server.url}/api/conversations/${id}/export?format=markdown`)).text();
     assert.match(markdown, /^## User \[image\]$/m);
-    const back = await fetch(`${server.url}/api/conversations/import`, { method: 'POST', headers: json, body: JSON.stringify({ format: 'markdown', content: markdown }) });
+    const back = await fetch(`${server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ format: 'markdown', content: markdown }),
+    });
     assert.equal(back.status, 201);
-    assert.deepEqual((await conversation(((await back.json()) as { id: string }).id)).messages.map((message) => message.content), ['Green?', 'Seen.']);
+    assert.deepEqual(
+      (await conversation(((await back.json()) as { id: string }).id)).messages.map((message) => message.content),
+      ['Green?', 'Seen.'],
+    );
 
     // An import's images are checked as a send's are.
     const bad = JSON.stringify({ messages: [{ role: 'user', content: 'x', images: [{ url: 'data:image/png;base64,AAAA' }] }] });
-    const refusedImport = await fetch(`${server.url}/api/conversations/import`, { method: 'POST', headers: json, body: JSON.stringify({ format: 'json', content: bad }) });
+    const refusedImport = await fetch(`${server.url}/api/conversations/import`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ format: 'json', content: bad }),
+    });
     assert.equal(refusedImport.status, 400);
     assert.equal(((await refusedImport.json()) as ErrorBody).error.param, 'messages.0.images.0.url');
   });

@@ -120,7 +120,13 @@ describe('web page: images and reasoning (demo mode)', { skip }, () => {
     await page.waitForSelector('.message.assistant[data-status="complete"]', { timeout: 20_000 });
     await page.waitForFunction(() => /received 1 image/.test(document.querySelector('.message.assistant .content')?.textContent ?? ''));
     const edited = await stored(page);
-    assert.deepEqual(edited.messages.map((message) => [message.role, message.images?.length ?? 0]), [['user', 1], ['assistant', 0]]);
+    assert.deepEqual(
+      edited.messages.map((message) => [message.role, message.images?.length ?? 0]),
+      [
+        ['user', 1],
+        ['assistant', 0],
+      ],
+    );
     assert.equal(edited.messages[0]?.content, 'Describe it in one word');
     await context.close();
   });
@@ -148,7 +154,10 @@ describe('web page: images and reasoning (demo mode)', { skip }, () => {
     assert.match((await page.textContent('.message.assistant .content')) ?? '', /received 2 images/);
     await loadedThumbnails(page, 2);
     const conversation = await stored(page);
-    assert.deepEqual(conversation.messages[0]?.images?.map((image) => image.mediaType), ['image/png', 'image/png']);
+    assert.deepEqual(
+      conversation.messages[0]?.images?.map((image) => image.mediaType),
+      ['image/png', 'image/png'],
+    );
     assert.equal(conversation.messages[0]?.content, '');
     await context.close();
   });

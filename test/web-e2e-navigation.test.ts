@@ -81,7 +81,9 @@ describe('web page: navigation and small things', { skip }, () => {
     await user.locator('[data-action="edit"]').click();
     await page.fill('.message.user textarea', 'Changed');
     await page.press('.message.user textarea', 'Enter');
-    await page.waitForFunction(() => (document.querySelector('.message.assistant[data-status="complete"] .content')?.textContent ?? '').includes('Echo: Changed'));
+    await page.waitForFunction(() =>
+      (document.querySelector('.message.assistant[data-status="complete"] .content')?.textContent ?? '').includes('Echo: Changed'),
+    );
     await context.close();
   });
 

@@ -74,7 +74,9 @@ describe('web page: persistence, screenshots, demo and keys', { skip }, () => {
       await sendMessage(page, 'Second conversation');
       await page.waitForFunction(() => document.querySelectorAll('.message.assistant[data-status="complete"]').length === 1);
       await sendMessage(page, 'Now a slow answer please');
-      await page.waitForFunction(() => (document.querySelector('.message.assistant:last-of-type[data-status="streaming"] .content')?.textContent ?? '').length > 50);
+      await page.waitForFunction(
+        () => (document.querySelector('.message.assistant:last-of-type[data-status="streaming"] .content')?.textContent ?? '').length > 50,
+      );
       // Wait until the server has checkpointed part of the growing answer (about once a second).
       const currentId = await page.evaluate(() => localStorage.getItem('g4f.current'));
       const deadline = Date.now() + 15_000;
@@ -129,7 +131,10 @@ describe('web page: persistence, screenshots, demo and keys', { skip }, () => {
       await seed.page.waitForSelector('.message.assistant[data-status="complete"]');
       await seed.context.close();
       for (const colorScheme of ['light', 'dark'] as const) {
-        for (const [device, width, height] of [['desktop', 1280, 800], ['phone', 390, 844]] as const) {
+        for (const [device, width, height] of [
+          ['desktop', 1280, 800],
+          ['phone', 390, 844],
+        ] as const) {
           const { context, page } = await openPage(browser, stack.url, { width, height, colorScheme });
           const first = page.locator('#conversation-list li[data-id]').first();
           if (device === 'phone') {
@@ -218,7 +223,9 @@ describe('web page: persistence, screenshots, demo and keys', { skip }, () => {
       const labels = await page.locator('.message.assistant:last-of-type .code-head span').allTextContents();
       assert.deepEqual(labels, ['ts', 'python', 'text']);
       await sendMessage(page, '/demo long');
-      await page.waitForFunction(() => (document.querySelector('.message.assistant:last-of-type .content')?.textContent ?? '').length > 30, undefined, { timeout: 20_000 });
+      await page.waitForFunction(() => (document.querySelector('.message.assistant:last-of-type .content')?.textContent ?? '').length > 30, undefined, {
+        timeout: 20_000,
+      });
       await page.click('#stop');
       await page.waitForSelector('.message.assistant:last-of-type[data-status="stopped"]');
       await context.close();

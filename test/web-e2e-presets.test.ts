@@ -125,7 +125,10 @@ describe('web page: system prompt presets', { skip }, () => {
     assert.equal(await shownPreset(page), 'Short');
     await deleteButton.click();
     assert.equal(await shownPreset(page), 'Concise');
-    assert.deepEqual((await storedPresets(page)).map((preset) => preset.name), ['Pirate']);
+    assert.deepEqual(
+      (await storedPresets(page)).map((preset) => preset.name),
+      ['Pirate'],
+    );
 
     // Saving under the same name replaces it.
     await page.fill('#system-prompt', 'Answer like a very old pirate.');
@@ -135,7 +138,10 @@ describe('web page: system prompt presets', { skip }, () => {
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await shownPreset(page), 'Pirate');
     assert.equal((await presetLabels(page)).filter((label) => label === 'Pirate').length, 1, 'one preset per name');
-    assert.deepEqual((await storedPresets(page)).map((preset) => preset.prompt), ['Answer like a very old pirate.']);
+    assert.deepEqual(
+      (await storedPresets(page)).map((preset) => preset.prompt),
+      ['Answer like a very old pirate.'],
+    );
 
     // Delete: gone from the picker and the storage; the prompt stays, now a custom one.
     await deleteButton.click();

@@ -71,7 +71,9 @@ describe('web page: rendering', { skip }, () => {
       // The pieces of each block: the long one is cut in many, some of them after a blank line.
       const shown = await content
         .locator('.code-block')
-        .evaluateAll((elements) => elements.map((element) => ({ continued: element.classList.contains('continued'), code: element.querySelector('code')?.textContent ?? '' })));
+        .evaluateAll((elements) =>
+          elements.map((element) => ({ continued: element.classList.contains('continued'), code: element.querySelector('code')?.textContent ?? '' })),
+        );
       const pieces: string[][] = [];
       for (const piece of shown) {
         if (piece.continued) pieces.at(-1)?.push(piece.code);
@@ -79,7 +81,10 @@ describe('web page: rendering', { skip }, () => {
       }
       const longPieces = pieces[3] ?? [];
       assert.ok(longPieces.length > 10, `${round}: the long block is rendered in pieces`);
-      assert.ok(longPieces.slice(0, -1).some((piece) => piece.endsWith('\n\n')), `${round}: a piece of the long block ends with a blank line`);
+      assert.ok(
+        longPieces.slice(0, -1).some((piece) => piece.endsWith('\n\n')),
+        `${round}: a piece of the long block ends with a blank line`,
+      );
       for (const [index, expected] of contents.entries()) {
         await heads.nth(index).locator('[data-action="copy-code"]').click();
         const copied = await page.evaluate(() => (window as unknown as { copied: string[] }).copied.at(-1));

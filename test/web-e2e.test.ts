@@ -70,10 +70,13 @@ describe('web page: chat flows', { skip }, () => {
     assert.ok(partial.length >= 5, `text grew in steps: ${JSON.stringify(lengths)}`);
     const saved = await stored(page);
     assert.equal(saved.title, 'Count for me');
-    assert.deepEqual(saved.messages.map((m) => [m.role, m.content, m.status]), [
-      ['user', 'Count for me', 'complete'],
-      ['assistant', words, 'complete'],
-    ]);
+    assert.deepEqual(
+      saved.messages.map((m) => [m.role, m.content, m.status]),
+      [
+        ['user', 'Count for me', 'complete'],
+        ['assistant', words, 'complete'],
+      ],
+    );
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     await page.waitForSelector(`#conversation-list li[data-id="${saved.id}"]`);
@@ -101,9 +104,12 @@ describe('web page: chat flows', { skip }, () => {
     assert.equal(await page.isVisible('#send'), true);
     const shown = (await bubble.getAttribute('data-text')) ?? '';
     assert.ok(shown.length > 20);
-    const saved = await eventually(() => stored(page), (c) => c.messages[1]?.status === 'stopped');
+    const saved = await eventually(
+      () => stored(page),
+      (c) => c.messages[1]?.status === 'stopped',
+    );
     const answer = saved.messages[1];
-    assert.ok(answer !== undefined && answer.content.startsWith(shown) && answer.content.length < 400 * 7, 'the stored text is what had arrived');
+    assert.ok(answer?.content.startsWith(shown) && answer.content.length < 400 * 7, 'the stored text is what had arrived');
     await page.reload();
     await page.waitForSelector('.message.assistant[data-status="stopped"]');
     await context.close();
@@ -122,19 +128,30 @@ describe('web page: chat flows', { skip }, () => {
         const answers = document.querySelectorAll('.message.assistant[data-status="complete"] .content');
         return answers.length === 1 && (answers[0]?.textContent ?? '').trim() !== old;
       }, before);
-      let saved = await eventually(() => stored(page), (c) => c.messages.length === 2 && c.messages[1]?.content !== before);
+      let saved = await eventually(
+        () => stored(page),
+        (c) => c.messages.length === 2 && c.messages[1]?.content !== before,
+      );
       assert.match(saved.messages[1]?.content ?? '', /^Answer number \d+$/);
 
       web.stack.lockchat.setScript(undefined);
       await page.locator('.message.user [data-action="edit"]').click();
       await page.fill('.message.user textarea', 'Edited question');
       await page.locator('.message.user [data-action="save-edit"]').click();
-      await page.waitForFunction(() => (document.querySelector('.message.assistant[data-status="complete"] .content')?.textContent ?? '').includes('Echo: Edited question'));
-      saved = await eventually(() => stored(page), (c) => c.messages[1]?.status === 'complete' && c.messages[0]?.content === 'Edited question');
-      assert.deepEqual(saved.messages.map((m) => [m.role, m.content]), [
-        ['user', 'Edited question'],
-        ['assistant', 'Echo: Edited question'],
-      ]);
+      await page.waitForFunction(() =>
+        (document.querySelector('.message.assistant[data-status="complete"] .content')?.textContent ?? '').includes('Echo: Edited question'),
+      );
+      saved = await eventually(
+        () => stored(page),
+        (c) => c.messages[1]?.status === 'complete' && c.messages[0]?.content === 'Edited question',
+      );
+      assert.deepEqual(
+        saved.messages.map((m) => [m.role, m.content]),
+        [
+          ['user', 'Edited question'],
+          ['assistant', 'Echo: Edited question'],
+        ],
+      );
       assert.equal(await page.locator('.message').count(), 2);
       await context.close();
     } finally {
@@ -151,16 +168,25 @@ describe('web page: chat flows', { skip }, () => {
     assert.match((await bubble.textContent()) ?? '', /the upstream exploded/);
     assert.equal(await page.locator('.message.assistant').count(), 0);
     const saved = await stored(page);
-    assert.deepEqual(saved.messages.map((m) => m.role), ['user']);
+    assert.deepEqual(
+      saved.messages.map((m) => m.role),
+      ['user'],
+    );
     web.stack.lockchat.setDefaultPlan({});
     await bubble.locator('[data-action="retry"]').click();
     await page.waitForSelector('.message.assistant[data-status="complete"]');
     assert.equal(await page.locator('.error-bubble').count(), 0);
-    const after = await eventually(() => stored(page), (c) => c.messages.length === 2);
-    assert.deepEqual(after.messages.map((m) => [m.role, m.content]), [
-      ['user', 'Will this work?'],
-      ['assistant', 'Echo: Will this work?'],
-    ]);
+    const after = await eventually(
+      () => stored(page),
+      (c) => c.messages.length === 2,
+    );
+    assert.deepEqual(
+      after.messages.map((m) => [m.role, m.content]),
+      [
+        ['user', 'Will this work?'],
+        ['assistant', 'Echo: Will this work?'],
+      ],
+    );
     await context.close();
   });
 
@@ -168,7 +194,7 @@ describe('web page: chat flows', { skip }, () => {
     const hostile = [
       'Look: <script>window.__pwned = "script"</script>',
       '<img src=x onerror="window.__pwned = \'img\'">',
-      '[click me](javascript:window.__pwned=\'link\')',
+      "[click me](javascript:window.__pwned='link')",
       '<a href="javascript:window.__pwned=\'raw\'">raw link</a> <iframe src="javascript:window.__pwned=\'frame\'"></iframe>',
       '[safe](https://example.com/page)',
     ].join('\n\n');
@@ -179,7 +205,12 @@ describe('web page: chat flows', { skip }, () => {
     const content = lastAssistant(page).locator('.content');
     assert.equal(await content.locator('script, iframe, [onerror]').count(), 0);
     const links = await content.locator('a').evaluateAll((anchors) =>
-      anchors.map((anchor) => ({ text: anchor.textContent, href: anchor.getAttribute('href'), rel: anchor.getAttribute('rel'), target: anchor.getAttribute('target') })),
+      anchors.map((anchor) => ({
+        text: anchor.textContent,
+        href: anchor.getAttribute('href'),
+        rel: anchor.getAttribute('rel'),
+        target: anchor.getAttribute('target'),
+      })),
     );
     for (const link of links) {
       assert.ok(link.href === null || link.href.startsWith('https:'), `no unsafe href: ${JSON.stringify(link)}`);
@@ -234,7 +265,10 @@ describe('web page: chat flows', { skip }, () => {
     await page.locator('.ask-dialog [data-answer="ok"]').click();
     await page.waitForFunction(() => document.querySelectorAll('#conversation-list li[data-id]').length === 1);
     const remaining = await api<{ data: Array<{ title: string }> }>('/api/conversations');
-    assert.deepEqual(remaining.data.map((c) => c.title), ['Fruit talk']);
+    assert.deepEqual(
+      remaining.data.map((c) => c.title),
+      ['Fruit talk'],
+    );
     await context.close();
   });
 

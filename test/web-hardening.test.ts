@@ -53,7 +53,10 @@ describe('the page API: imports, Host, origins', () => {
 
   test('an import of many messages is answered with a summary, not the messages', async () => {
     const count = CONVERSATION_LIMITS.importMessages;
-    const messages = Array.from({ length: count }, (_, index) => ({ role: index % 2 === 0 ? 'user' : 'assistant', content: `message ${index} ${'x'.repeat(100)}` }));
+    const messages = Array.from({ length: count }, (_, index) => ({
+      role: index % 2 === 0 ? 'user' : 'assistant',
+      content: `message ${index} ${'x'.repeat(100)}`,
+    }));
     const characters = messages.reduce((sum, message) => sum + message.content.length, 0);
     const response = await importJson({ conversation: { title: 'Many messages', systemPrompt: 'Be brief.' }, messages });
     assert.equal(response.status, 201, response.body.slice(0, 300));
@@ -101,32 +104,55 @@ describe('the page API: imports, Host, origins', () => {
     const { id } = JSON.parse(created.body) as { id: string };
     const before = await conversationCount();
 
-    const patched = await send(fixture.url, { method: 'PATCH', path: `/api/conversations/${id}`, headers: json, body: JSON.stringify({ systemPrompt: prompt }) });
+    const patched = await send(fixture.url, {
+      method: 'PATCH',
+      path: `/api/conversations/${id}`,
+      headers: json,
+      body: JSON.stringify({ systemPrompt: prompt }),
+    });
     const imported = await importJson({ conversation: { title: 'Long prompt', systemPrompt: prompt }, messages: [{ role: 'user', content: 'hi' }] });
     const marked = await post('/api/conversations/import', {
       format: 'markdown',
       content: `# Long prompt\n\n<!-- g4f:conversation ${JSON.stringify({ systemPrompt: prompt })} -->\n\n<!-- g4f:message {"role":"user","length":2} -->\n## User\n\nhi\n`,
     });
     const fresh = await post('/api/conversations', { systemPrompt: prompt });
-    for (const [name, response] of [['PATCH', patched], ['import json', imported], ['import markdown', marked], ['create', fresh]] as const) {
+    for (const [name, response] of [
+      ['PATCH', patched],
+      ['import json', imported],
+      ['import markdown', marked],
+      ['create', fresh],
+    ] as const) {
       assert.equal(response.status, 400, name);
       const error = errorOf(response);
       assert.equal(error.type, 'invalid_request_error', name);
       assert.match(error.param ?? '', /systemPrompt$/, name);
-      assert.match(error.message, new RegExp(`${(cap + 1).toLocaleString('en-US')} characters long; the limit is ${cap.toLocaleString('en-US')} characters`), name);
+      assert.match(
+        error.message,
+        new RegExp(`${(cap + 1).toLocaleString('en-US')} characters long; the limit is ${cap.toLocaleString('en-US')} characters`),
+        name,
+      );
     }
     assert.equal(await conversationCount(), before);
     const kept = JSON.parse((await send(fixture.url, { path: `/api/conversations/${id}` })).body) as { systemPrompt: string };
     assert.equal(kept.systemPrompt, '');
     // At the cap exactly, both ways take it.
     const atCap = 's'.repeat(cap);
-    assert.equal((await send(fixture.url, { method: 'PATCH', path: `/api/conversations/${id}`, headers: json, body: JSON.stringify({ systemPrompt: atCap }) })).status, 200);
+    assert.equal(
+      (await send(fixture.url, { method: 'PATCH', path: `/api/conversations/${id}`, headers: json, body: JSON.stringify({ systemPrompt: atCap }) })).status,
+      200,
+    );
     assert.equal((await importJson({ conversation: { systemPrompt: atCap }, messages: [] })).status, 201);
   });
 
   test('a malformed Host is a 400 naming the header, never a 500, on the page and the API', async () => {
     for (const host of ['localhost:evil', 'localhost:', 'localhost:99999']) {
-      for (const [method, path] of [['GET', '/api/config'], ['GET', '/api/conversations'], ['POST', '/api/conversations'], ['GET', '/'], ['GET', '/v1/models']] as const) {
+      for (const [method, path] of [
+        ['GET', '/api/config'],
+        ['GET', '/api/conversations'],
+        ['POST', '/api/conversations'],
+        ['GET', '/'],
+        ['GET', '/v1/models'],
+      ] as const) {
         const response = await send(fixture.url, { method, path, headers: { host, ...json }, ...(method === 'POST' ? { body: '{}' } : {}) });
         assert.equal(response.status, 400, `${host} ${method} ${path}`);
         const error = errorOf(response);
@@ -200,7 +226,12 @@ describe('the page API: imports, Host, origins', () => {
     assert.equal(proxied.status, 201);
     const curl = await post('/api/conversations', { title: 'From curl' });
     assert.equal(curl.status, 201);
-    const crossPatch = await send(fixture.url, { method: 'PATCH', path: `/api/conversations/${id}`, headers: { ...json, origin: APP_ORIGIN }, body: '{"title":"x"}' });
+    const crossPatch = await send(fixture.url, {
+      method: 'PATCH',
+      path: `/api/conversations/${id}`,
+      headers: { ...json, origin: APP_ORIGIN },
+      body: '{"title":"x"}',
+    });
     assert.equal(crossPatch.status, 403);
     const crossDelete = await send(fixture.url, { method: 'DELETE', path: `/api/conversations/${id}`, headers: { origin: APP_ORIGIN } });
     assert.equal(crossDelete.status, 403);

@@ -39,7 +39,7 @@ test('past flushAtChars the text is written at once; flush writes now; take hand
 test('with flushOnExit, what is gathered when the process exits is written', () => {
   const script = [
     "import { createGatherer } from './src/server/write-gatherer.ts';",
-    "const lines = createGatherer((text) => process.stdout.write(text), { flushOnExit: true });",
+    'const lines = createGatherer((text) => process.stdout.write(text), { flushOnExit: true });',
     "lines.add('one\\n'); lines.add('two\\n');",
     'process.exit(0);',
   ].join('\n');

@@ -29,7 +29,8 @@ function wireMessage(answer: AskAnswer): Record<string, unknown> {
   const calls = answer.toolCalls;
   const message: Record<string, unknown> = { role: 'assistant', content: calls !== undefined && answer.text === '' ? null : answer.text };
   if (answer.reasoning !== undefined) message.reasoning_content = answer.reasoning;
-  if (calls !== undefined) message.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  if (calls !== undefined)
+    message.tool_calls = calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
   return message;
 }
 

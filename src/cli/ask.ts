@@ -73,9 +73,7 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
 }
 
 function warnIgnoredInput(): void {
-  process.stderr.write(
-    `g4f: warning: input arrived on stdin after ${STDIN_FIRST_BYTE_MS} ms without any and was ignored; use --stdin to wait for it\n`,
-  );
+  process.stderr.write(`g4f: warning: input arrived on stdin after ${STDIN_FIRST_BYTE_MS} ms without any and was ignored; use --stdin to wait for it\n`);
 }
 
 function endCode(interrupted: boolean): number {
@@ -146,7 +144,12 @@ async function streamAnswer(router: Router, request: RouteRequest, print: boolea
   }
   if (print && text.trim() !== '' && !text.endsWith('\n')) await writeOut('\n');
   const calls = toolCalls.calls();
-  const answer: AskAnswer = { text, model: stream.model, provider: stream.provider ?? '', finishReason: calls.length > 0 && finishReason === 'stop' ? 'tool_calls' : finishReason };
+  const answer: AskAnswer = {
+    text,
+    model: stream.model,
+    provider: stream.provider ?? '',
+    finishReason: calls.length > 0 && finishReason === 'stop' ? 'tool_calls' : finishReason,
+  };
   if (reasoning !== '') answer.reasoning = reasoning;
   if (calls.length > 0) answer.toolCalls = calls;
   if (usage !== undefined) answer.usage = usage;

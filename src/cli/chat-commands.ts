@@ -32,10 +32,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['/exit', 'leave (also Ctrl-D, or Ctrl-C at the prompt)'],
 ];
 
-export const CHAT_HELP = [
-  ...COMMANDS.map(([usage, text]) => `${usage.padEnd(23)}${text}`),
-  'Ctrl-C during an answer stops that answer.',
-].join('\n');
+export const CHAT_HELP = [...COMMANDS.map(([usage, text]) => `${usage.padEnd(23)}${text}`), 'Ctrl-C during an answer stops that answer.'].join('\n');
 
 export async function runSlashCommand(line: string, context: SlashContext): Promise<'exit' | 'continue'> {
   const { session, router, log, style, say } = context;

@@ -8,7 +8,7 @@ import type { ChatMessage } from '../core/spec.js';
 import type { ChatTurn } from './chat-log.js';
 import type { RouteRequest, Router } from '../routing/types.js';
 import { runSlashCommand, type ChatSession } from './chat-commands.js';
-import { openConversationLog, type ConversationLog } from './chat-log.js';
+import { openConversationLog } from './chat-log.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
 import { describeFailure, describeFailureVerbose } from './failure.js';
 import { createLineReader } from './line-reader.js';

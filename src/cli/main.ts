@@ -76,7 +76,10 @@ export function createProgram(): Command {
     .exitOverride()
     .configureOutput({
       outputError(text, write) {
-        const line = text.replace(/^error:\s*/i, '').replace(/\s*\n+\s*/g, ' ').trim();
+        const line = text
+          .replace(/^error:\s*/i, '')
+          .replace(/\s*\n+\s*/g, ' ')
+          .trim();
         write(`${stderrStyle.red('g4f: error:')} ${line} (see g4f --help)\n`);
       },
     });
@@ -92,7 +95,10 @@ export function createProgram(): Command {
     .option('--no-stream', 'ask the upstream for the whole answer at once')
     .option('--json', 'print one OpenAI-shaped chat.completion object')
     .option('--stdin', 'wait for piped stdin to start and end, however long it takes')
-    .option('--image <path|url>', 'send an image with the prompt (repeatable; a vision model is needed)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--image <path|url>', 'send an image with the prompt (repeatable; a vision model is needed)', (value: string, previous: string[] = []) => [
+      ...previous,
+      value,
+    ])
     .addHelpText(
       'after',
       '\nWith a prompt argument and without --stdin, piped stdin must start within 250 ms, else it is\n' +
@@ -122,9 +128,7 @@ export function createProgram(): Command {
     .command('providers')
     .description('list the providers (name, models, stream, auth, base URL, health)')
     .option('--check', 'send a tiny request to each provider and report status and latency')
-    .addOption(
-      new Option('--timeout <ms>', 'per-provider timeout of --check').argParser(parsePositiveInteger).default(15_000),
-    )
+    .addOption(new Option('--timeout <ms>', 'per-provider timeout of --check').argParser(parsePositiveInteger).default(15_000))
     .option('--json', 'print JSON instead of a table')
     .action(async (options: import('./providers.js').ProvidersOptions, command: Command) => {
       const { runProviders } = await import('./providers.js');

@@ -19,11 +19,7 @@ export async function runModels(options: ModelsOptions, globals: GlobalOptions):
     return EXIT.ok;
   }
   const style = createStyle(process.stdout);
-  const rows = models.map((model) => [
-    style.bold(model.id),
-    model.aliases.length === 0 ? '-' : model.aliases.join(', '),
-    model.providers.join(' > '),
-  ]);
+  const rows = models.map((model) => [style.bold(model.id), model.aliases.length === 0 ? '-' : model.aliases.join(', '), model.providers.join(' > ')]);
   await writeOut(`${formatTable(['MODEL', 'ALIASES', 'PROVIDERS (in order)'], rows, style.dim)}\n`);
   return EXIT.ok;
 }

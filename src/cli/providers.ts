@@ -43,7 +43,15 @@ export async function runProviders(options: ProvidersOptions, globals: GlobalOpt
   const off = catalogStates().filter((state) => !state.enabled && !listed.has(state.preset.name.toLowerCase()));
   if (options.json === true) {
     const listing: unknown[] = providers.map((provider) => ({ ...provider, enabled: true, check: checks?.get(provider.name) }));
-    for (const state of off) listing.push({ name: state.preset.name, kind: state.preset.protocol, url: state.preset.baseUrl, models: [...state.preset.models], enabled: false, reason: state.reason });
+    for (const state of off)
+      listing.push({
+        name: state.preset.name,
+        kind: state.preset.protocol,
+        url: state.preset.baseUrl,
+        models: [...state.preset.models],
+        enabled: false,
+        reason: state.reason,
+      });
     await writeOut(`${JSON.stringify(listing, null, 2)}\n`);
   } else {
     const style = createStyle(process.stdout);

@@ -2,9 +2,7 @@
 import { stripAnsi } from './style.js';
 
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], style?: (text: string) => string): string {
-  const widths = header.map((title, column) =>
-    Math.max(stripAnsi(title).length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)),
-  );
+  const widths = header.map((title, column) => Math.max(stripAnsi(title).length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => (column === cells.length - 1 ? cell : pad(cell, widths[column] ?? 0)))

@@ -107,11 +107,7 @@ export class ProviderHttpError extends G4FError {
   readonly body: string;
   override readonly retryable: boolean;
   constructor(status: number, body: string, options: G4FErrorOptions & { message?: string } = {}) {
-    super(
-      'http_status',
-      options.message ?? `${options.provider ?? 'Upstream'} answered HTTP ${status}${body ? `: ${body}` : ''}`,
-      options,
-    );
+    super('http_status', options.message ?? `${options.provider ?? 'Upstream'} answered HTTP ${status}${body ? `: ${body}` : ''}`, options);
     this.status = status;
     this.body = body;
     this.retryable = status === 408 || status === 409 || status === 429 || status >= 500;
@@ -126,9 +122,7 @@ export class RateLimitError extends ProviderHttpError {
   constructor(body: string, retryAfterMs: number | undefined, options: G4FErrorOptions = {}) {
     super(429, body, {
       ...options,
-      message: `${options.provider ?? 'Upstream'} is rate-limited (HTTP 429)${
-        retryAfterMs === undefined ? '' : `, retry after ${retryAfterMs} ms`
-      }`,
+      message: `${options.provider ?? 'Upstream'} is rate-limited (HTTP 429)${retryAfterMs === undefined ? '' : `, retry after ${retryAfterMs} ms`}`,
     });
     this.retryAfterMs = retryAfterMs;
   }
@@ -269,9 +263,7 @@ export class AllProvidersFailedError extends G4FError {
     super(
       'all_providers_failed',
       `All providers failed for ${model}: ${
-        attempts.length === 0
-          ? 'no provider was available'
-          : attempts.map((a) => `${a.provider} (${describeAttempt(a.error)})`).join('; ')
+        attempts.length === 0 ? 'no provider was available' : attempts.map((a) => `${a.provider} (${describeAttempt(a.error)})`).join('; ')
       }`,
     );
     this.attempts = attempts;
@@ -284,9 +276,7 @@ export class AllProvidersFailedError extends G4FError {
     if (limited.length === 0 || !this.attempts.every((a) => a.error.code === 'rate_limit' || a.error.code === 'circuit_open')) {
       return undefined;
     }
-    const waits = this.attempts.map((a) =>
-      isG4FError(a.error, 'RateLimitError') ? (a.error.retryAfterMs ?? 1000) : (a.error as CircuitOpenError).retryInMs,
-    );
+    const waits = this.attempts.map((a) => (isG4FError(a.error, 'RateLimitError') ? (a.error.retryAfterMs ?? 1000) : (a.error as CircuitOpenError).retryInMs));
     return Math.max(0, Math.min(...waits));
   }
 }
@@ -318,11 +308,7 @@ export class HttpRequestError extends G4FError {
   readonly answerCode: string | null;
   readonly param: string | null;
   readonly headers: Record<string, string> | undefined;
-  constructor(
-    status: number,
-    message: string,
-    options: { type?: string; code?: string; param?: string; headers?: Record<string, string> } = {},
-  ) {
+  constructor(status: number, message: string, options: { type?: string; code?: string; param?: string; headers?: Record<string, string> } = {}) {
     super('http_request', message);
     this.status = status;
     this.type = options.type ?? 'invalid_request_error';

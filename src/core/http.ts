@@ -9,7 +9,7 @@ import {
   AbortError,
   AuthError,
   ConnectionError,
-  G4FError,
+  type G4FError,
   ProviderHttpError,
   RateLimitError,
   TimeoutError,
@@ -72,11 +72,7 @@ export interface CallGuard {
   dispose(): void;
 }
 
-export function createCallGuard(
-  provider: string,
-  timeouts: Timeouts,
-  options: { signal?: AbortSignal | undefined; stream: boolean },
-): CallGuard {
+export function createCallGuard(provider: string, timeouts: Timeouts, options: { signal?: AbortSignal | undefined; stream: boolean }): CallGuard {
   const signal = options.signal;
   let body: ReplyBody | undefined;
   let expired: TimeoutError | undefined;
@@ -206,12 +202,7 @@ export async function readErrorBody(body: ReplyBody, secrets: ReadonlyArray<stri
 }
 
 /** One factory maps an error response to the right class. */
-export function errorFromResponse(
-  provider: string,
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  bodyText: string,
-): G4FError {
+export function errorFromResponse(provider: string, status: number, headers: Record<string, string | string[] | undefined>, bodyText: string): G4FError {
   const body = truncate(bodyText.trim());
   if (status === 429) return new RateLimitError(body, parseRetryAfter(headers), { provider });
   if (status === 401 || status === 403) {

@@ -96,12 +96,7 @@ class ReplyHandler implements ReplyBody, UpstreamReply {
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly idleMs: number;
 
-  constructor(
-    resolve: (reply: UpstreamReply) => void,
-    reject: (error: unknown) => void,
-    signal: AbortSignal | undefined,
-    idleMs: number,
-  ) {
+  constructor(resolve: (reply: UpstreamReply) => void, reject: (error: unknown) => void, signal: AbortSignal | undefined, idleMs: number) {
     this.started = resolve;
     this.failedToStart = reject;
     this.idleMs = idleMs;

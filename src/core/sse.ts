@@ -89,10 +89,7 @@ export function createEventStreamDecoder(options: EventStreamOptions = {}): Even
 }
 
 /** The same as an async generator, for callers that prefer one. */
-export async function* parseEventStream(
-  body: AsyncIterable<Uint8Array>,
-  options: EventStreamOptions = {},
-): AsyncGenerator<EventStreamItem, void, undefined> {
+export async function* parseEventStream(body: AsyncIterable<Uint8Array>, options: EventStreamOptions = {}): AsyncGenerator<EventStreamItem, void, undefined> {
   const decoder = createEventStreamDecoder(options);
   for await (const bytes of body) yield* [...decoder.push(bytes)];
   yield* [...decoder.end()];

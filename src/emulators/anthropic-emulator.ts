@@ -47,7 +47,9 @@ function lastUserText(body: Record<string, unknown>): string {
   const content = last?.content;
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return (content as Array<Record<string, unknown>>).flatMap((block) => (block?.type === 'text' && typeof block.text === 'string' ? [block.text] : [])).join('\n');
+  return (content as Array<Record<string, unknown>>)
+    .flatMap((block) => (block?.type === 'text' && typeof block.text === 'string' ? [block.text] : []))
+    .join('\n');
 }
 
 function script(plan: NativePlan, request: ChatContext): NativeScript {
@@ -57,7 +59,12 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     modelNotFound: () => errorJson('not_found_error', `model: ${model}`),
   });
   if (failure !== undefined) return failure;
-  const answer = answerOf(plan, { model, lastUserText: lastUserText(request.body), promptText: allText([request.body.system, request.body.messages]), callIdPrefix: 'toolu_emu_' });
+  const answer = answerOf(plan, {
+    model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText([request.body.system, request.body.messages]),
+    callIdPrefix: 'toolu_emu_',
+  });
   const stopReason = plan.finishReason ?? (answer.calls.length > 0 ? 'tool_use' : 'end_turn');
   const usage = answer.usage === undefined ? undefined : { input_tokens: answer.usage.input, output_tokens: answer.usage.output };
   const message = { id: `msg_emu_${request.index}`, type: 'message', role: 'assistant', model: answer.model };
@@ -77,14 +84,17 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      ...(usage === undefined ? {} : { usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } }),
+      ...(usage === undefined
+        ? {}
+        : { usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } }),
     },
   });
   const events: StreamEvent[] = [];
   let index = 0;
   const block = (start: Record<string, unknown>, deltas: Array<Record<string, unknown>>, after: Array<Record<string, unknown>> = []): void => {
     events.push({ text: event('content_block_start', { index, content_block: start }) + (index === 0 ? event('ping', {}) : ''), content: false });
-    if (start.type === 'tool_use') events.push({ text: event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }), content: false });
+    if (start.type === 'tool_use')
+      events.push({ text: event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }), content: false });
     for (const delta of deltas) events.push({ text: event('content_block_delta', { index, delta }), content: true });
     for (const delta of after) events.push({ text: event('content_block_delta', { index, delta }), content: false });
     events.push({ text: event('content_block_stop', { index }), content: false });
@@ -97,7 +107,11 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
       [{ type: 'signature_delta', signature: 'sig-emu' }],
     );
   }
-  if (answer.text.length > 0) block({ type: 'text', text: '' }, answer.text.map((text) => ({ type: 'text_delta', text })));
+  if (answer.text.length > 0)
+    block(
+      { type: 'text', text: '' },
+      answer.text.map((text) => ({ type: 'text_delta', text })),
+    );
   for (const call of answer.calls) {
     block(
       { type: 'tool_use', id: call.id, name: call.name, input: {} },
@@ -105,11 +119,19 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     );
   }
   const tail =
-    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null }, usage: { output_tokens: usage?.output_tokens ?? 0 } }) + event('message_stop', {});
-  return streamScript(plan, SSE, { head, ...groupEvents(events, tail) }, {
-    malformed: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":\n\n',
-    errorEvent: `event: error\ndata: ${errorJson(plan.errorType ?? 'overloaded_error', plan.errorMessage ?? 'Overloaded')}\n\n`,
-  });
+    event('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: plan.stopSequence ?? null },
+      usage: { output_tokens: usage?.output_tokens ?? 0 },
+    }) + event('message_stop', {});
+  return streamScript(
+    plan,
+    SSE,
+    { head, ...groupEvents(events, tail) },
+    {
+      malformed: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":\n\n',
+      errorEvent: `event: error\ndata: ${errorJson(plan.errorType ?? 'overloaded_error', plan.errorMessage ?? 'Overloaded')}\n\n`,
+    },
+  );
 }
 
 export const anthropicModule: NativeProtocolModule = {

@@ -186,8 +186,7 @@ function toolCallDeltas(plan: Plan, calls: readonly AnswerToolCall[]): unknown[]
 
 function answerToolCall(plan: Plan, call: PlanToolCall, id: string): AnswerToolCall {
   const text = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
-  const fragments =
-    call.cuts !== undefined ? cutAt(text, call.cuts) : splitText(text, plan.toolCallChunkCount ?? DEFAULT_TOOL_CALL_CHUNK_COUNT);
+  const fragments = call.cuts !== undefined ? cutAt(text, call.cuts) : splitText(text, plan.toolCallChunkCount ?? DEFAULT_TOOL_CALL_CHUNK_COUNT);
   return { id, name: call.name, arguments: text, fragments };
 }
 

@@ -37,7 +37,7 @@ export function emulatedEmbedding(model: string, input: string | readonly number
 /** A vector as OpenAI's base64: its float32 values, little-endian. */
 export function base64Embedding(vector: readonly number[]): string {
   const bytes = Buffer.alloc(vector.length * 4);
-  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  for (const [index, value] of vector.entries()) bytes.writeFloatLE(value, index * 4);
   return bytes.toString('base64');
 }
 
@@ -53,7 +53,14 @@ function inputsOf(input: unknown): Array<string | number[]> | string {
 
 function invalid(message: string, param: string): ResponseScript {
   const body = JSON.stringify({ error: { message, type: 'invalid_request_error', param, code: null } });
-  return { status: 400, headers: { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) }, head: '', units: [body], tail: '', ending: { kind: 'end' } };
+  return {
+    status: 400,
+    headers: { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) },
+    head: '',
+    units: [body],
+    tail: '',
+    ending: { kind: 'end' },
+  };
 }
 
 /** The script of the answer to an embeddings request. */
@@ -73,7 +80,8 @@ export function scriptEmbeddings(plan: Plan, body: Record<string, unknown>): Res
     return whole(404, JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } }), JSON_TYPE);
   }
   if (plan.errorBody !== undefined) return whole(plan.status ?? 500, plan.errorBody, 'text/plain; charset=utf-8');
-  if (plan.status !== undefined && plan.status >= 400) return whole(plan.status, JSON.stringify({ error: openAiError(plan.status, plan.errorMessage) }), JSON_TYPE);
+  if (plan.status !== undefined && plan.status >= 400)
+    return whole(plan.status, JSON.stringify({ error: openAiError(plan.status, plan.errorMessage) }), JSON_TYPE);
 
   const inputs = inputsOf(body.input);
   if (typeof inputs === 'string') return invalid(inputs, 'input');

@@ -249,7 +249,11 @@ export async function startEmulatorServer<R extends BaseRecord>(options: Emulato
         () => `the end of request #${index} (in flight: ${describeInFlight()})`,
       ),
     waitForRequests: (count, timeoutMs = DEFAULT_WAIT_MS) =>
-      waitFor(() => (requests.length >= count ? requests : undefined), timeoutMs, () => `${count} requests (got ${requests.length})`),
+      waitFor(
+        () => (requests.length >= count ? requests : undefined),
+        timeoutMs,
+        () => `${count} requests (got ${requests.length})`,
+      ),
     on: (event, listener) => {
       events.on(event, listener);
       return () => void events.off(event, listener);

@@ -39,9 +39,17 @@ function errorJson(code: number, status: string | undefined, message: string, re
     error.details = [
       {
         '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-        violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }],
+        violations: [
+          {
+            quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+            quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+          },
+        ],
       },
-      { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+      {
+        '@type': 'type.googleapis.com/google.rpc.Help',
+        links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+      },
       { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
     ];
   }
@@ -68,8 +76,17 @@ function unsignedCall(body: Record<string, unknown>): string | undefined {
 
 function lastUserText(body: Record<string, unknown>): string {
   const contents = Array.isArray(body.contents) ? (body.contents as Array<Record<string, unknown>>) : [];
-  const parts = [...contents].reverse().find((content) => content?.role === 'user' && Array.isArray(content.parts) && (content.parts as Array<Record<string, unknown>>).some((part) => typeof part?.text === 'string'))?.parts;
-  return Array.isArray(parts) ? (parts as Array<Record<string, unknown>>).flatMap((part) => (typeof part?.text === 'string' ? [part.text] : [])).join('\n') : '';
+  const parts = [...contents]
+    .reverse()
+    .find(
+      (content) =>
+        content?.role === 'user' &&
+        Array.isArray(content.parts) &&
+        (content.parts as Array<Record<string, unknown>>).some((part) => typeof part?.text === 'string'),
+    )?.parts;
+  return Array.isArray(parts)
+    ? (parts as Array<Record<string, unknown>>).flatMap((part) => (typeof part?.text === 'string' ? [part.text] : [])).join('\n')
+    : '';
 }
 
 const METHOD = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
@@ -78,21 +95,31 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
   const failure = planErrorScript(plan, {
     errorJson: (status, type, message) => errorJson(status, type, message ?? `Emulated error ${status}.`, plan.retryDelay),
     modelNotFound: () =>
-      errorJson(404, 'NOT_FOUND', `models/${request.model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`),
+      errorJson(
+        404,
+        'NOT_FOUND',
+        `models/${request.model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+      ),
   });
   if (failure !== undefined) return failure;
-  const answer = answerOf(plan, { model: request.model, lastUserText: lastUserText(request.body), promptText: allText([request.body.systemInstruction, request.body.contents]), callIdPrefix: '' });
+  const answer = answerOf(plan, {
+    model: request.model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText([request.body.systemInstruction, request.body.contents]),
+    callIdPrefix: '',
+  });
   const finishReason = plan.finishReason ?? 'STOP';
   // As Google counts: thoughts apart from the candidates (the answer's text and calls), both in the total.
   const thoughts = answer.usage === undefined || answer.reasoning.length === 0 ? 0 : Math.min(answer.usage.output, countWords(answer.reasoning.join(' ')));
   const usageMetadata =
-    answer.usage === undefined ? undefined
-    : {
-        promptTokenCount: answer.usage.input,
-        candidatesTokenCount: answer.usage.output - thoughts,
-        totalTokenCount: answer.usage.input + answer.usage.output,
-        ...(thoughts > 0 ? { thoughtsTokenCount: thoughts } : {}),
-      };
+    answer.usage === undefined
+      ? undefined
+      : {
+          promptTokenCount: answer.usage.input,
+          candidatesTokenCount: answer.usage.output - thoughts,
+          totalTokenCount: answer.usage.input + answer.usage.output,
+          ...(thoughts > 0 ? { thoughtsTokenCount: thoughts } : {}),
+        };
   const signature = plan.thoughtSignature === undefined ? {} : { thoughtSignature: plan.thoughtSignature };
   const calls = answer.calls.map((call, position) => ({
     functionCall: { ...(plan.toolCalls?.[position]?.id === undefined ? {} : { id: call.id }), name: call.name, args: JSON.parse(call.arguments) as unknown },
@@ -125,10 +152,15 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
   if (calls.length > 0) events.push({ text: frame(response(calls, false)), content: true });
   const last = JSON.stringify(response([lastPart({ text: '' })], true));
   const tail = sse ? `data: ${last}\r\n\r\n` : `${last}\n]`;
-  return streamScript(plan, sse ? 'text/event-stream' : 'application/json; charset=UTF-8', { head: sse ? '' : '[', ...groupEvents(events, tail) }, {
-    malformed: sse ? 'data: {"candidates":[{"content":\r\n\r\n' : '{"candidates":[{"content":',
-    errorEvent: `data: ${errorJson(503, 'UNAVAILABLE', plan.errorMessage ?? 'The model is overloaded. Please try again later.')}\r\n\r\n`,
-  });
+  return streamScript(
+    plan,
+    sse ? 'text/event-stream' : 'application/json; charset=UTF-8',
+    { head: sse ? '' : '[', ...groupEvents(events, tail) },
+    {
+      malformed: sse ? 'data: {"candidates":[{"content":\r\n\r\n' : '{"candidates":[{"content":',
+      errorEvent: `data: ${errorJson(503, 'UNAVAILABLE', plan.errorMessage ?? 'The model is overloaded. Please try again later.')}\r\n\r\n`,
+    },
+  );
 }
 
 export const geminiModule: NativeProtocolModule = {

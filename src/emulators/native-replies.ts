@@ -57,10 +57,13 @@ export function answerOf(plan: NativePlan, context: AnswerContext): NativeAnswer
   }));
   const reasoning = [...(plan.reasoning ?? [])];
   const text =
-    plan.chunks !== undefined ? [...plan.chunks]
-    : plan.text !== undefined ? splitText(plan.text, plan.chunkCount ?? NATIVE_CHUNK_COUNT)
-    : calls.length > 0 ? []
-    : splitText(`Echo: ${context.lastUserText}`, plan.chunkCount ?? NATIVE_CHUNK_COUNT);
+    plan.chunks !== undefined
+      ? [...plan.chunks]
+      : plan.text !== undefined
+        ? splitText(plan.text, plan.chunkCount ?? NATIVE_CHUNK_COUNT)
+        : calls.length > 0
+          ? []
+          : splitText(`Echo: ${context.lastUserText}`, plan.chunkCount ?? NATIVE_CHUNK_COUNT);
   const output = countWords([...reasoning, ...text, ...calls.map((call) => call.arguments)].join(' '));
   const usage = plan.usage === false ? undefined : (plan.usage ?? { input: countWords(context.promptText), output });
   return { model: plan.model ?? context.model, reasoning, text, calls, usage };
@@ -119,7 +122,8 @@ export function planErrorScript(
 ): NativeScript | undefined {
   if (plan.modelNotFound === true) return errorScript(404, 'application/json', protocol.modelNotFound(), plan);
   if (plan.errorBody !== undefined) return errorScript(plan.status ?? 500, 'text/plain; charset=utf-8', plan.errorBody, plan);
-  if (plan.status !== undefined && plan.status >= 400) return errorScript(plan.status, 'application/json', protocol.errorJson(plan.status, plan.errorType, plan.errorMessage), plan);
+  if (plan.status !== undefined && plan.status >= 400)
+    return errorScript(plan.status, 'application/json', protocol.errorJson(plan.status, plan.errorType, plan.errorMessage), plan);
   return undefined;
 }
 

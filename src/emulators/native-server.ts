@@ -60,8 +60,10 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
       return other === undefined ? answer(response, 404, module.errorBody(404, `Unknown path ${record.path}.`)) : answer(response, 200, JSON.stringify(other));
     }
     const body = record.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return answer(response, 400, module.errorBody(400, 'The request body must be a JSON object.'));
-    if (options.apiKey !== undefined && !module.hasKey(record.headers, record.query, options.apiKey)) return answer(response, 401, module.errorBody(401, 'invalid x-api-key'));
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return answer(response, 400, module.errorBody(400, 'The request body must be a JSON object.'));
+    if (options.apiKey !== undefined && !module.hasKey(record.headers, record.query, options.apiKey))
+      return answer(response, 401, module.errorBody(401, 'invalid x-api-key'));
     const refusal = module.refuse?.(record.headers, body as Record<string, unknown>);
     if (refusal !== undefined) return answer(response, refusal[0], module.errorBody(refusal[0], refusal[1]));
     record.chatIndex = chatCount;
@@ -71,7 +73,11 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     const fields = body as Record<string, unknown>;
     const stream = typeof route.stream === 'function' ? route.stream(fields) : route.stream;
     const model = route.model ?? (typeof fields.model === 'string' ? fields.model : 'unknown');
-    await play(exchange, plan, module.script(plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }));
+    await play(
+      exchange,
+      plan,
+      module.script(plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }),
+    );
   }
 
   async function play(exchange: Exchange, plan: NativePlan, scripted: NativeScript): Promise<void> {

@@ -36,7 +36,12 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     modelNotFound: () => JSON.stringify({ error: `model '${request.model}' not found` }),
   });
   if (failure !== undefined) return failure;
-  const answer = answerOf(plan, { model: request.model, lastUserText: lastUserText(request.body), promptText: allText(request.body.messages), callIdPrefix: '' });
+  const answer = answerOf(plan, {
+    model: request.model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText(request.body.messages),
+    callIdPrefix: '',
+  });
   const createdAt = new Date(request.receivedAt).toISOString();
   const base = { model: answer.model, created_at: createdAt };
   const calls = answer.calls.map((call) => ({ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }));
@@ -45,7 +50,9 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
     done_reason: plan.finishReason ?? 'stop',
     total_duration: 1_000_000,
     load_duration: 1_000,
-    ...(answer.usage === undefined ? {} : { prompt_eval_count: answer.usage.input, prompt_eval_duration: 1_000, eval_count: answer.usage.output, eval_duration: 1_000 }),
+    ...(answer.usage === undefined
+      ? {}
+      : { prompt_eval_count: answer.usage.input, prompt_eval_duration: 1_000, eval_count: answer.usage.output, eval_duration: 1_000 }),
   };
   if (!request.stream) {
     const message: Record<string, unknown> = { role: 'assistant', content: answer.text.join('') };
@@ -59,10 +66,15 @@ function script(plan: NativePlan, request: ChatContext): NativeScript {
   ];
   if (calls.length > 0) events.push({ text: line({ ...base, message: { role: 'assistant', content: '', tool_calls: calls }, done: false }), content: true });
   const tail = line({ ...base, message: { role: 'assistant', content: '' }, ...last });
-  return streamScript(plan, NDJSON, { head: '', ...groupEvents(events, tail) }, {
-    malformed: `{"model":${JSON.stringify(answer.model)},"message":{"role":"assistant","content":\n`,
-    errorEvent: line({ error: plan.errorMessage ?? 'an error was encountered while running the model' }),
-  });
+  return streamScript(
+    plan,
+    NDJSON,
+    { head: '', ...groupEvents(events, tail) },
+    {
+      malformed: `{"model":${JSON.stringify(answer.model)},"message":{"role":"assistant","content":\n`,
+      errorEvent: line({ error: plan.errorMessage ?? 'an error was encountered while running the model' }),
+    },
+  );
 }
 
 export const ollamaModule: NativeProtocolModule = {

@@ -14,11 +14,7 @@ export const DEFAULT_MODEL = 'gpt-3.5-turbo';
 export function messageText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((part: unknown) =>
-        isRecord(part) && typeof part.text === 'string' ? part.text : typeof part === 'string' ? part : '',
-      )
-      .join('');
+    return content.map((part: unknown) => (isRecord(part) && typeof part.text === 'string' ? part.text : typeof part === 'string' ? part : '')).join('');
   }
   return '';
 }
@@ -78,7 +74,8 @@ export function demoText(body: unknown): string {
     'Here is what a real answer could contain, a short code block:',
     '',
     '```ts',
-    "const greeting = (name: string): string => `Hello, ${name}!`;",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the demo answer shows a template literal as code
+    'const greeting = (name: string): string => `Hello, ${name}!`;',
     "console.log(greeting('world'));",
     '```',
     '',
@@ -128,8 +125,22 @@ export function countPromptWords(body: unknown): number {
 }
 
 const BENCHMARK_WORDS = [
-  'lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit', 'sed', 'do',
-  'eiusmod', 'tempor', 'incididunt', 'ut', 'labore', 'et',
+  'lorem',
+  'ipsum',
+  'dolor',
+  'sit',
+  'amet',
+  'consectetur',
+  'adipiscing',
+  'elit',
+  'sed',
+  'do',
+  'eiusmod',
+  'tempor',
+  'incididunt',
+  'ut',
+  'labore',
+  'et',
 ];
 
 /** Precomputed chunks of a benchmark reply (see {@link Plan.tokens}); cached, never mutate. */

@@ -88,7 +88,9 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         data: models.map((id) => ({ id, object: 'model', created, owned_by: 'g4f-emulator' })),
       });
     } else if (route === 'method') {
-      sendJson(response, 405, { error: { ...openAiError(405), message: `Method ${record.method} not allowed on ${record.path}.`, code: 'method_not_allowed' } });
+      sendJson(response, 405, {
+        error: { ...openAiError(405), message: `Method ${record.method} not allowed on ${record.path}.`, code: 'method_not_allowed' },
+      });
     } else {
       sendJson(response, 404, { error: { ...openAiError(404), message: `Unknown path ${record.path}.` } });
     }

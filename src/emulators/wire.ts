@@ -8,10 +8,7 @@ import type { EmulatorProtocol, Plan } from './plan.js';
 import { countPromptWords, countWords, isRecord, replyChunks, requestedModel } from './replies.js';
 
 /** How a scripted answer ends once its pieces are written. */
-export type ScriptEnding =
-  | { kind: 'end' }
-  | { kind: 'disconnect' }
-  | { kind: 'stall'; keepAliveIntervalMs?: number; keepAliveFrame: string };
+export type ScriptEnding = { kind: 'end' } | { kind: 'disconnect' } | { kind: 'stall'; keepAliveIntervalMs?: number; keepAliveFrame: string };
 
 /** What to write for one request. */
 export interface ResponseScript {
@@ -103,7 +100,7 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
   const noiseBlock = `: content-type note from the emulator${eol}event: ping${eol}${eol}retry: 1000${eol}${eol}`;
   const keepAliveFrame = `: keep-alive${eol}${eol}`;
   let eventId = 0;
-  const event = (data: string): string => (noise ? `id: ${(eventId += 1)}${eol}` : '') + `data: ${data}${eol}${eol}`;
+  const event = (data: string): string => `${noise ? `id: ${(eventId += 1)}${eol}` : ''}data: ${data}${eol}${eol}`;
 
   const prefix = `{"id":${JSON.stringify(context.id)},"object":"chat.completion.chunk","created":${context.created},"model":${JSON.stringify(model)}`;
   const choices = (delta: string, finish: string, index = 0, logprobs?: string): string =>
@@ -144,7 +141,14 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
 
   if (plan.errorEventAfterChunks !== undefined) {
     const error = { message: plan.errorMessage ?? 'The server had an error while processing your request.', type: 'server_error', param: null, code: null };
-    return { status, headers, head, units: units.slice(0, Math.max(0, plan.errorEventAfterChunks)), tail: event(JSON.stringify({ error })), ending: { kind: 'end' } };
+    return {
+      status,
+      headers,
+      head,
+      units: units.slice(0, Math.max(0, plan.errorEventAfterChunks)),
+      tail: event(JSON.stringify({ error })),
+      ending: { kind: 'end' },
+    };
   }
   const cut = firstDefined(plan.disconnectAfterChunks, plan.stallAfterChunks, plan.malformedAfterChunks);
   if (cut !== undefined) {
@@ -162,10 +166,7 @@ export function scriptResponse(plan: Plan, context: ScriptContext): ResponseScri
     tail += event(`${prefix}${choices('{}', JSON.stringify(reason), index)}}`);
   }
   const includeUsage =
-    context.protocol === 'openai' &&
-    isRecord(context.body) &&
-    isRecord(context.body.stream_options) &&
-    context.body.stream_options.include_usage === true;
+    context.protocol === 'openai' && isRecord(context.body) && isRecord(context.body.stream_options) && context.body.stream_options.include_usage === true;
   if (includeUsage && usage !== undefined) tail += event(`${prefix},"choices":[],"usage":${JSON.stringify(usage)}}`);
   tail += `data: [DONE]${eol}${eol}`;
   return { status, headers, head, units, tail, ending: { kind: 'end' } };
@@ -198,22 +199,29 @@ function completionJson(
 }
 
 /** The `{type, code, message}` OpenAI sends with an HTTP status. */
-export function openAiError(
-  status: number,
-  message?: string,
-): { message: string; type: string; param: null; code: string | null } {
+export function openAiError(status: number, message?: string): { message: string; type: string; param: null; code: string | null } {
   const shape = ((): { message: string; type: string; code: string | null } => {
     switch (status) {
-      case 400: return { message: 'Invalid request.', type: 'invalid_request_error', code: null };
-      case 401: return { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' };
-      case 403: return { message: 'You are not allowed to use this model.', type: 'permission_error', code: null };
-      case 404: return { message: 'Not found.', type: 'invalid_request_error', code: 'not_found' };
-      case 429: return { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', code: 'rate_limit_exceeded' };
-      case 500: return { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null };
-      case 502: return { message: 'Bad gateway.', type: 'server_error', code: null };
-      case 503: return { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', code: null };
-      case 504: return { message: 'Gateway timeout.', type: 'server_error', code: null };
-      default: return { message: `Upstream error ${status}.`, type: status >= 500 ? 'server_error' : 'invalid_request_error', code: null };
+      case 400:
+        return { message: 'Invalid request.', type: 'invalid_request_error', code: null };
+      case 401:
+        return { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' };
+      case 403:
+        return { message: 'You are not allowed to use this model.', type: 'permission_error', code: null };
+      case 404:
+        return { message: 'Not found.', type: 'invalid_request_error', code: 'not_found' };
+      case 429:
+        return { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', code: 'rate_limit_exceeded' };
+      case 500:
+        return { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null };
+      case 502:
+        return { message: 'Bad gateway.', type: 'server_error', code: null };
+      case 503:
+        return { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', code: null };
+      case 504:
+        return { message: 'Gateway timeout.', type: 'server_error', code: null };
+      default:
+        return { message: `Upstream error ${status}.`, type: status >= 500 ? 'server_error' : 'invalid_request_error', code: null };
     }
   })();
   return { message: message ?? shape.message, type: shape.type, param: null, code: shape.code };
@@ -231,14 +239,7 @@ function errorScript(status: number, body: string, type: string, headers: Record
   return simpleScript(status, body, type, headers, plan, false);
 }
 
-function simpleScript(
-  status: number,
-  body: string,
-  type: string,
-  headers: Record<string, string>,
-  plan: Plan,
-  stream: boolean,
-): ResponseScript {
+function simpleScript(status: number, body: string, type: string, headers: Record<string, string>, plan: Plan, stream: boolean): ResponseScript {
   headers['content-type'] = plan.contentType ?? type;
   if (stream) headers['transfer-encoding'] = 'chunked';
   else headers['content-length'] = String(Buffer.byteLength(body));

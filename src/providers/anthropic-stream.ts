@@ -63,11 +63,14 @@ export function createAnthropicEventReader(provider: string): {
           const delta = isObject(event.delta) ? event.delta : {};
           const block = open.get(index);
           if (delta.type === 'text_delta' && typeof delta.text === 'string' && delta.text !== '') into.push({ type: 'text-delta', text: delta.text });
-          else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '') into.push({ type: 'reasoning-delta', text: delta.thinking });
+          else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '')
+            into.push({ type: 'reasoning-delta', text: delta.thinking });
           // The thinking block's signature, kept so the block can be sent back on the next turn.
-          else if (delta.type === 'signature_delta' && typeof delta.signature === 'string' && delta.signature !== '') into.push({ type: 'reasoning-delta', text: '', signature: delta.signature });
+          else if (delta.type === 'signature_delta' && typeof delta.signature === 'string' && delta.signature !== '')
+            into.push({ type: 'reasoning-delta', text: '', signature: delta.signature });
           else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
-            if (block?.kind !== 'tool') throw new StreamParseError(`${provider} sent tool input for content block ${index}, which is not a tool call`, { provider });
+            if (block?.kind !== 'tool')
+              throw new StreamParseError(`${provider} sent tool input for content block ${index}, which is not a tool call`, { provider });
             if (delta.partial_json !== '') {
               block.gotArguments = true;
               into.push({ type: 'tool-call-delta', index: block.toolIndex, argumentsDelta: delta.partial_json });

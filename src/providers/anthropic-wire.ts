@@ -103,11 +103,17 @@ function userBlock(part: ReturnType<typeof contentParts>[number]): Block {
 
 function toolChoiceWire(choice: ToolChoice | undefined, parallel: boolean | undefined): Block | undefined {
   const wire: Block | undefined =
-    choice === undefined ? (parallel === false ? { type: 'auto' } : undefined)
-    : choice === 'auto' ? { type: 'auto' }
-    : choice === 'none' ? { type: 'none' }
-    : choice === 'required' ? { type: 'any' }
-    : { type: 'tool', name: choice.name };
+    choice === undefined
+      ? parallel === false
+        ? { type: 'auto' }
+        : undefined
+      : choice === 'auto'
+        ? { type: 'auto' }
+        : choice === 'none'
+          ? { type: 'none' }
+          : choice === 'required'
+            ? { type: 'any' }
+            : { type: 'tool', name: choice.name };
   if (wire !== undefined && parallel === false && wire.type !== 'none') wire.disable_parallel_tool_use = true;
   return wire;
 }
@@ -121,12 +127,17 @@ export interface AnthropicBodyOptions {
 /** The body of `POST /v1/messages`. */
 export function anthropicBody(request: CompletionRequest, options: AnthropicBodyOptions): Record<string, unknown> {
   // Settings with no field in Anthropic's API are refused, never dropped.
-  const unsupported = (['seed', 'presencePenalty', 'frequencyPenalty', 'logprobs'] as const).filter((name) => request[name] !== undefined && request[name] !== false);
+  const unsupported = (['seed', 'presencePenalty', 'frequencyPenalty', 'logprobs'] as const).filter(
+    (name) => request[name] !== undefined && request[name] !== false,
+  );
   if (unsupported.length > 0) {
-    throw new UnsupportedError(`${options.provider} (Anthropic's API) has no ${unsupported.join(', ')}: leave ${unsupported.length === 1 ? 'it' : 'them'} out`, {
-      provider: options.provider,
-      param: unsupported[0] as string,
-    });
+    throw new UnsupportedError(
+      `${options.provider} (Anthropic's API) has no ${unsupported.join(', ')}: leave ${unsupported.length === 1 ? 'it' : 'them'} out`,
+      {
+        provider: options.provider,
+        param: unsupported[0] as string,
+      },
+    );
   }
   let maxTokens = request.maxTokens ?? options.maxTokens;
   const body: Record<string, unknown> = { model: request.model, max_tokens: maxTokens };
@@ -207,7 +218,10 @@ export function anthropicError(provider: string, error: unknown, status?: number
       return new RateLimitError(text, parseRetryAfter(headers), { provider });
     case 'authentication_error':
     case 'permission_error':
-      return new AuthError(`${provider} refused the credentials${status === undefined ? '' : ` (HTTP ${status})`}: ${text}`, { provider, ...(status === undefined ? {} : { status }) });
+      return new AuthError(`${provider} refused the credentials${status === undefined ? '' : ` (HTTP ${status})`}: ${text}`, {
+        provider,
+        ...(status === undefined ? {} : { status }),
+      });
     case 'not_found_error':
       if (/model/i.test(message)) return new ModelNotFoundError(`${provider}: ${message}`, 1, { provider });
       break;
@@ -241,8 +255,7 @@ export function anthropicMessageChunks(provider: string, text: string): Chunk[] 
     else if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking !== '') {
       const signature = typeof block.signature === 'string' && block.signature !== '' ? { signature: block.signature } : {};
       chunks.push({ type: 'reasoning-delta', text: block.thinking, ...signature });
-    }
-    else if (block.type === 'tool_use' && typeof block.name === 'string') {
+    } else if (block.type === 'tool_use' && typeof block.name === 'string') {
       const id = typeof block.id === 'string' ? block.id : `call_${tools}`;
       chunks.push({ type: 'tool-call-delta', index: tools++, id, name: block.name, argumentsDelta: JSON.stringify(block.input ?? {}) });
     }

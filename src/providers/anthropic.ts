@@ -5,13 +5,7 @@
  */
 import { createEventStreamDecoder } from '../core/sse.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext } from '../core/spec.js';
-import {
-  ANTHROPIC_DEFAULT_MAX_TOKENS,
-  ANTHROPIC_VERSION,
-  anthropicBody,
-  anthropicMessageChunks,
-  anthropicReplyError,
-} from './anthropic-wire.js';
+import { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_VERSION, anthropicBody, anthropicMessageChunks, anthropicReplyError } from './anthropic-wire.js';
 import { createAnthropicEventReader } from './anthropic-stream.js';
 import { anthropicModelListing } from './model-listing.js';
 import { nativeBatches, nativeProvider, type NativeProviderSpec } from './native-call.js';

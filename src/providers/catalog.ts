@@ -30,17 +30,91 @@ export interface Preset {
 const TEXT_AND_TOOLS: Partial<Capabilities> = { vision: false, n: false, logprobs: false };
 
 export const CATALOG: readonly Preset[] = [
-  { name: 'OpenAI', protocol: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', keyEnv: 'OPENAI_API_KEY', listsModels: true, models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'o4-mini'] },
-  { name: 'Anthropic', protocol: 'anthropic', baseUrl: 'https://api.anthropic.com', keyEnv: 'ANTHROPIC_API_KEY', listsModels: true, models: ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'] },
-  { name: 'Gemini', protocol: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com', keyEnv: 'GEMINI_API_KEY', listsModels: true, models: ['gemini-2.5-flash', 'gemini-2.5-pro'] },
-  { name: 'OpenRouter', protocol: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', keyEnv: 'OPENROUTER_API_KEY', listsModels: true, models: ['openrouter/auto'] },
-  { name: 'Groq', protocol: 'openai-compatible', baseUrl: 'https://api.groq.com/openai/v1', keyEnv: 'GROQ_API_KEY', listsModels: true, models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'], capabilities: { n: false, logprobs: false } },
-  { name: 'DeepSeek', protocol: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', keyEnv: 'DEEPSEEK_API_KEY', listsModels: true, models: ['deepseek-chat', 'deepseek-reasoner'], capabilities: TEXT_AND_TOOLS },
-  { name: 'Mistral', protocol: 'openai-compatible', baseUrl: 'https://api.mistral.ai/v1', keyEnv: 'MISTRAL_API_KEY', listsModels: true, models: ['mistral-large-latest', 'mistral-small-latest'], capabilities: { logprobs: false } },
-  { name: 'Together', protocol: 'openai-compatible', baseUrl: 'https://api.together.xyz/v1', keyEnv: 'TOGETHER_API_KEY', listsModels: true, models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo'] },
-  { name: 'Fireworks', protocol: 'openai-compatible', baseUrl: 'https://api.fireworks.ai/inference/v1', keyEnv: 'FIREWORKS_API_KEY', listsModels: true, models: ['accounts/fireworks/models/llama-v3p3-70b-instruct'] },
+  {
+    name: 'OpenAI',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.openai.com/v1',
+    keyEnv: 'OPENAI_API_KEY',
+    listsModels: true,
+    models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-mini', 'o4-mini'],
+  },
+  {
+    name: 'Anthropic',
+    protocol: 'anthropic',
+    baseUrl: 'https://api.anthropic.com',
+    keyEnv: 'ANTHROPIC_API_KEY',
+    listsModels: true,
+    models: ['claude-sonnet-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'],
+  },
+  {
+    name: 'Gemini',
+    protocol: 'gemini',
+    baseUrl: 'https://generativelanguage.googleapis.com',
+    keyEnv: 'GEMINI_API_KEY',
+    listsModels: true,
+    models: ['gemini-2.5-flash', 'gemini-2.5-pro'],
+  },
+  {
+    name: 'OpenRouter',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://openrouter.ai/api/v1',
+    keyEnv: 'OPENROUTER_API_KEY',
+    listsModels: true,
+    models: ['openrouter/auto'],
+  },
+  {
+    name: 'Groq',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.groq.com/openai/v1',
+    keyEnv: 'GROQ_API_KEY',
+    listsModels: true,
+    models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
+    capabilities: { n: false, logprobs: false },
+  },
+  {
+    name: 'DeepSeek',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.deepseek.com/v1',
+    keyEnv: 'DEEPSEEK_API_KEY',
+    listsModels: true,
+    models: ['deepseek-chat', 'deepseek-reasoner'],
+    capabilities: TEXT_AND_TOOLS,
+  },
+  {
+    name: 'Mistral',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.mistral.ai/v1',
+    keyEnv: 'MISTRAL_API_KEY',
+    listsModels: true,
+    models: ['mistral-large-latest', 'mistral-small-latest'],
+    capabilities: { logprobs: false },
+  },
+  {
+    name: 'Together',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.together.xyz/v1',
+    keyEnv: 'TOGETHER_API_KEY',
+    listsModels: true,
+    models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo'],
+  },
+  {
+    name: 'Fireworks',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.fireworks.ai/inference/v1',
+    keyEnv: 'FIREWORKS_API_KEY',
+    listsModels: true,
+    models: ['accounts/fireworks/models/llama-v3p3-70b-instruct'],
+  },
   { name: 'xAI', protocol: 'openai-compatible', baseUrl: 'https://api.x.ai/v1', keyEnv: 'XAI_API_KEY', listsModels: true, models: ['grok-4', 'grok-3-mini'] },
-  { name: 'Cerebras', protocol: 'openai-compatible', baseUrl: 'https://api.cerebras.ai/v1', keyEnv: 'CEREBRAS_API_KEY', listsModels: true, models: ['llama-3.3-70b'], capabilities: TEXT_AND_TOOLS },
+  {
+    name: 'Cerebras',
+    protocol: 'openai-compatible',
+    baseUrl: 'https://api.cerebras.ai/v1',
+    keyEnv: 'CEREBRAS_API_KEY',
+    listsModels: true,
+    models: ['llama-3.3-70b'],
+    capabilities: TEXT_AND_TOOLS,
+  },
   { name: 'Ollama', protocol: 'ollama', baseUrl: 'http://127.0.0.1:11434', listsModels: true, models: [] },
   { name: 'LMStudio', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:1234/v1', listsModels: true, models: [] },
   { name: 'LlamaCpp', protocol: 'openai-compatible', baseUrl: 'http://127.0.0.1:8080/v1', listsModels: true, models: [] },
@@ -64,9 +138,7 @@ export function catalogStates(environment: NodeJS.ProcessEnv = process.env): Pre
   return CATALOG.map((preset) => {
     const has = (variable: string): boolean => (environment[variable] ?? '') !== '';
     if (preset.keyEnv !== undefined) {
-      return has(preset.keyEnv)
-        ? { preset, enabled: true, reason: `${preset.keyEnv} is set` }
-        : { preset, enabled: false, reason: `set ${preset.keyEnv}` };
+      return has(preset.keyEnv) ? { preset, enabled: true, reason: `${preset.keyEnv} is set` } : { preset, enabled: false, reason: `set ${preset.keyEnv}` };
     }
     const variable = urlVariable(preset.name);
     return has(variable) ? { preset, enabled: true, reason: `${variable} is set` } : { preset, enabled: false, reason: `set ${variable}` };

@@ -34,7 +34,15 @@ interface Content {
 /** Google's documented stand-in for the thought signature of a function call replayed without its own. */
 export const REPLAYED_CALL_SIGNATURE = 'skip_thought_signature_validator';
 
-const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', heif: 'image/heif' };
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  heic: 'image/heic',
+  heif: 'image/heif',
+};
 
 /** An image URL's media type by its extension, if it has a known one (Gemini's `mimeType` is optional). */
 function imageTypeOf(url: string): string | undefined {
@@ -45,7 +53,9 @@ function imageTypeOf(url: string): string | undefined {
 
 /** The thought signature of a turn Gemini answered (tagged in the contract), else undefined. */
 function ownSignature(signature: string | undefined): string | undefined {
-  return signature?.startsWith(GEMINI_SIGNATURE_TAG) && signature.length > GEMINI_SIGNATURE_TAG.length ? signature.slice(GEMINI_SIGNATURE_TAG.length) : undefined;
+  return signature?.startsWith(GEMINI_SIGNATURE_TAG) && signature.length > GEMINI_SIGNATURE_TAG.length
+    ? signature.slice(GEMINI_SIGNATURE_TAG.length)
+    : undefined;
 }
 
 /** Thinking budgets (tokens) for the reasoning efforts a caller may name. */

@@ -4,15 +4,7 @@
  * body bounded, every failure a typed error. Routing keeps the lists and refreshes them.
  */
 import type { Dispatcher } from 'undici';
-import {
-  AbortError,
-  ConnectionError,
-  StreamParseError,
-  TimeoutError,
-  UpstreamResponseTooLargeError,
-  isG4FError,
-  redactSecrets,
-} from '../core/errors.js';
+import { AbortError, ConnectionError, StreamParseError, TimeoutError, UpstreamResponseTooLargeError, isG4FError, redactSecrets } from '../core/errors.js';
 import { dispatchReply } from '../core/reply.js';
 import { globalDispatcher } from '../core/undici.js';
 import { errorFromResponse, joinUrl, secretHeaderValues, urlSecrets } from '../core/http.js';
@@ -24,7 +16,14 @@ export const DEFAULT_MODEL_REFRESH_MS = 300_000;
 const LIST_BYTES = 8 * 1024 * 1024;
 
 /** GET `{baseUrl}{path}` as JSON; the key goes as a bearer token unless `headers` carry it (`bearer` false). */
-async function getJson(provider: string, path: string, headers: Record<string, string>, context: ProviderContext, signal?: AbortSignal, bearer = true): Promise<unknown> {
+async function getJson(
+  provider: string,
+  path: string,
+  headers: Record<string, string>,
+  context: ProviderContext,
+  signal?: AbortSignal,
+  bearer = true,
+): Promise<unknown> {
   const url = new URL(joinUrl(context.baseUrl, path));
   const timeout = AbortSignal.timeout(context.timeouts.total);
   const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
@@ -133,7 +132,12 @@ export function openAIModelListing(
 }
 
 /** Anthropic's `GET /v1/models` (`x-api-key`, `anthropic-version`): `{"data": [{"id": "claude-sonnet-4-5", …}], "has_more": …}`. */
-export function anthropicModelListing(provider: string, version: string, headers: Record<string, string> = {}, refreshMs = DEFAULT_MODEL_REFRESH_MS): ModelListing {
+export function anthropicModelListing(
+  provider: string,
+  version: string,
+  headers: Record<string, string> = {},
+  refreshMs = DEFAULT_MODEL_REFRESH_MS,
+): ModelListing {
   return {
     refreshMs,
     async list(context, signal) {
@@ -157,7 +161,8 @@ export function geminiModelListing(provider: string, headers: Record<string, str
       const models = (body as { models?: unknown } | null)?.models;
       const generating = Array.isArray(models)
         ? (models as unknown[]).filter((model) => {
-            const methods = typeof model === 'object' && model !== null ? (model as { supportedGenerationMethods?: unknown }).supportedGenerationMethods : undefined;
+            const methods =
+              typeof model === 'object' && model !== null ? (model as { supportedGenerationMethods?: unknown }).supportedGenerationMethods : undefined;
             return !Array.isArray(methods) || methods.includes('generateContent');
           })
         : models;

@@ -97,12 +97,7 @@ function withoutSecrets(error: G4FError, secrets: ReadonlyArray<string | undefin
  * of its read through, then fails. After the protocol's last item the body is read to its end
  * (the pooled connection is reused), cut after a short grace if the upstream holds it open.
  */
-async function* readItems<Item>(
-  body: ReplyBody,
-  decoder: ItemDecoder<Item>,
-  reader: ItemReader<Item>,
-  guard: CallGuard,
-): AsyncGenerator<readonly Chunk[]> {
+async function* readItems<Item>(body: ReplyBody, decoder: ItemDecoder<Item>, reader: ItemReader<Item>, guard: CallGuard): AsyncGenerator<readonly Chunk[]> {
   let done = false;
   let started = false;
   let grace: NodeJS.Timeout | undefined;

@@ -15,6 +15,7 @@ import { parseJsonLine } from './ndjson.js';
 type WireMessage = Record<string, unknown>;
 
 export function ollamaMessages(provider: string, messages: readonly ChatMessage[]): WireMessage[] {
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch covers every role (TypeScript checks it)
   return messages.map((message, position): WireMessage => {
     switch (message.role) {
       case 'system':
@@ -46,7 +47,10 @@ export function ollamaBody(provider: string, request: CompletionRequest): Record
   const body: Record<string, unknown> = { model: request.model, messages: ollamaMessages(provider, request.messages), stream: request.stream };
   const choice = request.toolChoice;
   if (choice === 'required' || typeof choice === 'object') {
-    throw new UnsupportedError(`${provider}: Ollama's API has no tool_choice, so a required or named tool call cannot be enforced`, { provider, param: 'tool_choice' });
+    throw new UnsupportedError(`${provider}: Ollama's API has no tool_choice, so a required or named tool call cannot be enforced`, {
+      provider,
+      param: 'tool_choice',
+    });
   }
   if (request.tools !== undefined && request.tools.length > 0 && choice !== 'none') {
     body.tools = request.tools.map((tool) => {

@@ -43,7 +43,7 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
   const path = spec.path ?? '/chat/completions';
   const name = spec.name;
   const sendStreamFalse = spec.sendStreamFalse ?? true;
-  const embeddingsPath = spec.embeddingsPath ?? path.replace(/\/chat\/completions$/, '') + '/embeddings';
+  const embeddingsPath = spec.embeddingsPath ?? `${path.replace(/\/chat\/completions$/, '')}/embeddings`;
 
   async function* readCompletion(request: CompletionRequest, context: ProviderContext): AsyncGenerator<readonly Chunk[]> {
     const payload: Record<string, unknown> = { model: request.model };
@@ -62,7 +62,12 @@ export function createOpenAICompatibleProvider(spec: OpenAICompatibleSpec): Prov
     if (context.apiKey !== undefined) headers.authorization = `Bearer ${context.apiKey}`;
 
     const guard = createCallGuard(name, context.timeouts, { signal: request.signal, stream: request.stream });
-    const reply = { provider: name, guard, secrets: [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)], limits: context.limits };
+    const reply = {
+      provider: name,
+      guard,
+      secrets: [context.apiKey, ...urlSecrets(context.baseUrl), ...secretHeaderValues(context.headers)],
+      limits: context.limits,
+    };
     let response;
     try {
       response = await post({ provider: name, url: joinUrl(context.baseUrl, path), headers, body: JSON.stringify(payload), context, guard });

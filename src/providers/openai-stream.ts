@@ -6,14 +6,7 @@ import { DEFAULT_LIMITS } from '../core/settings.js';
 import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
 import { isOutputChunk } from '../core/messages.js';
 import type { Chunk, ReplyLimits } from '../core/spec.js';
-import {
-  AFTER_DONE_GRACE_MS,
-  chunksFromOpenAICompletion,
-  chunksFromOpenAIEvent,
-  findModelNotFound,
-  parseJsonEvent,
-  plainDeltaText,
-} from './openai-wire.js';
+import { AFTER_DONE_GRACE_MS, chunksFromOpenAICompletion, chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, plainDeltaText } from './openai-wire.js';
 
 export interface ReplyOptions {
   provider: string;
@@ -58,10 +51,7 @@ function readEvent(item: EventStreamItem, options: ReplyOptions, into: Chunk[]):
  * pooled connection is reused, but an upstream that holds it open is cut after
  * a short grace: the answer is complete either way.
  */
-export async function* readEventStreamReply(
-  response: UpstreamReply,
-  options: ReplyOptions,
-): AsyncGenerator<readonly Chunk[]> {
+export async function* readEventStreamReply(response: UpstreamReply, options: ReplyOptions): AsyncGenerator<readonly Chunk[]> {
   const { body } = response;
   const decoder = createEventStreamDecoder({ maxEventChars: (options.limits ?? DEFAULT_LIMITS).eventChars, provider: options.provider });
   let done = false;

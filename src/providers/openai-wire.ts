@@ -41,10 +41,7 @@ export const OPENAI_SCALAR_SETTINGS = [
 export const OPENAI_SHAPED_FIELDS = ['model', 'messages', 'stream', 'stop', 'tools', 'tool_choice', 'response_format'] as const;
 
 /** Every wire field the contract models: the rest of a request body is `extraBody`. */
-export const OPENAI_MODELED_FIELDS: ReadonlySet<string> = new Set<string>([
-  ...OPENAI_SCALAR_SETTINGS.map(([wire]) => wire),
-  ...OPENAI_SHAPED_FIELDS,
-]);
+export const OPENAI_MODELED_FIELDS: ReadonlySet<string> = new Set<string>([...OPENAI_SCALAR_SETTINGS.map(([wire]) => wire), ...OPENAI_SHAPED_FIELDS]);
 
 function toolChoiceWire(choice: ToolChoice): unknown {
   return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
@@ -147,7 +144,11 @@ export function openAIMessages(messages: readonly ChatMessage[], textOnly = fals
       plain = false;
       break;
     }
-    if (message.role === 'assistant' ? message.toolCalls !== undefined || message.reasoning !== undefined || message.name !== undefined : message.role === 'user' && message.name !== undefined) {
+    if (
+      message.role === 'assistant'
+        ? message.toolCalls !== undefined || message.reasoning !== undefined || message.name !== undefined
+        : message.role === 'user' && message.name !== undefined
+    ) {
       plain = false;
       break;
     }
@@ -168,8 +169,7 @@ export function findModelNotFound(text: string): string | undefined {
  * `…"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]}`,
  * optionally followed by `"usage":null`. Matched from the `"choices"` key on.
  */
-const PLAIN_DELTA =
-  /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)*")\},(?:"logprobs":null,)?"finish_reason":null\}\](?:,"usage":null)?\}$/y;
+const PLAIN_DELTA = /"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)*")\},(?:"logprobs":null,)?"finish_reason":null\}\](?:,"usage":null)?\}$/y;
 
 /**
  * The text of a plain content-delta event without building its whole object
@@ -248,11 +248,7 @@ export function toUsage(usage: WireUsage | null | undefined): Usage | undefined 
 }
 
 /** An `error` object inside a 200 reply (some proxies do this); OpenAI's model-not-found keeps its class. */
-export function upstreamError(
-  provider: string,
-  event: WireEvent,
-  secrets: ReadonlyArray<string | undefined> = [],
-): G4FError | undefined {
+export function upstreamError(provider: string, event: WireEvent, secrets: ReadonlyArray<string | undefined> = []): G4FError | undefined {
   const error = event.error;
   if (error === undefined || error === null) return undefined;
   const raw = typeof error === 'string' ? error : typeof error.message === 'string' ? error.message : JSON.stringify(error);

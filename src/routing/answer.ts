@@ -26,7 +26,16 @@ export function createAnswerCollector(): AnswerCollector {
   function stateOf(index = 0): ChoiceState {
     let state = states[index];
     if (state === undefined) {
-      state = { text: '', reasoning: '', signature: undefined, tools: undefined, finishReason: undefined, stopSequence: undefined, finishDetail: undefined, logprobs: undefined };
+      state = {
+        text: '',
+        reasoning: '',
+        signature: undefined,
+        tools: undefined,
+        finishReason: undefined,
+        stopSequence: undefined,
+        finishDetail: undefined,
+        logprobs: undefined,
+      };
       states[index] = state;
     }
     return state;
@@ -72,7 +81,8 @@ export function createAnswerCollector(): AnswerCollector {
         const state = stateOf(index);
         const toolCalls = state.tools?.calls();
         // A turn with tool calls ends in tool_calls, whatever word the upstream used.
-        const finishReason = toolCalls !== undefined && toolCalls.length > 0 && (state.finishReason ?? 'stop') === 'stop' ? 'tool_calls' : (state.finishReason ?? 'stop');
+        const finishReason =
+          toolCalls !== undefined && toolCalls.length > 0 && (state.finishReason ?? 'stop') === 'stop' ? 'tool_calls' : (state.finishReason ?? 'stop');
         const choice: ChoiceResult = { index, text: state.text, finishReason };
         if (state.finishDetail !== undefined) choice.finishDetail = state.finishDetail;
         if (state.reasoning !== '') choice.reasoning = state.reasoning;

@@ -79,7 +79,10 @@ export function buildModelTable(
         id,
         aliases: [...aliasMap.entries()].filter(([, target]) => target === id).map(([alias]) => alias),
         providers: [...providers],
-        capabilities: modelCapabilities(id, providers.map((name) => registry.require(name))),
+        capabilities: modelCapabilities(
+          id,
+          providers.map((name) => registry.require(name)),
+        ),
       }));
     },
   };

@@ -79,7 +79,11 @@ export function createRouter(options: RouterOptions = {}): Router {
         ? createProviderRegistry(options.providers as readonly Provider[])
         : (options.providers as ProviderRegistry);
   const runtime = options.runtime ?? createRuntime();
-  const listings = createModelListings(() => registry.list(), (provider) => runtime.context(provider), options.onModelListError);
+  const listings = createModelListings(
+    () => registry.list(),
+    (provider) => runtime.context(provider),
+    options.onModelListError,
+  );
   let table = buildModelTable(registry, options.models, options.aliases, listings.modelsOf);
   let tableVersion = listings.version();
   /** The model table, rebuilt when a provider's listed models changed. */
@@ -178,11 +182,7 @@ export function createRouter(options: RouterOptions = {}): Router {
    * The fallback loop. With `replayable`, nothing reaches the caller before
    * the end (complete()), so a failure after text may still fall back.
    */
-  async function* run(
-    request: RouteRequest,
-    state: RunState,
-    replayable: boolean,
-  ): AsyncGenerator<readonly Chunk[]> {
+  async function* run(request: RouteRequest, state: RunState, replayable: boolean): AsyncGenerator<readonly Chunk[]> {
     validateMessages(request.messages);
     let resolved;
     try {
@@ -357,8 +357,7 @@ export function createRouter(options: RouterOptions = {}): Router {
 
   /** How long to wait before retrying the same provider, or undefined to move on. */
   function retryWait(error: G4FError, attempt: number, budget: RouterRetryOptions): number | undefined {
-    const retryable =
-      error.code === 'connection' || error.code === 'rate_limit' || (error.code === 'http_status' && error.retryable);
+    const retryable = error.code === 'connection' || error.code === 'rate_limit' || (error.code === 'http_status' && error.retryable);
     if (!retryable) return undefined;
     const asked = isG4FError(error, 'RateLimitError') ? error.retryAfterMs : undefined;
     const wait = asked ?? backoffDelay(attempt, budget, random);

@@ -161,9 +161,20 @@ export function createApp(options: AppOptions): App {
     const latencyMs = Math.round((performance.now() - startedAt) * 10) / 10;
     const failure = state.streamError ?? state.error ?? (completed ? undefined : 'client_closed');
     const kind = failure === undefined ? undefined : failure === 'client_closed' ? 'client_closed' : errorKind(failure);
-    const upstream = state.route === 'chat' || state.route === 'embeddings' || state.route === 'messages' || state.route === 'responses' ? upstreamFailures(state.attempts, failure) : undefined;
+    const upstream =
+      state.route === 'chat' || state.route === 'embeddings' || state.route === 'messages' || state.route === 'responses'
+        ? upstreamFailures(state.attempts, failure)
+        : undefined;
     if (upstream !== undefined) for (const item of upstream) metrics.upstreamError(item.provider, item.kind);
-    metrics.request({ route: state.route, provider: state.provider, status, errorKind: kind, durationMs: latencyMs, stream: state.stream === true, key: options.keys?.keyName(request) });
+    metrics.request({
+      route: state.route,
+      provider: state.provider,
+      status,
+      errorKind: kind,
+      durationMs: latencyMs,
+      stream: state.stream === true,
+      key: options.keys?.keyName(request),
+    });
     const record: RequestLogRecord = { event: 'request', id, method: request.method ?? '', path, status, latencyMs };
     if (state.model !== undefined) record.model = state.model;
     if (state.provider !== undefined) record.provider = state.provider;
@@ -190,24 +201,43 @@ export function createApp(options: AppOptions): App {
     const controller = new AbortController();
     state.controller = controller; // aborted by the close listener when the answer is not complete
     if (response.destroyed) controller.abort();
-    await handleChatCompletions(response, parsed, {
-      router,
-      metrics,
-      baseHeaders: headers,
-      signal: controller.signal,
-      startedAt,
-      completionId: `chatcmpl-${id}`,
-    }, state);
+    await handleChatCompletions(
+      response,
+      parsed,
+      {
+        router,
+        metrics,
+        baseHeaders: headers,
+        signal: controller.signal,
+        startedAt,
+        completionId: `chatcmpl-${id}`,
+      },
+      state,
+    );
   }
 
   const { bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt } = options;
-  const messagesContext = (call: RouteCall<RequestState>): MessagesRouteContext => ({ router, metrics, headers: call.headers, id: call.id, startedAt: call.startedAt, bodyLimitBytes, imageBodyLimitBytes, logMessages, healthExempt });
+  const messagesContext = (call: RouteCall<RequestState>): MessagesRouteContext => ({
+    router,
+    metrics,
+    headers: call.headers,
+    id: call.id,
+    startedAt: call.startedAt,
+    bodyLimitBytes,
+    imageBodyLimitBytes,
+    logMessages,
+    healthExempt,
+  });
 
   function model(call: RouteCall<RequestState>): void {
     const modelId = decodePath(call.params.id ?? '');
     if (modelId === '') throw new HttpRequestError(404, 'Name a model: GET /v1/models/{model}, or GET /v1/models for the list.', { code: 'unknown_url' });
     const found = findModel(router, modelId, startedAtSeconds) ?? findPinnedModel(router, modelId, startedAtSeconds);
-    if (found === undefined) throw new UnknownModelError(modelId, router.listModels().map((item) => item.id));
+    if (found === undefined)
+      throw new UnknownModelError(
+        modelId,
+        router.listModels().map((item) => item.id),
+      );
     sendJson(call.response, 200, call.headers, found);
   }
 
@@ -221,9 +251,24 @@ export function createApp(options: AppOptions): App {
   /** Every route of the server: the doors, the listings, health and metrics, then the page's API. A new door is one row. */
   const table = createRouteTable<RequestState>([
     { method: 'POST', path: '/v1/chat/completions', name: 'chat', handle: chat },
-    { method: 'POST', path: '/v1/embeddings', name: 'embeddings', handle: (call) => handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages }, call.state) },
-    { method: 'POST', path: '/v1/messages', name: 'messages', handle: (call) => handleMessages(call.request, call.response, messagesContext(call), call.state) },
-    { method: 'POST', path: '/v1/messages/count_tokens', name: 'count_tokens', handle: (call) => handleCountTokens(call.request, call.response, messagesContext(call), call.state) },
+    {
+      method: 'POST',
+      path: '/v1/embeddings',
+      name: 'embeddings',
+      handle: (call) => handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages }, call.state),
+    },
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      name: 'messages',
+      handle: (call) => handleMessages(call.request, call.response, messagesContext(call), call.state),
+    },
+    {
+      method: 'POST',
+      path: '/v1/messages/count_tokens',
+      name: 'count_tokens',
+      handle: (call) => handleCountTokens(call.request, call.response, messagesContext(call), call.state),
+    },
     { method: 'POST', path: '/v1/responses', name: 'responses', handle: responses.create },
     { method: 'GET', path: '/v1/responses/:id', name: 'responses', handle: responses.retrieve },
     { method: 'DELETE', path: '/v1/responses/:id', name: 'responses', handle: responses.remove },
@@ -237,7 +282,16 @@ export function createApp(options: AppOptions): App {
     ...(options.web?.routes ?? []),
   ]);
 
-  async function route(request: IncomingMessage, response: ServerResponse, rawPath: string, query: string, headers: Record<string, string>, id: string, startedAt: number, state: RequestState): Promise<void> {
+  async function route(
+    request: IncomingMessage,
+    response: ServerResponse,
+    rawPath: string,
+    query: string,
+    headers: Record<string, string>,
+    id: string,
+    startedAt: number,
+    state: RequestState,
+  ): Promise<void> {
     const method = request.method ?? 'GET';
     const badHost = hostProblem(request.headers.host);
     if (badHost !== undefined) {
@@ -258,12 +312,17 @@ export function createApp(options: AppOptions): App {
     if (method === 'OPTIONS' && corsOrigins.size > 0 && openAI) {
       state.route = 'preflight';
       const allowed = headers['access-control-allow-origin'] !== undefined;
-      response.writeHead(204, allowed ? {
-        ...headers,
-        'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-        'access-control-allow-headers': request.headers['access-control-request-headers'] ?? 'authorization, content-type',
-        'access-control-max-age': '600',
-      } : headers);
+      response.writeHead(
+        204,
+        allowed
+          ? {
+              ...headers,
+              'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+              'access-control-allow-headers': request.headers['access-control-request-headers'] ?? 'authorization, content-type',
+              'access-control-max-age': '600',
+            }
+          : headers,
+      );
       response.end();
       return;
     }
@@ -294,7 +353,10 @@ export function createApp(options: AppOptions): App {
     }
     if (match.kind === 'method') {
       state.route = match.name;
-      throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${match.allow}.`, { code: 'method_not_allowed', headers: { allow: match.allow } });
+      throw new HttpRequestError(405, `Method ${method} is not allowed here; use ${match.allow}.`, {
+        code: 'method_not_allowed',
+        headers: { allow: match.allow },
+      });
     }
     if (state.route === 'web' && web !== undefined) {
       // An unknown `/api` route is the page's own 404; any other path may be one of its files.
@@ -329,7 +391,9 @@ export function createApp(options: AppOptions): App {
       finished(request, response, path, id, startedAt, state);
     });
     const next = (): Promise<void> => route(request, response, path, query, headers, id, startedAt, state);
-    (options.keys === undefined ? next() : options.keys.intercept(request, response, path, headers, state, next)).catch((error: unknown) => sendError(response, headers, error, state));
+    (options.keys === undefined ? next() : options.keys.intercept(request, response, path, headers, state, next)).catch((error: unknown) =>
+      sendError(response, headers, error, state),
+    );
   }
 
   return {

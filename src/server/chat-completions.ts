@@ -38,7 +38,6 @@ export interface ChatHandlerContext {
   completionId: string;
 }
 
-
 /** An id for a tool call whose upstream gave none (the client needs one to answer it). */
 function newToolCallId(): string {
   return `call_${randomBytes(12).toString('hex')}`;
@@ -72,7 +71,11 @@ function wireChoice(choice: ChoiceResult): unknown {
   const message: Record<string, unknown> = { role: 'assistant', content: toolCalls !== undefined && choice.text === '' ? null : choice.text, refusal: null };
   if (choice.reasoning !== undefined) message.reasoning_content = choice.reasoning;
   if (toolCalls !== undefined) {
-    message.tool_calls = toolCalls.map((call) => ({ id: call.id || newToolCallId(), type: 'function', function: { name: call.name, arguments: call.arguments } }));
+    message.tool_calls = toolCalls.map((call) => ({
+      id: call.id || newToolCallId(),
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
   }
   return {
     index: choice.index,
@@ -107,7 +110,6 @@ async function wholeAnswer(response: ServerResponse, parsed: ParsedChatRequest, 
   });
   response.end(body);
 }
-
 
 /** One choice of a streamed answer: what has been sent of it so far. */
 interface StreamedChoice {
@@ -197,7 +199,12 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
           } else {
             // id, type and name once per call, on its first delta.
             calls.add(chunk.index);
-            const call = { index: chunk.index, id: chunk.id ?? newToolCallId(), type: 'function', function: { name: chunk.name ?? '', arguments: chunk.argumentsDelta } };
+            const call = {
+              index: chunk.index,
+              id: chunk.id ?? newToolCallId(),
+              type: 'function',
+              function: { name: chunk.name ?? '', arguments: chunk.argumentsDelta },
+            };
             sendDelta(index, { tool_calls: [call] });
           }
           break;

@@ -277,7 +277,8 @@ export function parseChatRequest(body: unknown, limits: ChatRequestLimits = { im
   }
   const parsed = result.data;
   if (body.functions !== undefined && body.functions !== null) throw invalid('functions', 'the legacy functions field is not supported: use tools');
-  if (body.function_call !== undefined && body.function_call !== null) throw invalid('function_call', 'the legacy function_call field is not supported: use tool_choice');
+  if (body.function_call !== undefined && body.function_call !== null)
+    throw invalid('function_call', 'the legacy function_call field is not supported: use tool_choice');
   const found = { images: false };
   const messages = parseMessages(body.messages, limits, found);
   checkToolAnswers(messages);

@@ -170,6 +170,7 @@ export function crossOriginProblem(request: IncomingMessage): string | undefined
       return `The request comes from another origin (${shown}) than this server's page (${own ?? 'unknown: no valid Host'}).`;
     }
   }
-  if (request.headers['sec-fetch-site']?.toLowerCase() === 'cross-site') return 'The browser says the request comes from another site (Sec-Fetch-Site: cross-site).';
+  if (request.headers['sec-fetch-site']?.toLowerCase() === 'cross-site')
+    return 'The browser says the request comes from another site (Sec-Fetch-Site: cross-site).';
   return undefined;
 }

@@ -233,7 +233,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Opened on first use, in the conversation database, whether the page is served or not.
   const responseStore = lazyResponseStore(location);
   const allowedHosts =
-    options.allowedHosts ?? parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ??
+    options.allowedHosts ??
+    parseAllowedHosts(process.env.G4F_ALLOWED_HOSTS) ??
     (config.server?.allowedHosts === undefined ? undefined : allowedHostsFrom(config.server.allowedHosts)) ??
     defaultAllowedHosts(host);
   const app = createApp({

@@ -55,7 +55,12 @@ export function findPinnedModel(router: Router, id: string, created: number): Mo
   if (!served) return undefined;
   const model = known?.id ?? name;
   const resolved = router.resolve(model, provider.name).providers[0];
-  const capabilities = resolved === undefined ? [] : (Object.entries(capabilitiesOf(resolved, model)).filter(([, on]) => on).map(([key]) => key) as Capability[]);
+  const capabilities =
+    resolved === undefined
+      ? []
+      : (Object.entries(capabilitiesOf(resolved, model))
+          .filter(([, on]) => on)
+          .map(([key]) => key) as Capability[]);
   return { id: `${provider.name}/${model}`, object: 'model', created, owned_by: provider.name, aliases: [], providers: [provider.name], capabilities };
 }
 

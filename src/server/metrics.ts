@@ -127,7 +127,10 @@ export function createMetrics(): Metrics {
     },
     tokens(key, provider, promptTokens, completionTokens) {
       const keyLabel = key === undefined ? '' : `,key="${label(key)}"`;
-      for (const [kind, count] of [['prompt', promptTokens], ['completion', completionTokens]] as const) {
+      for (const [kind, count] of [
+        ['prompt', promptTokens],
+        ['completion', completionTokens],
+      ] as const) {
         const id = `provider="${label(provider)}",kind="${kind}"${keyLabel}`;
         tokenCounts.set(id, (tokenCounts.get(id) ?? 0) + count);
       }

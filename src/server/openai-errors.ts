@@ -207,7 +207,11 @@ function fromAllFailed(error: AllProvidersFailedError): OpenAIError {
   } else if (every((attempt) => isG4FError(attempt.error, 'RateLimitError') || isG4FError(attempt.error, 'CircuitOpenError'))) {
     // Rate limits, possibly with circuits opened by earlier ones: wait for whichever frees first.
     const waits = attempts.map((attempt) =>
-      isG4FError(attempt.error, 'RateLimitError') ? attempt.error.retryAfterMs : isG4FError(attempt.error, 'CircuitOpenError') ? attempt.error.retryInMs : undefined,
+      isG4FError(attempt.error, 'RateLimitError')
+        ? attempt.error.retryAfterMs
+        : isG4FError(attempt.error, 'CircuitOpenError')
+          ? attempt.error.retryInMs
+          : undefined,
     );
     mapped = rateLimited(error.message, smallest(waits));
   } else {

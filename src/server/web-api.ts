@@ -195,8 +195,19 @@ export function createWebHandler(options: WebHandlerOptions): WebHandler {
   }
 
   const routes: Route[] = [
-    { method: 'GET', path: '/api/config', name: 'web', handle: ({ response }) => sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired }) },
-    { method: 'GET', path: '/api/models', name: 'web', handle: ({ response }) => sendJson(response, 200, { object: 'list', data: pageModels(options.router) }) },
+    {
+      method: 'GET',
+      path: '/api/config',
+      name: 'web',
+      handle: ({ response }) =>
+        sendJson(response, 200, { version, demo: options.demo, demoTriggers: options.demo ? DEMO_TRIGGERS : [], keysRequired: options.keysRequired }),
+    },
+    {
+      method: 'GET',
+      path: '/api/models',
+      name: 'web',
+      handle: ({ response }) => sendJson(response, 200, { object: 'list', data: pageModels(options.router) }),
+    },
     { method: 'GET', path: '/api/conversations', name: 'web', handle: listConversations },
     { method: 'POST', path: '/api/conversations', name: 'web', handle: createConversation },
     { method: 'DELETE', path: '/api/conversations', name: 'web', handle: async ({ response }) => sendJson(response, 200, { deleted: await store.clear() }) },
@@ -292,7 +303,8 @@ function numberParam(query: URLSearchParams, name: 'limit' | 'offset'): { limit?
   const raw = query.get(name);
   if (raw === null) return {};
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new HttpRequestError(400, `${name} must be a non-negative integer`, { code: 'invalid_parameter', param: name });
+  if (!Number.isInteger(value) || value < 0)
+    throw new HttpRequestError(400, `${name} must be a non-negative integer`, { code: 'invalid_parameter', param: name });
   return { [name]: value };
 }
 
@@ -334,6 +346,11 @@ function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T
 
 /** A safe download name: letters, digits, dashes; at most 60 characters. */
 function fileName(title: string): string {
-  const cleaned = title.normalize('NFKD').replace(/[^\w\s-]/g, '').trim().replace(/\s+/g, '-').slice(0, 60);
+  const cleaned = title
+    .normalize('NFKD')
+    .replace(/[^\w\s-]/g, '')
+    .trim()
+    .replace(/\s+/g, '-')
+    .slice(0, 60);
   return cleaned === '' ? 'conversation' : cleaned;
 }

@@ -198,7 +198,10 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
     if (conversation === undefined) throw new HttpRequestError(404, `No conversation with id ${conversationId}`, { code: 'conversation_not_found' });
     const keeps = body.keepImages === true && (conversation.messages.find((message) => message.id === body.replaceFrom)?.images?.length ?? 0) > 0;
     if (!vision && (images.length > 0 || keeps)) {
-      throw new UnsupportedError(`${body.model} does not take images${body.provider === undefined || body.provider === 'auto' ? '' : ` through ${body.provider}`}: choose a model with image input, or send the message without images.`, { param: 'images' });
+      throw new UnsupportedError(
+        `${body.model} does not take images${body.provider === undefined || body.provider === 'auto' ? '' : ` through ${body.provider}`}: choose a model with image input, or send the message without images.`,
+        { param: 'images' },
+      );
     }
     if (body.content === '' && images.length === 0 && !keeps) {
       throw new InvalidRequestError('A message without images needs some text.', 'content');
@@ -217,7 +220,11 @@ export function createChatStreamer(options: ChatStreamerOptions): ChatStreamer {
         { role: 'user', content: body.content, ...(images.length === 0 ? {} : { images }) },
         body.replaceFrom === undefined ? {} : { replaceFrom: body.replaceFrom, ...(body.keepImages === true ? { keepImages: true } : {}) },
       );
-      if (user === undefined) throw new HttpRequestError(404, `No message ${body.replaceFrom ?? ''} in conversation ${conversationId}`, { code: 'message_not_found', param: 'replaceFrom' });
+      if (user === undefined)
+        throw new HttpRequestError(404, `No message ${body.replaceFrom ?? ''} in conversation ${conversationId}`, {
+          code: 'message_not_found',
+          param: 'replaceFrom',
+        });
     } else {
       const lastUser = conversation.messages.findLastIndex((message) => message.role === 'user');
       if (lastUser < 0) throw new HttpRequestError(400, 'There is no user message to answer again.', { code: 'nothing_to_regenerate' });

@@ -28,9 +28,9 @@ export const MODEL_CONTEXT_TOKENS: Readonly<Record<string, number>> = Object.fre
   'gpt-4o-mini': 128_000,
   'gpt-4.1': 1_047_576,
   'gpt-4.1-mini': 1_047_576,
-  'llama3': 8_192,
+  llama3: 8_192,
   'llama3.1': 131_072,
-  'mistral': 32_768,
+  mistral: 32_768,
 });
 
 /** Used for a model not in the table. */

@@ -34,19 +34,18 @@ const importSchema = z.object({
       updatedAt: z.string().optional(),
     })
     .optional(),
-  messages: z
-    .array(
-      z.object({
-        role: roleSchema,
-        content: z.string(),
-        reasoning: z.string().optional(),
-        images: z.array(z.object({ url: z.string() })).optional(),
-        status: statusSchema.optional(),
-        model: z.string().optional(),
-        provider: z.string().optional(),
-        createdAt: z.string().optional(),
-      }),
-    ),
+  messages: z.array(
+    z.object({
+      role: roleSchema,
+      content: z.string(),
+      reasoning: z.string().optional(),
+      images: z.array(z.object({ url: z.string() })).optional(),
+      status: statusSchema.optional(),
+      model: z.string().optional(),
+      provider: z.string().optional(),
+      createdAt: z.string().optional(),
+    }),
+  ),
 });
 
 /**
@@ -294,4 +293,3 @@ function checkLimits(data: ConversationData): ConversationData {
   if (problem !== undefined) throw new InvalidRequestError(problem.message, problem.param);
   return data;
 }
-

@@ -22,7 +22,11 @@ function isImageMediaType(value: string): value is ImageMediaType {
 /** Whether `data` starts as a file of `mediaType` does. */
 export function hasImageSignature(mediaType: ImageMediaType, data: Uint8Array): boolean {
   const starts = (bytes: readonly number[], offset = 0): boolean => bytes.every((byte, index) => data[offset + index] === byte);
-  const ascii = (text: string, offset = 0): boolean => starts([...text].map((character) => character.charCodeAt(0)), offset);
+  const ascii = (text: string, offset = 0): boolean =>
+    starts(
+      [...text].map((character) => character.charCodeAt(0)),
+      offset,
+    );
   switch (mediaType) {
     case 'image/png':
       return starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -59,7 +63,10 @@ export function decodeImageDataUrl(url: string, param: string): NewImage {
   const bytes = decodedBytes(data);
   const limit = CONVERSATION_LIMITS.imageBytes;
   if (bytes > limit) {
-    throw new InvalidRequestError(`${param}: the image is ${bytes.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')} bytes per image.`, param);
+    throw new InvalidRequestError(
+      `${param}: the image is ${bytes.toLocaleString('en-US')} bytes; the limit is ${limit.toLocaleString('en-US')} bytes per image.`,
+      param,
+    );
   }
   const decoded = Buffer.from(data, 'base64');
   if (!hasImageSignature(mediaType, decoded)) {

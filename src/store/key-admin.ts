@@ -50,6 +50,7 @@ function summarise(record: ApiKeyRecord, rows: readonly UsageRow[], now = new Da
     requests += row.requests;
     tokens += row.promptTokens + row.completionTokens;
   }
-  const status = record.revokedAt !== undefined ? 'revoked' : record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime() ? 'expired' : 'active';
+  const status =
+    record.revokedAt !== undefined ? 'revoked' : record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime() ? 'expired' : 'active';
   return { ...rest, status, usage: { since, requests, tokens } };
 }

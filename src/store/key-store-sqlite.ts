@@ -17,7 +17,11 @@ export function createSqliteKeyStore(filename: string): KeyStore {
     throw error;
   }
   const statements = {
-    insert: db.prepare(`INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${KEY_COLUMNS.split(',').map(() => '?').join(', ')})`),
+    insert: db.prepare(
+      `INSERT INTO api_keys (${KEY_COLUMNS}) VALUES (${KEY_COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+    ),
     byName: db.prepare('SELECT name FROM api_keys WHERE name = ?'),
     list: db.prepare('SELECT * FROM api_keys ORDER BY name'),
     byHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
@@ -64,7 +68,10 @@ export function createSqliteKeyStore(filename: string): KeyStore {
     },
     async recordUsage(entry) {
       guard();
-      record([entry.key, dayOf(entry.at), entry.model, entry.provider, entry.requests ?? 1, entry.promptTokens, entry.completionTokens], entry.at.toISOString());
+      record(
+        [entry.key, dayOf(entry.at), entry.model, entry.provider, entry.requests ?? 1, entry.promptTokens, entry.completionTokens],
+        entry.at.toISOString(),
+      );
     },
     async usage(options = {}) {
       guard();

@@ -120,7 +120,10 @@ export function importTextProblem(length: number, imageChars = 0): LimitProblem 
   if (text > limit) return { param: 'content', message: `The import is ${count(text)} characters long; the limit is ${count(limit)} characters.` };
   const imageLimit = CONVERSATION_LIMITS.importImageChars;
   if (imageChars > imageLimit) {
-    return { param: 'content', message: `The images of the import are ${count(imageChars)} characters of base64; the limit is ${count(imageLimit)} characters.` };
+    return {
+      param: 'content',
+      message: `The images of the import are ${count(imageChars)} characters of base64; the limit is ${count(imageLimit)} characters.`,
+    };
   }
   return undefined;
 }
@@ -152,7 +155,10 @@ export function imagesProblem(images: readonly LimitedImage[], param = 'images',
     }
     if (!(image.bytes > 0)) return { param: `${param}.${index}`, message: 'The image is empty.' };
     if (image.bytes > imageBytes) {
-      return { param: `${param}.${index}`, message: `The image is ${mebibytes(image.bytes)} (${count(image.bytes)} bytes); the limit is ${mebibytes(imageBytes)} per image.` };
+      return {
+        param: `${param}.${index}`,
+        message: `The image is ${mebibytes(image.bytes)} (${count(image.bytes)} bytes); the limit is ${mebibytes(imageBytes)} per image.`,
+      };
     }
     total += image.bytes;
   }
@@ -176,7 +182,8 @@ export function importProblem(data: LimitedImport): LimitProblem | undefined {
   let imageBytes = 0;
   for (const [index, message] of data.messages.entries()) {
     if (message.content.length > messageChars) return tooLong(`messages.${index}.content`, message.content.length, messageChars);
-    if (message.reasoning !== undefined && message.reasoning.length > messageChars) return tooLong(`messages.${index}.reasoning`, message.reasoning.length, messageChars);
+    if (message.reasoning !== undefined && message.reasoning.length > messageChars)
+      return tooLong(`messages.${index}.reasoning`, message.reasoning.length, messageChars);
     if (message.images !== undefined && message.images.length > 0) {
       const images = message.images.map((image) => ({ mediaType: image.mediaType, bytes: image.data.byteLength }));
       const problem = imagesProblem(images, `messages.${index}.images`, imageBytes);

@@ -79,7 +79,10 @@ export function createPostgresStore(url: string): ConversationStore {
     db.query('UPDATE conversations SET updated_at = $1 WHERE id = $2', [now, conversationId]);
 
   const imageBytesOf = async (db: Queryable, conversationId: string): Promise<number> =>
-    Number((await db.query<{ total: string }>('SELECT COALESCE(SUM(bytes), 0) AS total FROM attachments WHERE conversation_id = $1', [conversationId])).rows[0]?.total ?? 0);
+    Number(
+      (await db.query<{ total: string }>('SELECT COALESCE(SUM(bytes), 0) AS total FROM attachments WHERE conversation_id = $1', [conversationId])).rows[0]
+        ?.total ?? 0,
+    );
 
   const insertMessage = async (db: Queryable, conversationId: string, message: NewMessage, now: string, imageBytes: number): Promise<Message> => {
     checkMessage(message);
@@ -107,10 +110,14 @@ export function createPostgresStore(url: string): ConversationStore {
       saved.images = [];
       for (const image of images) {
         const id = randomUUID();
-        await db.query(
-          `INSERT INTO attachments (id, message_id, conversation_id, kind, media_type, bytes, data) VALUES ($1, $2, $3, 'image', $4, $5, $6)`,
-          [id, row.id, conversationId, image.mediaType, image.data.byteLength, toBuffer(image.data)],
-        );
+        await db.query(`INSERT INTO attachments (id, message_id, conversation_id, kind, media_type, bytes, data) VALUES ($1, $2, $3, 'image', $4, $5, $6)`, [
+          id,
+          row.id,
+          conversationId,
+          image.mediaType,
+          image.data.byteLength,
+          toBuffer(image.data),
+        ]);
         saved.images.push({ id, mediaType: image.mediaType, bytes: image.data.byteLength });
       }
     }
@@ -161,10 +168,15 @@ export function createPostgresStore(url: string): ConversationStore {
       await open();
       refuse(fieldsProblem(input));
       const row = newConversationRow(input, clock());
-      await pool.query(
-        `INSERT INTO conversations (${CONVERSATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [row.id, row.title, row.system_prompt, row.model, row.provider, row.created_at, row.updated_at],
-      );
+      await pool.query(`INSERT INTO conversations (${CONVERSATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        row.id,
+        row.title,
+        row.system_prompt,
+        row.model,
+        row.provider,
+        row.created_at,
+        row.updated_at,
+      ]);
       return toConversation(row);
     },
 
@@ -175,7 +187,9 @@ export function createPostgresStore(url: string): ConversationStore {
         if (row === undefined) return undefined;
         const messages = (await client.query<MessageRow>('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq', [id])).rows.map(toMessage);
         const images = new Map<string, StoredImage[]>();
-        const imageRows = await client.query<ImageRow>('SELECT id, message_id, media_type, bytes FROM attachments WHERE conversation_id = $1 ORDER BY seq', [id]);
+        const imageRows = await client.query<ImageRow>('SELECT id, message_id, media_type, bytes FROM attachments WHERE conversation_id = $1 ORDER BY seq', [
+          id,
+        ]);
         for (const image of imageRows.rows) {
           const list = images.get(image.message_id);
           if (list === undefined) images.set(image.message_id, [toStoredImage(image)]);
@@ -235,14 +249,23 @@ export function createPostgresStore(url: string): ConversationStore {
           const from = await messageRow(client, options.replaceFrom, conversationId);
           if (from === undefined) return undefined;
           if (options.keepImages === true) {
-            const rows = await client.query<{ media_type: string; data: Buffer }>('SELECT media_type, data FROM attachments WHERE message_id = $1 ORDER BY seq', [from.id]);
+            const rows = await client.query<{ media_type: string; data: Buffer }>(
+              'SELECT media_type, data FROM attachments WHERE message_id = $1 ORDER BY seq',
+              [from.id],
+            );
             kept = rows.rows.map((image) => ({ mediaType: image.media_type as ImageMediaType, data: image.data }));
           }
           await client.query('DELETE FROM messages WHERE conversation_id = $1 AND seq >= $2', [conversationId, from.seq]);
         }
         const now = clock();
         const images = [...kept, ...(message.images ?? [])];
-        const saved = await insertMessage(client, conversationId, images.length === 0 ? message : { ...message, images }, now, await imageBytesOf(client, conversationId));
+        const saved = await insertMessage(
+          client,
+          conversationId,
+          images.length === 0 ? message : { ...message, images },
+          now,
+          await imageBytesOf(client, conversationId),
+        );
         await touch(client, conversationId, now);
         return saved;
       });
@@ -294,7 +317,10 @@ export function createPostgresStore(url: string): ConversationStore {
     async getImage(conversationId, imageId) {
       await open();
       const row = (
-        await pool.query<ImageRow & { data: Buffer }>('SELECT id, media_type, bytes, data FROM attachments WHERE id = $1 AND conversation_id = $2', [imageId, conversationId])
+        await pool.query<ImageRow & { data: Buffer }>('SELECT id, media_type, bytes, data FROM attachments WHERE id = $1 AND conversation_id = $2', [
+          imageId,
+          conversationId,
+        ])
       ).rows[0];
       return row === undefined ? undefined : { ...toStoredImage(row), data: row.data };
     },

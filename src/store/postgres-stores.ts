@@ -65,7 +65,9 @@ export function createPostgresKeyStore(url: string): KeyStore {
   const shared = sharedPool(url);
   const { pool } = shared;
   const { open, close } = opener(shared, 'key store');
-  const placeholders = KEY_COLUMNS.split(',').map((_, index) => `$${index + 1}`).join(', ');
+  const placeholders = KEY_COLUMNS.split(',')
+    .map((_, index) => `$${index + 1}`)
+    .join(', ');
   return {
     async insert(record) {
       await open();
@@ -83,7 +85,9 @@ export function createPostgresKeyStore(url: string): KeyStore {
     },
     async revoke(name) {
       await open();
-      return ((await pool.query('UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL', [new Date().toISOString(), name])).rowCount ?? 0) > 0;
+      return (
+        ((await pool.query('UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL', [new Date().toISOString(), name])).rowCount ?? 0) > 0
+      );
     },
     async recordUsage(entry) {
       await open();

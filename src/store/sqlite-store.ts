@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { InvalidRequestError } from '../core/errors.js';
-import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType, type LimitProblem } from './limits.js';
+import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType } from './limits.js';
 import { migrate } from './migrations.js';
 import {
   checkMessage,
@@ -40,11 +40,9 @@ import type {
   ListOptions,
   Message,
   MessagePatch,
-  MessageStatus,
   NewConversation,
   NewImage,
   NewMessage,
-  Role,
   StoredImage,
 } from './types.js';
 
@@ -97,9 +95,7 @@ function storeOn(db: Database): ConversationStore {
     getImage: db.prepare(`SELECT id, media_type, bytes, data FROM attachments WHERE id = ? AND conversation_id = ?`),
     imageDataOf: db.prepare(`SELECT id, data FROM attachments WHERE conversation_id = ? ORDER BY seq`),
     deleteFrom: db.prepare('DELETE FROM messages WHERE conversation_id = ? AND seq >= ?'),
-    firstMatch: db.prepare(
-      `SELECT content FROM messages WHERE conversation_id = ? AND instr(g4f_fold(content), ?) > 0 ORDER BY seq LIMIT 1`,
-    ),
+    firstMatch: db.prepare(`SELECT content FROM messages WHERE conversation_id = ? AND instr(g4f_fold(content), ?) > 0 ORDER BY seq LIMIT 1`),
     list: db.prepare(
       `SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count
        FROM conversations c
@@ -153,31 +149,28 @@ function storeOn(db: Database): ConversationStore {
     return saved;
   };
 
-  const conversationImageBytes = (conversationId: string): number =>
-    (statements.imageBytesOf.get(conversationId) as { total: number }).total;
+  const conversationImageBytes = (conversationId: string): number => (statements.imageBytesOf.get(conversationId) as { total: number }).total;
 
-  const append = db.transaction(
-    (conversationId: string, message: NewMessage, options: AppendOptions): Message | undefined => {
-      if (statements.getConversation.get(conversationId) === undefined) return undefined;
-      let kept: NewImage[] = [];
-      if (options.replaceFrom !== undefined) {
-        const from = statements.getMessage.get(options.replaceFrom, conversationId) as MessageRow | undefined;
-        if (from === undefined) return undefined;
-        if (options.keepImages === true) {
-          kept = (statements.imagesOfMessage.all(from.id) as Array<ImageRow & { data: Buffer }>).map((image) => ({
-            mediaType: image.media_type as ImageMediaType,
-            data: image.data,
-          }));
-        }
-        statements.deleteFrom.run(conversationId, from.seq);
+  const append = db.transaction((conversationId: string, message: NewMessage, options: AppendOptions): Message | undefined => {
+    if (statements.getConversation.get(conversationId) === undefined) return undefined;
+    let kept: NewImage[] = [];
+    if (options.replaceFrom !== undefined) {
+      const from = statements.getMessage.get(options.replaceFrom, conversationId) as MessageRow | undefined;
+      if (from === undefined) return undefined;
+      if (options.keepImages === true) {
+        kept = (statements.imagesOfMessage.all(from.id) as Array<ImageRow & { data: Buffer }>).map((image) => ({
+          mediaType: image.media_type as ImageMediaType,
+          data: image.data,
+        }));
       }
-      const now = clock();
-      const images = [...kept, ...(message.images ?? [])];
-      const saved = insertMessage(conversationId, images.length === 0 ? message : { ...message, images }, now, conversationImageBytes(conversationId));
-      statements.touchConversation.run(now, conversationId);
-      return saved;
-    },
-  );
+      statements.deleteFrom.run(conversationId, from.seq);
+    }
+    const now = clock();
+    const images = [...kept, ...(message.images ?? [])];
+    const saved = insertMessage(conversationId, images.length === 0 ? message : { ...message, images }, now, conversationImageBytes(conversationId));
+    statements.touchConversation.run(now, conversationId);
+    return saved;
+  });
 
   const updateMessage = db.transaction((conversationId: string, messageId: string, patch: MessagePatch): Message | undefined => {
     const row = statements.getMessage.get(messageId, conversationId) as MessageRow | undefined;
@@ -219,12 +212,15 @@ function storeOn(db: Database): ConversationStore {
   const importConversation = db.transaction((data: ConversationData): ConversationWithMessages => {
     const now = clock();
     const createdAt = importedTime(data.createdAt, now);
-    const conversation = newConversationRow({
-      title: data.title,
-      systemPrompt: data.systemPrompt,
-      model: data.model,
-      provider: data.provider,
-    }, createdAt);
+    const conversation = newConversationRow(
+      {
+        title: data.title,
+        systemPrompt: data.systemPrompt,
+        model: data.model,
+        provider: data.provider,
+      },
+      createdAt,
+    );
     conversation.updated_at = importedTime(data.updatedAt, now);
     statements.insertConversation.run(conversation);
     let imageBytes = 0;
@@ -304,9 +300,14 @@ function storeOn(db: Database): ConversationStore {
           provider: patch.provider ?? row.provider,
           updated_at: clock(),
         };
-        db.prepare(
-          'UPDATE conversations SET title = ?, system_prompt = ?, model = ?, provider = ?, updated_at = ? WHERE id = ?',
-        ).run(next.title, next.system_prompt, next.model, next.provider, next.updated_at, id);
+        db.prepare('UPDATE conversations SET title = ?, system_prompt = ?, model = ?, provider = ?, updated_at = ? WHERE id = ?').run(
+          next.title,
+          next.system_prompt,
+          next.model,
+          next.provider,
+          next.updated_at,
+          id,
+        );
         return toConversation(next);
       })();
     },
@@ -373,4 +374,3 @@ function storeOn(db: Database): ConversationStore {
     },
   };
 }
-

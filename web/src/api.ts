@@ -111,19 +111,16 @@ export const api = {
   config: () => getJson<Config>('/api/config'),
   models: () => getJson<{ data: PageModel[] }>('/api/models'),
   providers: () => getJson<{ data: Array<{ name: string; models: string[] }> }>('/v1/providers'),
-  list: (search: string) =>
-    getJson<{ data: Conversation[] }>(`/api/conversations${search === '' ? '' : `?search=${encodeURIComponent(search)}`}`),
+  list: (search: string) => getJson<{ data: Conversation[] }>(`/api/conversations${search === '' ? '' : `?search=${encodeURIComponent(search)}`}`),
   get: (id: string) => getJson<Conversation>(`/api/conversations/${encodeURIComponent(id)}`),
   create: (input: Partial<Conversation>) => sendJson<Conversation>('POST', '/api/conversations', input),
   update: (id: string, patch: Partial<Pick<Conversation, 'title' | 'systemPrompt' | 'model' | 'provider'>>) =>
     sendJson<Conversation>('PATCH', `/api/conversations/${encodeURIComponent(id)}`, patch),
   remove: (id: string) => sendJson<unknown>('DELETE', `/api/conversations/${encodeURIComponent(id)}`),
   clear: () => sendJson<{ deleted: number }>('DELETE', '/api/conversations'),
-  exportText: (id: string, format: 'json' | 'markdown') =>
-    getText(`/api/conversations/${encodeURIComponent(id)}/export?format=${format}`),
+  exportText: (id: string, format: 'json' | 'markdown') => getText(`/api/conversations/${encodeURIComponent(id)}/export?format=${format}`),
   /** Answers with a summary (id, title, counts); the messages are read with `get`. */
-  importText: (format: 'json' | 'markdown', content: string) =>
-    sendJson<ImportSummary>('POST', '/api/conversations/import', { format, content }),
+  importText: (format: 'json' | 'markdown', content: string) => sendJson<ImportSummary>('POST', '/api/conversations/import', { format, content }),
   /** A stored image's bytes (with the API key, which an <img src> could not send). */
   image: async (conversationId: string, imageId: string) =>
     (await call(`/api/conversations/${encodeURIComponent(conversationId)}/images/${encodeURIComponent(imageId)}`)).blob(),

@@ -168,14 +168,17 @@ export function createChatView(options: ChatViewOptions): ChatView {
   async function retry(errorBubble: HTMLElement, failure: Failure): Promise<void> {
     if (current !== undefined) return;
     errorBubble.remove();
-    const user = failure.userId === undefined ? failure.bubble : (container.querySelector<HTMLElement>(`.message.user[data-id="${CSS.escape(failure.userId)}"]`) ?? undefined);
-    if (user !== undefined && user.isConnected) removeAfter(user);
+    const user =
+      failure.userId === undefined
+        ? failure.bubble
+        : (container.querySelector<HTMLElement>(`.message.user[data-id="${CSS.escape(failure.userId)}"]`) ?? undefined);
+    if (user?.isConnected) removeAfter(user);
     if (failure.userId !== undefined) {
       await run({ regenerate: true, replyTo: failure.userId }, user);
       return;
     }
     const content = failure.content ?? '';
-    const bubble = user !== undefined && user.isConnected ? user : add(createBubble({ role: 'user', content, status: 'complete' }, undefined, failure.images ?? []));
+    const bubble = user?.isConnected ? user : add(createBubble({ role: 'user', content, status: 'complete' }, undefined, failure.images ?? []));
     setStatus(bubble, 'complete');
     await run(
       {
@@ -231,57 +234,62 @@ export function createChatView(options: ChatViewOptions): ChatView {
     };
     try {
       conversationId = await options.ensureConversation();
-      await streamChat(conversationId, full, {
-        user(message) {
-          savedUserId = message.id;
-          outcome = 'saved';
-          if (userBubble !== undefined) {
-            userBubble.dataset.id = message.id;
-            setStatus(userBubble, 'complete');
-          }
-          options.onSaved();
+      await streamChat(
+        conversationId,
+        full,
+        {
+          user(message) {
+            savedUserId = message.id;
+            outcome = 'saved';
+            if (userBubble !== undefined) {
+              userBubble.dataset.id = message.id;
+              setStatus(userBubble, 'complete');
+            }
+            options.onSaved();
+          },
+          context(info) {
+            if (state.detached) return;
+            const notes: string[] = [];
+            if (info.omitted > 0) notes.push(t('contextOmitted', { omitted: info.omitted, model: settings.model, tokens: info.contextTokens }));
+            if ((info.imagesAsText ?? 0) > 0) notes.push(t('imagesAsText', { count: info.imagesAsText ?? 0, model: settings.model }));
+            for (const note of notes) {
+              const notice = document.createElement('div');
+              notice.className = 'notice';
+              notice.textContent = note;
+              container.insertBefore(notice, bubble);
+            }
+          },
+          reasoning(text) {
+            if (state.detached) return;
+            appendReasoning(bubble, text);
+            bubble.querySelector('details.reasoning')?.classList.add('live');
+            scroll();
+          },
+          start(message) {
+            bubble.dataset.id = message.id;
+            bubble.classList.remove('pending');
+            setMeta(bubble, message);
+            if (state.detached) return;
+            renderer = createStreamRenderer(body, { onUpdate: scroll });
+            state.renderer = renderer;
+          },
+          delta(text) {
+            renderer?.append(text);
+          },
+          done(message) {
+            bubble.dataset.text = message.content;
+            bubble.querySelector('details.reasoning')?.classList.remove('live');
+            setMeta(bubble, message);
+            outcome = 'answered';
+            // Complete once the last blocks are on the page (they render over a few frames).
+            finishing = (renderer?.finish() ?? Promise.resolve()).then(() => {
+              if (!state.stopped) setStatus(bubble, 'complete');
+            });
+          },
+          error: fail,
         },
-        context(info) {
-          if (state.detached) return;
-          const notes: string[] = [];
-          if (info.omitted > 0) notes.push(t('contextOmitted', { omitted: info.omitted, model: settings.model, tokens: info.contextTokens }));
-          if ((info.imagesAsText ?? 0) > 0) notes.push(t('imagesAsText', { count: info.imagesAsText ?? 0, model: settings.model }));
-          for (const note of notes) {
-            const notice = document.createElement('div');
-            notice.className = 'notice';
-            notice.textContent = note;
-            container.insertBefore(notice, bubble);
-          }
-        },
-        reasoning(text) {
-          if (state.detached) return;
-          appendReasoning(bubble, text);
-          bubble.querySelector('details.reasoning')?.classList.add('live');
-          scroll();
-        },
-        start(message) {
-          bubble.dataset.id = message.id;
-          bubble.classList.remove('pending');
-          setMeta(bubble, message);
-          if (state.detached) return;
-          renderer = createStreamRenderer(body, { onUpdate: scroll });
-          state.renderer = renderer;
-        },
-        delta(text) {
-          renderer?.append(text);
-        },
-        done(message) {
-          bubble.dataset.text = message.content;
-          bubble.querySelector('details.reasoning')?.classList.remove('live');
-          setMeta(bubble, message);
-          outcome = 'answered';
-          // Complete once the last blocks are on the page (they render over a few frames).
-          finishing = (renderer?.finish() ?? Promise.resolve()).then(() => {
-            if (!state.stopped) setStatus(bubble, 'complete');
-          });
-        },
-        error: fail,
-      }, controller.signal);
+        controller.signal,
+      );
       await finishing;
     } catch (error) {
       if (!state.stopped) {
@@ -402,7 +410,13 @@ export function createChatView(options: ChatViewOptions): ChatView {
       }
       removeTransient();
       for (const image of images) localUrls.add(image.url);
-      const user = add(createBubble({ role: 'user', content, status: 'complete' }, undefined, images.map((image) => ({ url: image.url }))));
+      const user = add(
+        createBubble(
+          { role: 'user', content, status: 'complete' },
+          undefined,
+          images.map((image) => ({ url: image.url })),
+        ),
+      );
       return run(images.length === 0 ? { content } : { content, images: images.map((image) => ({ url: image.dataUrl })) }, user);
     },
     async regenerate() {

@@ -32,7 +32,8 @@ function shortReason(attempt: NonNullable<ApiErrorBody['attempts']>[number]): st
 
 /** The first sentence of a message, without what follows a colon listing providers, at most 160 characters. */
 function headlineOf(error: ApiErrorBody): { key?: 'allProvidersFailed'; text: string } {
-  if (error.code === 'all_providers_failed' || (error.attempts !== undefined && error.attempts.length > 0)) return { key: 'allProvidersFailed', text: t('allProvidersFailed') };
+  if (error.code === 'all_providers_failed' || (error.attempts !== undefined && error.attempts.length > 0))
+    return { key: 'allProvidersFailed', text: t('allProvidersFailed') };
   const firstLine = error.message.split('\n')[0] ?? '';
   return { text: firstLine.length > 160 ? `${firstLine.slice(0, 157)}…` : firstLine };
 }

@@ -112,6 +112,10 @@ export function storedImageUrl(conversationId: string, imageId: string): Promise
 
 /** Lets the cached stored images go (the conversation on the page changed). */
 export function releaseStoredImages(): void {
-  for (const url of stored.values()) void url.then((value) => URL.revokeObjectURL(value), () => undefined);
+  for (const url of stored.values())
+    void url.then(
+      (value) => URL.revokeObjectURL(value),
+      () => undefined,
+    );
   stored.clear();
 }

@@ -55,8 +55,10 @@ function custom(): Preset[] {
     const value: unknown = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '[]');
     if (!Array.isArray(value)) return [];
     return value
-      .filter((item): item is { id: string; name: string; prompt: string } =>
-        typeof item === 'object' && item !== null && typeof item.id === 'string' && typeof item.name === 'string' && typeof item.prompt === 'string')
+      .filter(
+        (item): item is { id: string; name: string; prompt: string } =>
+          typeof item === 'object' && item !== null && typeof item.id === 'string' && typeof item.name === 'string' && typeof item.prompt === 'string',
+      )
       .map((item) => ({ ...item, builtin: false }));
   } catch {
     return [];
@@ -65,10 +67,7 @@ function custom(): Preset[] {
 
 export function listPresets(): Preset[] {
   const language = currentLanguage();
-  return [
-    ...BUILTIN.map((preset) => ({ id: preset.id, name: preset.name[language], prompt: preset.prompt[language], builtin: true })),
-    ...custom(),
-  ];
+  return [...BUILTIN.map((preset) => ({ id: preset.id, name: preset.name[language], prompt: preset.prompt[language], builtin: true })), ...custom()];
 }
 
 export function savePreset(name: string, prompt: string): Preset {

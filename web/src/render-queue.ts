@@ -14,6 +14,7 @@ export const FRAME_BUDGET_MS = 8;
 export type RenderStep = (deadline: number) => boolean;
 
 const steps: RenderStep[] = [];
+// biome-ignore lint/correctness/noUnusedVariables: read by `??=` in schedule()
 let frame: number | undefined;
 
 function run(): void {

@@ -53,10 +53,16 @@ export function createKeysHook(options: KeysHookOptions): KeysHook {
   }
 
   async function admin(request: IncomingMessage, response: ServerResponse, path: string, headers: Record<string, string>): Promise<void> {
-    if (adminDigest === undefined) throw new HttpRequestError(404, `Unknown route: ${request.method ?? 'GET'} ${path} (set G4F_ADMIN_KEY to manage keys over HTTP)`, { code: 'unknown_url' });
+    if (adminDigest === undefined)
+      throw new HttpRequestError(404, `Unknown route: ${request.method ?? 'GET'} ${path} (set G4F_ADMIN_KEY to manage keys over HTTP)`, {
+        code: 'unknown_url',
+      });
     const token = bearerToken(request.headers.authorization);
     if (token === undefined || !timingSafeEqual(digest(token), adminDigest)) {
-      throw new HttpRequestError(401, 'The admin routes need the admin key: Authorization: Bearer <G4F_ADMIN_KEY>.', { type: 'authentication_error', code: 'invalid_admin_key' });
+      throw new HttpRequestError(401, 'The admin routes need the admin key: Authorization: Bearer <G4F_ADMIN_KEY>.', {
+        type: 'authentication_error',
+        code: 'invalid_admin_key',
+      });
     }
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
@@ -95,7 +101,8 @@ export function createKeysHook(options: KeysHookOptions): KeysHook {
 
 /** The JSON body of POST /admin/keys as the options of a new key (the checks are newKey's). */
 function keyOptions(body: unknown): NewKeyOptions {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpRequestError(400, 'The body must be a JSON object with at least a name.', { code: 'invalid_request' });
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpRequestError(400, 'The body must be a JSON object with at least a name.', { code: 'invalid_request' });
   const value = body as Record<string, unknown>;
   const options: NewKeyOptions = { name: value.name as string };
   const fields: Array<[string, keyof NewKeyOptions]> = [
@@ -104,14 +111,16 @@ function keyOptions(body: unknown): NewKeyOptions {
     ['max_parallel', 'maxParallel'],
     ['budget_tokens', 'budgetTokens'],
   ];
-  for (const [wire, field] of fields) if (value[wire] !== undefined && value[wire] !== null) (options as unknown as Record<string, unknown>)[field] = value[wire];
+  for (const [wire, field] of fields)
+    if (value[wire] !== undefined && value[wire] !== null) (options as unknown as Record<string, unknown>)[field] = value[wire];
   if (value.budget_period !== undefined) options.budgetPeriod = value.budget_period as BudgetPeriod;
   if (value.models !== undefined) {
     if (!Array.isArray(value.models)) throw new HttpRequestError(400, 'models must be a list of model names.', { code: 'invalid_request', param: 'models' });
     options.models = value.models as string[];
   }
   if (value.expires !== undefined) {
-    if (typeof value.expires !== 'string') throw new HttpRequestError(400, 'expires must be a string such as "30d".', { code: 'invalid_request', param: 'expires' });
+    if (typeof value.expires !== 'string')
+      throw new HttpRequestError(400, 'expires must be a string such as "30d".', { code: 'invalid_request', param: 'expires' });
     options.expiresAt = value.expires;
   }
   return options;

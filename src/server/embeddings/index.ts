@@ -40,7 +40,12 @@ function encode(vector: number[], format: EncodingFormat): number[] | string {
 }
 
 /** `POST /v1/embeddings`. */
-export async function handleEmbeddings(request: IncomingMessage, response: ServerResponse, context: EmbeddingsRouteContext, state: EmbeddingsState): Promise<void> {
+export async function handleEmbeddings(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: EmbeddingsRouteContext,
+  state: EmbeddingsState,
+): Promise<void> {
   const body = await readJsonBodySized(request, context.bodyLimitBytes, response);
   const parsed = parseEmbeddingsRequest(body.value);
   state.model = parsed.request.model;

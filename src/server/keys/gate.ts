@@ -56,7 +56,13 @@ export interface KeyGate {
    * Finds the request's key (on `/v1` and `/metrics`), then runs `next`; a 401 when none fits.
    * `state.controller`, once a door sets it, ties the upstream calls made with its signal to the key.
    */
-  run(request: IncomingMessage, response: ServerResponse, path: string, state: { controller?: AbortController | undefined }, next: () => Promise<void>): Promise<void>;
+  run(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    state: { controller?: AbortController | undefined },
+    next: () => Promise<void>,
+  ): Promise<void>;
   /** The name of the request's named key, once `run` found it. */
   keyName(request: IncomingMessage): string | undefined;
   /** Whether `run` let this request in (for the routes' own key check). */
@@ -125,9 +131,24 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
           // Kept, added to what comes next, and written once the database answers.
           const id = usageId(entry);
           const later = pending.get(id);
-          pending.set(id, later === undefined ? entry : { ...later, requests: later.requests + entry.requests, promptTokens: later.promptTokens + entry.promptTokens, completionTokens: later.completionTokens + entry.completionTokens });
+          pending.set(
+            id,
+            later === undefined
+              ? entry
+              : {
+                  ...later,
+                  requests: later.requests + entry.requests,
+                  promptTokens: later.promptTokens + entry.promptTokens,
+                  completionTokens: later.completionTokens + entry.completionTokens,
+                },
+          );
           // One line per outage, not one a second.
-          if (!usageFailing) logger.log('error', { event: 'usage-not-saved', key: entry.key, message: `${error instanceof Error ? error.message : String(error)} (kept in memory, written when the database answers)` });
+          if (!usageFailing)
+            logger.log('error', {
+              event: 'usage-not-saved',
+              key: entry.key,
+              message: `${error instanceof Error ? error.message : String(error)} (kept in memory, written when the database answers)`,
+            });
           usageFailing = true;
           continue;
         }
@@ -221,13 +242,19 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     if (!admission.ok) {
       const headers = { 'retry-after': String(admission.retryAfterSeconds) };
       if (admission.reason === 'budget') {
-        throw new HttpRequestError(429, `The API key "${record.name}" has spent its budget of ${record.budgetTokens} tokens (${record.budgetPeriod === 'total' ? 'in all' : `this ${record.budgetPeriod}`}).`, {
-          type: 'insufficient_quota',
-          code: 'insufficient_quota',
-          headers,
-        });
+        throw new HttpRequestError(
+          429,
+          `The API key "${record.name}" has spent its budget of ${record.budgetTokens} tokens (${record.budgetPeriod === 'total' ? 'in all' : `this ${record.budgetPeriod}`}).`,
+          {
+            type: 'insufficient_quota',
+            code: 'insufficient_quota',
+            headers,
+          },
+        );
       }
-      const what = { rpm: `${record.rpm} requests a minute`, tpm: `${record.tpm} tokens a minute`, parallel: `${record.maxParallel} requests at once` }[admission.reason];
+      const what = { rpm: `${record.rpm} requests a minute`, tpm: `${record.tpm} tokens a minute`, parallel: `${record.maxParallel} requests at once` }[
+        admission.reason
+      ];
       throw new HttpRequestError(429, `Rate limit of the API key "${record.name}" reached: ${what}. Retry after ${admission.retryAfterSeconds} s.`, {
         type: 'rate_limit_error',
         code: 'rate_limit_exceeded',
@@ -249,14 +276,28 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
   };
 
   /** Charges an answer's tokens (to the limiter, the usage table, the metrics) and frees its slot. */
-  const settle = async (context: RequestKey, admitted: Admitted | undefined, model: string, provider: string | undefined, usage: Usage | undefined): Promise<void> => {
+  const settle = async (
+    context: RequestKey,
+    admitted: Admitted | undefined,
+    model: string,
+    provider: string | undefined,
+    usage: Usage | undefined,
+  ): Promise<void> => {
     const at = new Date();
     const finished = admitted?.finish(usage?.totalTokens ?? 0, at.getTime());
     if (usage === undefined) return finished;
     const name = context.record?.name;
     metrics.tokens(name, provider ?? 'none', usage.promptTokens, usage.completionTokens);
     if (name !== undefined) {
-      const entry = { key: name, model, provider: provider ?? 'none', promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, at, requests: 1 };
+      const entry = {
+        key: name,
+        model,
+        provider: provider ?? 'none',
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        at,
+        requests: 1,
+      };
       const id = usageId(entry);
       const earlier = pending.get(id);
       if (earlier === undefined) pending.set(id, entry);
@@ -290,7 +331,8 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
         }
       } finally {
         const answered = inner;
-        const counted = usage === undefined && answered.provider !== undefined ? countUsage(request.messages, text).catch(() => undefined) : Promise.resolve(usage);
+        const counted =
+          usage === undefined && answered.provider !== undefined ? countUsage(request.messages, text).catch(() => undefined) : Promise.resolve(usage);
         void counted.then((tokens) => settle(context, key, answered.model, answered.provider, tokens));
       }
     }
@@ -329,7 +371,10 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     } finally {
       const answered = result;
       const usage =
-        answered === undefined ? undefined : (answered.usage ?? (await countUsage(request.messages, answered.choices.map((choice) => choice.text + (choice.reasoning ?? '')).join('')).catch(() => undefined)));
+        answered === undefined
+          ? undefined
+          : (answered.usage ??
+            (await countUsage(request.messages, answered.choices.map((choice) => choice.text + (choice.reasoning ?? '')).join('')).catch(() => undefined)));
       void settle(context, key, answered?.model ?? request.model, answered?.provider, usage);
     }
   };
@@ -397,7 +442,10 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
       } catch (error) {
         // Unknown: keys are required until the store answers.
         namedKeys = true;
-        logger.log('warn', { event: 'key-store-error', message: `Cannot read API keys at start-up: ${error instanceof Error ? error.message : String(error)}` });
+        logger.log('warn', {
+          event: 'key-store-error',
+          message: `Cannot read API keys at start-up: ${error instanceof Error ? error.message : String(error)}`,
+        });
       }
     },
     forget() {

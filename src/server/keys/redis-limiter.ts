@@ -104,26 +104,33 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
 
   return {
     admit(key, now) {
-      return shared<Admission>(async (redis) => {
-        const keys = names(key, now);
-        const budgetName = keys[4] as string;
-        if (key.budgetTokens !== undefined) await seedBudget(redis, key, budgetName);
-        const member = `${now}-${randomBytes(6).toString('hex')}`;
-        const answer = await redis.g4fAdmit(...keys, now, key.rpm ?? 0, key.tpm ?? 0, key.maxParallel ?? 0, key.budgetTokens ?? 0, member);
-        if (answer[0] !== 1) return { ok: false, reason: answer[1] as LimitReason, retryAfterSeconds: Number(answer[2]) };
-        const slot = keys[3] as string;
-        const budget = key.budgetTokens === undefined ? '0' : '1';
-        return admitted(
-          key.maxParallel !== undefined,
-          () => shared(async (client) => void (await client.g4fRelease(slot)), async () => undefined),
-          (tokens, at, freeing) =>
-            shared(
-              async (client) => void (await client.g4fFinish(names(key, at)[1] as string, budgetName, slot, tokens, freeing ? '1' : '0', budget)),
-              // Redis went away since admission: these tokens are in the usage table, not in the counters.
-              async () => undefined,
-            ),
-        );
-      }, () => local.admit(key, now));
+      return shared<Admission>(
+        async (redis) => {
+          const keys = names(key, now);
+          const budgetName = keys[4] as string;
+          if (key.budgetTokens !== undefined) await seedBudget(redis, key, budgetName);
+          const member = `${now}-${randomBytes(6).toString('hex')}`;
+          const answer = await redis.g4fAdmit(...keys, now, key.rpm ?? 0, key.tpm ?? 0, key.maxParallel ?? 0, key.budgetTokens ?? 0, member);
+          if (answer[0] !== 1) return { ok: false, reason: answer[1] as LimitReason, retryAfterSeconds: Number(answer[2]) };
+          const slot = keys[3] as string;
+          const budget = key.budgetTokens === undefined ? '0' : '1';
+          return admitted(
+            key.maxParallel !== undefined,
+            () =>
+              shared(
+                async (client) => void (await client.g4fRelease(slot)),
+                async () => undefined,
+              ),
+            (tokens, at, freeing) =>
+              shared(
+                async (client) => void (await client.g4fFinish(names(key, at)[1] as string, budgetName, slot, tokens, freeing ? '1' : '0', budget)),
+                // Redis went away since admission: these tokens are in the usage table, not in the counters.
+                async () => undefined,
+              ),
+          );
+        },
+        () => local.admit(key, now),
+      );
     },
   };
 }

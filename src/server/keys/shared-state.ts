@@ -37,7 +37,8 @@ export function parseRedisUrl(text: string, source = 'G4F_REDIS_URL'): string {
     throw new ConfigError(`${source}: not a valid URL; ${EXPECTED}`);
   }
   if (url.hostname === '') throw new ConfigError(`${source}: the URL names no host; ${EXPECTED}`);
-  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) throw new ConfigError(`${source}: the database must be a number; ${EXPECTED}`);
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname))
+    throw new ConfigError(`${source}: the database must be a number; ${EXPECTED}`);
   return value;
 }
 
@@ -128,7 +129,10 @@ export async function createSharedState(url: string | undefined, options: Shared
 
   await Promise.all([
     client.connect().catch((error: unknown) => degrade(error)),
-    subscriber.connect().then(() => subscriber.subscribe(CIRCUITS)).catch(() => undefined),
+    subscriber
+      .connect()
+      .then(() => subscriber.subscribe(CIRCUITS))
+      .catch(() => undefined),
   ]);
 
   return {

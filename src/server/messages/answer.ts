@@ -18,7 +18,12 @@ export interface MessagesAnswerContext {
   messageId: string;
 }
 
-export async function wholeMessage(response: ServerResponse, parsed: ParsedMessagesRequest, context: MessagesAnswerContext, outcome: ChatOutcome): Promise<void> {
+export async function wholeMessage(
+  response: ServerResponse,
+  parsed: ParsedMessagesRequest,
+  context: MessagesAnswerContext,
+  outcome: ChatOutcome,
+): Promise<void> {
   const result = await context.router.complete(parsed.request);
   outcome.model = result.model;
   outcome.provider = result.provider;

@@ -73,7 +73,10 @@ function imageUrl(source: unknown, param: string, limits: ContentLimits): string
     return url as string;
   }
   const type = source.type;
-  throw invalid(`${param}.type`, `image sources of type ${typeof type === 'string' ? `'${type}'` : typeName(type)} are not supported by this server (base64 and url are)`);
+  throw invalid(
+    `${param}.type`,
+    `image sources of type ${typeof type === 'string' ? `'${type}'` : typeName(type)} are not supported by this server (base64 and url are)`,
+  );
 }
 
 function textOf(block: Record<string, unknown>, param: string): string {
@@ -89,7 +92,8 @@ export function parseSystem(value: unknown, param = 'system'): string | undefine
   return value
     .map((block: unknown, index) => {
       const at = `${param}.${index}`;
-      if (!isRecord(block) || block.type !== 'text') throw invalid(at, `only text blocks are allowed here (got ${isRecord(block) ? `a block of type ${blockType(block)}` : typeName(block)})`);
+      if (!isRecord(block) || block.type !== 'text')
+        throw invalid(at, `only text blocks are allowed here (got ${isRecord(block) ? `a block of type ${blockType(block)}` : typeName(block)})`);
       return textOf(block, at);
     })
     .join('\n');
@@ -140,7 +144,8 @@ function userMessages(content: unknown, param: string, limits: ContentLimits, fo
       case 'tool_result': {
         const id = block.tool_use_id;
         if (typeof id !== 'string' || id === '') throw invalid(`${at}.tool_use_id`, 'is required: the id of the tool_use block this result answers');
-        if (block.is_error !== undefined && block.is_error !== null && typeof block.is_error !== 'boolean') throw invalid(`${at}.is_error`, 'expected a boolean');
+        if (block.is_error !== undefined && block.is_error !== null && typeof block.is_error !== 'boolean')
+          throw invalid(`${at}.is_error`, 'expected a boolean');
         const result = toolResultContent(block.content, `${at}.content`, limits, found);
         if (!callIds.has(id)) throw invalid(`${at}.tool_use_id`, `"${id}" answers no tool_use block of an earlier assistant message`);
         // OpenAI's tool messages have no error flag: the model reads it in the text.

@@ -67,7 +67,12 @@ export function acceptApiKeyHeader(authorize: (request: IncomingMessage) => bool
   };
 }
 
-async function readRequest(request: IncomingMessage, response: ServerResponse, context: MessagesRouteContext, countOnly: boolean): Promise<ParsedMessagesRequest> {
+async function readRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: MessagesRouteContext,
+  countOnly: boolean,
+): Promise<ParsedMessagesRequest> {
   const body = await readJsonBodySized(request, Math.max(context.bodyLimitBytes, context.imageBodyLimitBytes), response);
   const parsed = parseMessagesRequest(body.value, { imageBytes: context.imageBodyLimitBytes, countOnly });
   // Only a request with images may use the larger limit.
@@ -127,13 +132,24 @@ export async function handleMessages(request: IncomingMessage, response: ServerR
   state.controller = controller; // aborted by app.ts's close listener when the answer is not complete
   if (response.destroyed) controller.abort();
   parsed.request.signal = controller.signal;
-  const answer = { router: context.router, metrics: context.metrics, baseHeaders: context.headers, startedAt: context.startedAt, messageId: `msg_${context.id}` };
+  const answer = {
+    router: context.router,
+    metrics: context.metrics,
+    baseHeaders: context.headers,
+    startedAt: context.startedAt,
+    messageId: `msg_${context.id}`,
+  };
   if (parsed.stream) await streamMessage(response, parsed, { ...answer, signal: controller.signal, requestId: context.id }, state);
   else await wholeMessage(response, parsed, answer, state);
 }
 
 /** `POST /v1/messages/count_tokens`: `{"input_tokens": n}`, counted here; no upstream is asked. */
-export async function handleCountTokens(request: IncomingMessage, response: ServerResponse, context: MessagesRouteContext, state: MessagesState): Promise<void> {
+export async function handleCountTokens(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: MessagesRouteContext,
+  state: MessagesState,
+): Promise<void> {
   const parsed = await readRequest(request, response, context, true);
   state.model = parsed.model;
   // An unknown model is a 404, as on /v1/messages.

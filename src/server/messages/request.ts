@@ -25,8 +25,21 @@ export interface MessagesRequestOptions extends ContentLimits {
 
 /** Fields read below. */
 const READ = new Set([
-  'model', 'max_tokens', 'messages', 'system', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences',
-  'tools', 'tool_choice', 'thinking', 'metadata', 'output_config', 'provider',
+  'model',
+  'max_tokens',
+  'messages',
+  'system',
+  'stream',
+  'temperature',
+  'top_p',
+  'top_k',
+  'stop_sequences',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'metadata',
+  'output_config',
+  'provider',
 ]);
 
 /** Hints about cost or placement: accepted, and without effect here (nothing of the answer depends on them). */
@@ -62,7 +75,10 @@ function parseTools(value: unknown): ToolDefinition[] | undefined {
     const at = `tools.${index}`;
     if (!isRecord(item)) throw invalid(at, `expected a tool object, got ${typeName(item)}`);
     if (present(item.type) && item.type !== 'custom') {
-      throw invalid(`${at}.type`, `server tools (${JSON.stringify(item.type)}) are not supported by this server; define a custom tool with name and input_schema`);
+      throw invalid(
+        `${at}.type`,
+        `server tools (${JSON.stringify(item.type)}) are not supported by this server; define a custom tool with name and input_schema`,
+      );
     }
     if (typeof item.name !== 'string' || !TOOL_NAME.test(item.name)) throw invalid(`${at}.name`, 'must match ^[a-zA-Z0-9_-]{1,64}$');
     if (names.has(item.name)) throw invalid(`${at}.name`, `"${item.name}" is defined twice`);
@@ -101,7 +117,8 @@ function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | unde
     case 'tool': {
       const name = value.name;
       if (typeof name !== 'string' || name === '') throw invalid('tool_choice.name', 'is required');
-      if (tools === undefined || !tools.some((tool) => tool.name === name)) throw invalid('tool_choice.name', `names the tool "${name}", which is not in tools`);
+      if (tools === undefined || !tools.some((tool) => tool.name === name))
+        throw invalid('tool_choice.name', `names the tool "${name}", which is not in tools`);
       choice = { name };
       break;
     }

@@ -24,15 +24,18 @@ export interface MessagesStreamContext extends MessagesAnswerContext {
   requestId: string;
 }
 
-
-
 function event(type: string, data: string): string {
   return `event: ${type}\ndata: ${data}\n\n`;
 }
 
 type BlockKind = 'text' | 'thinking';
 
-export async function streamMessage(response: ServerResponse, parsed: ParsedMessagesRequest, context: MessagesStreamContext, outcome: ChatOutcome): Promise<void> {
+export async function streamMessage(
+  response: ServerResponse,
+  parsed: ParsedMessagesRequest,
+  context: MessagesStreamContext,
+  outcome: ChatOutcome,
+): Promise<void> {
   const stream = context.router.stream(parsed.request);
   // Counted while the upstream is asked: message_start carries it (the upstream's count, when it gives one, comes in message_delta).
   const localInput = countInputTokens(parsed.request).catch(() => 0);
@@ -58,7 +61,12 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
   const closeBlock = (): void => {
     if (open === undefined) return;
     if (open === 'thinking' && signature !== undefined) {
-      send(event('content_block_delta', `{"type":"content_block_delta","index":${blocks - 1},"delta":{"type":"signature_delta","signature":${JSON.stringify(signature)}}}`));
+      send(
+        event(
+          'content_block_delta',
+          `{"type":"content_block_delta","index":${blocks - 1},"delta":{"type":"signature_delta","signature":${JSON.stringify(signature)}}}`,
+        ),
+      );
     }
     signature = undefined;
     send(event('content_block_stop', `{"type":"content_block_stop","index":${blocks - 1}}`));
@@ -81,7 +89,8 @@ export async function streamMessage(response: ServerResponse, parsed: ParsedMess
       switch (chunk.type) {
         case 'text-delta':
         case 'reasoning-delta':
-          if ((chunk.choice ?? 0) === 0 && chunk.type === 'reasoning-delta' && chunk.signature !== undefined && open === 'thinking') signature = chunk.signature;
+          if ((chunk.choice ?? 0) === 0 && chunk.type === 'reasoning-delta' && chunk.signature !== undefined && open === 'thinking')
+            signature = chunk.signature;
           if ((chunk.choice ?? 0) !== 0 || chunk.text === '') break;
           noteOutput();
           produced += chunk.text;

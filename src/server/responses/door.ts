@@ -67,7 +67,12 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 function sendJson(response: ServerResponse, status: number, headers: Record<string, string>, value: unknown): void {
   const body = JSON.stringify(value);
-  response.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-content-type-options': 'nosniff' });
+  response.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
+  });
   response.end(body);
 }
 
@@ -105,7 +110,11 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
         const itemId = item.id;
         if (typeof itemId !== 'string' || itemId === '') throw invalid(`input[${index}].id`, 'is required: the id of a stored output item');
         const responseId = responseOfItem(itemId);
-        if (responseId !== undefined && !responses.has(responseId)) responses.set(responseId, store.get(responseId, owner).then((found) => found?.response));
+        if (responseId !== undefined && !responses.has(responseId))
+          responses.set(
+            responseId,
+            store.get(responseId, owner).then((found) => found?.response),
+          );
         const stored = responseId === undefined ? undefined : await responses.get(responseId);
         const output = isRecord(stored) && Array.isArray(stored.output) ? (stored.output as unknown[]) : [];
         const found = output.find((candidate) => isRecord(candidate) && candidate.id === itemId);
@@ -233,7 +242,10 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
     },
     async cancel(call) {
       await storedId(call);
-      throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', { code: 'invalid_request', param: 'response_id' });
+      throw new HttpRequestError(400, 'Only background responses can be cancelled, and this server runs none.', {
+        code: 'invalid_request',
+        param: 'response_id',
+      });
     },
   };
 }

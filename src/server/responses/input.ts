@@ -74,7 +74,8 @@ function userContent(content: unknown, param: string, limits: InputLimits, found
       return { type: 'text', text: part.text };
     }
     if (part.type === 'input_image') {
-      if (part.file_id !== undefined && part.file_id !== null) throw invalid(`${at}.file_id`, 'files are not supported by this server: give the image as image_url (https or a data URL)');
+      if (part.file_id !== undefined && part.file_id !== null)
+        throw invalid(`${at}.file_id`, 'files are not supported by this server: give the image as image_url (https or a data URL)');
       const url = part.image_url;
       if (typeof url !== 'string') throw invalid(`${at}.image_url`, 'expected the image URL (https or a data URL)');
       checkImageUrl(url, `${at}.image_url`, limits.imageBytes);
@@ -170,7 +171,10 @@ export function parseInput(input: unknown, limits: InputLimits): ParsedInput {
         return;
       }
       default:
-        throw invalid(`${at}.type`, `input items of type ${quoted(type)} are not supported by this server (message, function_call, function_call_output, reasoning and item_reference are)`);
+        throw invalid(
+          `${at}.type`,
+          `input items of type ${quoted(type)} are not supported by this server (message, function_call, function_call_output, reasoning and item_reference are)`,
+        );
     }
   });
   flush();

@@ -161,7 +161,10 @@ function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | unde
     return value;
   }
   if (isRecord(value) && value.type !== 'function') {
-    throw invalid('tool_choice.type', `only 'auto', 'none', 'required' or a function are supported by this server (got ${JSON.stringify(value.type) ?? typeName(value.type)})`);
+    throw invalid(
+      'tool_choice.type',
+      `only 'auto', 'none', 'required' or a function are supported by this server (got ${JSON.stringify(value.type) ?? typeName(value.type)})`,
+    );
   }
   const name = isRecord(value) ? value.name : undefined;
   if (typeof name !== 'string') throw invalid('tool_choice', "expected 'auto', 'none', 'required' or {type: 'function', name}");

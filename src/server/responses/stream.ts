@@ -57,8 +57,6 @@ export interface ResponseRunContext {
   finish(state: ResponseState): Promise<void>;
 }
 
-
-
 /** The error of a failed response (`response.error`): OpenAI's codes, `server_error` or `rate_limit_exceeded`. */
 function responseError(status: number, message: string): { code: string; message: string } {
   return { code: status === 429 ? 'rate_limit_exceeded' : 'server_error', message };
