@@ -3,11 +3,16 @@
  * and tiny modules; each command imports what it needs inside its action.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import type { GlobalOptions } from './context.js';
 import { flushStdout, watchStdout } from './stdout.js';
 import { createStyle } from './style.js';
 import { EXIT } from './usage-error.js';
+
+// commander is CommonJS: required directly, which spares Node parsing it for its ESM exports.
+const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
+type Command = Commander.Command;
 
 watchStdout();
 
