@@ -3,11 +3,16 @@
  * and tiny modules; each command imports what it needs inside its action.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import type * as Commander from 'commander';
 import type { GlobalOptions } from './context.js';
 import { flushStdout, watchStdout } from './stdout.js';
 import { createStyle } from './style.js';
 import { EXIT } from './usage-error.js';
+
+// commander is CommonJS: required directly, which spares Node parsing it for its ESM exports.
+const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof Commander;
+type Command = Commander.Command;
 
 watchStdout();
 
@@ -174,7 +179,7 @@ export function createProgram(): Command {
     });
 
   const keys = program.command('keys').description("named API keys of g4f serve, with limits and budgets (in the server's database)");
-  const dataDirOption = (): Option =>
+  const dataDirOption = (): Commander.Option =>
     new Option('--data-dir <dir>', 'the data directory of the SQLite database (default: $G4F_DATA_DIR; G4F_DATABASE_URL wins)');
   keys
     .command('create')

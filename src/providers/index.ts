@@ -1,9 +1,5 @@
-/** The provider registry: one typed list of built-in providers, plus any added at run time. */
-import { UnknownProviderError } from '../core/errors.js';
-import type { Provider } from '../core/spec.js';
-import { Lockchat } from './lockchat.js';
-import { Mishalsgpt } from './mishalsgpt.js';
-
+/** The providers: the registry, the built-in providers, the native and OpenAI-compatible factories, the catalog. */
+export { builtinProviders, createProviderRegistry, type ProviderRegistry } from './registry.js';
 export { Lockchat, LOCKCHAT_DEFAULT_TOKEN, LOCKCHAT_USER_AGENT } from './lockchat.js';
 export { Mishalsgpt } from './mishalsgpt.js';
 export { createOpenAICompatibleProvider, type OpenAICompatibleSpec } from './openai-compatible.js';
@@ -12,35 +8,3 @@ export { GEMINI_CAPABILITIES, createGeminiProvider, type GeminiSpec } from './ge
 export { OLLAMA_CAPABILITIES, createOllamaProvider, type OllamaSpec } from './ollama.js';
 export type { NativeProviderSpec } from './native-call.js';
 export { CATALOG, catalogStates, presetProvider, type Preset, type PresetState } from './catalog.js';
-
-export const builtinProviders: readonly Provider[] = [Lockchat, Mishalsgpt];
-
-export interface ProviderRegistry {
-  /** Case-insensitive lookup. */
-  get(name: string): Provider | undefined;
-  /** Like get, but throws UnknownProviderError listing the known names. */
-  require(name: string): Provider;
-  list(): Provider[];
-  names(): string[];
-  /** Adds or replaces (by name) a provider. */
-  register(provider: Provider): void;
-}
-
-export function createProviderRegistry(initial: readonly Provider[] = builtinProviders): ProviderRegistry {
-  const byName = new Map<string, Provider>();
-  const registry: ProviderRegistry = {
-    get: (name) => byName.get(name.toLowerCase()),
-    require(name) {
-      const provider = byName.get(name.toLowerCase());
-      if (provider === undefined) throw new UnknownProviderError(name, registry.names());
-      return provider;
-    },
-    list: () => [...byName.values()],
-    names: () => [...byName.values()].map((provider) => provider.name),
-    register(provider) {
-      byName.set(provider.name.toLowerCase(), provider);
-    },
-  };
-  for (const provider of initial) registry.register(provider);
-  return registry;
-}

@@ -2,7 +2,7 @@
 import { ConfigError, UnknownModelError } from '../core/errors.js';
 import { capabilitiesOf } from '../core/messages.js';
 import type { Capability, Provider } from '../core/spec.js';
-import type { ProviderRegistry } from '../providers/index.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelInfo } from './types.js';
 
 /** The original registry, with fallback: Lockchat also serves gpt-3.5-turbo. */

@@ -24,7 +24,7 @@ import { createRuntime, type Runtime } from '../core/runtime.js';
 import { DEFAULT_LIMITS, stripUndefined, type Loose } from '../core/settings.js';
 import { CAPABILITY_NAMES, capabilitiesOf, isOutputChunk, requiredCapabilities } from '../core/messages.js';
 import type { Capability, Chunk, CompletionRequest, EmbeddingRequest, Provider } from '../core/spec.js';
-import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/index.js';
+import { builtinProviders, createProviderRegistry, type ProviderRegistry } from '../providers/registry.js';
 import { createBreaker, DEFAULT_CIRCUIT, type Breaker, type CircuitOptions, type CircuitShare } from './health.js';
 import { buildModelTable, unknownModel, type ModelTable } from './models.js';
 import { createModelListings, type ModelListError } from './model-listings.js';
