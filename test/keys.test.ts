@@ -16,7 +16,7 @@ import { send, startFixture, type Fixture } from './server-fixture.js';
 import { waitFor } from './services.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'g4f.js');
-const built = existsSync(join(import.meta.dirname, '..', 'dist', 'cli', 'g4f.cjs'));
+const built = existsSync(join(import.meta.dirname, '..', 'dist', 'cli', 'main.js'));
 const ADMIN = 'the-admin-key';
 
 let dataDir: string;

@@ -14,7 +14,7 @@ import { createEmulator, type Emulator } from '../src/emulators/index.js';
 import { freePort, servicesMissing, startPostgres, startRedis, waitFor, type PostgresService, type RedisService } from './services.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'g4f.js');
-const built = existsSync(join(import.meta.dirname, '..', 'dist', 'cli', 'g4f.cjs'));
+const built = existsSync(join(import.meta.dirname, '..', 'dist', 'cli', 'main.js'));
 const missing = servicesMissing() ?? (built ? undefined : 'dist/ is not built: npm run build');
 const ADMIN = 'admin-secret-for-tests';
 

@@ -29,10 +29,19 @@ export function redisBinary(): string | undefined {
 }
 
 /** Why the replica tests cannot run here (undefined when they can). */
+/**
+ * Why the tests that need PostgreSQL and Redis cannot run here, or undefined. In CI (`CI=true`,
+ * where scripts/setup.sh installs both) a missing server is a failure, never a skip.
+ */
 export function servicesMissing(): string | undefined {
-  if (postgresBinaries() === undefined) return 'PostgreSQL is not installed (bash scripts/setup.sh installs it)';
-  if (redisBinary() === undefined) return 'redis-server is not installed (bash scripts/setup.sh installs it)';
-  return undefined;
+  const reason =
+    postgresBinaries() === undefined
+      ? 'PostgreSQL is not installed (bash scripts/setup.sh installs it)'
+      : redisBinary() === undefined
+        ? 'redis-server is not installed (bash scripts/setup.sh installs it)'
+        : undefined;
+  if (reason !== undefined && process.env.CI === 'true') throw new Error(`${reason}; CI must have it`);
+  return reason;
 }
 
 export function freePort(): Promise<number> {
