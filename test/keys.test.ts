@@ -159,6 +159,25 @@ describe('named keys on one server', () => {
     assert.ok(!metrics.body.includes(key));
   });
 
+  test("embeddings are checked and charged like chat: a model outside the key's list is a 403, an answer's tokens are the key's usage", async () => {
+    const narrow = await createKey({ name: 'embed-narrow', models: ['other-model'] });
+    const before = fixture.alpha.requests.length;
+    const refused = new OpenAI({ apiKey: narrow, baseURL: `${fixture.url}/v1`, maxRetries: 0 });
+    await assert.rejects(
+      refused.embeddings.create({ model: 'test-model', input: 'hello' }),
+      (error: unknown) => error instanceof OpenAI.PermissionDeniedError && error.code === 'model_not_allowed',
+    );
+    assert.equal(fixture.alpha.requests.length, before);
+    const key = await createKey({ name: 'embedder' });
+    const openai = new OpenAI({ apiKey: key, baseURL: `${fixture.url}/v1`, maxRetries: 0 });
+    const result = await openai.embeddings.create({ model: 'test-model', input: ['hello there', 'world'], encoding_format: 'float' });
+    assert.equal(result.data.length, 2);
+    await waitFor(async () => {
+      const usage = (await admin('GET', '/admin/keys/usage?name=embedder')).json.data as Array<{ promptTokens: number; completionTokens: number }>;
+      return usage.length === 1 && (usage[0]?.promptTokens ?? 0) === result.usage.prompt_tokens && usage[0]?.completionTokens === 0;
+    }, "the embeddings' tokens charged");
+  });
+
   test('over the tokens or requests a minute: 429 rate_limit_exceeded with Retry-After', async () => {
     const key = await createKey({ name: 'tiny', tpm: 5 });
     const answer = async (): Promise<{ status: number; body: string; retry: unknown }> => {
