@@ -10,7 +10,7 @@ import type { ChoiceResult, Router } from '../routing/types.js';
 import type { ParsedChatRequest } from './chat-request.js';
 import type { Metrics } from './metrics.js';
 import { shutdownReason, toOpenAIError } from './openai-errors.js';
-import { createSseWriter } from './sse-writer.js';
+import { createSseWriter, relayBatches } from './sse-writer.js';
 import { countUsage } from '../core/token-count.js';
 
 /** What a request did, for its log line and metrics (filled in as the answer goes). */
@@ -242,14 +242,7 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
 
   try {
     // One group of chunks per upstream read: one async step per read, not per chunk.
-    for await (const batch of stream.batches()) {
-      if (response.destroyed) break; // leaving the loop aborts the upstream
-      if (!started) start();
-      writeBatch(batch);
-      const blocked = writer.blocked();
-      if (blocked !== undefined) await blocked;
-    }
-    if (response.destroyed) return;
+    if (!(await relayBatches(stream.batches(), response, writer, start, writeBatch))) return;
     if (!started) start();
     let tail = writer.take();
     choiceOf(0);

@@ -4,6 +4,7 @@
  * socket buffer makes the caller wait for `drain` (a reader that stays stalled past a minute is dropped).
  */
 import type { ServerResponse } from 'node:http';
+import type { Chunk } from '../core/spec.js';
 import { createGatherer, waitForDrain } from './write-gatherer.js';
 
 /** A writer that waits too long for a slow reader gives up on it. */
@@ -33,4 +34,31 @@ export function createSseWriter(response: ServerResponse): SseWriter {
     take: gatherer.take,
     blocked: () => blocked,
   };
+}
+
+/**
+ * Relays a route stream's chunk groups (one per upstream read) through a door's writer: `start`
+ * before the first group (the head goes out once the upstream answered), `write` for each, waiting
+ * while the client reads slowly. A client that went away ends the loop, which aborts the upstream.
+ * Resolves false when the client is gone.
+ */
+export async function relayBatches(
+  batches: AsyncIterable<readonly Chunk[]>,
+  response: ServerResponse,
+  writer: SseWriter,
+  start: () => void | Promise<void>,
+  write: (batch: readonly Chunk[]) => void,
+): Promise<boolean> {
+  let first = true;
+  for await (const batch of batches) {
+    if (response.destroyed) break;
+    if (first) {
+      first = false;
+      await start();
+    }
+    write(batch);
+    const blocked = writer.blocked();
+    if (blocked !== undefined) await blocked;
+  }
+  return !response.destroyed;
 }

@@ -187,9 +187,12 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     }
   };
 
+  /** Whether any request needs a key: listed keys, or named ones in the database. */
+  const keysRequired = (): boolean => staticDigests.length > 0 || namedKeys;
+
   const identify = async (request: IncomingMessage): Promise<RequestKey> => {
     const token = presentedKey(request);
-    const needed = staticDigests.length > 0 || namedKeys;
+    const needed = keysRequired();
     // A server that needs no key at all looks none up (nor opens a database for it).
     if (token === undefined || !needed) {
       if (needed) throw unauthorized();
@@ -400,6 +403,8 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     async run(request, response, path, state, next) {
       // A CORS preflight carries no key; the route answers it.
       if (request.method === 'OPTIONS' || !(path === '/metrics' || path === '/v1' || path.startsWith('/v1/'))) return next();
+      // A server that needs no key does no key work on its request path.
+      if (!keysRequired()) return next();
       const context = await identify(request);
       admittedRequests.set(request, context);
       // Only a named key has limits and usage.
@@ -414,7 +419,7 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     },
     keyName: (request) => admittedRequests.get(request)?.record?.name,
     admitted: (request) => admittedRequests.has(request),
-    keysRequired: () => staticDigests.length > 0 || namedKeys,
+    keysRequired,
     wrapRouter(router) {
       return {
         ...router,

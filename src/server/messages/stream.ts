@@ -16,7 +16,7 @@ import { stopReason, toolUseBlock, wireUsage } from './answer-blocks.js';
 import { countInputTokens, countOutputTokens } from './count.js';
 import { toAnthropicError } from './errors.js';
 import type { ParsedMessagesRequest } from './request.js';
-import { createSseWriter } from '../sse-writer.js';
+import { createSseWriter, relayBatches } from '../sse-writer.js';
 
 export interface MessagesStreamContext extends MessagesAnswerContext {
   /** Aborted when the client goes away (or at the shutdown deadline). */
@@ -145,14 +145,7 @@ export async function streamMessage(
 
   try {
     // One group of chunks per upstream read: one async step per read, not per chunk.
-    for await (const batch of stream.batches()) {
-      if (response.destroyed) break; // leaving the loop aborts the upstream
-      if (!started) await start();
-      writeBatch(batch);
-      const blocked = writer.blocked();
-      if (blocked !== undefined) await blocked;
-    }
-    if (response.destroyed) return;
+    if (!(await relayBatches(stream.batches(), response, writer, start, writeBatch))) return;
     if (!started) await start();
     closeBlock();
     const madeCalls = calls.calls();

@@ -36,7 +36,7 @@ import {
   type ResponseState,
 } from './output.js';
 import type { RequestEcho } from './request.js';
-import { createSseWriter } from '../sse-writer.js';
+import { createSseWriter, relayBatches } from '../sse-writer.js';
 
 export interface ResponseRunContext {
   router: Router;
@@ -251,14 +251,8 @@ export async function streamResponse(response: ServerResponse, context: Response
   };
 
   try {
-    for await (const batch of stream.batches()) {
-      if (response.destroyed) break; // leaving the loop aborts the upstream
-      if (!started) start();
-      writeBatch(batch);
-      const blocked = writer.blocked();
-      if (blocked !== undefined) await blocked;
-    }
-    if (response.destroyed) return;
+    // One group of chunks per upstream read: one async step per read, not per chunk.
+    if (!(await relayBatches(stream.batches(), response, writer, start, writeBatch))) return;
     if (!started) start();
     const end = endOf(openCalls.size > 0 && finishReason === 'stop' ? 'tool_calls' : finishReason);
     const itemStatus: ItemStatus = end.status === 'completed' ? 'completed' : 'incomplete';
