@@ -18,13 +18,12 @@
  * writes bench/results/import-memory.md (`--quick`: the import of the most messages only,
  * printed, not written). Exit code 1 when a step is not answered as expected.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CONVERSATION_LIMITS } from '../src/store/limits.js';
+import { alive, startServe, stopServe, type Serve } from './serve-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -108,58 +107,7 @@ function resetPeak(pid: number): boolean {
   }
 }
 
-interface Server {
-  process: ChildProcess;
-  url: string;
-  stderr(): string;
-}
-
-function startServe(dataDir: string, workDir: string, nodeArgs: readonly string[]): Promise<Server> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('G4F_') && key !== 'NODE_OPTIONS') env[key] = value;
-  }
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--log-format', 'json'], {
-    cwd: workDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (piece: Buffer) => {
-    stderr = (stderr + piece.toString('utf8')).slice(-8_192);
-  });
-  return new Promise((resolvePromise, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const fail = (reason: string): void => {
-      child.kill('SIGKILL');
-      reject(new Error(`g4f serve: ${reason}\n${stderr.trim()}`));
-    };
-    child.once('exit', (code, signal) => fail(`exited early (code ${String(code)}, signal ${String(signal)})`));
-    child.once('error', (error) => fail(error.message));
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/\S+)/.exec(line);
-      if (match?.[1] === undefined) return;
-      child.removeAllListeners('exit');
-      resolvePromise({ process: child, url: match[1], stderr: () => stderr });
-    });
-  });
-}
-
-async function stopServe(server: Server): Promise<void> {
-  const child = server.process;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function alive(server: Server): boolean {
-  return server.process.exitCode === null && server.process.signalCode === null;
-}
-
-function exitedWithin(server: Server, ms: number): Promise<void> {
+function exitedWithin(server: Serve, ms: number): Promise<void> {
   if (!alive(server)) return Promise.resolve();
   return new Promise((resolvePromise) => {
     const timer = setTimeout(resolvePromise, ms);
@@ -171,7 +119,7 @@ function exitedWithin(server: Server, ms: number): Promise<void> {
 }
 
 /** One request with the peak RSS it caused; status 0 when the server died on it. */
-async function measureStep(server: Server, step: string, request: () => Promise<Response>): Promise<ImportMemoryStep & { body: string }> {
+async function measureStep(server: Serve, step: string, request: () => Promise<Response>): Promise<ImportMemoryStep & { body: string }> {
   const pid = server.process.pid!;
   resetPeak(pid);
   const started = performance.now();
@@ -207,7 +155,7 @@ async function measureStep(server: Server, step: string, request: () => Promise<
   }
 }
 
-async function runCase(server: Server, name: string, messages: number, log: (line: string) => void): Promise<ImportMemoryCase> {
+async function runCase(server: Serve, name: string, messages: number, log: (line: string) => void): Promise<ImportMemoryCase> {
   const text = largestImport(messages);
   const body = JSON.stringify({ format: 'json', content: text });
   log(`${name}: ${messages} messages, ${text.length} characters, a ${(Buffer.byteLength(body) / MIB).toFixed(1)} MiB body`);
@@ -241,9 +189,9 @@ export async function runImportMemoryBench(options: { quick?: boolean; print?: b
   const log = options.log ?? ((line: string) => process.stderr.write(`[import-memory] ${line}\n`));
   const workDir = mkdtempSync(join(tmpdir(), 'g4f-import-memory-'));
   const nodeArgs = serveNodeArgs();
-  let server: Server | undefined;
+  let server: Serve | undefined;
   try {
-    server = await startServe(join(workDir, 'data'), workDir, nodeArgs);
+    server = await startServe({ workDir, dataDir: join(workDir, 'data'), nodeArgs });
     const pid = server.process.pid!;
     if (!resetPeak(pid)) log('cannot reset the peak RSS (/proc/<pid>/clear_refs): each step shows the peak since start');
     await (await fetch(`${server.url}/api/conversations`)).text();
@@ -258,14 +206,14 @@ export async function runImportMemoryBench(options: { quick?: boolean; print?: b
       // A fresh server for each import: nothing of the one before in its heap.
       if (cases.length > 0) {
         await stopServe(server);
-        server = await startServe(join(workDir, `data-${cases.length}`), workDir, nodeArgs);
+        server = await startServe({ workDir, dataDir: join(workDir, `data-${cases.length}`), nodeArgs });
         await (await fetch(`${server.url}/api/conversations`)).text();
       }
       cases.push(await runCase(server, name, messages, log));
     }
     // The largest body the import route reads: its text over `importChars`, refused (400) only once parsed.
     await stopServe(server);
-    server = await startServe(join(workDir, 'data-body'), workDir, nodeArgs);
+    server = await startServe({ workDir, dataDir: join(workDir, 'data-body'), nodeArgs });
     await (await fetch(`${server.url}/api/conversations`)).text();
     const { importBodyBytes } = CONVERSATION_LIMITS;
     const oversized = JSON.stringify({ format: 'json', content: wideText(importBodyBytes - 100, 0) });

@@ -14,15 +14,14 @@
  * Needs the build (`npm run build`). Run alone: `node --import tsx bench/upstream-limits.ts`, or
  * `npm run bench -- --only upstream`; writes bench/results/upstream-limits.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS } from '../src/core/settings.js';
+import { alive, startServe, stopServe, type Serve } from './serve-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MIB = 1024 * 1024;
@@ -212,60 +211,6 @@ function resetPeak(pid: number): boolean {
   }
 }
 
-interface Serve {
-  process: ChildProcess;
-  url: string;
-  stderr(): string;
-}
-
-function alive(serve: Serve): boolean {
-  return serve.process.exitCode === null && serve.process.signalCode === null;
-}
-
-function startServe(workDir: string, configPath: string, nodeArgs: readonly string[]): Promise<Serve> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('G4F_') && key !== 'NODE_OPTIONS') env[key] = value;
-  Object.assign(env, { G4F_CONFIG: configPath });
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, join(ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--data-dir', join(workDir, 'data'), '--log-format', 'json'],
-    {
-      cwd: workDir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (piece: Buffer) => {
-    stderr = (stderr + piece.toString('utf8')).slice(-8_192);
-  });
-  return new Promise((resolveStart, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const fail = (reason: string): void => {
-      child.kill('SIGKILL');
-      reject(new Error(`g4f serve: ${reason}\n${stderr.trim()}`));
-    };
-    child.once('exit', (code, signal) => fail(`exited early (code ${String(code)}, signal ${String(signal)})`));
-    child.once('error', (error) => fail(error.message));
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/\S+)/.exec(line);
-      if (match?.[1] === undefined) return;
-      child.removeAllListeners('exit');
-      resolveStart({ process: child, url: match[1], stderr: () => stderr });
-    });
-  });
-}
-
-async function stopServe(serve: Serve): Promise<void> {
-  const child = serve.process;
-  if (!alive(serve)) return;
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** The reply's length, and its error code: the body's, or a stream's last event's. Only the tail is kept. */
 async function readReply(response: Response): Promise<{ bytes: number; code: string; streamError: boolean }> {
   let bytes = 0;
@@ -377,7 +322,7 @@ export async function runUpstreamLimitsBench(options: { quick?: boolean; print?:
   try {
     for (const entry of options.quick === true ? CASES.slice(0, 1) : CASES) {
       // A fresh server for each case: nothing of the one before in its heap.
-      const serve = await startServe(workDir, configPath, nodeArgs);
+      const serve = await startServe({ workDir, dataDir: join(workDir, 'data'), nodeArgs, env: { G4F_CONFIG: configPath } });
       try {
         await (await fetch(`${serve.url}/health`)).text();
         idleRssBytes = Math.max(idleRssBytes, kib(serve.process.pid!, 'VmRSS'));
