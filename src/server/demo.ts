@@ -7,7 +7,7 @@
 import { NO_CAPABILITIES } from '../core/messages.js';
 import type { Runtime } from '../core/runtime.js';
 import type { Provider } from '../core/spec.js';
-import { startEmulators, type Plan, type RecordedRequest, type StartedEmulators } from '../emulators/index.js';
+import type { Plan, RecordedRequest, StartedEmulators } from '../emulators/index.js';
 import { createOpenAICompatibleProvider } from '../providers/openai-compatible.js';
 
 /** The demo's agent model: tool calls, images and reasoning, from an emulated OpenAI-compatible upstream. */
@@ -170,6 +170,8 @@ function agentPlan(body: WireBody, chunkDelayMs: number): Plan {
 /** Starts the emulators and makes the agent provider; `routeBuiltins(runtime)` points a runtime's Lockchat and Mishalsgpt at them. */
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const chunkDelayMs = options.chunkDelayMs ?? 20;
+  // Loaded here, not with the server: only demo mode runs the emulators.
+  const { startEmulators } = await import('../emulators/index.js');
   const emulators = await startEmulators({
     ...(options.host === undefined ? {} : { host: options.host }),
     chunkDelayMs,
