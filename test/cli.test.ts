@@ -151,6 +151,16 @@ describe('g4f --version and --help', () => {
     assert.equal(result.stderr, '');
   });
 
+  test('-V prints the version as well, and --version beside another option goes through the parser', async () => {
+    const short = await runG4f(['-V']);
+    assert.equal(short.code, 0);
+    assert.equal(short.stdout, `${VERSION}\n`);
+    assert.equal(short.stderr, '');
+    const withOption = await runG4f(['--verbose', '--version']);
+    assert.equal(withOption.code, 0);
+    assert.equal(withOption.stdout, `${VERSION}\n`);
+  });
+
   test('--help lists every command', async () => {
     const result = await runG4f(['--help']);
     assert.equal(result.code, 0);
