@@ -205,6 +205,7 @@ describe('usage errors exit 2 with one line on stderr', () => {
     ['an unknown model', ['ask', '--model', 'no-such-model', 'hi'], /no-such-model does not exist/],
     ['an unknown provider', ['ask', '--provider', 'Nowhere', 'hi'], /Unknown provider: Nowhere/],
     ['a missing config file', ['--config', 'missing.json', 'ask', 'hi'], /cannot read config file/],
+    ['no prompt, with a missing config file (the prompt is checked first)', ['--config', 'missing.json', 'ask'], /no prompt/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, async () => {
