@@ -151,6 +151,16 @@ describe('g4f --version and --help', () => {
     assert.equal(result.stderr, '');
   });
 
+  test('-V prints the version as well, and --version beside another option goes through the parser', async () => {
+    const short = await runG4f(['-V']);
+    assert.equal(short.code, 0);
+    assert.equal(short.stdout, `${VERSION}\n`);
+    assert.equal(short.stderr, '');
+    const withOption = await runG4f(['--verbose', '--version']);
+    assert.equal(withOption.code, 0);
+    assert.equal(withOption.stdout, `${VERSION}\n`);
+  });
+
   test('--help lists every command', async () => {
     const result = await runG4f(['--help']);
     assert.equal(result.code, 0);
@@ -195,6 +205,7 @@ describe('usage errors exit 2 with one line on stderr', () => {
     ['an unknown model', ['ask', '--model', 'no-such-model', 'hi'], /no-such-model does not exist/],
     ['an unknown provider', ['ask', '--provider', 'Nowhere', 'hi'], /Unknown provider: Nowhere/],
     ['a missing config file', ['--config', 'missing.json', 'ask', 'hi'], /cannot read config file/],
+    ['no prompt, with a missing config file (the prompt is checked first)', ['--config', 'missing.json', 'ask'], /no prompt/],
   ];
   for (const [name, args, pattern] of cases) {
     test(name, async () => {

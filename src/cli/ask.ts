@@ -11,7 +11,6 @@ import type { ChatMessage, Chunk, FinishReason, ImagePart, Usage } from '../core
 import type { RouteRequest, Router } from '../routing/types.js';
 import type { AskAnswer } from './ask-json.js';
 import { DEFAULT_MODEL, openRouter, type GlobalOptions } from './context.js';
-import { loadImage } from './images.js';
 import { watchInterrupt } from './interrupt.js';
 import type { Spinner } from './spinner.js';
 import { readPipedStdin, STDIN_FIRST_BYTE_MS } from './stdin.js';
@@ -36,6 +35,10 @@ export interface AskOptions {
 export async function runAsk(words: readonly string[], options: AskOptions, globals: GlobalOptions): Promise<number> {
   const interrupt = watchInterrupt();
   const signal = AbortSignal.any([interrupt.signal, stdoutClosed]);
+  // The router (and the modules behind it) loads while stdin is read; a failure to open it is
+  // reported after the prompt is checked, as before.
+  const opening = openRouter(globals);
+  opening.catch(() => undefined);
   try {
     const prompt = words.join(' ').trim();
     // With a prompt on the command line, a stdin that stays silent is not waited for (unless
@@ -44,9 +47,9 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
       signal: interrupt.signal,
       ...(prompt === '' || options.stdin === true ? {} : { firstByteTimeoutMs: STDIN_FIRST_BYTE_MS, onIgnoredInput: warnIgnoredInput }),
     });
-    const images = options.image === undefined || options.image.length === 0 ? [] : await Promise.all(options.image.map(loadImage));
+    const images = options.image === undefined || options.image.length === 0 ? [] : await loadImages(options.image);
     const messages = buildMessages(prompt, piped, options.system, images);
-    const router = await openRouter(globals);
+    const router = await opening;
     const request: RouteRequest = { model: options.model ?? DEFAULT_MODEL, messages, stream: options.stream, signal };
     if (options.provider !== undefined) request.provider = options.provider;
     if (options.temperature !== undefined) request.temperature = options.temperature;
@@ -70,6 +73,12 @@ export async function runAsk(words: readonly string[], options: AskOptions, glob
   } finally {
     interrupt.dispose();
   }
+}
+
+/** The images of `--image`, read by a module loaded only for them. */
+async function loadImages(paths: readonly string[]): Promise<ImagePart[]> {
+  const { loadImage } = await import('./images.js');
+  return Promise.all(paths.map(loadImage));
 }
 
 function warnIgnoredInput(): void {

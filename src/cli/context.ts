@@ -24,7 +24,10 @@ export function hasConfigFile(globals: GlobalOptions): boolean {
  */
 export async function openRouter(globals: GlobalOptions): Promise<Router> {
   if (!hasConfigFile(globals)) {
-    const [{ createRouter }, { createRuntime }] = await Promise.all([import('../routing/router.js'), import('../core/runtime.js')]);
+    // The router's modules include the runtime's: imported first, they load as one graph. (Imported
+    // side by side, the runtime's graph, undici with it, would run while the router's still loads.)
+    const { createRouter } = await import('../routing/router.js');
+    const { createRuntime } = await import('../core/runtime.js');
     return createRouter({ runtime: createRuntime() });
   }
   const { loadConfig, createRouterFromConfig, settingsFromConfig } = await import('../config.js');
