@@ -282,3 +282,53 @@ export async function startEmulatorServer<R extends BaseRecord>(options: Emulato
   events.on('request', () => events.emit('change'));
   return base;
 }
+
+/** Where the plans of an emulator's chat requests come from: the queue first, then the script, else the default plan. */
+export interface PlanOptions<P, R> {
+  plans?: readonly P[] | undefined;
+  defaultPlan?: P | undefined;
+  script?: ((request: R, index: number) => P) | undefined;
+}
+
+/**
+ * The controls every emulator has: the server's (records, waits, close) and its plans' (queue,
+ * default plan, script), `reset` clearing both. `plan(record)` numbers a chat request
+ * (`record.chatIndex`) and gives its plan.
+ */
+export function emulatorControls<P, R extends BaseRecord>(base: EmulatorServer<R>, options: PlanOptions<P, R>, empty: P) {
+  const queue: P[] = [...(options.plans ?? [])];
+  let defaultPlan = options.defaultPlan ?? empty;
+  let script = options.script;
+  let chatCount = 0;
+  return {
+    plan(record: R): P {
+      record.chatIndex = chatCount;
+      chatCount += 1;
+      return queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
+    },
+    controls: {
+      url: base.url,
+      port: base.port,
+      requests: base.requests,
+      server: base.server,
+      enqueue: (...plans: P[]): void => void queue.push(...plans),
+      queued: (): number => queue.length,
+      setDefaultPlan: (plan: P): void => void (defaultPlan = plan),
+      setScript: (next: ((request: R, index: number) => P) | undefined): void => void (script = next),
+      reset: (): void => {
+        queue.length = 0;
+        chatCount = 0;
+        base.clearRecords();
+      },
+      openConnections: base.openConnections,
+      inFlight: base.inFlight,
+      closeIdleConnections: base.closeIdleConnections,
+      waitForIdle: base.waitForIdle,
+      waitForAbort: base.waitForAbort,
+      waitForEnd: base.waitForEnd,
+      waitForRequests: base.waitForRequests,
+      on: base.on,
+      close: base.close,
+    },
+  };
+}

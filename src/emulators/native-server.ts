@@ -6,9 +6,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import { anthropicModule } from './anthropic-emulator.js';
-import { startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
+import { emulatorControls, startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
 import { geminiModule } from './gemini-emulator.js';
-import type { NativeEmulator, NativeEmulatorOptions, NativePlan, NativePlanScript, NativeProtocol, NativeRecordedRequest } from './native-plan.js';
+import type { NativeEmulator, NativeEmulatorOptions, NativePlan, NativeProtocol, NativeRecordedRequest } from './native-plan.js';
 import type { NativeProtocolModule, NativeScript } from './native-replies.js';
 import { ollamaModule } from './ollama-emulator.js';
 
@@ -22,11 +22,7 @@ type Exchange = ServerExchange<NativeRecordedRequest>;
 export async function createNativeEmulator(options: NativeEmulatorOptions): Promise<NativeEmulator> {
   const { protocol } = options;
   const module = MODULES[protocol];
-  const queue: NativePlan[] = [...(options.plans ?? [])];
-  let defaultPlan: NativePlan = options.defaultPlan ?? {};
   let models: readonly string[] = options.models ?? ['llama3.2:latest'];
-  let script: NativePlanScript | undefined = options.script;
-  let chatCount = 0;
 
   const answer = (response: ServerResponse, status: number, body: string, type = 'application/json'): void => {
     if (response.destroyed) return;
@@ -43,6 +39,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     failure: (response, error) => answer(response, 500, module.errorBody(500, `Emulator failure: ${String(error)}`)),
   });
   const { events, sleep, write } = base;
+  const { plan: planOf, controls } = emulatorControls<NativePlan, NativeRecordedRequest>(base, options, {});
 
   async function handle(exchange: Exchange, raw: string | undefined): Promise<void> {
     const { record, response } = exchange;
@@ -66,9 +63,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
       return answer(response, 401, module.errorBody(401, 'invalid x-api-key'));
     const refusal = module.refuse?.(record.headers, body as Record<string, unknown>);
     if (refusal !== undefined) return answer(response, refusal[0], module.errorBody(refusal[0], refusal[1]));
-    record.chatIndex = chatCount;
-    chatCount += 1;
-    const plan = queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
+    const plan = planOf(record);
     record.plan = plan;
     const fields = body as Record<string, unknown>;
     const stream = typeof route.stream === 'function' ? route.stream(fields) : route.stream;
@@ -121,30 +116,5 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     } else await exchange.closed;
   }
 
-  return {
-    url: base.url,
-    port: base.port,
-    protocol,
-    requests: base.requests,
-    server: base.server,
-    enqueue: (...plans) => void queue.push(...plans),
-    queued: () => queue.length,
-    setDefaultPlan: (plan) => void (defaultPlan = plan),
-    setModels: (ids) => void (models = ids),
-    setScript: (next) => void (script = next),
-    reset: () => {
-      queue.length = 0;
-      chatCount = 0;
-      base.clearRecords();
-    },
-    openConnections: base.openConnections,
-    inFlight: base.inFlight,
-    closeIdleConnections: base.closeIdleConnections,
-    waitForIdle: base.waitForIdle,
-    waitForAbort: base.waitForAbort,
-    waitForEnd: base.waitForEnd,
-    waitForRequests: base.waitForRequests,
-    on: (event, listener) => base.on(event, listener),
-    close: base.close,
-  };
+  return { ...controls, protocol, setModels: (ids) => void (models = ids) };
 }
