@@ -57,6 +57,8 @@ export interface EmulatorServer<R extends BaseRecord> {
   write(exchange: Exchange<R>, data: string | Buffer): Promise<void>;
   /** Write without waiting. */
   send(exchange: Exchange<R>, data: string): void;
+  /** Write `text` cut at the byte offsets `splitAt` (maybe inside a multi-byte character), `delayMs` between the pieces. */
+  writeSplit(exchange: Exchange<R>, text: string, splitAt: readonly number[], delayMs: number): Promise<void>;
   /** Forget the records; answers still in flight are no longer recorded. */
   clearRecords(): void;
   isClosing(): boolean;
@@ -211,6 +213,18 @@ export async function startEmulatorServer<R extends BaseRecord>(options: Emulato
     write,
     send: (exchange, data) => {
       if (!exchange.gone) exchange.response.write(data);
+    },
+    writeSplit: async (exchange, text, splitAt, delayMs) => {
+      const bytes = Buffer.from(text);
+      const cuts = [...new Set(splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
+      let start = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        if (exchange.gone) return;
+        if (start > 0) await sleep(delayMs);
+        if (exchange.gone) return;
+        await write(exchange, bytes.subarray(start, cut));
+        start = cut;
+      }
     },
     clearRecords: () => {
       requests.length = 0;

@@ -38,7 +38,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     answer: (exchange, raw) => handle(exchange, raw),
     failure: (response, error) => answer(response, 500, module.errorBody(500, `Emulator failure: ${String(error)}`)),
   });
-  const { events, sleep, write } = base;
+  const { events, sleep, write, writeSplit } = base;
   const { plan: planOf, controls } = emulatorControls<NativePlan, NativeRecordedRequest>(base, options, {});
 
   async function handle(exchange: Exchange, raw: string | undefined): Promise<void> {
@@ -83,15 +83,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     const firstDelay = plan.firstChunkDelayMs ?? 0;
     const chunkDelay = plan.chunkDelayMs ?? 0;
     if (plan.splitAt !== undefined) {
-      const bytes = Buffer.from(scripted.head + scripted.units.join('') + scripted.tail);
-      const cuts = [...new Set(plan.splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
-      let start = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        if (start > 0) await sleep(plan.splitDelayMs ?? 5);
-        if (exchange.gone) return;
-        await write(exchange, bytes.subarray(start, cut));
-        start = cut;
-      }
+      await writeSplit(exchange, scripted.head + scripted.units.join('') + scripted.tail, plan.splitAt, plan.splitDelayMs ?? 5);
     } else if (firstDelay <= 0 && chunkDelay <= 0) {
       const body = scripted.head + scripted.units.join('') + scripted.tail;
       if (body !== '') await write(exchange, body);

@@ -31,7 +31,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     answer: (exchange, raw) => handle(exchange, raw),
     failure: (response, error) => sendJson(response, 500, { error: { ...openAiError(500), message: `Emulator failure: ${String(error)}` } }),
   });
-  const { events, sleep, write, send } = base;
+  const { events, sleep, write, send, writeSplit } = base;
   const closing = (): boolean => base.isClosing();
   const { plan: planOf, controls } = emulatorControls<Plan, RecordedRequest>(base, options, {});
 
@@ -114,16 +114,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     const { ending } = scripted;
 
     if (plan.splitAt !== undefined) {
-      const bytes = Buffer.from(scripted.head + scripted.units.join('') + scripted.tail);
-      const cuts = [...new Set(plan.splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
-      let start = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        if (exchange.gone) return;
-        if (start > 0) await sleep(plan.splitDelayMs ?? 5);
-        if (exchange.gone) return;
-        await write(exchange, bytes.subarray(start, cut));
-        start = cut;
-      }
+      await writeSplit(exchange, scripted.head + scripted.units.join('') + scripted.tail, plan.splitAt, plan.splitDelayMs ?? 5);
     } else if (firstDelay <= 0 && chunkDelay <= 0) {
       const body = scripted.head + scripted.units.join('') + scripted.tail;
       if (ending.kind === 'end') {
