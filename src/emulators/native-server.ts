@@ -9,7 +9,7 @@ import { anthropicModule } from './anthropic-emulator.js';
 import { emulatorControls, startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
 import { geminiModule } from './gemini-emulator.js';
 import type { NativeEmulator, NativeEmulatorOptions, NativePlan, NativeProtocol, NativeRecordedRequest } from './native-plan.js';
-import type { NativeProtocolModule, NativeScript } from './native-replies.js';
+import { nativeScript, type NativeProtocolModule, type NativeScript } from './native-replies.js';
 import { ollamaModule } from './ollama-emulator.js';
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -71,7 +71,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     await play(
       exchange,
       plan,
-      module.script(plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }),
+      nativeScript(module, plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }),
     );
   }
 
