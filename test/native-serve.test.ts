@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { createRouterFromConfig, isG4FError, loadConfig, parseConfig, type Chunk, type G4FConfig, type Router, type Runtime } from '../src/index.js';
-import { createNativeEmulator, type NativeEmulator, type NativePlan } from '../src/emulators/native.js';
+import { createNativeEmulator, type NativeEmulator } from '../src/emulators/native.js';
 import { createCollectingLogger, startServer, type RunningServer } from '../src/server/index.js';
-
-const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+import { PNG } from './conformance-cases.js';
+import { askWithTools, photoQuestion, weatherCalls, type Answer } from './weather-chat.js';
 
 type Body = Record<string, unknown>;
 
@@ -61,35 +61,7 @@ const rows: Row[] = [
   },
 ];
 
-const tools: OpenAI.ChatCompletionTool[] = [
-  {
-    type: 'function',
-    function: {
-      name: 'get_weather',
-      description: 'The weather in a city',
-      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-    },
-  },
-];
-
-const question: OpenAI.ChatCompletionMessageParam[] = [
-  { role: 'system', content: 'You answer about the weather.' },
-  {
-    role: 'user',
-    content: [
-      { type: 'text', text: 'What is the weather where this photo was taken?' },
-      { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
-    ],
-  },
-];
-
-const callingPlan: NativePlan = {
-  text: 'Let me look.',
-  toolCalls: [
-    { name: 'get_weather', arguments: '{"city":"Paris"}', cuts: [4, 10] },
-    { name: 'get_weather', arguments: '{"city":"Lyon"}', cuts: [7] },
-  ],
-};
+const question = photoQuestion('What is the weather where this photo was taken?');
 
 function nativeConfigFile(): unknown {
   return {
@@ -148,41 +120,7 @@ describe('g4f serve with native providers, through the openai client', () => {
     await server.close(2_000);
   });
 
-  interface Answer {
-    text: string;
-    calls: Array<{ id: string; name: string; arguments: string }>;
-    finish: string | null | undefined;
-  }
-
-  async function ask(row: Row, messages: OpenAI.ChatCompletionMessageParam[], stream: boolean): Promise<Answer> {
-    if (!stream) {
-      const completion = await client.chat.completions.create({ model: row.model, messages, tools });
-      const choice = completion.choices[0];
-      assert.ok(choice);
-      return {
-        text: choice.message.content ?? '',
-        calls: (choice.message.tool_calls ?? []).map((call) => {
-          assert.equal(call.type, 'function');
-          return { id: call.id, name: call.function.name, arguments: call.function.arguments };
-        }),
-        finish: choice.finish_reason,
-      };
-    }
-    const answer: Answer = { text: '', calls: [], finish: undefined };
-    for await (const chunk of await client.chat.completions.create({ model: row.model, messages, tools, stream: true })) {
-      const choice = chunk.choices[0];
-      if (choice === undefined) continue;
-      answer.text += choice.delta.content ?? '';
-      for (const part of choice.delta.tool_calls ?? []) {
-        const call = (answer.calls[part.index] ??= { id: '', name: '', arguments: '' });
-        if (part.id) call.id = part.id;
-        if (part.function?.name) call.name = part.function.name;
-        call.arguments += part.function?.arguments ?? '';
-      }
-      answer.finish = choice.finish_reason ?? answer.finish;
-    }
-    return answer;
-  }
+  const ask = (row: Row, messages: OpenAI.ChatCompletionMessageParam[], stream: boolean): Promise<Answer> => askWithTools(client, row.model, messages, stream);
 
   for (const stream of [false, true]) {
     test(`the same conversation with a tool and an image gives the same calls and text from each protocol (${stream ? 'streamed' : 'whole'})`, async () => {
@@ -191,7 +129,7 @@ describe('g4f serve with native providers, through the openai client', () => {
       for (const row of rows) {
         const emulator = row.emulator();
         emulator.reset();
-        emulator.enqueue(callingPlan, { text: 'It is 21 °C in Paris, under a clear sky.' });
+        emulator.enqueue(weatherCalls, { text: 'It is 21 °C in Paris, under a clear sky.' });
         const first = await ask(row, question, stream);
         firsts.push(first);
         assert.equal(first.finish, 'tool_calls', row.model);

@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { parseConfig } from '../src/index.js';
 import { startServer, type RunningServer } from '../src/server/index.js';
 import { PNG, nativeEmulator, openAIEmulator, type Scenario, type TargetEmulator } from './conformance-cases.js';
+import { askWithTools, photoQuestion, weatherCalls, type Answer } from './weather-chat.js';
 
 interface Row {
   protocol: string;
@@ -47,40 +48,8 @@ const rows: Row[] = [
   },
 ];
 
-const tools: OpenAI.ChatCompletionTool[] = [
-  {
-    type: 'function',
-    function: {
-      name: 'get_weather',
-      description: 'The weather in a city',
-      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-    },
-  },
-];
-const question: OpenAI.ChatCompletionMessageParam[] = [
-  { role: 'system', content: 'You answer about the weather.' },
-  {
-    role: 'user',
-    content: [
-      { type: 'text', text: 'What is the weather in the cities on this photo?' },
-      { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
-    ],
-  },
-];
-const calling: Scenario = {
-  text: 'Let me look.',
-  toolCalls: [
-    { name: 'get_weather', arguments: '{"city":"Paris"}', cuts: [4, 10] },
-    { name: 'get_weather', arguments: '{"city":"Lyon"}', cuts: [7] },
-  ],
-};
+const question = photoQuestion('What is the weather in the cities on this photo?');
 const answering: Scenario = { text: 'It is 21 °C in Paris and 19 °C in Lyon.' };
-
-interface Answer {
-  text: string;
-  calls: Array<{ id: string; name: string; arguments: string }>;
-  finish: string | null | undefined;
-}
 
 describe('the same conversation through every protocol behind g4f serve', () => {
   const emulators = new Map<string, TargetEmulator>();
@@ -100,34 +69,7 @@ describe('the same conversation through every protocol behind g4f serve', () => 
     delete process.env.TABLE_KEY;
   });
 
-  async function ask(model: string, messages: OpenAI.ChatCompletionMessageParam[], stream: boolean): Promise<Answer> {
-    if (!stream) {
-      const choice = (await client.chat.completions.create({ model, messages, tools })).choices[0];
-      assert.ok(choice);
-      return {
-        text: choice.message.content ?? '',
-        calls: (choice.message.tool_calls ?? []).map((call) => {
-          assert.equal(call.type, 'function');
-          return { id: call.id, name: call.function.name, arguments: call.function.arguments };
-        }),
-        finish: choice.finish_reason,
-      };
-    }
-    const answer: Answer = { text: '', calls: [], finish: undefined };
-    for await (const chunk of await client.chat.completions.create({ model, messages, tools, stream: true })) {
-      const choice = chunk.choices[0];
-      if (choice === undefined) continue;
-      answer.text += choice.delta.content ?? '';
-      for (const part of choice.delta.tool_calls ?? []) {
-        const call = (answer.calls[part.index] ??= { id: '', name: '', arguments: '' });
-        if (part.id) call.id = part.id;
-        if (part.function?.name) call.name = part.function.name;
-        call.arguments += part.function?.arguments ?? '';
-      }
-      answer.finish = choice.finish_reason ?? answer.finish;
-    }
-    return answer;
-  }
+  const ask = (model: string, messages: OpenAI.ChatCompletionMessageParam[], stream: boolean): Promise<Answer> => askWithTools(client, model, messages, stream);
 
   for (const stream of [false, true]) {
     test(`same tool calls and same text from every protocol (${stream ? 'streamed' : 'whole'})`, async () => {
@@ -136,7 +78,7 @@ describe('the same conversation through every protocol behind g4f serve', () => 
         const emulator = emulators.get(row.protocol);
         assert.ok(emulator);
         emulator.reset();
-        emulator.play(calling);
+        emulator.play(weatherCalls);
         emulator.play(answering);
         const first = await ask(row.model, question, stream);
         assert.ok(JSON.stringify(emulator.requests[0]?.body).includes(PNG), `${row.protocol}: the image reached the upstream`);

@@ -6,12 +6,11 @@
 import type { NativePlan } from './native-plan.js';
 import {
   allText,
-  answerOf,
   groupEvents,
-  planErrorScript,
   streamScript,
   wholeScript,
   type ChatContext,
+  type NativeAnswer,
   type NativeProtocolModule,
   type NativeScript,
   type StreamEvent,
@@ -52,19 +51,7 @@ function lastUserText(body: Record<string, unknown>): string {
     .join('\n');
 }
 
-function script(plan: NativePlan, request: ChatContext): NativeScript {
-  const model = typeof request.body.model === 'string' ? request.body.model : request.model;
-  const failure = planErrorScript(plan, {
-    errorJson: (status, type, text) => errorJson(type ?? ERROR_TYPES[status] ?? 'api_error', text ?? `Emulated error ${status}.`),
-    modelNotFound: () => errorJson('not_found_error', `model: ${model}`),
-  });
-  if (failure !== undefined) return failure;
-  const answer = answerOf(plan, {
-    model,
-    lastUserText: lastUserText(request.body),
-    promptText: allText([request.body.system, request.body.messages]),
-    callIdPrefix: 'toolu_emu_',
-  });
+function script(plan: NativePlan, request: ChatContext, answer: NativeAnswer): NativeScript {
   const stopReason = plan.finishReason ?? (answer.calls.length > 0 ? 'tool_use' : 'end_turn');
   const usage = answer.usage === undefined ? undefined : { input_tokens: answer.usage.input, output_tokens: answer.usage.output };
   const message = { id: `msg_emu_${request.index}`, type: 'message', role: 'assistant', model: answer.model };
@@ -146,6 +133,16 @@ export const anthropicModule: NativeProtocolModule = {
           last_id: models.at(-1) ?? null,
         }
       : undefined,
+  errors: (_plan, request) => ({
+    errorJson: (status, type, text) => errorJson(type ?? ERROR_TYPES[status] ?? 'api_error', text ?? `Emulated error ${status}.`),
+    modelNotFound: () => errorJson('not_found_error', `model: ${request.model}`),
+  }),
+  answerContext: (request) => ({
+    model: request.model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText([request.body.system, request.body.messages]),
+    callIdPrefix: 'toolu_emu_',
+  }),
   script,
   refuse: (headers, body) => {
     if (headers['anthropic-version'] === undefined) return [400, 'anthropic-version: header is required'];

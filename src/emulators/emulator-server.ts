@@ -57,6 +57,8 @@ export interface EmulatorServer<R extends BaseRecord> {
   write(exchange: Exchange<R>, data: string | Buffer): Promise<void>;
   /** Write without waiting. */
   send(exchange: Exchange<R>, data: string): void;
+  /** Write `text` cut at the byte offsets `splitAt` (maybe inside a multi-byte character), `delayMs` between the pieces. */
+  writeSplit(exchange: Exchange<R>, text: string, splitAt: readonly number[], delayMs: number): Promise<void>;
   /** Forget the records; answers still in flight are no longer recorded. */
   clearRecords(): void;
   isClosing(): boolean;
@@ -212,6 +214,18 @@ export async function startEmulatorServer<R extends BaseRecord>(options: Emulato
     send: (exchange, data) => {
       if (!exchange.gone) exchange.response.write(data);
     },
+    writeSplit: async (exchange, text, splitAt, delayMs) => {
+      const bytes = Buffer.from(text);
+      const cuts = [...new Set(splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
+      let start = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        if (exchange.gone) return;
+        if (start > 0) await sleep(delayMs);
+        if (exchange.gone) return;
+        await write(exchange, bytes.subarray(start, cut));
+        start = cut;
+      }
+    },
     clearRecords: () => {
       requests.length = 0;
       generation += 1;
@@ -281,4 +295,54 @@ export async function startEmulatorServer<R extends BaseRecord>(options: Emulato
   // `request` records must be emitted after a change check too (waitForRequests).
   events.on('request', () => events.emit('change'));
   return base;
+}
+
+/** Where the plans of an emulator's chat requests come from: the queue first, then the script, else the default plan. */
+export interface PlanOptions<P, R> {
+  plans?: readonly P[] | undefined;
+  defaultPlan?: P | undefined;
+  script?: ((request: R, index: number) => P) | undefined;
+}
+
+/**
+ * The controls every emulator has: the server's (records, waits, close) and its plans' (queue,
+ * default plan, script), `reset` clearing both. `plan(record)` numbers a chat request
+ * (`record.chatIndex`) and gives its plan.
+ */
+export function emulatorControls<P, R extends BaseRecord>(base: EmulatorServer<R>, options: PlanOptions<P, R>, empty: P) {
+  const queue: P[] = [...(options.plans ?? [])];
+  let defaultPlan = options.defaultPlan ?? empty;
+  let script = options.script;
+  let chatCount = 0;
+  return {
+    plan(record: R): P {
+      record.chatIndex = chatCount;
+      chatCount += 1;
+      return queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
+    },
+    controls: {
+      url: base.url,
+      port: base.port,
+      requests: base.requests,
+      server: base.server,
+      enqueue: (...plans: P[]): void => void queue.push(...plans),
+      queued: (): number => queue.length,
+      setDefaultPlan: (plan: P): void => void (defaultPlan = plan),
+      setScript: (next: ((request: R, index: number) => P) | undefined): void => void (script = next),
+      reset: (): void => {
+        queue.length = 0;
+        chatCount = 0;
+        base.clearRecords();
+      },
+      openConnections: base.openConnections,
+      inFlight: base.inFlight,
+      closeIdleConnections: base.closeIdleConnections,
+      waitForIdle: base.waitForIdle,
+      waitForAbort: base.waitForAbort,
+      waitForEnd: base.waitForEnd,
+      waitForRequests: base.waitForRequests,
+      on: base.on,
+      close: base.close,
+    },
+  };
 }

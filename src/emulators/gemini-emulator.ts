@@ -8,12 +8,11 @@ import type { NativePlan } from './native-plan.js';
 import { countWords } from './replies.js';
 import {
   allText,
-  answerOf,
   groupEvents,
-  planErrorScript,
   streamScript,
   wholeScript,
   type ChatContext,
+  type NativeAnswer,
   type NativeProtocolModule,
   type NativeScript,
   type StreamEvent,
@@ -91,23 +90,7 @@ function lastUserText(body: Record<string, unknown>): string {
 
 const METHOD = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
-function script(plan: NativePlan, request: ChatContext): NativeScript {
-  const failure = planErrorScript(plan, {
-    errorJson: (status, type, message) => errorJson(status, type, message ?? `Emulated error ${status}.`, plan.retryDelay),
-    modelNotFound: () =>
-      errorJson(
-        404,
-        'NOT_FOUND',
-        `models/${request.model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
-      ),
-  });
-  if (failure !== undefined) return failure;
-  const answer = answerOf(plan, {
-    model: request.model,
-    lastUserText: lastUserText(request.body),
-    promptText: allText([request.body.systemInstruction, request.body.contents]),
-    callIdPrefix: '',
-  });
+function script(plan: NativePlan, request: ChatContext, answer: NativeAnswer): NativeScript {
   const finishReason = plan.finishReason ?? 'STOP';
   // As Google counts: thoughts apart from the candidates (the answer's text and calls), both in the total.
   const thoughts = answer.usage === undefined || answer.reasoning.length === 0 ? 0 : Math.min(answer.usage.output, countWords(answer.reasoning.join(' ')));
@@ -183,6 +166,21 @@ export const geminiModule: NativeProtocolModule = {
           })),
         }
       : undefined,
+  errors: (plan, request) => ({
+    errorJson: (status, type, message) => errorJson(status, type, message ?? `Emulated error ${status}.`, plan.retryDelay),
+    modelNotFound: () =>
+      errorJson(
+        404,
+        'NOT_FOUND',
+        `models/${request.model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+      ),
+  }),
+  answerContext: (request) => ({
+    model: request.model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText([request.body.systemInstruction, request.body.contents]),
+    callIdPrefix: '',
+  }),
   script,
   refuse: (_headers, body) => {
     if (!Array.isArray(body.contents) || body.contents.length === 0) return [400, '* GenerateContentRequest.contents: contents is not specified'];

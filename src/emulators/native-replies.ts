@@ -2,7 +2,8 @@
  * What the native emulators answer, before any protocol's framing: the answer's content from a
  * plan and the request (reasoning, text pieces, tool calls with their streamed fragments, token
  * counts), and the script of a reply (status, headers, body pieces, how it ends) with the plan's
- * faults applied. The protocol modules only frame events.
+ * faults applied. The protocol modules only frame events: `nativeScript` asks a module for its
+ * error bodies and what the request's answer is made from, and hands it the answer to frame.
  */
 import type { NativePlan } from './native-plan.js';
 import { countWords, splitText } from './replies.js';
@@ -112,14 +113,17 @@ export function errorScript(status: number, contentType: string, body: string, p
   return { status, headers, head: '', units: [body], tail: '', ending: 'end' };
 }
 
+/** A protocol's error bodies: for a status (with the plan's error type and message, if any), and for model-not-found. */
+export interface ProtocolErrors {
+  errorJson(status: number, type: string | undefined, message: string | undefined): string;
+  modelNotFound(): string;
+}
+
 /**
  * The plan's error reply, if it asks for one: model-not-found (404), a raw error body, or a
  * status >= 400 with the protocol's error body.
  */
-export function planErrorScript(
-  plan: NativePlan,
-  protocol: { errorJson(status: number, type: string | undefined, message: string | undefined): string; modelNotFound(): string },
-): NativeScript | undefined {
+function planErrorScript(plan: NativePlan, protocol: ProtocolErrors): NativeScript | undefined {
   if (plan.modelNotFound === true) return errorScript(404, 'application/json', protocol.modelNotFound(), plan);
   if (plan.errorBody !== undefined) return errorScript(plan.status ?? 500, 'text/plain; charset=utf-8', plan.errorBody, plan);
   if (plan.status !== undefined && plan.status >= 400)
@@ -188,8 +192,12 @@ export interface NativeProtocolModule {
   ): { stream: boolean | ((body: Record<string, unknown>) => boolean); model?: string } | 'wrong-method' | undefined;
   /** Other routes (model lists), answered as JSON. */
   otherRoute?(method: string, path: string, models: readonly string[]): unknown;
-  /** The script of a chat request's answer. */
-  script(plan: NativePlan, request: ChatContext): NativeScript;
+  /** The protocol's error bodies for the plan's error replies. */
+  errors(plan: NativePlan, request: ChatContext): ProtocolErrors;
+  /** What the request's answer is made from: its model, its last user text, all its prompt's text, the prefix of call ids. */
+  answerContext(request: ChatContext): AnswerContext;
+  /** The answer framed as the protocol sends it, whole or streamed. */
+  script(plan: NativePlan, request: ChatContext, answer: NativeAnswer): NativeScript;
   /** The protocol's error body for a status. */
   errorBody(status: number, message: string): string;
   /** What the upstream refuses before answering (a missing required header or field): status and message. */
@@ -208,4 +216,9 @@ export interface ChatContext {
   /** The request's ordinal among chat requests. */
   index: number;
   receivedAt: number;
+}
+
+/** The reply to a chat request: the plan's error reply, else the answer the plan and the request make, framed by the module. */
+export function nativeScript(module: NativeProtocolModule, plan: NativePlan, request: ChatContext): NativeScript {
+  return planErrorScript(plan, module.errors(plan, request)) ?? module.script(plan, request, answerOf(plan, module.answerContext(request)));
 }

@@ -6,10 +6,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import { anthropicModule } from './anthropic-emulator.js';
-import { startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
+import { emulatorControls, startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
 import { geminiModule } from './gemini-emulator.js';
-import type { NativeEmulator, NativeEmulatorOptions, NativePlan, NativePlanScript, NativeProtocol, NativeRecordedRequest } from './native-plan.js';
-import type { NativeProtocolModule, NativeScript } from './native-replies.js';
+import type { NativeEmulator, NativeEmulatorOptions, NativePlan, NativeProtocol, NativeRecordedRequest } from './native-plan.js';
+import { nativeScript, type NativeProtocolModule, type NativeScript } from './native-replies.js';
 import { ollamaModule } from './ollama-emulator.js';
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -22,11 +22,7 @@ type Exchange = ServerExchange<NativeRecordedRequest>;
 export async function createNativeEmulator(options: NativeEmulatorOptions): Promise<NativeEmulator> {
   const { protocol } = options;
   const module = MODULES[protocol];
-  const queue: NativePlan[] = [...(options.plans ?? [])];
-  let defaultPlan: NativePlan = options.defaultPlan ?? {};
   let models: readonly string[] = options.models ?? ['llama3.2:latest'];
-  let script: NativePlanScript | undefined = options.script;
-  let chatCount = 0;
 
   const answer = (response: ServerResponse, status: number, body: string, type = 'application/json'): void => {
     if (response.destroyed) return;
@@ -42,7 +38,8 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     answer: (exchange, raw) => handle(exchange, raw),
     failure: (response, error) => answer(response, 500, module.errorBody(500, `Emulator failure: ${String(error)}`)),
   });
-  const { events, sleep, write } = base;
+  const { events, sleep, write, writeSplit } = base;
+  const { plan: planOf, controls } = emulatorControls<NativePlan, NativeRecordedRequest>(base, options, {});
 
   async function handle(exchange: Exchange, raw: string | undefined): Promise<void> {
     const { record, response } = exchange;
@@ -66,9 +63,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
       return answer(response, 401, module.errorBody(401, 'invalid x-api-key'));
     const refusal = module.refuse?.(record.headers, body as Record<string, unknown>);
     if (refusal !== undefined) return answer(response, refusal[0], module.errorBody(refusal[0], refusal[1]));
-    record.chatIndex = chatCount;
-    chatCount += 1;
-    const plan = queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
+    const plan = planOf(record);
     record.plan = plan;
     const fields = body as Record<string, unknown>;
     const stream = typeof route.stream === 'function' ? route.stream(fields) : route.stream;
@@ -76,7 +71,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     await play(
       exchange,
       plan,
-      module.script(plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }),
+      nativeScript(module, plan, { body: fields, stream, model, query: record.query, index: record.chatIndex, receivedAt: record.receivedAt }),
     );
   }
 
@@ -88,15 +83,7 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     const firstDelay = plan.firstChunkDelayMs ?? 0;
     const chunkDelay = plan.chunkDelayMs ?? 0;
     if (plan.splitAt !== undefined) {
-      const bytes = Buffer.from(scripted.head + scripted.units.join('') + scripted.tail);
-      const cuts = [...new Set(plan.splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
-      let start = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        if (start > 0) await sleep(plan.splitDelayMs ?? 5);
-        if (exchange.gone) return;
-        await write(exchange, bytes.subarray(start, cut));
-        start = cut;
-      }
+      await writeSplit(exchange, scripted.head + scripted.units.join('') + scripted.tail, plan.splitAt, plan.splitDelayMs ?? 5);
     } else if (firstDelay <= 0 && chunkDelay <= 0) {
       const body = scripted.head + scripted.units.join('') + scripted.tail;
       if (body !== '') await write(exchange, body);
@@ -121,30 +108,5 @@ export async function createNativeEmulator(options: NativeEmulatorOptions): Prom
     } else await exchange.closed;
   }
 
-  return {
-    url: base.url,
-    port: base.port,
-    protocol,
-    requests: base.requests,
-    server: base.server,
-    enqueue: (...plans) => void queue.push(...plans),
-    queued: () => queue.length,
-    setDefaultPlan: (plan) => void (defaultPlan = plan),
-    setModels: (ids) => void (models = ids),
-    setScript: (next) => void (script = next),
-    reset: () => {
-      queue.length = 0;
-      chatCount = 0;
-      base.clearRecords();
-    },
-    openConnections: base.openConnections,
-    inFlight: base.inFlight,
-    closeIdleConnections: base.closeIdleConnections,
-    waitForIdle: base.waitForIdle,
-    waitForAbort: base.waitForAbort,
-    waitForEnd: base.waitForEnd,
-    waitForRequests: base.waitForRequests,
-    on: (event, listener) => base.on(event, listener),
-    close: base.close,
-  };
+  return { ...controls, protocol, setModels: (ids) => void (models = ids) };
 }

@@ -7,12 +7,11 @@
 import type { NativePlan } from './native-plan.js';
 import {
   allText,
-  answerOf,
   groupEvents,
-  planErrorScript,
   streamScript,
   wholeScript,
   type ChatContext,
+  type NativeAnswer,
   type NativeProtocolModule,
   type NativeScript,
   type StreamEvent,
@@ -30,18 +29,7 @@ function line(value: Record<string, unknown>): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-function script(plan: NativePlan, request: ChatContext): NativeScript {
-  const failure = planErrorScript(plan, {
-    errorJson: (status, _type, message) => JSON.stringify({ error: message ?? `emulated error ${status}` }),
-    modelNotFound: () => JSON.stringify({ error: `model '${request.model}' not found` }),
-  });
-  if (failure !== undefined) return failure;
-  const answer = answerOf(plan, {
-    model: request.model,
-    lastUserText: lastUserText(request.body),
-    promptText: allText(request.body.messages),
-    callIdPrefix: '',
-  });
+function script(plan: NativePlan, request: ChatContext, answer: NativeAnswer): NativeScript {
   const createdAt = new Date(request.receivedAt).toISOString();
   const base = { model: answer.model, created_at: createdAt };
   const calls = answer.calls.map((call) => ({ function: { name: call.name, arguments: JSON.parse(call.arguments) as unknown } }));
@@ -93,6 +81,16 @@ export const ollamaModule: NativeProtocolModule = {
           })),
         }
       : undefined,
+  errors: (_plan, request) => ({
+    errorJson: (status, _type, message) => JSON.stringify({ error: message ?? `emulated error ${status}` }),
+    modelNotFound: () => JSON.stringify({ error: `model '${request.model}' not found` }),
+  }),
+  answerContext: (request) => ({
+    model: request.model,
+    lastUserText: lastUserText(request.body),
+    promptText: allText(request.body.messages),
+    callIdPrefix: '',
+  }),
   script,
   refuse: (_headers, body) => (typeof body.model === 'string' && body.model !== '' ? undefined : [400, 'model is required']),
   errorBody: (_status, message) => JSON.stringify({ error: message }),

@@ -4,8 +4,8 @@
  * tracking (the skeleton all emulators share, emulator-server.ts). Used by tests, benchmarks and
  * `g4f serve --demo`; node:http only.
  */
-import { startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
-import type { Emulator, EmulatorOptions, Plan, PlanScript, RecordedRequest } from './plan.js';
+import { emulatorControls, startEmulatorServer, type Exchange as ServerExchange } from './emulator-server.js';
+import type { Emulator, EmulatorOptions, Plan, RecordedRequest } from './plan.js';
 import { scriptEmbeddings } from './embeddings.js';
 import { DEFAULT_MODEL, isRecord } from './replies.js';
 import { sendJson } from './http-io.js';
@@ -21,10 +21,6 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   const protocol = options.protocol ?? 'openai';
   const host = options.host ?? '127.0.0.1';
   let models = options.models ?? DEFAULT_MODELS;
-  const queue: Plan[] = [...(options.plans ?? [])];
-  let defaultPlan: Plan = options.defaultPlan ?? {};
-  let script: PlanScript | undefined = options.script;
-  let chatCount = 0;
 
   const base = await startEmulatorServer<RecordedRequest>({
     protocol,
@@ -35,8 +31,9 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     answer: (exchange, raw) => handle(exchange, raw),
     failure: (response, error) => sendJson(response, 500, { error: { ...openAiError(500), message: `Emulator failure: ${String(error)}` } }),
   });
-  const { events, sleep, write, send } = base;
+  const { events, sleep, write, send, writeSplit } = base;
   const closing = (): boolean => base.isClosing();
+  const { plan: planOf, controls } = emulatorControls<Plan, RecordedRequest>(base, options, {});
 
   async function handle(exchange: Exchange, raw: string | undefined): Promise<void> {
     const { record, response } = exchange;
@@ -62,9 +59,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         sendJson(response, 400, { error: { message, type: 'invalid_request_error', param: null, code: 'invalid_json' } });
         return;
       }
-      record.chatIndex = chatCount;
-      chatCount += 1;
-      const plan = queue.shift() ?? (script !== undefined ? script(record, record.chatIndex) : defaultPlan);
+      const plan = planOf(record);
       record.plan = plan;
       events.emit('request', record);
       if (route === 'embeddings') {
@@ -119,16 +114,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     const { ending } = scripted;
 
     if (plan.splitAt !== undefined) {
-      const bytes = Buffer.from(scripted.head + scripted.units.join('') + scripted.tail);
-      const cuts = [...new Set(plan.splitAt.filter((offset) => offset > 0 && offset < bytes.length))].sort((a, b) => a - b);
-      let start = 0;
-      for (const cut of [...cuts, bytes.length]) {
-        if (exchange.gone) return;
-        if (start > 0) await sleep(plan.splitDelayMs ?? 5);
-        if (exchange.gone) return;
-        await write(exchange, bytes.subarray(start, cut));
-        start = cut;
-      }
+      await writeSplit(exchange, scripted.head + scripted.units.join('') + scripted.tail, plan.splitAt, plan.splitDelayMs ?? 5);
     } else if (firstDelay <= 0 && chunkDelay <= 0) {
       const body = scripted.head + scripted.units.join('') + scripted.tail;
       if (ending.kind === 'end') {
@@ -173,38 +159,11 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   }
 
   return {
-    url: base.url,
-    port: base.port,
+    ...controls,
     protocol,
-    requests: base.requests,
-    server: base.server,
-    enqueue: (...plans) => {
-      queue.push(...plans);
-    },
     failTimes: (count, plan = { modelNotFound: 'data' }) => {
-      for (let time = 0; time < count; time += 1) queue.push(plan);
+      for (let time = 0; time < count; time += 1) controls.enqueue(plan);
     },
-    queued: () => queue.length,
     setModels: (ids) => void (models = ids),
-    setDefaultPlan: (plan) => {
-      defaultPlan = plan;
-    },
-    setScript: (next) => {
-      script = next;
-    },
-    reset: () => {
-      queue.length = 0;
-      chatCount = 0;
-      base.clearRecords();
-    },
-    openConnections: base.openConnections,
-    inFlight: base.inFlight,
-    closeIdleConnections: base.closeIdleConnections,
-    waitForIdle: base.waitForIdle,
-    waitForAbort: base.waitForAbort,
-    waitForEnd: base.waitForEnd,
-    waitForRequests: base.waitForRequests,
-    on: (event, listener) => base.on(event, listener),
-    close: base.close,
   };
 }

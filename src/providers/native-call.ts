@@ -7,27 +7,12 @@
  */
 import { groupedChunks } from '../core/batches.js';
 import { redactSecrets, type G4FError } from '../core/errors.js';
-import { createCallGuard, joinUrl, post, readErrorBody, secretHeaderValues, urlSecrets, type CallGuard } from '../core/http.js';
-import { isOutputChunk } from '../core/messages.js';
-import type { ReplyBody, ReplyHeaders } from '../core/reply.js';
+import { createCallGuard, joinUrl, post, readErrorBody, secretHeaderValues, urlSecrets } from '../core/http.js';
+import type { ReplyHeaders } from '../core/reply.js';
 import type { Capabilities, Chunk, CompletionRequest, Provider, ProviderContext, ProviderKind } from '../core/spec.js';
+import { readItems, type ItemDecoder, type ItemReader } from './item-stream.js';
 
-/** How long an upstream may keep a reply open after its last event before it is cut (the answer is complete). */
-const AFTER_END_GRACE_MS = 1_000;
-
-/** Turns the bytes of each network read into whole items (events, lines). */
-export interface ItemDecoder<Item> {
-  push(bytes: Uint8Array): readonly Item[];
-  end(): readonly Item[];
-}
-
-/** Reads the items of one streamed answer; it keeps the answer's state (open blocks, tool indexes). */
-export interface ItemReader<Item> {
-  /** Appends the parts of one item to `into`; `done` once the protocol says the answer is complete. */
-  read(item: Item, into: Chunk[]): 'more' | 'done';
-  /** The body ended: appends any last parts, or throws when the answer was cut short. */
-  end(into: Chunk[], done: boolean): void;
-}
+export type { ItemDecoder, ItemReader } from './item-stream.js';
 
 export interface NativeCall<Item> {
   provider: string;
@@ -90,62 +75,6 @@ function withoutSecrets(error: G4FError, secrets: ReadonlyArray<string | undefin
     if (clean !== body) Object.defineProperty(error, 'body', { value: clean, enumerable: true });
   }
   return error;
-}
-
-/**
- * The parts of a streamed body, one batch per network read. A bad item still lets the good ones
- * of its read through, then fails. After the protocol's last item the body is read to its end
- * (the pooled connection is reused), cut after a short grace if the upstream holds it open.
- */
-async function* readItems<Item>(body: ReplyBody, decoder: ItemDecoder<Item>, reader: ItemReader<Item>, guard: CallGuard): AsyncGenerator<readonly Chunk[]> {
-  let done = false;
-  let started = false;
-  let grace: NodeJS.Timeout | undefined;
-  const pass = (batch: Chunk[]): readonly Chunk[] => {
-    if (!started && batch.some(isOutputChunk)) {
-      started = true;
-      guard.gotFirstToken();
-    }
-    return batch;
-  };
-  try {
-    for (;;) {
-      const bytes = body.read();
-      if (bytes === null) break;
-      if (bytes === undefined) {
-        await body.wait();
-        continue;
-      }
-      if (done) continue;
-      const batch: Chunk[] = [];
-      let failure: unknown;
-      try {
-        for (const item of decoder.push(bytes)) {
-          if (reader.read(item, batch) === 'done') {
-            done = true;
-            grace = setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
-            break;
-          }
-        }
-      } catch (error) {
-        failure = error ?? new Error('unknown failure');
-      }
-      if (batch.length > 0) yield pass(batch);
-      if (failure !== undefined) throw failure;
-    }
-    const batch: Chunk[] = [];
-    if (!done) for (const item of decoder.end()) if (reader.read(item, batch) === 'done') done = true;
-    reader.end(batch, done);
-    if (batch.length > 0) yield pass(batch);
-  } catch (error) {
-    if (!done) throw error;
-    // Cut after the answer was complete (the grace timer): nothing is lost.
-    const batch: Chunk[] = [];
-    reader.end(batch, true);
-    if (batch.length > 0) yield pass(batch);
-  } finally {
-    if (grace !== undefined) clearTimeout(grace);
-  }
 }
 
 /** What a configured native provider is: data, plus its protocol's batches. */

@@ -4,9 +4,9 @@ import { errorFromResponse, readErrorBody, type CallGuard } from '../core/http.j
 import type { UpstreamReply } from '../core/reply.js';
 import { DEFAULT_LIMITS } from '../core/settings.js';
 import { createEventStreamDecoder, isStrayLine, type EventStreamItem } from '../core/sse.js';
-import { isOutputChunk } from '../core/messages.js';
 import type { Chunk, ReplyLimits } from '../core/spec.js';
-import { AFTER_DONE_GRACE_MS, chunksFromOpenAICompletion, chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, plainDeltaText } from './openai-wire.js';
+import { readItems, type ItemReader } from './item-stream.js';
+import { chunksFromOpenAICompletion, chunksFromOpenAIEvent, findModelNotFound, parseJsonEvent, plainDeltaText } from './openai-wire.js';
 
 export interface ReplyOptions {
   provider: string;
@@ -45,61 +45,13 @@ function readEvent(item: EventStreamItem, options: ReplyOptions, into: Chunk[]):
 }
 
 /**
- * The chunks of a `text/event-stream` reply of `chat.completion.chunk` events,
- * one batch per network read (a layer per read, not per chunk: the request
- * path is measured). After `data: [DONE]` the body is read to its end so the
- * pooled connection is reused, but an upstream that holds it open is cut after
- * a short grace: the answer is complete either way.
+ * The chunks of a `text/event-stream` reply of `chat.completion.chunk` events, one batch per
+ * network read. A stream that ends without `data: [DONE]` is accepted (many servers omit it).
  */
-export async function* readEventStreamReply(response: UpstreamReply, options: ReplyOptions): AsyncGenerator<readonly Chunk[]> {
-  const { body } = response;
+export function readEventStreamReply(response: UpstreamReply, options: ReplyOptions): AsyncGenerator<readonly Chunk[]> {
   const decoder = createEventStreamDecoder({ maxEventChars: (options.limits ?? DEFAULT_LIMITS).eventChars, provider: options.provider });
-  let done = false;
-  let gotText = false;
-  let grace: NodeJS.Timeout | undefined;
-  try {
-    for (;;) {
-      // Pulled from the reply's queue; a wait only when nothing has arrived yet.
-      const bytes = body.read();
-      if (bytes === null) break;
-      if (bytes === undefined) {
-        await body.wait();
-        continue;
-      }
-      if (done) continue;
-      const batch: Chunk[] = [];
-      // A bad event still lets the good ones before it through, then fails.
-      let failure: unknown;
-      try {
-        for (const item of decoder.push(bytes)) {
-          if (readEvent(item, options, batch) === 'done') {
-            done = true;
-            grace = setTimeout(() => body.destroy(), AFTER_DONE_GRACE_MS);
-            break;
-          }
-        }
-      } catch (error) {
-        failure = error ?? new Error('unknown failure');
-      }
-      if (batch.length > 0) {
-        if (!gotText && batch.some(isOutputChunk)) {
-          gotText = true;
-          options.guard.gotFirstToken();
-        }
-        yield batch;
-      }
-      if (failure !== undefined) throw failure;
-    }
-    if (!done) {
-      const batch: Chunk[] = [];
-      for (const item of decoder.end()) if (readEvent(item, options, batch) === 'done') break;
-      if (batch.length > 0) yield batch;
-    }
-  } catch (error) {
-    if (!done) throw error;
-  } finally {
-    if (grace !== undefined) clearTimeout(grace);
-  }
+  const reader: ItemReader<EventStreamItem> = { read: (item, into) => readEvent(item, options, into), end: () => undefined };
+  return readItems(response.body, decoder, reader, options.guard);
 }
 
 /** The chunks of a whole `chat.completion` JSON reply: each choice's content, once. */

@@ -14,9 +14,6 @@ import type {
   Usage,
 } from '../core/spec.js';
 
-/** How long an upstream may keep a reply open after `data: [DONE]` before it is cut (the answer is complete). */
-export const AFTER_DONE_GRACE_MS = 1_000;
-
 /**
  * The call settings that are one field on OpenAI's wire, renamed: the one place that says which
  * wire fields g4f models. The server reads them from a request body with it, the providers write

@@ -9,7 +9,19 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { CallSettings, ChatMessage, ContentPart, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../core/spec.js';
 import { OPENAI_MODELED_FIELDS, OPENAI_SCALAR_SETTINGS } from '../providers/openai-wire.js';
 import type { RouteRequest } from '../routing/types.js';
-import { checkImageUrl } from './images.js';
+import {
+  chosenFunction,
+  contentParts,
+  functionTool,
+  imagePart,
+  invalid,
+  isRecord,
+  issueError,
+  TOOL_NAME,
+  TOOL_NAME_RULE,
+  toolChoiceMode,
+  typeName,
+} from './openai-request.js';
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
 
@@ -40,7 +52,7 @@ const chatBody = z.object({
       z.object({
         type: z.literal('json_schema'),
         json_schema: z.object({
-          name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must match ^[a-zA-Z0-9_-]{1,64}$'),
+          name: z.string().regex(TOOL_NAME, TOOL_NAME_RULE),
           description: z.string().optional(),
           schema: z.record(z.string(), z.unknown()).optional(),
           strict: z.boolean().nullish(),
@@ -56,8 +68,6 @@ const RESERVED = new Set(['signal', 'timeouts', 'limits', 'auth', 'apiKey', 'hea
 /** Read here and not passed on as they are (besides the modeled ones). */
 const OWN_FIELDS = new Set(['stream_options', 'provider']);
 
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-
 export interface ParsedChatRequest {
   request: RouteRequest;
   stream: boolean;
@@ -71,24 +81,6 @@ export interface ParsedChatRequest {
 export interface ChatRequestLimits {
   /** Largest decoded size of one data-URL image, bytes. */
   imageBytes: number;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const key of path) text += typeof key === 'number' ? `[${key}]` : text === '' ? String(key) : `.${String(key)}`;
-  return text;
-}
-
-function invalid(param: string, detail: string): InvalidRequestError {
-  return new InvalidRequestError(`Invalid value for '${param}': ${detail}`, param);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function typeName(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
 /** Text from a string or a list of text parts (system, developer, tool and assistant content). */
@@ -110,12 +102,7 @@ function textContent(content: unknown, param: string, allowNull: boolean): strin
 }
 
 function userContent(content: unknown, param: string, limits: ChatRequestLimits, found: { images: boolean }): string | ContentPart[] {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(param, `expected a string or a list of content parts, got ${typeName(content)}`);
-  if (content.length === 0) throw invalid(param, 'must contain at least one part');
-  return content.map((part: unknown, index): ContentPart => {
-    const at = `${param}[${index}]`;
-    if (!isRecord(part)) throw invalid(at, `expected a content part object, got ${typeName(part)}`);
+  return contentParts(content, param, (part, at) => {
     if (part.type === 'text') {
       if (typeof part.text !== 'string') throw invalid(`${at}.text`, 'expected a string');
       return { type: 'text', text: part.text };
@@ -123,13 +110,8 @@ function userContent(content: unknown, param: string, limits: ChatRequestLimits,
     if (part.type === 'image_url') {
       const image = part.image_url;
       const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
-      if (typeof url !== 'string') throw invalid(`${at}.image_url.url`, 'expected the image URL (https or a data URL)');
-      checkImageUrl(url, `${at}.image_url.url`, limits.imageBytes);
-      found.images = true;
       const detail = isRecord(image) ? image.detail : undefined;
-      if (detail === undefined || detail === null) return { type: 'image', url };
-      if (detail !== 'auto' && detail !== 'low' && detail !== 'high') throw invalid(`${at}.image_url.detail`, "must be 'auto', 'low' or 'high'");
-      return { type: 'image', url, detail };
+      return imagePart(url, `${at}.image_url.url`, detail, `${at}.image_url.detail`, limits.imageBytes, found);
     }
     const type = typeof part.type === 'string' ? `'${part.type}'` : typeName(part.type);
     throw invalid(at, `content parts of type ${type} are not supported by this server (text and image_url are)`);
@@ -221,39 +203,17 @@ function parseTools(value: unknown): ToolDefinition[] | undefined {
     }
     const fn = item.function;
     if (!isRecord(fn)) throw invalid(`${at}.function`, 'is required');
-    if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) throw invalid(`${at}.function.name`, 'must match ^[a-zA-Z0-9_-]{1,64}$');
-    if (names.has(fn.name)) throw invalid(`${at}.function.name`, `"${fn.name}" is defined twice`);
-    names.add(fn.name);
-    const tool: ToolDefinition = { name: fn.name };
-    if (fn.description !== undefined && fn.description !== null) {
-      if (typeof fn.description !== 'string') throw invalid(`${at}.function.description`, 'expected a string');
-      tool.description = fn.description;
-    }
-    if (fn.parameters !== undefined && fn.parameters !== null) {
-      const parameters = fn.parameters;
-      if (!isRecord(parameters) || (parameters.type !== undefined && parameters.type !== 'object')) {
-        throw invalid(`${at}.function.parameters`, 'must be a JSON Schema object with "type": "object"');
-      }
-      tool.parameters = parameters;
-    }
-    if (fn.strict !== undefined && fn.strict !== null) {
-      if (typeof fn.strict !== 'boolean') throw invalid(`${at}.function.strict`, 'expected a boolean');
-      tool.strict = fn.strict;
-    }
-    return tool;
+    return functionTool(fn, `${at}.function.`, names);
   });
 }
 
 function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | undefined): ToolChoice | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value === 'auto' || value === 'none' || value === 'required') {
-    if (value === 'required' && (tools === undefined || tools.length === 0)) throw invalid('tool_choice', "'required' needs tools");
-    return value;
-  }
+  const mode = toolChoiceMode(value, tools);
+  if (mode !== undefined) return mode;
   const name = isRecord(value) && value.type === 'function' && isRecord(value.function) ? value.function.name : undefined;
   if (typeof name !== 'string') throw invalid('tool_choice', "expected 'auto', 'none', 'required' or {type: 'function', function: {name}}");
-  if (tools === undefined || !tools.some((tool) => tool.name === name)) throw invalid('tool_choice', `names the function "${name}", which is not in tools`);
-  return { name };
+  return chosenFunction(name, tools);
 }
 
 function responseFormat(value: z.infer<typeof chatBody>['response_format']): ResponseFormat | undefined {
@@ -269,12 +229,7 @@ function responseFormat(value: z.infer<typeof chatBody>['response_format']): Res
 export function parseChatRequest(body: unknown, limits: ChatRequestLimits = { imageBytes: 20 * 1024 * 1024 }): ParsedChatRequest {
   if (!isRecord(body)) throw new InvalidRequestError('The request body must be a JSON object.');
   const result = chatBody.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue === undefined ? '' : formatPath(issue.path);
-    const detail = issue?.message ?? 'invalid request';
-    throw new InvalidRequestError(param ? `Invalid value for '${param}': ${detail}` : detail, param || undefined);
-  }
+  if (!result.success) throw issueError(result.error);
   const parsed = result.data;
   if (body.functions !== undefined && body.functions !== null) throw invalid('functions', 'the legacy functions field is not supported: use tools');
   if (body.function_call !== undefined && body.function_call !== null)

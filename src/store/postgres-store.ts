@@ -8,22 +8,27 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { InvalidRequestError } from '../core/errors.js';
-import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType } from './limits.js';
+import { fieldsProblem, importProblem } from './limits.js';
 import { inTransaction, sharedPool } from './postgres.js';
 import {
-  checkMessage,
-  clampInteger,
-  cleanTitle,
-  excerpt,
-  imageLimits,
+  attachImages,
+  checkMessagePatch,
+  createClock,
+  importedConversationRow,
   importedTime,
+  listWindow,
   newConversationRow,
+  newMessageRow,
+  patchedConversationRow,
+  patchedMessageRow,
   refuse,
-  STATUSES,
   toBuffer,
   toConversation,
   toMessage,
+  toNewImage,
   toStoredImage,
+  toSummary,
+  wantsSnippet,
   type ConversationRow,
   type ImageRow,
   type MessageRow,
@@ -61,11 +66,7 @@ export function createPostgresStore(url: string): ConversationStore {
     return opened;
   };
 
-  let lastTime = 0;
-  const clock = (): string => {
-    lastTime = Math.max(Date.now(), lastTime + 1);
-    return new Date(lastTime).toISOString();
-  };
+  const clock = createClock();
 
   const conversationRow = async (db: Queryable, id: string, lock = false): Promise<ConversationRow | undefined> =>
     (await db.query<ConversationRow>(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id])).rows[0];
@@ -85,21 +86,8 @@ export function createPostgresStore(url: string): ConversationStore {
     );
 
   const insertMessage = async (db: Queryable, conversationId: string, message: NewMessage, now: string, imageBytes: number): Promise<Message> => {
-    checkMessage(message);
+    const row = newMessageRow(conversationId, message, now, imageBytes);
     const images = message.images ?? [];
-    if (images.length > 0) refuse(imagesProblem(images.map(imageLimits), 'images', imageBytes));
-    const row: MessageRow = {
-      seq: 0,
-      id: randomUUID(),
-      conversation_id: conversationId,
-      role: message.role,
-      content: message.content,
-      status: message.status ?? 'complete',
-      model: message.model ?? null,
-      provider: message.provider ?? null,
-      created_at: message.createdAt ?? now,
-      reasoning: message.reasoning === undefined || message.reasoning === '' ? null : message.reasoning,
-    };
     await db.query(
       `INSERT INTO messages (id, conversation_id, role, content, status, model, provider, created_at, reasoning)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -130,10 +118,7 @@ export function createPostgresStore(url: string): ConversationStore {
   return {
     async list(options = {}) {
       await open();
-      const search = options.search?.trim().toLowerCase() ?? '';
-      const needle = search === '' ? null : search;
-      const limit = clampInteger(options.limit, 200, 1, 1000);
-      const offset = clampInteger(options.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const { needle, limit, offset } = listWindow(options);
       const rows = (
         await pool.query<ConversationRow & { message_count: number }>(
           `SELECT c.id, c.title, c.system_prompt, c.model, c.provider, c.created_at, c.updated_at,
@@ -149,17 +134,15 @@ export function createPostgresStore(url: string): ConversationStore {
       ).rows;
       const summaries: ConversationSummary[] = [];
       for (const row of rows) {
-        const summary: ConversationSummary = { ...toConversation(row), messageCount: row.message_count ?? 0 };
-        if (needle !== null && !row.title.toLowerCase().includes(needle)) {
-          const match = (
-            await pool.query<{ content: string }>(
-              'SELECT content FROM messages WHERE conversation_id = $1 AND strpos(lower(content), $2) > 0 ORDER BY seq LIMIT 1',
-              [row.id, needle],
-            )
-          ).rows[0];
-          if (match !== undefined) summary.snippet = excerpt(match.content, needle);
-        }
-        summaries.push(summary);
+        const match = wantsSnippet(row, needle)
+          ? (
+              await pool.query<{ content: string }>(
+                'SELECT content FROM messages WHERE conversation_id = $1 AND strpos(lower(content), $2) > 0 ORDER BY seq LIMIT 1',
+                [row.id, needle],
+              )
+            ).rows[0]
+          : undefined;
+        summaries.push(toSummary(row, needle, match?.content));
       }
       return summaries;
     },
@@ -186,19 +169,10 @@ export function createPostgresStore(url: string): ConversationStore {
         const row = await conversationRow(client, id);
         if (row === undefined) return undefined;
         const messages = (await client.query<MessageRow>('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq', [id])).rows.map(toMessage);
-        const images = new Map<string, StoredImage[]>();
         const imageRows = await client.query<ImageRow>('SELECT id, message_id, media_type, bytes FROM attachments WHERE conversation_id = $1 ORDER BY seq', [
           id,
         ]);
-        for (const image of imageRows.rows) {
-          const list = images.get(image.message_id);
-          if (list === undefined) images.set(image.message_id, [toStoredImage(image)]);
-          else list.push(toStoredImage(image));
-        }
-        for (const message of messages) {
-          const own = images.get(message.id);
-          if (own !== undefined) message.images = own;
-        }
+        attachImages(messages, imageRows.rows);
         return { ...toConversation(row), messages };
       });
     },
@@ -209,14 +183,7 @@ export function createPostgresStore(url: string): ConversationStore {
       return inTransaction(pool, async (client) => {
         const row = await conversationRow(client, id, true);
         if (row === undefined) return undefined;
-        const next: ConversationRow = {
-          ...row,
-          title: patch.title === undefined ? row.title : cleanTitle(patch.title),
-          system_prompt: patch.systemPrompt ?? row.system_prompt,
-          model: patch.model ?? row.model,
-          provider: patch.provider ?? row.provider,
-          updated_at: clock(),
-        };
+        const next = patchedConversationRow(row, patch, clock());
         await client.query('UPDATE conversations SET title = $1, system_prompt = $2, model = $3, provider = $4, updated_at = $5 WHERE id = $6', [
           next.title,
           next.system_prompt,
@@ -253,7 +220,7 @@ export function createPostgresStore(url: string): ConversationStore {
               'SELECT media_type, data FROM attachments WHERE message_id = $1 ORDER BY seq',
               [from.id],
             );
-            kept = rows.rows.map((image) => ({ mediaType: image.media_type as ImageMediaType, data: image.data }));
+            kept = rows.rows.map(toNewImage);
           }
           await client.query('DELETE FROM messages WHERE conversation_id = $1 AND seq >= $2', [conversationId, from.seq]);
         }
@@ -273,20 +240,11 @@ export function createPostgresStore(url: string): ConversationStore {
 
     async updateMessage(conversationId, messageId, patch: MessagePatch) {
       await open();
-      if (patch.status !== undefined && !STATUSES.has(patch.status)) throw new InvalidRequestError(`Unknown message status: ${patch.status}`, 'status');
-      if (patch.content !== undefined && typeof patch.content !== 'string') throw new InvalidRequestError('content must be a string', 'content');
-      if (patch.reasoning !== undefined && typeof patch.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
+      checkMessagePatch(patch);
       return inTransaction(pool, async (client) => {
         const row = await messageRow(client, messageId, conversationId);
         if (row === undefined) return undefined;
-        const next: MessageRow = {
-          ...row,
-          content: patch.content ?? row.content,
-          reasoning: patch.reasoning === undefined ? row.reasoning : patch.reasoning === '' ? null : patch.reasoning,
-          status: patch.status ?? row.status,
-          model: patch.model ?? row.model,
-          provider: patch.provider ?? row.provider,
-        };
+        const next = patchedMessageRow(row, patch);
         await client.query('UPDATE messages SET content = $1, reasoning = $2, status = $3, model = $4, provider = $5 WHERE seq = $6', [
           next.content,
           next.reasoning,
@@ -345,11 +303,7 @@ export function createPostgresStore(url: string): ConversationStore {
       refuse(importProblem(data));
       return inTransaction(pool, async (client) => {
         const now = clock();
-        const conversation = newConversationRow(
-          { title: data.title, systemPrompt: data.systemPrompt, model: data.model, provider: data.provider },
-          importedTime(data.createdAt, now),
-        );
-        conversation.updated_at = importedTime(data.updatedAt, now);
+        const conversation = importedConversationRow(data, now);
         await client.query(`INSERT INTO conversations (${CONVERSATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
           conversation.id,
           conversation.title,

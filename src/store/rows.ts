@@ -3,8 +3,22 @@
  * of what is written, and the conversions from rows to the store's types.
  */
 import { InvalidRequestError } from '../core/errors.js';
-import type { ImageMediaType, LimitProblem } from './limits.js';
-import type { Conversation, Message, MessageStatus, NewConversation, NewImage, NewMessage, Role, StoredImage } from './types.js';
+import { imagesProblem, type ImageMediaType, type LimitProblem } from './limits.js';
+import type {
+  Conversation,
+  ConversationData,
+  ConversationPatch,
+  ConversationSummary,
+  ListOptions,
+  Message,
+  MessagePatch,
+  MessageStatus,
+  NewConversation,
+  NewImage,
+  NewMessage,
+  Role,
+  StoredImage,
+} from './types.js';
 import { randomUUID } from 'node:crypto';
 
 export const DEFAULT_TITLE = 'New conversation';
@@ -54,6 +68,37 @@ export function newConversationRow(input: NewConversation, now: string): Convers
   };
 }
 
+/** The row of an imported conversation: its times kept where they are ISO dates and not in the future. */
+export function importedConversationRow(data: ConversationData, now: string): ConversationRow {
+  const row = newConversationRow(
+    { title: data.title, systemPrompt: data.systemPrompt, model: data.model, provider: data.provider },
+    importedTime(data.createdAt, now),
+  );
+  row.updated_at = importedTime(data.updatedAt, now);
+  return row;
+}
+
+/** A conversation's row with a patch applied (a new title is cleaned), touched at `now`. */
+export function patchedConversationRow(row: ConversationRow, patch: ConversationPatch, now: string): ConversationRow {
+  return {
+    ...row,
+    title: patch.title === undefined ? row.title : cleanTitle(patch.title),
+    system_prompt: patch.systemPrompt ?? row.system_prompt,
+    model: patch.model ?? row.model,
+    provider: patch.provider ?? row.provider,
+    updated_at: now,
+  };
+}
+
+/** Strictly increasing ISO times, so "newest activity first" has no ties within a process. */
+export function createClock(): () => string {
+  let lastTime = 0;
+  return () => {
+    lastTime = Math.max(Date.now(), lastTime + 1);
+    return new Date(lastTime).toISOString();
+  };
+}
+
 /** One line, at most 200 characters; an empty title becomes the default. */
 export function cleanTitle(title: string): string {
   const line = title.replace(/\s+/g, ' ').trim();
@@ -86,6 +131,87 @@ export function checkMessage(message: NewMessage): void {
   if (message.status !== undefined && !STATUSES.has(message.status)) {
     throw new InvalidRequestError(`Unknown message status: ${String(message.status)}`, 'status');
   }
+}
+
+/**
+ * The row of a new message (its `seq` is the database's) after its checks: its role, status and
+ * text, and its images with `imageBytes`, the conversation's images before it, against their limits.
+ */
+export function newMessageRow(conversationId: string, message: NewMessage, now: string, imageBytes: number): MessageRow {
+  checkMessage(message);
+  const images = message.images ?? [];
+  if (images.length > 0) refuse(imagesProblem(images.map(imageLimits), 'images', imageBytes));
+  return {
+    seq: 0,
+    id: randomUUID(),
+    conversation_id: conversationId,
+    role: message.role,
+    content: message.content,
+    status: message.status ?? 'complete',
+    model: message.model ?? null,
+    provider: message.provider ?? null,
+    created_at: message.createdAt ?? now,
+    reasoning: message.reasoning === undefined || message.reasoning === '' ? null : message.reasoning,
+  };
+}
+
+export function checkMessagePatch(patch: MessagePatch): void {
+  if (patch.status !== undefined && !STATUSES.has(patch.status)) throw new InvalidRequestError(`Unknown message status: ${patch.status}`, 'status');
+  if (patch.content !== undefined && typeof patch.content !== 'string') throw new InvalidRequestError('content must be a string', 'content');
+  if (patch.reasoning !== undefined && typeof patch.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
+}
+
+/** A message's row with a patch applied (empty reasoning is none). */
+export function patchedMessageRow(row: MessageRow, patch: MessagePatch): MessageRow {
+  return {
+    ...row,
+    content: patch.content ?? row.content,
+    reasoning: patch.reasoning === undefined ? row.reasoning : patch.reasoning === '' ? null : patch.reasoning,
+    status: patch.status ?? row.status,
+    model: patch.model ?? row.model,
+    provider: patch.provider ?? row.provider,
+  };
+}
+
+/** Gives each message the images of `rows` (a conversation's, in order) that belong to it. */
+export function attachImages(messages: Message[], rows: Iterable<ImageRow>): void {
+  const images = new Map<string, StoredImage[]>();
+  for (const image of rows) {
+    const list = images.get(image.message_id);
+    if (list === undefined) images.set(image.message_id, [toStoredImage(image)]);
+    else list.push(toStoredImage(image));
+  }
+  for (const message of messages) {
+    const own = images.get(message.id);
+    if (own !== undefined) message.images = own;
+  }
+}
+
+/** A list's search (lower-cased, null for none) and its page, clamped. */
+export function listWindow(options: ListOptions): { needle: string | null; limit: number; offset: number } {
+  const search = options.search?.trim().toLowerCase() ?? '';
+  return {
+    needle: search === '' ? null : search,
+    limit: clampInteger(options.limit, 200, 1, 1000),
+    offset: clampInteger(options.offset, 0, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Whether a listed conversation matched by its messages, not its title: it then shows a snippet of the first match. */
+export function wantsSnippet(row: ConversationRow, needle: string | null): needle is string {
+  return needle !== null && !row.title.toLowerCase().includes(needle);
+}
+
+/** A listed conversation; `match`: the first message text holding the search, when {@link wantsSnippet}. */
+export function toSummary(row: ConversationRow, needle: string | null, match: string | undefined): ConversationSummary {
+  const summary: ConversationSummary = { ...toConversation(row), messageCount: row.message_count ?? 0 };
+  if (needle !== null && match !== undefined) summary.snippet = excerpt(match, needle);
+  return summary;
+}
+
+/** An image read back to be written again (kept when a message is replaced). */
+export function toNewImage(row: { media_type: string; data: Buffer }): NewImage {
+  return { mediaType: row.media_type as ImageMediaType, data: row.data };
 }
 
 export function toConversation(row: ConversationRow): Conversation {

@@ -7,22 +7,27 @@ import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import { InvalidRequestError } from '../core/errors.js';
-import { fieldsProblem, imagesProblem, importProblem, type ImageMediaType } from './limits.js';
+import { fieldsProblem, importProblem } from './limits.js';
 import { migrate } from './migrations.js';
 import {
-  checkMessage,
-  cleanTitle,
-  clampInteger,
-  excerpt,
-  imageLimits,
+  attachImages,
+  checkMessagePatch,
+  createClock,
+  importedConversationRow,
   importedTime,
+  listWindow,
   newConversationRow,
+  newMessageRow,
+  patchedConversationRow,
+  patchedMessageRow,
   refuse,
-  STATUSES,
   toBuffer,
   toConversation,
   toMessage,
+  toNewImage,
   toStoredImage,
+  toSummary,
+  wantsSnippet,
   type ConversationRow,
   type ImageRow,
   type MessageRow,
@@ -43,7 +48,6 @@ import type {
   NewConversation,
   NewImage,
   NewMessage,
-  StoredImage,
 } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -107,12 +111,7 @@ function storeOn(db: Database): ConversationStore {
     ),
   };
 
-  // Strictly increasing times, so "newest activity first" has no ties within a process.
-  let lastTime = 0;
-  const clock = (): string => {
-    lastTime = Math.max(Date.now(), lastTime + 1);
-    return new Date(lastTime).toISOString();
-  };
+  const clock = createClock();
 
   let closed = false;
   const guard = (): void => {
@@ -121,21 +120,8 @@ function storeOn(db: Database): ConversationStore {
 
   /** Inserts a message and its images; `imageBytes`: the conversation's images before it (their limit is checked). */
   const insertMessage = (conversationId: string, message: NewMessage, now: string, imageBytes: number): Message => {
-    checkMessage(message);
+    const row = newMessageRow(conversationId, message, now, imageBytes);
     const images = message.images ?? [];
-    if (images.length > 0) refuse(imagesProblem(images.map(imageLimits), 'images', imageBytes));
-    const row: MessageRow = {
-      seq: 0,
-      id: randomUUID(),
-      conversation_id: conversationId,
-      role: message.role,
-      content: message.content,
-      status: message.status ?? 'complete',
-      model: message.model ?? null,
-      provider: message.provider ?? null,
-      created_at: message.createdAt ?? now,
-      reasoning: message.reasoning === undefined || message.reasoning === '' ? null : message.reasoning,
-    };
     const { seq: _seq, ...values } = row;
     statements.insertMessage.run(values);
     const saved = toMessage(row);
@@ -158,10 +144,7 @@ function storeOn(db: Database): ConversationStore {
       const from = statements.getMessage.get(options.replaceFrom, conversationId) as MessageRow | undefined;
       if (from === undefined) return undefined;
       if (options.keepImages === true) {
-        kept = (statements.imagesOfMessage.all(from.id) as Array<ImageRow & { data: Buffer }>).map((image) => ({
-          mediaType: image.media_type as ImageMediaType,
-          data: image.data,
-        }));
+        kept = (statements.imagesOfMessage.all(from.id) as Array<ImageRow & { data: Buffer }>).map(toNewImage);
       }
       statements.deleteFrom.run(conversationId, from.seq);
     }
@@ -175,17 +158,8 @@ function storeOn(db: Database): ConversationStore {
   const updateMessage = db.transaction((conversationId: string, messageId: string, patch: MessagePatch): Message | undefined => {
     const row = statements.getMessage.get(messageId, conversationId) as MessageRow | undefined;
     if (row === undefined) return undefined;
-    if (patch.status !== undefined && !STATUSES.has(patch.status)) throw new InvalidRequestError(`Unknown message status: ${patch.status}`, 'status');
-    if (patch.content !== undefined && typeof patch.content !== 'string') throw new InvalidRequestError('content must be a string', 'content');
-    if (patch.reasoning !== undefined && typeof patch.reasoning !== 'string') throw new InvalidRequestError('reasoning must be a string', 'reasoning');
-    const next: MessageRow = {
-      ...row,
-      content: patch.content ?? row.content,
-      reasoning: patch.reasoning === undefined ? row.reasoning : patch.reasoning === '' ? null : patch.reasoning,
-      status: patch.status ?? row.status,
-      model: patch.model ?? row.model,
-      provider: patch.provider ?? row.provider,
-    };
+    checkMessagePatch(patch);
+    const next = patchedMessageRow(row, patch);
     db.prepare('UPDATE messages SET content = ?, reasoning = ?, status = ?, model = ?, provider = ? WHERE seq = ?').run(
       next.content,
       next.reasoning,
@@ -211,17 +185,7 @@ function storeOn(db: Database): ConversationStore {
 
   const importConversation = db.transaction((data: ConversationData): ConversationWithMessages => {
     const now = clock();
-    const createdAt = importedTime(data.createdAt, now);
-    const conversation = newConversationRow(
-      {
-        title: data.title,
-        systemPrompt: data.systemPrompt,
-        model: data.model,
-        provider: data.provider,
-      },
-      createdAt,
-    );
-    conversation.updated_at = importedTime(data.updatedAt, now);
+    const conversation = importedConversationRow(data, now);
     statements.insertConversation.run(conversation);
     let imageBytes = 0;
     const messages = data.messages.map((message) => {
@@ -242,18 +206,11 @@ function storeOn(db: Database): ConversationStore {
   return {
     async list(options: ListOptions = {}): Promise<ConversationSummary[]> {
       guard();
-      const search = options.search?.trim().toLowerCase() ?? '';
-      const needle = search === '' ? null : search;
-      const limit = clampInteger(options.limit, 200, 1, 1000);
-      const offset = clampInteger(options.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const { needle, limit, offset } = listWindow(options);
       const rows = statements.list.all({ needle, limit, offset }) as ConversationRow[];
       return rows.map((row) => {
-        const summary: ConversationSummary = { ...toConversation(row), messageCount: row.message_count ?? 0 };
-        if (needle !== null && !row.title.toLowerCase().includes(needle)) {
-          const match = statements.firstMatch.get(row.id, needle) as { content: string } | undefined;
-          if (match !== undefined) summary.snippet = excerpt(match.content, needle);
-        }
-        return summary;
+        const match = wantsSnippet(row, needle) ? (statements.firstMatch.get(row.id, needle) as { content: string } | undefined) : undefined;
+        return toSummary(row, needle, match?.content);
       });
     },
 
@@ -271,16 +228,7 @@ function storeOn(db: Database): ConversationStore {
         const row = statements.getConversation.get(id) as ConversationRow | undefined;
         if (row === undefined) return undefined;
         const messages = (statements.messagesOf.all(id) as MessageRow[]).map(toMessage);
-        const images = new Map<string, StoredImage[]>();
-        for (const image of statements.imagesOf.all(id) as ImageRow[]) {
-          const list = images.get(image.message_id);
-          if (list === undefined) images.set(image.message_id, [toStoredImage(image)]);
-          else list.push(toStoredImage(image));
-        }
-        for (const message of messages) {
-          const own = images.get(message.id);
-          if (own !== undefined) message.images = own;
-        }
+        attachImages(messages, statements.imagesOf.all(id) as ImageRow[]);
         return { ...toConversation(row), messages };
       });
       return read();
@@ -292,14 +240,7 @@ function storeOn(db: Database): ConversationStore {
       return db.transaction(() => {
         const row = statements.getConversation.get(id) as ConversationRow | undefined;
         if (row === undefined) return undefined;
-        const next: ConversationRow = {
-          ...row,
-          title: patch.title === undefined ? row.title : cleanTitle(patch.title),
-          system_prompt: patch.systemPrompt ?? row.system_prompt,
-          model: patch.model ?? row.model,
-          provider: patch.provider ?? row.provider,
-          updated_at: clock(),
-        };
+        const next = patchedConversationRow(row, patch, clock());
         db.prepare('UPDATE conversations SET title = ?, system_prompt = ?, model = ?, provider = ?, updated_at = ? WHERE id = ?').run(
           next.title,
           next.system_prompt,

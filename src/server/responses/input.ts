@@ -4,9 +4,8 @@
  * assistant message; `function_call_output` items become tool messages. Output items of a
  * response are valid input too: a client may send a response's `output` back as it came.
  */
-import { InvalidRequestError } from '../../core/errors.js';
 import type { AssistantMessage, ChatMessage, ContentPart, ToolCall } from '../../core/spec.js';
-import { checkImageUrl } from '../images.js';
+import { contentParts, imagePart, invalid, isRecord, typeName } from '../openai-request.js';
 
 export interface InputLimits {
   /** Largest decoded size of one data-URL image, bytes. */
@@ -25,18 +24,6 @@ export interface ParsedInput {
   callIds: Set<string>;
   unmatched: UnmatchedOutput[];
   hasImages: boolean;
-}
-
-export function invalid(param: string, detail: string): InvalidRequestError {
-  return new InvalidRequestError(`Invalid value for '${param}': ${detail}`, param);
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function typeName(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
 function quoted(value: unknown): string {
@@ -63,12 +50,7 @@ function textOf(content: unknown, param: string, types: readonly string[]): stri
 }
 
 function userContent(content: unknown, param: string, limits: InputLimits, found: { images: boolean }): string | ContentPart[] {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(param, `expected a string or a list of content parts, got ${typeName(content)}`);
-  if (content.length === 0) throw invalid(param, 'must contain at least one part');
-  return content.map((part: unknown, index): ContentPart => {
-    const at = `${param}[${index}]`;
-    if (!isRecord(part)) throw invalid(at, `expected a content part object, got ${typeName(part)}`);
+  return contentParts(content, param, (part, at) => {
     if (part.type === 'input_text') {
       if (typeof part.text !== 'string') throw invalid(`${at}.text`, 'expected a string');
       return { type: 'text', text: part.text };
@@ -76,14 +58,7 @@ function userContent(content: unknown, param: string, limits: InputLimits, found
     if (part.type === 'input_image') {
       if (part.file_id !== undefined && part.file_id !== null)
         throw invalid(`${at}.file_id`, 'files are not supported by this server: give the image as image_url (https or a data URL)');
-      const url = part.image_url;
-      if (typeof url !== 'string') throw invalid(`${at}.image_url`, 'expected the image URL (https or a data URL)');
-      checkImageUrl(url, `${at}.image_url`, limits.imageBytes);
-      found.images = true;
-      const detail = part.detail;
-      if (detail === undefined || detail === null) return { type: 'image', url };
-      if (detail !== 'auto' && detail !== 'low' && detail !== 'high') throw invalid(`${at}.detail`, "must be 'auto', 'low' or 'high'");
-      return { type: 'image', url, detail };
+      return imagePart(part.image_url, `${at}.image_url`, part.detail, `${at}.detail`, limits.imageBytes, found);
     }
     throw invalid(`${at}.type`, `content parts of type ${quoted(part.type)} are not supported by this server (input_text and input_image are)`);
   });

@@ -7,18 +7,17 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { CallSettings, ChatMessage, ResponseFormat, ToolChoice, ToolDefinition } from '../../core/spec.js';
-import { invalid, isRecord, parseInput, typeName, type InputLimits, type UnmatchedOutput } from './input.js';
+import { chosenFunction, functionTool, invalid, isRecord, issueError, TOOL_NAME, TOOL_NAME_RULE, toolChoiceMode, typeName } from '../openai-request.js';
+import { parseInput, type InputLimits, type UnmatchedOutput } from './input.js';
 
 const optionalNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
-
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 const formatSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
   z.object({
     type: z.literal('json_schema'),
-    name: z.string().regex(TOOL_NAME, 'must match ^[a-zA-Z0-9_-]{1,64}$'),
+    name: z.string().regex(TOOL_NAME, TOOL_NAME_RULE),
     schema: z.record(z.string(), z.unknown()),
     description: z.string().nullish(),
     strict: z.boolean().nullish(),
@@ -112,12 +111,6 @@ export interface RequestEcho {
   metadata: Record<string, string>;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const key of path) text += typeof key === 'number' ? `[${key}]` : text === '' ? String(key) : `.${String(key)}`;
-  return text;
-}
-
 function parseTools(value: unknown): ToolDefinition[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw invalid('tools', `expected a list, got ${typeName(value)}`);
@@ -131,35 +124,14 @@ function parseTools(value: unknown): ToolDefinition[] | undefined {
   return value.map((item: unknown, index): ToolDefinition => {
     const at = `tools[${index}]`;
     if (!isRecord(item)) throw invalid(at, `expected a tool object, got ${typeName(item)}`);
-    if (typeof item.name !== 'string' || !TOOL_NAME.test(item.name)) throw invalid(`${at}.name`, 'must match ^[a-zA-Z0-9_-]{1,64}$');
-    if (names.has(item.name)) throw invalid(`${at}.name`, `"${item.name}" is defined twice`);
-    names.add(item.name);
-    const tool: ToolDefinition = { name: item.name };
-    if (item.description !== undefined && item.description !== null) {
-      if (typeof item.description !== 'string') throw invalid(`${at}.description`, 'expected a string');
-      tool.description = item.description;
-    }
-    if (item.parameters !== undefined && item.parameters !== null) {
-      const parameters = item.parameters;
-      if (!isRecord(parameters) || (parameters.type !== undefined && parameters.type !== 'object')) {
-        throw invalid(`${at}.parameters`, 'must be a JSON Schema object with "type": "object"');
-      }
-      tool.parameters = parameters;
-    }
-    if (item.strict !== undefined && item.strict !== null) {
-      if (typeof item.strict !== 'boolean') throw invalid(`${at}.strict`, 'expected a boolean');
-      tool.strict = item.strict;
-    }
-    return tool;
+    return functionTool(item, `${at}.`, names);
   });
 }
 
 function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | undefined): ToolChoice | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value === 'auto' || value === 'none' || value === 'required') {
-    if (value === 'required' && (tools === undefined || tools.length === 0)) throw invalid('tool_choice', "'required' needs tools");
-    return value;
-  }
+  const mode = toolChoiceMode(value, tools);
+  if (mode !== undefined) return mode;
   if (isRecord(value) && value.type !== 'function') {
     throw invalid(
       'tool_choice.type',
@@ -168,8 +140,7 @@ function parseToolChoice(value: unknown, tools: readonly ToolDefinition[] | unde
   }
   const name = isRecord(value) ? value.name : undefined;
   if (typeof name !== 'string') throw invalid('tool_choice', "expected 'auto', 'none', 'required' or {type: 'function', name}");
-  if (tools === undefined || !tools.some((tool) => tool.name === name)) throw invalid('tool_choice', `names the function "${name}", which is not in tools`);
-  return { name };
+  return chosenFunction(name, tools);
 }
 
 function responseFormat(format: z.infer<typeof formatSchema>): ResponseFormat {
@@ -189,12 +160,7 @@ export function parseResponsesRequest(body: unknown, limits: InputLimits): Parse
     if (reason !== undefined && body[key] !== null && body[key] !== undefined) throw invalid(key, reason);
   }
   const result = responsesBody.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue === undefined ? '' : formatPath(issue.path);
-    const detail = issue?.message ?? 'invalid request';
-    throw new InvalidRequestError(param ? `Invalid value for '${param}': ${detail}` : detail, param || undefined);
-  }
+  if (!result.success) throw issueError(result.error);
   const parsed = result.data;
   for (const [index, value] of (parsed.include ?? []).entries()) {
     if (!HARMLESS_INCLUDES.has(value)) throw invalid(`include[${index}]`, `'${value}' is not supported by this server`);
