@@ -1,11 +1,11 @@
 /**
  * Key limits on Redis, for every replica. The calls of one turn of the event loop go to Redis
- * together, as one Lua script call: first the answers that ended (each frees its slot and charges
- * its tokens to the minute and the budget), then the requests to admit (each checks the budget,
- * the requests of the last minute (a sorted set), the tokens of the last minute and the slots in
- * flight, and counts the request), atomically and in order. Under load that is one write to Redis
- * for many requests, not two for each. Every call falls back to this process's limiter when Redis
- * fails.
+ * together, as one Lua script call: first the answers that ended, added up by key (they free
+ * their slots and charge their tokens to the minute and the budget), then the requests to admit
+ * (each checks the budget, the requests of the last minute (a sorted set), the tokens of the last
+ * minute and the slots in flight, and counts the request), atomically and in order. Under load
+ * that is one write to Redis for many requests, not two for each. Every call falls back to this
+ * process's limiter when Redis fails.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -14,17 +14,18 @@ import { admitted, type Admission, type LimitedKey, type LimitReason, type Limit
 /**
  * KEYS: three per finish (the minute's tokens, the budget, the slots), then five per admission
  * (the requests of the minute, this minute's and the last minute's tokens, the slots, the budget).
- * ARGV: the number of finishes, then three per finish (tokens, 1 to free a slot, 1 to charge the
+ * ARGV: the number of finishes, then three per finish (tokens, slots to free, 1 to charge the
  * budget), then six per admission (now, rpm, tpm, max parallel, budget, the request's member).
  * Returns three values per admission: 1 or 0, the reason, the seconds to wait.
  */
 const LIMITS = `
 local function finish(k, a)
-  if ARGV[a + 2] == '1' and redis.call('DECR', KEYS[k + 3]) < 0 then redis.call('SET', KEYS[k + 3], 0) end
+  local frees = tonumber(ARGV[a + 2])
+  if frees > 0 and redis.call('DECRBY', KEYS[k + 3], frees) < 0 then redis.call('SET', KEYS[k + 3], 0) end
   local tokens = tonumber(ARGV[a + 1])
   if tokens > 0 then
-    redis.call('INCRBY', KEYS[k + 1], tokens)
-    redis.call('PEXPIRE', KEYS[k + 1], 120000)
+    -- A minute's count is made once and kept two minutes.
+    if redis.call('INCRBY', KEYS[k + 1], tokens) == tokens then redis.call('PEXPIRE', KEYS[k + 1], 120000) end
     if ARGV[a + 3] == '1' then redis.call('INCRBY', KEYS[k + 2], tokens) end
   end
 end
@@ -97,10 +98,13 @@ function names(key: LimitedKey, now: number): string[] {
   return [`${base}:rpm`, `${base}:tpm:${minute}`, `${base}:tpm:${minute - 1}`, `${base}:parallel`, `${base}:budget:${key.budgetPeriod}`];
 }
 
+/** The answers of one key that ended in this turn, added up: its tokens of the minute and the slots they free. */
 interface Finish {
-  keys: string[];
-  args: Array<string | number>;
-  done: () => void;
+  keys: [minuteTokens: string, budget: string, slots: string];
+  tokens: number;
+  frees: number;
+  budget: boolean;
+  done: Array<() => void>;
 }
 
 interface Waiting {
@@ -130,26 +134,34 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
     seeded.add(name);
   };
 
-  let finishes: Finish[] = [];
+  let finishes = new Map<string, Finish>();
   let waiting: Waiting[] = [];
   let scheduled = false;
 
   /** Sends what this turn of the event loop asked for, in one script call. */
   const send = (): void => {
     scheduled = false;
-    const ended = finishes;
+    const ended = [...finishes.values()];
     const asking = waiting;
-    finishes = [];
+    finishes = new Map();
     waiting = [];
-    const keys = [...ended.flatMap((finish) => finish.keys), ...asking.flatMap((entry) => entry.keys)];
-    const args = [ended.length, ...ended.flatMap((finish) => finish.args), ...asking.flatMap((entry) => entry.args)];
+    const keys: string[] = [];
+    const args: Array<string | number> = [ended.length];
+    for (const finish of ended) {
+      keys.push(...finish.keys);
+      args.push(finish.tokens, finish.frees, finish.budget ? 1 : 0);
+    }
+    for (const entry of asking) {
+      keys.push(...entry.keys);
+      args.push(...entry.args);
+    }
     void shared(
       async (redis) => (await redis.g4fLimits(keys.length, ...keys, ...args)) as unknown[] | undefined,
       // Redis failed: the finishes are lost to the counters (their tokens are in the usage table),
       // the admissions are decided here.
       async () => undefined,
     ).then((answers) => {
-      for (const finish of ended) finish.done();
+      for (const finish of ended) for (const done of finish.done) done();
       asking.forEach((entry, index) => {
         if (answers === undefined) return void local.admit(entry.key, entry.now).then(entry.resolve);
         if (answers[index * 3] === 1) return entry.resolve(admittedOnRedis(entry.key, entry.keys));
@@ -164,19 +176,27 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
     setImmediate(send);
   };
 
-  const finishOnRedis = (keys: string[], args: Array<string | number>): Promise<void> =>
+  /** Adds an answer's tokens and freed slot to those of its key in this turn. */
+  const finishOnRedis = (keys: Finish['keys'], tokens: number, frees: number, budget: boolean): Promise<void> =>
     new Promise<void>((done) => {
-      finishes.push({ keys, args, done });
+      const id = `${keys[0]}\u0000${keys[1]}`;
+      const finish = finishes.get(id);
+      if (finish === undefined) finishes.set(id, { keys, tokens, frees, budget, done: [done] });
+      else {
+        finish.tokens += tokens;
+        finish.frees += frees;
+        finish.done.push(done);
+      }
       schedule();
     });
 
   const admittedOnRedis = (key: LimitedKey, keys: string[]): Admission => {
     const [, minuteTokens, , slot, budgetName] = keys as [string, string, string, string, string];
-    const budget = key.budgetTokens === undefined ? 0 : 1;
+    const budget = key.budgetTokens !== undefined;
     return admitted(
       key.maxParallel !== undefined,
-      () => finishOnRedis([minuteTokens, budgetName, slot], [0, 1, 0]),
-      (tokens, at, freeing) => finishOnRedis([names(key, at)[1] as string, budgetName, slot], [tokens, freeing ? 1 : 0, budget]),
+      () => finishOnRedis([minuteTokens, budgetName, slot], 0, 1, budget),
+      (tokens, at, freeing) => finishOnRedis([names(key, at)[1] as string, budgetName, slot], tokens, freeing ? 1 : 0, budget),
     );
   };
 
