@@ -15,7 +15,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Chunk, Usage } from '../../core/spec.js';
 import type { CompletionResult, EmbeddingsRouteResult, EmbedRouteRequest, RouteRequest, RouteStream, Router } from '../../routing/types.js';
-import { dayOf, hashKey, keyRefusal, periodStart, type ApiKeyRecord, type KeyStore, type UsageEntry } from '../../store/keys.js';
+import { dayOf, keyRefusal, periodStart, type ApiKeyRecord, type KeyStore, type UsageEntry } from '../../store/keys.js';
 import { tokensSince } from '../../store/key-admin.js';
 import { bearerToken } from '../auth.js';
 import type { Logger } from '../logger.js';
@@ -171,16 +171,13 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
     return match;
   };
 
-  /**
-   * The stored key of a presented key (cached by the key itself: no hashing while the copy is
-   * fresh); a stale copy when the store cannot answer.
-   */
-  const lookup = async (token: string): Promise<ApiKeyRecord | undefined> => {
-    const cached = cache.get(token);
+  /** The stored key with this hash; a stale copy when the store cannot answer. */
+  const lookup = async (hash: string): Promise<ApiKeyRecord | undefined> => {
+    const cached = cache.get(hash);
     if (cached !== undefined && Date.now() - cached.at < KEY_CACHE_MS) return cached.record;
     try {
-      const record = await keyStore.findByHash(hashKey(token));
-      cache.set(token, { record, at: Date.now() });
+      const record = await keyStore.findByHash(hash);
+      cache.set(hash, { record, at: Date.now() });
       if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
       return record;
     } catch (error) {
@@ -202,7 +199,7 @@ export function createKeyGate(options: KeyGateOptions): KeyGate {
       return { record: undefined, releases: new Set() };
     }
     if (staticDigests.length > 0 && isStatic(token)) return { record: undefined, releases: new Set() };
-    const record = await lookup(token);
+    const record = await lookup(createHash('sha256').update(token).digest('hex'));
     if (record === undefined) throw unauthorized();
     const refusal = keyRefusal(record);
     if (refusal !== undefined) throw unauthorized(refusal);

@@ -163,9 +163,9 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
     ).then((answers) => {
       for (const finish of ended) for (const done of finish.done) done();
       asking.forEach((entry, index) => {
-        if (answers === undefined) return void local.admit(entry.key, entry.now).then(entry.resolve);
-        if (answers[index * 3] === 1) return entry.resolve(admittedOnRedis(entry.key, entry.keys));
-        entry.resolve({ ok: false, reason: answers[index * 3 + 1] as LimitReason, retryAfterSeconds: Number(answers[index * 3 + 2]) });
+        if (answers === undefined) void local.admit(entry.key, entry.now).then(entry.resolve);
+        else if (answers[index * 3] === 1) entry.resolve(admittedOnRedis(entry.key, entry.keys));
+        else entry.resolve({ ok: false, reason: answers[index * 3 + 1] as LimitReason, retryAfterSeconds: Number(answers[index * 3 + 2]) });
       });
     });
   };
