@@ -77,12 +77,15 @@ end
 return answers
 `;
 
+/** At most this many admissions in one script call (a few milliseconds of Redis's time). */
+const ADMISSIONS_PER_CALL = 256;
+
 type Shared = <T>(remote: (redis: LimitsRedis) => Promise<T>, fallback: () => Promise<T>) => Promise<T>;
 
 /** The connection with the script defined (sent once, then called by its SHA). */
 export interface LimitsRedis extends Redis {
-  /** The number of keys, the keys, then the arguments (see LIMITS). */
-  g4fLimits(...args: Array<string | number>): Promise<Array<string | number>>;
+  /** The number of keys, the keys, then the arguments (see LIMITS), in one array (a busy turn has thousands). */
+  g4fLimits(args: Array<string | number>): Promise<Array<string | number>>;
 }
 
 export function defineLimitScripts(redis: Redis): LimitsRedis {
@@ -135,16 +138,17 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
   };
 
   let finishes = new Map<string, Finish>();
-  let waiting: Waiting[] = [];
+  const waiting: Waiting[] = [];
   let scheduled = false;
 
   /** Sends what this turn of the event loop asked for, in one script call. */
   const send = (): void => {
     scheduled = false;
     const ended = [...finishes.values()];
-    const asking = waiting;
     finishes = new Map();
-    waiting = [];
+    // A burst goes out in several calls, the rest in the next turns.
+    const asking = waiting.splice(0, ADMISSIONS_PER_CALL);
+    if (waiting.length > 0) schedule();
     const keys: string[] = [];
     const args: Array<string | number> = [ended.length];
     for (const finish of ended) {
@@ -156,7 +160,7 @@ export function createRedisLimiter(shared: Shared, local: Limiter, seeded: Set<s
       args.push(...entry.args);
     }
     void shared(
-      async (redis) => (await redis.g4fLimits(keys.length, ...keys, ...args)) as unknown[] | undefined,
+      async (redis) => (await redis.g4fLimits([keys.length, ...keys, ...args])) as unknown[] | undefined,
       // Redis failed: the finishes are lost to the counters (their tokens are in the usage table),
       // the admissions are decided here.
       async () => undefined,
