@@ -2,9 +2,11 @@
  * Requests a second of `g4f serve` with key limits in Redis, beside the same server without them,
  * in one run: "off" takes a `G4F_API_KEYS` key (no limits, in-process state); "on" takes a named
  * key with rpm, tpm, max-parallel and a budget, all so high that none refuses, with `G4F_REDIS_URL`
- * set (each request: one Lua script on admission, a slot freed and tokens charged when it ends,
- * a usage row written). The upstream is the bench's pre-rendered upstream in a child process; the servers alternate
- * round by round, and the median of each side is compared.
+ * set (each request is checked, counted, charged and freed in Redis; the requests of one event-loop
+ * turn share one Lua script call; usage is added up in memory and written every second). The
+ * upstream is the bench's pre-rendered upstream in a child process; the servers alternate round by
+ * round, and the median of each side is compared. bench/redis-limits-builds.ts runs the limits-on
+ * server of several builds the same way.
  *
  * Needs the build (`npm run build`) and redis-server (`bash scripts/setup.sh`). Run alone:
  * `node --import tsx bench/redis-limits.ts`, or `npm run bench -- --only redis-limits`; writes
