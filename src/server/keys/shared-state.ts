@@ -6,7 +6,6 @@
  * `g4f_shared_state_degraded` at 1; when it is back, shared again (an info line, the gauge at 0).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { ConfigError } from '../../core/errors.js';
 import type { CircuitShare } from '../../routing/health.js';
 import type { ProviderHealth } from '../../routing/types.js';
@@ -74,6 +73,8 @@ export async function createSharedState(url: string | undefined, options: Shared
     commandTimeout: options.commandTimeoutMs ?? 250,
     retryStrategy: (times: number) => Math.min(100 * times, 1_000),
   };
+  // Loaded only when Redis is configured: a server without it never loads the client.
+  const { Redis } = await import('ioredis');
   const client = defineLimitScripts(new Redis(url, redisOptions));
   const seeded = new Set<string>();
   // A subscriber queues its SUBSCRIBE until connected, and subscribes again after a reconnection.
