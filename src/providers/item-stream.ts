@@ -50,28 +50,35 @@ export async function* readItems<Item>(
   try {
     for (;;) {
       // Pulled from the reply's queue; a wait only when nothing has arrived yet.
-      const bytes = body.read();
+      let bytes = body.read();
       if (bytes === null) break;
       if (bytes === undefined) {
         await body.wait();
         continue;
       }
-      if (done) continue;
+      // Everything that has arrived is one batch: undici hands over one HTTP chunk at a time, and
+      // one network read often holds many (an upstream writes an event per chunk).
       const batch: Chunk[] = [];
       let failure: unknown;
       try {
-        for (const item of decoder.push(bytes)) {
-          if (reader.read(item, batch) === 'done') {
-            done = true;
-            grace = setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
-            break;
+        while (bytes instanceof Uint8Array) {
+          if (!done) {
+            for (const item of decoder.push(bytes)) {
+              if (reader.read(item, batch) === 'done') {
+                done = true;
+                grace = setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
+                break;
+              }
+            }
           }
+          bytes = body.read();
         }
       } catch (error) {
         failure = error ?? new Error('unknown failure');
       }
       if (batch.length > 0) yield pass(batch);
       if (failure !== undefined) throw failure;
+      if (bytes === null) break;
     }
     const batch: Chunk[] = [];
     if (!done) {
