@@ -11,8 +11,7 @@
  *
  * Prints only (the measures' gains are written by hand in bench/README.md).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +19,7 @@ import { Redis } from 'ioredis';
 import { startRedis } from '../test/services.js';
 import { compileChildScripts, compiledScript, PROJECT_ROOT, sampleProcess, startChild, stopAllChildren } from './child-process.js';
 import { callOf, percentile, runLoad, verifyTarget, type Target } from './load.js';
+import { benchEnvironment, createUnrefusingKey, serveBuild, writeBenchConfig } from './redis-limits.js';
 
 const CONNECTIONS = 32;
 
@@ -48,46 +48,19 @@ const probe = new Redis(redis.url);
 try {
   await compileChildScripts();
   const upstream = await startChild({ name: 'upstream', args: [compiledScript('upstream')] });
-  const config = join(folder, 'g4f.config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      providers: [{ type: 'openai-compatible', name: 'bench', baseUrl: `${upstream.url}/v1`, models: ['bench-model'] }],
-      models: { 'bench-model': ['bench'] },
-    }),
-  );
+  const config = writeBenchConfig(folder, upstream.url);
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
-  const listening = (line: string): string | undefined => /listening on (http:\/\/\S+)/.exec(line)?.[1];
   const servers: Array<{ name: string; target: Target; pid: number }> = [];
   for (const build of builds) {
     const bin = join(build.folder, 'bin', 'g4f.js');
-    const env = { G4F_DATA_DIR: join(folder, build.name), G4F_CONFIG: config, NO_COLOR: '1' };
-    const limits = ['--rpm', '1000000000', '--tpm', '1000000000000', '--max-parallel', '100000', '--budget-tokens', '1000000000000'];
-    const created = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', `bench-${build.name}`, ...limits, '--data-dir', env.G4F_DATA_DIR], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    if (created.status !== 0) throw new Error(`${build.name}: g4f keys create failed: ${created.stderr}`);
-    const server = await startChild({
-      name: `builds-${build.name}`,
-      args: [bin, 'serve', '--port', '0', '--log-format', 'json'],
-      env: { ...env, G4F_REDIS_URL: redis.url },
-      parseUrl: listening,
-    });
-    servers.push({
-      name: build.name,
-      target: { name: build.name, url: server.url, headers: { authorization: `Bearer ${created.stdout.trim()}` } },
-      pid: server.pid,
-    });
+    const env = benchEnvironment(config, join(folder, build.name));
+    const key = createUnrefusingKey(bin, `bench-${build.name}`, env);
+    const server = await serveBuild(bin, `builds-${build.name}`, { ...env, G4F_REDIS_URL: redis.url });
+    servers.push({ name: build.name, target: { name: build.name, url: server.url, headers: { authorization: `Bearer ${key}` } }, pid: server.pid });
   }
   if (values.off) {
-    const env = { G4F_DATA_DIR: join(folder, 'off'), G4F_CONFIG: config, NO_COLOR: '1', G4F_API_KEYS: 'bench-static-key' };
-    const server = await startChild({
-      name: 'builds-off',
-      args: [join(PROJECT_ROOT, 'bin', 'g4f.js'), 'serve', '--port', '0', '--log-format', 'json'],
-      env,
-      parseUrl: listening,
-    });
+    const env = { ...benchEnvironment(config, join(folder, 'off')), G4F_API_KEYS: 'bench-static-key' };
+    const server = await serveBuild(join(PROJECT_ROOT, 'bin', 'g4f.js'), 'builds-off', env);
     servers.push({ name: 'off', target: { name: 'off', url: server.url, headers: { authorization: 'Bearer bench-static-key' } }, pid: server.pid });
   }
   for (const server of servers) {

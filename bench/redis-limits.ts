@@ -36,6 +36,45 @@ function median(values: readonly number[]): number {
   return percentile(values, 0.5);
 }
 
+/** The config every server of these benches reads: one OpenAI-compatible provider on the bench upstream. Returns its path. */
+export function writeBenchConfig(folder: string, upstreamUrl: string): string {
+  const config = join(folder, 'g4f.config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      providers: [{ type: 'openai-compatible', name: 'bench', baseUrl: `${upstreamUrl}/v1`, models: ['bench-model'] }],
+      models: { 'bench-model': ['bench'] },
+    }),
+  );
+  return config;
+}
+
+/** The environment of a server (or `g4f keys`) with its own data folder. */
+export function benchEnvironment(config: string, dataDir: string): Record<string, string> {
+  return { G4F_DATA_DIR: dataDir, G4F_CONFIG: config, NO_COLOR: '1' };
+}
+
+/** A named key with rpm, tpm, max-parallel and a budget, all so high that none refuses, made with `bin`'s `g4f keys create`. */
+export function createUnrefusingKey(bin: string, name: string, env: Record<string, string>): string {
+  const limits = ['--rpm', '1000000000', '--tpm', '1000000000000', '--max-parallel', '100000', '--budget-tokens', '1000000000000'];
+  const created = spawnSync(process.execPath, [bin, 'keys', 'create', '--name', name, ...limits, '--data-dir', env.G4F_DATA_DIR ?? ''], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (created.status !== 0) throw new Error(`${name}: g4f keys create failed: ${created.stderr}`);
+  return created.stdout.trim();
+}
+
+/** `g4f serve` of `bin` in a child process, resolved once it says where it listens. */
+export function serveBuild(bin: string, name: string, env: Record<string, string>): Promise<Child> {
+  return startChild({
+    name,
+    args: [bin, 'serve', '--port', '0', '--log-format', 'json'],
+    env,
+    parseUrl: (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
+  });
+}
+
 export async function runRedisLimitsBench(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<RedisLimitsResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[redis-limits] ${line}\n`));
   const rounds = options.quick === true ? 1 : 4;
@@ -46,45 +85,12 @@ export async function runRedisLimitsBench(options: { quick?: boolean; log?: (lin
   try {
     await compileChildScripts();
     const upstream = await startChild({ name: 'upstream', args: [compiledScript('upstream')] });
-    const config = join(folder, 'g4f.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        providers: [{ type: 'openai-compatible', name: 'bench', baseUrl: `${upstream.url}/v1`, models: ['bench-model'] }],
-        models: { 'bench-model': ['bench'] },
-      }),
-    );
-    const environment = (dataDir: string): Record<string, string> => ({ G4F_DATA_DIR: dataDir, G4F_CONFIG: config, NO_COLOR: '1' });
-    const offData = join(folder, 'off');
-    const onData = join(folder, 'on');
-    const created = spawnSync(
-      process.execPath,
-      [
-        BIN,
-        'keys',
-        'create',
-        '--name',
-        'bench',
-        '--rpm',
-        '1000000000',
-        '--tpm',
-        '1000000000000',
-        '--max-parallel',
-        '100000',
-        '--budget-tokens',
-        '1000000000000',
-        '--data-dir',
-        onData,
-      ],
-      { env: { ...process.env, ...environment(onData) }, encoding: 'utf8' },
-    );
-    if (created.status !== 0) throw new Error(`g4f keys create failed: ${created.stderr}`);
-    const namedKey = created.stdout.trim();
-    const listening = (line: string): string | undefined => /listening on (http:\/\/\S+)/.exec(line)?.[1];
-    const serve = (name: string, env: Record<string, string>): Promise<Child> =>
-      startChild({ name, args: [BIN, 'serve', '--port', '0', '--log-format', 'json'], env, parseUrl: listening });
-    const off = await serve('g4f-limits-off', { ...environment(offData), G4F_API_KEYS: 'bench-static-key' });
-    const on = await serve('g4f-limits-on', { ...environment(onData), G4F_REDIS_URL: redis.url });
+    const config = writeBenchConfig(folder, upstream.url);
+    const offEnvironment = benchEnvironment(config, join(folder, 'off'));
+    const onEnvironment = benchEnvironment(config, join(folder, 'on'));
+    const namedKey = createUnrefusingKey(BIN, 'bench', onEnvironment);
+    const off = await serveBuild(BIN, 'g4f-limits-off', { ...offEnvironment, G4F_API_KEYS: 'bench-static-key' });
+    const on = await serveBuild(BIN, 'g4f-limits-on', { ...onEnvironment, G4F_REDIS_URL: redis.url });
     servers.push(off, on);
     const targets: Record<'off' | 'on', Target> = {
       off: { name: 'limits off', url: off.url, headers: { authorization: 'Bearer bench-static-key' } },
