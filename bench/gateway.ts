@@ -78,6 +78,8 @@ export interface TargetMeasures {
   sequential: Map<boolean, SequentialMeasure>;
   /** VmHWM of the target's process at the end of the bench. */
   peakRssBytes: number;
+  /** VmHWM of the target's process once the chat completions scenarios ran, before any other door was asked. */
+  chatPeakRssBytes: number;
 }
 
 export interface GatewayBenchResult {
@@ -86,6 +88,9 @@ export interface GatewayBenchResult {
   scenarios: readonly Scenario[];
   targets: Map<TargetName, TargetMeasures>;
 }
+
+/** The doors of chat completions (the floor's API): their scenarios come first. */
+export const CHAT_DOORS: readonly Door[] = ['chat', 'tools'];
 
 export const SCENARIOS: readonly Scenario[] = [
   { key: '1-json', connections: 1, door: 'chat', stream: false, label: 'chat completions, 1 connection, not streamed' },
@@ -136,7 +141,7 @@ interface Running {
 }
 
 function emptyMeasures(name: TargetName, note: string): TargetMeasures {
-  return { name, available: false, note, wrong: new Map(), scenarios: new Map(), sequential: new Map(), peakRssBytes: 0 };
+  return { name, available: false, note, wrong: new Map(), scenarios: new Map(), sequential: new Map(), peakRssBytes: 0, chatPeakRssBytes: 0 };
 }
 
 const median = (values: readonly number[]): number => percentile(values, 0.5);
@@ -207,27 +212,35 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
     }
 
-    // Each target answers each of its scenarios right once before any load; a wrong one is not loaded.
-    for (const [name, { target }] of running) {
-      const measures: TargetMeasures = { ...emptyMeasures(name, ''), available: true };
-      for (const scenario of SCENARIOS) {
-        if (!servesDoor(name, scenario.door, beforeCommit) || measures.wrong.has(`${scenario.door}-${scenario.stream}`)) continue;
-        const verification = await verifyTarget(target, scenario.door, scenario.stream);
-        if (!verification.ok) {
-          measures.wrong.set(`${scenario.door}-${scenario.stream}`, verification.detail);
-          log(`${name}: wrong answers on ${scenario.key}, not loaded there: ${verification.detail}`);
+    // Each target answers a door right once before it is loaded there (a wrong one is not loaded).
+    // Chat completions are checked first; the other doors just before their own loads, so that
+    // nothing of theirs (the tokenizer the Messages door counts input tokens with) is in the
+    // process while the chat completions load runs.
+    for (const [name] of running) targets.set(name, { ...emptyMeasures(name, ''), available: true });
+    const verified = new Set<string>();
+    const verify = async (doors: readonly Door[]): Promise<void> => {
+      for (const [name, { target }] of running) {
+        const measures = targets.get(name);
+        if (measures === undefined) continue;
+        for (const scenario of SCENARIOS) {
+          const key = `${scenario.door}-${scenario.stream}`;
+          if (!doors.includes(scenario.door) || !servesDoor(name, scenario.door, beforeCommit) || verified.has(`${name} ${key}`)) continue;
+          verified.add(`${name} ${key}`);
+          const verification = await verifyTarget(target, scenario.door, scenario.stream);
+          if (!verification.ok) {
+            measures.wrong.set(key, verification.detail);
+            log(`${name}: wrong answers on ${scenario.key}, not loaded there: ${verification.detail}`);
+          }
         }
       }
-      targets.set(name, measures);
-    }
+    };
+    await verify(CHAT_DOORS);
     const answersRight = (name: TargetName, scenario: Scenario): boolean =>
       servesDoor(name, scenario.door, beforeCommit) && targets.get(name)?.wrong.has(`${scenario.door}-${scenario.stream}`) === false;
 
     log('warming up');
-    for (const [name, { target }] of running) {
-      for (const scenario of scenarios)
-        if (answersRight(name, scenario) && scenario.connections > 1) await runLoad(target, callOf(scenario.door, scenario.stream), 50, 1);
-    }
+    for (const [name, { target }] of running)
+      for (const stream of [false, true]) if (targets.get(name)?.wrong.has(`chat-${stream}`) === false) await runLoad(target, callOf('chat', stream), 50, 1);
 
     if (options.scenarios === undefined) log(`one connection, ${sequentialCount} sequential requests per target and round`);
     for (const stream of options.scenarios === undefined ? [false, true] : []) {
@@ -253,9 +266,20 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
     }
 
+    const recordChatPeak = (): void => {
+      for (const [name, { child }] of running) {
+        const measures = targets.get(name);
+        if (measures !== undefined && measures.chatPeakRssBytes === 0) measures.chatPeakRssBytes = sampleProcess(child.pid).peakRssBytes;
+      }
+    };
     for (const scenario of scenarios) {
+      if (!CHAT_DOORS.includes(scenario.door)) {
+        recordChatPeak();
+        await verify([scenario.door]);
+      }
       log(`load: ${scenario.label}, ${rounds} x ${durationSeconds} s per target`);
       const call = callOf(scenario.door, scenario.stream);
+      if (scenario.connections > 1) for (const [name, { target }] of running) if (answersRight(name, scenario)) await runLoad(target, call, 50, 1);
       const runs = new Map<
         TargetName,
         { requests: number; seconds: number; p50: number[]; p99: number[]; failures: number; cpuMs: number; upstreamCpuMs: number; peakRss: number }
@@ -310,6 +334,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
       }
     }
 
+    recordChatPeak();
     for (const [name, { child }] of running) {
       const measures = targets.get(name);
       if (measures !== undefined) measures.peakRssBytes = sampleProcess(child.pid).peakRssBytes;

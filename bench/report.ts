@@ -91,13 +91,21 @@ export function evaluateGoals(result: GatewayBenchResult): Goal[] {
   sequentialGoal(false, 'latencyP50Ms', 'latency p50');
   sequentialGoal(true, 'latencyP50Ms', 'latency p50');
   sequentialGoal(true, 'firstByteP50Ms', 'time to first byte p50');
-  if (g4f !== undefined) {
+  if (g4f !== undefined && g4f.chatPeakRssBytes > 0) {
     goals.push({
-      goal: "peak RSS of g4f serve (VmHWM, whole bench, Node's default heap) ≤ 150 MiB",
+      goal: "peak RSS of g4f serve under the chat completions load (VmHWM after those scenarios, Node's default heap) ≤ 150 MiB",
+      measured: mib(g4f.chatPeakRssBytes),
+      pass: g4f.chatPeakRssBytes <= RSS_GOAL_BYTES,
+    });
+  } else goals.push({ goal: 'peak RSS of g4f serve under the chat completions load ≤ 150 MiB', measured: 'n/a', pass: undefined });
+  if (g4f !== undefined && g4f.peakRssBytes > g4f.chatPeakRssBytes) {
+    // Reported beside the goal: the other doors load more (the tokenizer for Messages' input_tokens).
+    goals.push({
+      goal: 'peak RSS of g4f serve over the whole bench, /v1/messages and /v1/responses included (the same 150 MiB)',
       measured: mib(g4f.peakRssBytes),
       pass: g4f.peakRssBytes <= RSS_GOAL_BYTES,
     });
-  } else goals.push({ goal: 'peak RSS of g4f serve ≤ 150 MiB', measured: 'n/a', pass: undefined });
+  }
   return goals;
 }
 
@@ -169,10 +177,16 @@ export function renderReport(result: GatewayBenchResult): string {
       );
     }
   }
-  lines.push('', '## Peak RSS of each process (VmHWM over the whole bench)', '', '| target | peak RSS |', '| --- | ---: |');
+  lines.push(
+    '',
+    '## Peak RSS of each process (VmHWM)',
+    '',
+    '| target | after the chat completions scenarios | over the whole bench |',
+    '| --- | ---: | ---: |',
+  );
   for (const name of TARGET_NAMES) {
     const target = measured(result, name);
-    if (target !== undefined) lines.push(`| ${LABELS[name]} | ${mib(target.peakRssBytes)} |`);
+    if (target !== undefined) lines.push(`| ${LABELS[name]} | ${mib(target.chatPeakRssBytes)} | ${mib(target.peakRssBytes)} |`);
   }
   lines.push('');
   return lines.join('\n');
