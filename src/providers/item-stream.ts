@@ -53,6 +53,8 @@ export async function* readItems<Item>(
       let bytes = body.read();
       if (bytes === null) break;
       if (bytes === undefined) {
+        // Past the protocol's last item, the upstream has a short grace to end the body.
+        if (done) grace ??= setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
         await body.wait();
         continue;
       }
@@ -66,7 +68,6 @@ export async function* readItems<Item>(
             for (const item of decoder.push(bytes)) {
               if (reader.read(item, batch) === 'done') {
                 done = true;
-                grace = setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
                 break;
               }
             }
