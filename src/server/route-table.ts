@@ -57,15 +57,6 @@ export function createRouteTable<State>(routes: ReadonlyArray<Route<State>>): Ro
     const segments = route.path.split('/').slice(1);
     return { route, segments, ranks: segments.map((segment) => (segment.startsWith('*') ? 2 : segment.startsWith(':') ? 1 : 0)) };
   });
-  // A path that a literal pattern spells out is answered by that pattern's rows alone (the most
-  // literal wins): looked up at once, the way nearly every request goes.
-  const literal = new Map<string, Array<Route<State>>>();
-  for (const { route, ranks } of compiled) {
-    if (ranks.some((rank) => rank !== 0)) continue;
-    const rows = literal.get(route.path);
-    if (rows === undefined) literal.set(route.path, [route]);
-    else rows.push(route);
-  }
 
   function fit(entry: Compiled<State>, parts: readonly string[]): Record<string, string> | undefined {
     const params: Record<string, string> = {};
@@ -90,13 +81,6 @@ export function createRouteTable<State>(routes: ReadonlyArray<Route<State>>): Ro
 
   return {
     match(method, path) {
-      const wanted = method === 'HEAD' ? 'GET' : method;
-      const rows = literal.get(path);
-      if (rows !== undefined) {
-        const found = rows.find((route) => route.method === wanted);
-        if (found !== undefined) return { kind: 'found', route: found, params: {} };
-        return { kind: 'method', allow: [...new Set(rows.map((route) => route.method))].join(', '), name: (rows[0] as Route<State>).name };
-      }
       const parts = path.split('/').slice(1);
       let best: Compiled<State>[] = [];
       for (const entry of compiled) {
@@ -106,6 +90,7 @@ export function createRouteTable<State>(routes: ReadonlyArray<Route<State>>): Ro
         else if (order === 0 && entry.route.path === (best[0] as Compiled<State>).route.path) best.push(entry);
       }
       if (best.length === 0) return { kind: 'none' };
+      const wanted = method === 'HEAD' ? 'GET' : method;
       const found = best.find((entry) => entry.route.method === wanted);
       if (found !== undefined) return { kind: 'found', route: found.route, params: fit(found, parts) ?? {} };
       const first = best[0] as Compiled<State>;
