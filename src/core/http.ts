@@ -233,6 +233,8 @@ function trimSlash(url: string): string {
 
 /** The query values of a base URL (and its password): secrets to keep out of errors and logs. */
 export function urlSecrets(baseUrl: string): string[] {
+  // Only a query or a password holds one: a base URL with neither is not parsed.
+  if (!baseUrl.includes('?') && !baseUrl.includes('@')) return [];
   const secrets: string[] = [];
   try {
     const parsed = new URL(baseUrl);

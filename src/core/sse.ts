@@ -21,7 +21,7 @@ export type EventStreamItem = ServerSentEvent | StrayLine;
  * async layer per event (the request path is measured).
  */
 export interface EventStreamDecoder {
-  /** The events completed by these bytes. The array is reused: consume it before the next call. */
+  /** The events completed by these bytes. */
   push(bytes: Uint8Array): readonly EventStreamItem[];
   /** The end of the stream: a last event without its closing blank line still counts. */
   end(): readonly EventStreamItem[];
@@ -61,7 +61,7 @@ export function createEventStreamDecoder(options: EventStreamOptions = {}): Even
     holding = last >= 0x80;
     return decoder.decode(bytes, { stream: true });
   };
-  const ready: EventStreamItem[] = [];
+  let ready: EventStreamItem[] = [];
   const { maxEventChars } = options;
   let tooLarge = false;
   const parser = createParser({
@@ -75,7 +75,7 @@ export function createEventStreamDecoder(options: EventStreamOptions = {}): Even
   const tooLargeError = (): UpstreamResponseTooLargeError =>
     new UpstreamResponseTooLargeError('event', maxEventChars ?? 0, options.provider === undefined ? {} : { provider: options.provider });
   const feed = (text: string): readonly EventStreamItem[] => {
-    ready.length = 0;
+    ready = [];
     if (tooLarge) throw tooLargeError();
     parser.feed(text);
     // The parser has dropped its buffer; the events completed before it are given, the next call throws.

@@ -53,28 +53,36 @@ export async function* readItems<Item>(
       let bytes = body.read();
       if (bytes === null) break;
       if (bytes === undefined) {
+        // Past the protocol's last item, the upstream has a short grace to end the body.
+        if (done) grace ??= setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
         await body.wait();
         continue;
       }
-      // Everything that has arrived is one batch: undici hands over one HTTP chunk at a time, and
-      // one network read often holds many (an upstream writes an event per chunk).
-      const batch: Chunk[] = [];
+      // Everything that has arrived is decoded at once, as one batch: undici hands over one HTTP
+      // chunk at a time, and one network read often holds many (an upstream writes an event per chunk).
+      const pieces: Uint8Array[] = [];
       let failure: unknown;
       try {
         while (bytes instanceof Uint8Array) {
-          if (!done) {
-            for (const item of decoder.push(bytes)) {
-              if (reader.read(item, batch) === 'done') {
-                done = true;
-                grace = setTimeout(() => body.destroy(), AFTER_END_GRACE_MS);
-                break;
-              }
-            }
-          }
+          pieces.push(bytes);
           bytes = body.read();
         }
       } catch (error) {
         failure = error ?? new Error('unknown failure');
+      }
+      const batch: Chunk[] = [];
+      if (!done && pieces.length > 0) {
+        try {
+          for (const item of decoder.push(pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces))) {
+            if (reader.read(item, batch) === 'done') {
+              done = true;
+              break;
+            }
+          }
+        } catch (error) {
+          // A bad item came before whatever cut a later read.
+          failure = error ?? new Error('unknown failure');
+        }
       }
       if (batch.length > 0) yield pass(batch);
       if (failure !== undefined) throw failure;

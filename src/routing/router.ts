@@ -369,20 +369,7 @@ export function createRouter(options: RouterOptions = {}): Router {
 
     stream(request) {
       const state = newState(request.model);
-      const stream: RouteStream = {
-        get model() {
-          return state.model;
-        },
-        get provider() {
-          return state.provider;
-        },
-        get attempts() {
-          return state.attempts;
-        },
-        [Symbol.asyncIterator]: () => flattenBatches(run(request, state, false)),
-        batches: () => run(request, state, false),
-      };
-      return stream;
+      return new StateStream(state, () => run(request, state, false));
     },
 
     async complete(request) {
@@ -461,6 +448,29 @@ interface RunState {
 
 function newState(model: string): RunState {
   return { model, provider: undefined, attempts: [], exchanges: 0 };
+}
+
+/**
+ * A routed stream: its chunks, and the run's state as it goes. A class, not an object literal with
+ * getters: one is made per request, and a literal's getters are defined anew each time.
+ */
+class StateStream implements RouteStream {
+  constructor(
+    private readonly state: RunState,
+    readonly batches: () => AsyncGenerator<readonly Chunk[]>,
+  ) {}
+  get model(): string {
+    return this.state.model;
+  }
+  get provider(): string | undefined {
+    return this.state.provider;
+  }
+  get attempts(): readonly ProviderAttempt[] {
+    return this.state.attempts;
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Chunk> {
+    return flattenBatches(this.batches());
+  }
 }
 
 /**

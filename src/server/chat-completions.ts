@@ -101,12 +101,14 @@ async function wholeAnswer(response: ServerResponse, parsed: ParsedChatRequest, 
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens },
   });
   if (response.destroyed) return;
+  // The answer's own headers first, then the shared ones (none of the same name): an object
+  // spread followed by more keys is built slowly by V8, one that ends with the spread is not.
   response.writeHead(200, {
-    ...context.baseHeaders,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-content-type-options': 'nosniff',
     'x-g4f-provider': result.provider,
+    ...context.baseHeaders,
   });
   response.end(body);
 }
@@ -231,11 +233,11 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
     eventHead = `data: {"id":"${context.completionId}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"choices":`;
     prefix = `${eventHead}[{"index":0,"delta":`;
     response.writeHead(200, {
-      ...context.baseHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
       'x-g4f-provider': provider,
+      ...context.baseHeaders,
     });
     context.metrics.streamStarted();
   };

@@ -40,12 +40,15 @@ export function createGatherer(write: (text: string) => void, options: GathererO
   }
   let pending = '';
   let scheduled: NodeJS.Immediate | undefined;
-  function flush(): void {
+  function unschedule(): void {
     if (scheduled !== undefined) {
       clearImmediate(scheduled);
       scheduled = undefined;
       if (onExit) unwritten.delete(flush);
     }
+  }
+  function flush(): void {
+    unschedule();
     if (pending === '') return;
     const text = pending;
     pending = '';
@@ -62,6 +65,7 @@ export function createGatherer(write: (text: string) => void, options: GathererO
     },
     flush,
     take() {
+      unschedule();
       const text = pending;
       pending = '';
       return text;
