@@ -58,11 +58,11 @@ export async function wholeMessage(
   });
   if (response.destroyed) return;
   response.writeHead(200, {
-    ...context.baseHeaders,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-content-type-options': 'nosniff',
     'x-g4f-provider': result.provider,
+    ...context.baseHeaders,
   });
   response.end(body);
 }

@@ -122,11 +122,11 @@ export async function streamMessage(
     outcome.provider = stream.provider ?? '';
     const inputTokens = await localInput;
     response.writeHead(200, {
-      ...context.baseHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
       'x-g4f-provider': outcome.provider,
+      ...context.baseHeaders,
     });
     context.metrics.streamStarted();
     const message = {

@@ -239,11 +239,11 @@ export async function streamResponse(response: ServerResponse, context: Response
     outcome.model = state.model;
     outcome.provider = provider;
     response.writeHead(200, {
-      ...context.baseHeaders,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
       'x-g4f-provider': provider,
+      ...context.baseHeaders,
     });
     context.metrics.streamStarted();
     emit('response.created', { response: snapshot() });
