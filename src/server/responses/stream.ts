@@ -92,16 +92,18 @@ export async function streamResponse(response: ServerResponse, context: Response
 
   // Events of one upstream read leave in one write.
   const writer = createSseWriter(response);
-  const emit = (type: string, fields: Record<string, unknown>): void => {
-    writer.send(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`);
+  /** Sends one event, numbered (its fields written out in full: an object spread is built slowly, and deltas are most events). */
+  const emit = (event: { type: string; [field: string]: unknown }): void => {
+    event.sequence_number = sequence;
     sequence += 1;
+    writer.send(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   };
   const snapshot = (): Record<string, unknown> => responseObject(state, context.echo);
 
   const addItem = (item: OutputItem): number => {
     const outputIndex = state.output.length;
     state.output.push(item);
-    emit('response.output_item.added', { output_index: outputIndex, item });
+    emit({ type: 'response.output_item.added', output_index: outputIndex, item });
     return outputIndex;
   };
 
@@ -109,20 +111,19 @@ export async function streamResponse(response: ServerResponse, context: Response
     if (openText === undefined) return;
     const { item, outputIndex, text } = openText;
     openText = undefined;
-    const place = { item_id: item.id, output_index: outputIndex };
     if (item.type === 'message') {
       const part = outputText(text);
-      emit('response.output_text.done', { ...place, content_index: 0, text, logprobs: [] });
-      emit('response.content_part.done', { ...place, content_index: 0, part });
+      emit({ type: 'response.output_text.done', item_id: item.id, output_index: outputIndex, content_index: 0, text, logprobs: [] });
+      emit({ type: 'response.content_part.done', item_id: item.id, output_index: outputIndex, content_index: 0, part });
       item.content = [part];
       item.status = status;
     } else {
       const part = { type: 'summary_text', text } as const;
-      emit('response.reasoning_summary_text.done', { ...place, summary_index: 0, text });
-      emit('response.reasoning_summary_part.done', { ...place, summary_index: 0, part });
+      emit({ type: 'response.reasoning_summary_text.done', item_id: item.id, output_index: outputIndex, summary_index: 0, text });
+      emit({ type: 'response.reasoning_summary_part.done', item_id: item.id, output_index: outputIndex, summary_index: 0, part });
       item.summary = [part];
     }
-    emit('response.output_item.done', { output_index: outputIndex, item });
+    emit({ type: 'response.output_item.done', output_index: outputIndex, item });
   };
 
   const closeCalls = (status: ItemStatus): void => {
@@ -136,11 +137,11 @@ export async function streamResponse(response: ServerResponse, context: Response
         item.arguments = '';
         outputIndex = addItem(item);
         item.arguments = text;
-        if (text !== '') emit('response.function_call_arguments.delta', { item_id: item.id, output_index: outputIndex, delta: text });
+        if (text !== '') emit({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: outputIndex, delta: text });
       }
-      emit('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
+      emit({ type: 'response.function_call_arguments.done', item_id: item.id, output_index: outputIndex, name: item.name, arguments: item.arguments });
       item.status = status;
-      emit('response.output_item.done', { output_index: outputIndex, item });
+      emit({ type: 'response.output_item.done', output_index: outputIndex, item });
     }
   };
 
@@ -152,14 +153,14 @@ export async function streamResponse(response: ServerResponse, context: Response
       const item: MessageItem = { id: itemId('msg'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
       const outputIndex = addItem(item);
       const part = outputText('');
-      emit('response.content_part.added', { item_id: item.id, output_index: outputIndex, content_index: 0, part });
+      emit({ type: 'response.content_part.added', item_id: item.id, output_index: outputIndex, content_index: 0, part });
       item.content = [part];
       openText = { item, outputIndex, text: '' };
     } else {
       const item: ReasoningItem = { id: itemId('rs'), type: 'reasoning', summary: [] };
       const outputIndex = addItem(item);
       const part = { type: 'summary_text', text: '' } as const;
-      emit('response.reasoning_summary_part.added', { item_id: item.id, output_index: outputIndex, summary_index: 0, part });
+      emit({ type: 'response.reasoning_summary_part.added', item_id: item.id, output_index: outputIndex, summary_index: 0, part });
       item.summary = [{ ...part }];
       openText = { item, outputIndex, text: '' };
     }
@@ -183,13 +184,12 @@ export async function streamResponse(response: ServerResponse, context: Response
           noteOutput();
           const open = openTextItem(chunk.type === 'text-delta' ? 'message' : 'reasoning');
           open.text += chunk.text;
-          const place = { item_id: open.item.id, output_index: open.outputIndex };
           if (open.item.type === 'message') {
             (open.item.content[0] as { text: string }).text = open.text;
-            emit('response.output_text.delta', { ...place, content_index: 0, delta: chunk.text, logprobs: [] });
+            emit({ type: 'response.output_text.delta', item_id: open.item.id, output_index: open.outputIndex, content_index: 0, delta: chunk.text, logprobs: [] });
           } else {
             (open.item.summary[0] as { text: string }).text = open.text;
-            emit('response.reasoning_summary_text.delta', { ...place, summary_index: 0, delta: chunk.text });
+            emit({ type: 'response.reasoning_summary_text.delta', item_id: open.item.id, output_index: open.outputIndex, summary_index: 0, delta: chunk.text });
           }
           break;
         }
@@ -215,7 +215,7 @@ export async function streamResponse(response: ServerResponse, context: Response
           if (chunk.argumentsDelta !== '') {
             call.item.arguments += chunk.argumentsDelta;
             if (call.outputIndex !== undefined) {
-              emit('response.function_call_arguments.delta', { item_id: call.item.id, output_index: call.outputIndex, delta: chunk.argumentsDelta });
+              emit({ type: 'response.function_call_arguments.delta', item_id: call.item.id, output_index: call.outputIndex, delta: chunk.argumentsDelta });
             }
           }
           break;
@@ -246,8 +246,8 @@ export async function streamResponse(response: ServerResponse, context: Response
       ...context.baseHeaders,
     });
     context.metrics.streamStarted();
-    emit('response.created', { response: snapshot() });
-    emit('response.in_progress', { response: snapshot() });
+    emit({ type: 'response.created', response: snapshot() });
+    emit({ type: 'response.in_progress', response: snapshot() });
   };
 
   try {
@@ -265,7 +265,7 @@ export async function streamResponse(response: ServerResponse, context: Response
     state.status = end.status;
     state.incompleteDetails = end.incompleteDetails;
     await context.finish(state);
-    emit(end.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: snapshot() });
+    emit({ type: end.status === 'completed' ? 'response.completed' : 'response.incomplete', response: snapshot() });
     const events = writer.take();
     response.end(events);
   } catch (error) {
@@ -284,8 +284,8 @@ export async function streamResponse(response: ServerResponse, context: Response
     }
     if (!response.destroyed) {
       // `error` carries the error under `error` too: the SDKs raise on that key.
-      emit('error', { code: detail.code, message: detail.message, param: detail.param, error: detail });
-      emit('response.failed', { response: snapshot() });
+      emit({ type: 'error', code: detail.code, message: detail.message, param: detail.param, error: detail });
+      emit({ type: 'response.failed', response: snapshot() });
       const events = writer.take();
       response.end(events);
     }
