@@ -186,7 +186,14 @@ export async function streamResponse(response: ServerResponse, context: Response
           open.text += chunk.text;
           if (open.item.type === 'message') {
             (open.item.content[0] as { text: string }).text = open.text;
-            emit({ type: 'response.output_text.delta', item_id: open.item.id, output_index: open.outputIndex, content_index: 0, delta: chunk.text, logprobs: [] });
+            emit({
+              type: 'response.output_text.delta',
+              item_id: open.item.id,
+              output_index: open.outputIndex,
+              content_index: 0,
+              delta: chunk.text,
+              logprobs: [],
+            });
           } else {
             (open.item.summary[0] as { text: string }).text = open.text;
             emit({ type: 'response.reasoning_summary_text.delta', item_id: open.item.id, output_index: open.outputIndex, summary_index: 0, delta: chunk.text });
