@@ -337,7 +337,7 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     recordChatPeak();
     for (const [name, { child }] of running) {
       const measures = targets.get(name);
-      if (measures !== undefined) measures.peakRssBytes = sampleProcess(child.pid).peakRssBytes;
+      if (measures !== undefined) measures.peakRssBytes = Math.max(measures.chatPeakRssBytes, sampleProcess(child.pid).peakRssBytes);
     }
   } finally {
     await stopAllChildren();
