@@ -58,31 +58,24 @@ export async function* readItems<Item>(
         await body.wait();
         continue;
       }
-      // Everything that has arrived is decoded at once, as one batch: undici hands over one HTTP
-      // chunk at a time, and one network read often holds many (an upstream writes an event per chunk).
-      const pieces: Uint8Array[] = [];
+      // Everything that has arrived is one batch: undici hands over one HTTP chunk at a time, and
+      // one network read often holds many (an upstream writes an event per chunk).
+      const batch: Chunk[] = [];
       let failure: unknown;
       try {
         while (bytes instanceof Uint8Array) {
-          pieces.push(bytes);
+          if (!done) {
+            for (const item of decoder.push(bytes)) {
+              if (reader.read(item, batch) === 'done') {
+                done = true;
+                break;
+              }
+            }
+          }
           bytes = body.read();
         }
       } catch (error) {
         failure = error ?? new Error('unknown failure');
-      }
-      const batch: Chunk[] = [];
-      if (!done && pieces.length > 0) {
-        try {
-          for (const item of decoder.push(pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces))) {
-            if (reader.read(item, batch) === 'done') {
-              done = true;
-              break;
-            }
-          }
-        } catch (error) {
-          // A bad item came before whatever cut a later read.
-          failure = error ?? new Error('unknown failure');
-        }
       }
       if (batch.length > 0) yield pass(batch);
       if (failure !== undefined) throw failure;
