@@ -197,7 +197,15 @@ async function streamAnswer(response: ServerResponse, parsed: ParsedChatRequest,
           const calls = (choice.calls ??= new Set());
           if (calls.has(chunk.index)) {
             // Later pieces: the index and argument fragments only (a repeated id or name is not sent again).
-            if (chunk.argumentsDelta !== '') sendDelta(index, { tool_calls: [{ index: chunk.index, function: { arguments: chunk.argumentsDelta } }] });
+            if (chunk.argumentsDelta === '') break;
+            if (index === 0 && choice.roleSent) {
+              // The plain case, nearly every event of a call: no object to build.
+              send(
+                `${prefix}{"tool_calls":[{"index":${chunk.index},"function":{"arguments":${JSON.stringify(chunk.argumentsDelta)}}}]},"logprobs":null,"finish_reason":null}]${usageField}`,
+              );
+            } else {
+              sendDelta(index, { tool_calls: [{ index: chunk.index, function: { arguments: chunk.argumentsDelta } }] });
+            }
           } else {
             // id, type and name once per call, on its first delta.
             calls.add(chunk.index);
