@@ -102,6 +102,10 @@ export function createProgram(version: string): Command {
       exitCode = await runAsk(words, options, globalsOf(command));
     });
 
+  /** Where `chat`, `conversations` and `serve` keep conversations. */
+  const conversationsDirOption = (): Commander.Option =>
+    new Option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)');
+
   program
     .command('chat')
     .description('an interactive conversation (type /help inside)')
@@ -109,7 +113,7 @@ export function createProgram(version: string): Command {
     .option('-p, --provider <name>', 'use only this provider')
     .option('-s, --system <text>', 'system prompt')
     .option('--resume <id>', 'continue a stored conversation')
-    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .addOption(conversationsDirOption())
     .option('--no-save', 'do not store this conversation')
     .action(async (options: import('./chat.js').ChatOptions, command: Command) => {
       const { runChat } = await import('./chat.js');
@@ -141,7 +145,7 @@ export function createProgram(version: string): Command {
     .description('list the stored conversations (newest first); continue one with g4f chat --resume ID')
     .option('--search <text>', 'only conversations whose title or messages contain this text')
     .addOption(new Option('--limit <n>', 'at most this many').argParser(parseLimit).default(50))
-    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .addOption(conversationsDirOption())
     .option('--json', 'print JSON instead of a table')
     .action(async (options: import('./conversations.js').ConversationsOptions, command: Command) => {
       const { runConversations } = await import('./conversations.js');
@@ -154,7 +158,7 @@ export function createProgram(version: string): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePort).default(1337))
     .option('--demo', 'answer from the built-in demo upstream (no real providers)')
-    .option('--data-dir <dir>', 'where conversations are stored (default: $G4F_DATA_DIR, then the user data directory)')
+    .addOption(conversationsDirOption())
     .addOption(
       new Option('--log-format <format>', 'request log on stderr: human lines, or JSON lines (auto: human on a terminal)')
         .choices(['auto', 'human', 'json'])
