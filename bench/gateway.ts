@@ -9,8 +9,8 @@ import { buildBefore, DEFAULT_BEFORE_COMMIT } from './before.js';
 import { callOf, percentile, runLoad, runSequential, verifyTarget, type Door, type Target } from './load.js';
 import { installPortkey, portkeyHeaders, startPortkey } from './portkey.js';
 
-export type TargetName = 'direct' | 'floor' | 'floor-request' | 'floor-http' | 'before' | 'g4f' | 'portkey';
-export const TARGET_NAMES: readonly TargetName[] = ['direct', 'floor', 'floor-request', 'floor-http', 'before', 'g4f', 'portkey'];
+export type TargetName = 'direct' | 'floor' | 'floor-request' | 'floor-http' | 'floor-abortsignal' | 'before' | 'g4f' | 'portkey';
+export const TARGET_NAMES: readonly TargetName[] = ['direct', 'floor', 'floor-request', 'floor-http', 'floor-abortsignal', 'before', 'g4f', 'portkey'];
 /** Run unless `--targets` names others: the floor's other shapes and `before` are asked for by name. */
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'floor', 'g4f', 'portkey'];
 
@@ -174,14 +174,15 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     const running = new Map<TargetName, Running>();
     if (wanted.has('direct')) running.set('direct', { child: upstream, target: { name: 'direct', url: upstream.url, headers: {} } });
 
-    const floor = (shape: string) => async (): Promise<Running> => {
-      const child = await startChild({ name: `floor ${shape}`, args: [compiledScript('floor')], env: { ...upstreamEnv, FLOOR_SHAPE: shape } });
-      return { child, target: { name: shape === 'stream' ? 'floor' : `floor-${shape}`, url: child.url, headers: {} } };
+    const floor = (name: TargetName, shape: string, abort = 'emitter') => async (): Promise<Running> => {
+      const child = await startChild({ name, args: [compiledScript('floor')], env: { ...upstreamEnv, FLOOR_SHAPE: shape, FLOOR_ABORT: abort } });
+      return { child, target: { name, url: child.url, headers: {} } };
     };
     const starters: Record<Exclude<TargetName, 'direct'>, () => Promise<Running>> = {
-      floor: floor('stream'),
-      'floor-request': floor('request'),
-      'floor-http': floor('http'),
+      floor: floor('floor', 'stream'),
+      'floor-request': floor('floor-request', 'request'),
+      'floor-http': floor('floor-http', 'http'),
+      'floor-abortsignal': floor('floor-abortsignal', 'stream', 'signal'),
       before: async () => {
         const root = await buildBefore(beforeCommit, log);
         const child = await startChild({

@@ -7,6 +7,7 @@ export const LABELS: Record<TargetName, string> = {
   floor: 'floor (node:http + undici stream)',
   'floor-request': 'floor, undici request',
   'floor-http': 'floor, node:http client',
+  'floor-abortsignal': 'floor, aborted through an AbortSignal',
   before: 'g4f before',
   g4f: 'g4f serve',
   portkey: 'Portkey gateway',

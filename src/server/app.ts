@@ -17,6 +17,7 @@ import { hostName, hostProblem, requestUrl } from './host-check.js';
 import { listModels, findModel, findPinnedModel, listProviders, healthReport } from './listings.js';
 import { acceptApiKeyHeader, handleCountTokens, handleMessages, isMessagesPath, messagesErrorFormatter, type MessagesRouteContext } from './messages/index.js';
 import { createRouteTable, type RouteCall } from './route-table.js';
+import { createRequestSignals } from './request-signals.js';
 import { createResponsesDoor } from './responses/door.js';
 import type { ResponseStore } from '../store/response-store.js';
 import type { WebHandler } from './web-api.js';
@@ -71,7 +72,7 @@ interface RequestState extends ChatOutcome {
   route: string;
   error?: unknown;
   messages?: unknown;
-  /** Aborts the upstream call of a chat request when the client goes away. */
+  /** Aborts the request's upstream call when the client goes away (made by `upstreamSignal`). */
   controller?: AbortController;
   /** The error shape of the route's API (Anthropic's on /v1/messages); default OpenAI's. */
   formatError?: (error: unknown) => { status: number; body: unknown; headers?: Record<string, string> };
@@ -102,6 +103,7 @@ export function createApp(options: AppOptions): App {
   // A key is taken from Anthropic's x-api-key header too.
   const authorize = acceptApiKeyHeader(options.authorize);
   const inFlightStates = new Set<RequestState>();
+  const signals = createRequestSignals();
   const responses = createResponsesDoor({
     router,
     metrics,
@@ -190,7 +192,7 @@ export function createApp(options: AppOptions): App {
     else logger.log(level, record);
   }
 
-  async function chat({ request, response, headers, id, startedAt, state }: RouteCall<RequestState>): Promise<void> {
+  async function chat({ request, response, headers, id, startedAt, state, upstreamSignal }: RouteCall<RequestState>): Promise<void> {
     const limit = Math.max(options.bodyLimitBytes, options.imageBodyLimitBytes);
     const body = await readJsonBodySized(request, limit, response);
     const parsed = parseChatRequest(body.value, { imageBytes: options.imageBodyLimitBytes });
@@ -198,9 +200,6 @@ export function createApp(options: AppOptions): App {
     if (body.bytes > options.bodyLimitBytes && !parsed.hasImages) throw tooLarge(options.bodyLimitBytes);
     if (options.healthExempt?.(parsed.request.messages) === true) parsed.request.healthExempt = true;
     if (options.logMessages) state.messages = parsed.request.messages;
-    const controller = new AbortController();
-    state.controller = controller; // aborted by the close listener when the answer is not complete
-    if (response.destroyed) controller.abort();
     await handleChatCompletions(
       response,
       parsed,
@@ -208,7 +207,7 @@ export function createApp(options: AppOptions): App {
         router,
         metrics,
         baseHeaders: headers,
-        signal: controller.signal,
+        signal: upstreamSignal(),
         startedAt,
         completionId: `chatcmpl-${id}`,
       },
@@ -227,6 +226,7 @@ export function createApp(options: AppOptions): App {
     imageBodyLimitBytes,
     logMessages,
     healthExempt,
+    upstreamSignal: call.upstreamSignal,
   });
 
   function model(call: RouteCall<RequestState>): void {
@@ -255,7 +255,8 @@ export function createApp(options: AppOptions): App {
       method: 'POST',
       path: '/v1/embeddings',
       name: 'embeddings',
-      handle: (call) => handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages }, call.state),
+      handle: (call) =>
+        handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages, upstreamSignal: call.upstreamSignal }, call.state),
     },
     {
       method: 'POST',
@@ -349,7 +350,13 @@ export function createApp(options: AppOptions): App {
     const match = pageOnly ? ({ kind: 'none' } as const) : table.match(method, path);
     if (match.kind === 'found') {
       state.route = match.route.name;
-      return match.route.handle({ request, response, method, path, query: new URLSearchParams(query), params: match.params, headers, id, startedAt, state });
+      const upstreamSignal = (): AbortSignal => {
+        // Aborted or handed back to the connection by the close listener.
+        state.controller ??= signals.take(request.socket);
+        if (response.destroyed) state.controller.abort();
+        return state.controller.signal;
+      };
+      return match.route.handle({ request, response, method, path, query: new URLSearchParams(query), params: match.params, headers, id, startedAt, state, upstreamSignal });
     }
     if (match.kind === 'method') {
       state.route = match.name;
@@ -387,7 +394,10 @@ export function createApp(options: AppOptions): App {
       headers['access-control-expose-headers'] = CORS_EXPOSED;
     }
     response.once('close', () => {
-      if (state.controller !== undefined && !response.writableFinished) state.controller.abort();
+      if (state.controller !== undefined) {
+        if (response.writableFinished) signals.release(request.socket, state.controller);
+        else state.controller.abort();
+      }
       finished(request, response, path, id, startedAt, state);
     });
     const next = (): Promise<void> => route(request, response, path, query, headers, id, startedAt, state);

@@ -25,6 +25,11 @@ export interface RouteCall<State = unknown> {
   /** `performance.now()` when the request arrived. */
   startedAt: number;
   state: State;
+  /**
+   * The signal of this request's upstream call (request-signals.ts): aborted when the client goes
+   * away before the answer is complete, or at the shutdown deadline.
+   */
+  upstreamSignal(): AbortSignal;
 }
 
 export interface Route<State = unknown> {

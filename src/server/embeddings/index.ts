@@ -20,12 +20,13 @@ export interface EmbeddingsRouteContext {
   bodyLimitBytes: number;
   /** Put the request's inputs in its log line. */
   logMessages: boolean;
+  /** The signal of the request's upstream call (app.ts): aborted when the client goes away. */
+  upstreamSignal(): AbortSignal;
 }
 
-/** What the request did, for its log line; the controller is aborted by app.ts when the client goes away. */
+/** What the request did, for its log line. */
 export interface EmbeddingsState extends ChatOutcome {
   messages?: unknown;
-  controller?: AbortController;
 }
 
 /** A vector as OpenAI's base64: float32 values, little-endian. */
@@ -51,10 +52,7 @@ export async function handleEmbeddings(
   state.model = parsed.request.model;
   state.stream = false;
   if (context.logMessages) state.messages = parsed.request.input;
-  const controller = new AbortController();
-  state.controller = controller; // aborted by app.ts's close listener when the answer is not complete
-  if (response.destroyed) controller.abort();
-  parsed.request.signal = controller.signal;
+  parsed.request.signal = context.upstreamSignal();
 
   const result = await context.router.embed(parsed.request);
   state.model = result.model;

@@ -32,14 +32,15 @@ export interface MessagesRouteContext {
   imageBodyLimitBytes: number;
   /** Put the request's messages in its log line. */
   logMessages: boolean;
+  /** The signal of the request's upstream call (app.ts): aborted when the client goes away. */
+  upstreamSignal(): AbortSignal;
   /** Requests whose failures must not count against the providers' health. */
   healthExempt?: ((messages: RouteRequest['messages']) => boolean) | undefined;
 }
 
-/** What the request did, for its log line; the controller is aborted by app.ts when the client goes away. */
+/** What the request did, for its log line. */
 export interface MessagesState extends ChatOutcome {
   messages?: unknown;
-  controller?: AbortController;
 }
 
 /** `/v1/messages` and below: the paths whose errors are in Anthropic's shape. */
@@ -128,10 +129,8 @@ export async function handleMessages(request: IncomingMessage, response: ServerR
   if (context.logMessages) state.messages = parsed.request.messages;
   state.model = parsed.model;
   state.stream = parsed.stream;
-  const controller = new AbortController();
-  state.controller = controller; // aborted by app.ts's close listener when the answer is not complete
-  if (response.destroyed) controller.abort();
-  parsed.request.signal = controller.signal;
+  const signal = context.upstreamSignal();
+  parsed.request.signal = signal;
   const answer = {
     router: context.router,
     metrics: context.metrics,
@@ -139,7 +138,7 @@ export async function handleMessages(request: IncomingMessage, response: ServerR
     startedAt: context.startedAt,
     messageId: `msg_${context.id}`,
   };
-  if (parsed.stream) await streamMessage(response, parsed, { ...answer, signal: controller.signal, requestId: context.id }, state);
+  if (parsed.stream) await streamMessage(response, parsed, { ...answer, signal, requestId: context.id }, state);
   else await wholeMessage(response, parsed, answer, state);
 }
 

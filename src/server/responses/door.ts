@@ -44,10 +44,9 @@ export interface ResponsesDoorOptions {
   healthExempt?: (messages: RouteRequest['messages']) => boolean;
 }
 
-/** What a request did, for its log line and metrics; the abort controller of its upstream call. */
+/** What a request did, for its log line and metrics. */
 export interface ResponsesRequestState extends ChatOutcome {
   messages?: unknown;
-  controller?: AbortController;
 }
 
 /** A request routed to this door (see route-table.ts); `params.id` names a stored response. */
@@ -158,10 +157,8 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
     if (parsed.provider !== undefined) routeRequest.provider = parsed.provider;
     if (options.healthExempt?.(messages) === true) routeRequest.healthExempt = true;
     if (options.logMessages) state.messages = messages;
-    const controller = new AbortController();
-    state.controller = controller; // aborted when the client goes away before the answer is complete
-    if (response.destroyed) controller.abort();
-    routeRequest.signal = controller.signal;
+    const signal = call.upstreamSignal();
+    routeRequest.signal = signal;
 
     const id = newId('resp');
     const createdAt = Math.floor(Date.now() / 1000);
@@ -184,7 +181,7 @@ export function createResponsesDoor(options: ResponsesDoorOptions): ResponsesDoo
         router,
         metrics,
         baseHeaders: call.headers,
-        signal: controller.signal,
+        signal,
         startedAt: call.startedAt,
         request: routeRequest,
         echo: parsed.echo,
