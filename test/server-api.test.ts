@@ -358,6 +358,48 @@ describe('server API', () => {
     const metrics = await send(fixture.url, { path: '/metrics' });
     assert.match(metrics.body, /^g4f_streams_in_flight 0$/m);
   });
+
+  test('on a kept-alive connection, answers complete one after another and a disconnect still aborts the upstream at once', async () => {
+    // The requests of one connection share their upstream abort signal while it is clean.
+    const { hostname, port } = new URL(fixture.url);
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    let wanted: { text: string; resolve: () => void } | undefined;
+    socket.on('data', (piece: Buffer) => {
+      received += piece.toString('utf8');
+      if (wanted !== undefined && received.includes(wanted.text)) wanted.resolve();
+    });
+    const ended = new Promise<never>((_, reject) => {
+      socket.on('end', () => reject(new Error(`the server closed the connection: ${received}`)));
+      socket.on('error', reject);
+    });
+    ended.catch(() => undefined);
+    const exchange = async (prompt: string, text: string): Promise<void> => {
+      const body = JSON.stringify({ model: 'test-model', messages: userMessage(prompt), stream: true });
+      received = '';
+      const seen = new Promise<void>((resolve) => {
+        wanted = { text, resolve };
+      });
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      await Promise.race([seen, ended]);
+    };
+    const first = fixture.alpha.requests.length;
+    fixture.alpha.enqueue({ chunks: ['a ', 'b '] });
+    await exchange('first', 'data: [DONE]\n\n\r\n0\r\n\r\n');
+    fixture.alpha.enqueue({ chunks: ['c ', 'd '] });
+    await exchange('second', 'data: [DONE]\n\n\r\n0\r\n\r\n');
+    fixture.alpha.enqueue({ chunks: ['one ', 'two ', 'three '], stallAfterChunks: 1 });
+    await exchange('then hang up', '"content":"one "');
+    const aborted = fixture.alpha.waitForAbort(first + 2, 10_000);
+    socket.destroy();
+    assert.equal((await aborted).outcome, 'aborted');
+    assert.deepEqual(
+      fixture.alpha.requests.slice(first, first + 2).map((record) => record.outcome),
+      ['completed', 'completed'],
+    );
+  });
 });
 
 describe('server options', () => {
