@@ -174,10 +174,12 @@ export async function runGatewayBench(options: GatewayBenchOptions = {}): Promis
     const running = new Map<TargetName, Running>();
     if (wanted.has('direct')) running.set('direct', { child: upstream, target: { name: 'direct', url: upstream.url, headers: {} } });
 
-    const floor = (name: TargetName, shape: string, abort = 'emitter') => async (): Promise<Running> => {
-      const child = await startChild({ name, args: [compiledScript('floor')], env: { ...upstreamEnv, FLOOR_SHAPE: shape, FLOOR_ABORT: abort } });
-      return { child, target: { name, url: child.url, headers: {} } };
-    };
+    const floor =
+      (name: TargetName, shape: string, abort = 'emitter') =>
+      async (): Promise<Running> => {
+        const child = await startChild({ name, args: [compiledScript('floor')], env: { ...upstreamEnv, FLOOR_SHAPE: shape, FLOOR_ABORT: abort } });
+        return { child, target: { name, url: child.url, headers: {} } };
+      };
     const starters: Record<Exclude<TargetName, 'direct'>, () => Promise<Running>> = {
       floor: floor('floor', 'stream'),
       'floor-request': floor('floor-request', 'request'),

@@ -256,7 +256,12 @@ export function createApp(options: AppOptions): App {
       path: '/v1/embeddings',
       name: 'embeddings',
       handle: (call) =>
-        handleEmbeddings(call.request, call.response, { router, headers: call.headers, bodyLimitBytes, logMessages, upstreamSignal: call.upstreamSignal }, call.state),
+        handleEmbeddings(
+          call.request,
+          call.response,
+          { router, headers: call.headers, bodyLimitBytes, logMessages, upstreamSignal: call.upstreamSignal },
+          call.state,
+        ),
     },
     {
       method: 'POST',
@@ -356,7 +361,19 @@ export function createApp(options: AppOptions): App {
         if (response.destroyed) state.controller.abort();
         return state.controller.signal;
       };
-      return match.route.handle({ request, response, method, path, query: new URLSearchParams(query), params: match.params, headers, id, startedAt, state, upstreamSignal });
+      return match.route.handle({
+        request,
+        response,
+        method,
+        path,
+        query: new URLSearchParams(query),
+        params: match.params,
+        headers,
+        id,
+        startedAt,
+        state,
+        upstreamSignal,
+      });
     }
     if (match.kind === 'method') {
       state.route = match.name;
